@@ -1,0 +1,36 @@
+"""Bearer API keys for the /v1 API."""
+
+from rest_framework import authentication, exceptions, permissions
+
+from .keys import looks_like_key
+from .models import ApiKey
+from .services import api_key_authenticate
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request):
+        header = request.headers.get("Authorization", "")
+        if not header:
+            return None
+        scheme, _, key = header.partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key:
+            raise exceptions.AuthenticationFailed(
+                "The Authorization header must be 'Bearer <api key>', e.g. 'Bearer monid_live_…'."
+            )
+        api_key = api_key_authenticate(key=key) if looks_like_key(key) else None
+        if api_key is None:
+            raise exceptions.AuthenticationFailed(
+                "This API key is not valid or has been revoked. Create a new one in the dashboard."
+            )
+        return (None, api_key)
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+class HasApiKey(permissions.BasePermission):
+    message = "Missing API key: send the header 'Authorization: Bearer monid_live_…'."
+
+    def has_permission(self, request, view):
+        return isinstance(request.auth, ApiKey)

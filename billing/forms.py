@@ -1,0 +1,24 @@
+from django import forms
+
+from .models import ApiKey
+
+
+class KeyCreateForm(forms.Form):
+    label = forms.CharField(max_length=100, help_text="A name you will recognise, e.g. “production crawler”.")
+    mode = forms.ChoiceField(choices=ApiKey.Mode.choices, initial=ApiKey.Mode.LIVE, widget=forms.RadioSelect,
+                             help_text="Test keys reach Monid's sandbox providers and are never charged.")
+
+
+def _date_input():
+    return forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+
+
+class CostFilterForm(forms.Form):
+    start = forms.DateField(required=False, label="From", widget=_date_input())
+    end = forms.DateField(required=False, label="To", widget=_date_input())
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            raise forms.ValidationError("The start date is after the end date.")
+        return data

@@ -1,0 +1,63 @@
+from django.conf import settings
+from django.db import models
+
+
+class Workspace(models.Model):
+    """A customer: owns API keys, runs and (later) a wallet."""
+
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="workspaces", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.slug
+
+
+class ApiKey(models.Model):
+    class Mode(models.TextChoices):
+        LIVE = "live"
+        TEST = "test"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="api_keys")
+    label = models.CharField(max_length=100)
+    mode = models.CharField(max_length=4, choices=Mode.choices, default=Mode.LIVE)
+    # Only the first characters (for recognising a key) and an HMAC of the whole key are kept.
+    prefix = models.CharField(max_length=24)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "label"], name="billing_apikey_label_unique_in_workspace"),
+            models.CheckConstraint(condition=models.Q(mode__in=["live", "test"]), name="billing_apikey_mode_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.workspace.slug}/{self.label}"
+
+    @property
+    def is_test(self):
+        return self.mode == self.Mode.TEST
+
+
+class KeyDailyCost(models.Model):
+    """Per-key, per-day rollup of settled runs, so cost pages never scan runs."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="daily_costs")
+    day = models.DateField()
+    run_count = models.PositiveIntegerField(default=0)
+    calculated_cost_micros = models.BigIntegerField(default=0)
+    actual_cost_micros = models.BigIntegerField(default=0)
+    reported_cost_micros = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "day"], name="billing_keydailycost_one_row_per_key_day"),
+        ]
+        indexes = [models.Index(fields=["day"], name="billing_keydailycost_day")]
+
+    def __str__(self):
+        return f"{self.api_key} {self.day}"

@@ -1,0 +1,55 @@
+import datetime
+
+from django.db.models import Count, F, Q, Sum, Value
+from django.db.models.functions import Coalesce
+
+from .models import ApiKey, KeyDailyCost, Workspace
+
+
+def workspace_for_user(user) -> Workspace | None:
+    return user.workspaces.order_by("id").first() if user.is_authenticated else None
+
+
+def api_keys_for_workspace(*, workspace: Workspace):
+    return workspace.api_keys.order_by("revoked_at", "-created_at")
+
+
+def cost_summary_by_key(*, start: datetime.date | None = None, end: datetime.date | None = None):
+    """Each key with its run count and summed costs over [start, end], from the daily rollup, largest reported first."""
+    in_range = Q()
+    if start:
+        in_range &= Q(daily_costs__day__gte=start)
+    if end:
+        in_range &= Q(daily_costs__day__lte=end)
+
+    def total(field):
+        return Coalesce(Sum(f"daily_costs__{field}", filter=in_range), Value(0))
+
+    return (
+        ApiKey.objects.select_related("workspace")
+        .annotate(
+            run_count=total("run_count"),
+            calculated_micros=total("calculated_cost_micros"),
+            actual_micros=total("actual_cost_micros"),
+            reported_micros=total("reported_cost_micros"),
+        )
+        .annotate(margin_micros=F("reported_micros") - F("actual_micros"))
+        .order_by("-reported_micros", "workspace__slug", "label")
+    )
+
+
+def cost_totals(*, start: datetime.date | None = None, end: datetime.date | None = None) -> dict:
+    """The column totals of cost_summary_by_key over the same days, summed by the database in one query."""
+    rows = KeyDailyCost.objects.all()
+    if start:
+        rows = rows.filter(day__gte=start)
+    if end:
+        rows = rows.filter(day__lte=end)
+    totals = rows.aggregate(
+        run_count=Coalesce(Sum("run_count"), Value(0)),
+        calculated_micros=Coalesce(Sum("calculated_cost_micros"), Value(0)),
+        actual_micros=Coalesce(Sum("actual_cost_micros"), Value(0)),
+        reported_micros=Coalesce(Sum("reported_cost_micros"), Value(0)),
+    )
+    totals["margin_micros"] = totals["reported_micros"] - totals["actual_micros"]
+    return totals

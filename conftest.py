@@ -1,0 +1,118 @@
+"""Shared fixtures: real emulators on loopback, a small catalog, named people and their keys."""
+
+import ipaddress
+import socket
+from pydoc import locate
+
+import pytest
+from django.contrib.auth import get_user_model
+from django_q.brokers import get_broker
+from django_q.signing import SignedPackage
+
+from billing.services import api_key_create, workspace_get_or_create
+from providers.adapters import SANDBOX_CREDENTIALS
+from providers.emulators import server
+from providers.services import catalog_seed
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only_connect(sock, address):
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            raise AssertionError(f"A test tried to reach {address}; tests may only talk to loopback.")
+    return _real_connect(sock, address)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only_connect)
+
+
+@pytest.fixture(scope="session")
+def emulators():
+    with server.start(pdl_key=SANDBOX_CREDENTIALS["pdl"], apify_token=SANDBOX_CREDENTIALS["apify"]) as emu:
+        yield emu
+
+
+@pytest.fixture(autouse=True)
+def _providers_point_at_emulators(settings, emulators):
+    """Live keys reach the emulators too, configured exactly as a real deployment would be."""
+    settings.APIFY_API_BASE_URL = f"{emulators.url}/apify"
+    settings.APIFY_TOKEN = SANDBOX_CREDENTIALS["apify"]
+    settings.PDL_API_BASE_URL = f"{emulators.url}/pdl"
+    settings.PDL_API_KEY = SANDBOX_CREDENTIALS["pdl"]
+    settings.MONID_SANDBOX_URL = emulators.url
+
+
+@pytest.fixture
+def catalog(db):
+    catalog_seed()
+
+
+@pytest.fixture
+def operator(db):
+    return get_user_model().objects.create_user("olivia", password="operator-pass-1", is_staff=True)
+
+
+def _customer(username, slug):
+    user = get_user_model().objects.create_user(username, password=f"{username}-pass-1")
+    workspace = workspace_get_or_create(slug=slug, name=slug.title())
+    workspace.members.add(user)
+    return user
+
+
+@pytest.fixture
+def alice(db):
+    """A customer in workspace 'acme'."""
+    return _customer("alice", "acme")
+
+
+@pytest.fixture
+def bob(db):
+    """A customer in another workspace, 'globex'."""
+    return _customer("bob", "globex")
+
+
+@pytest.fixture
+def alice_key(alice, catalog):
+    return api_key_create(workspace=alice.workspaces.get(), label="alice-live", mode="live")[1]
+
+
+@pytest.fixture
+def alice_test_key(alice, catalog):
+    return api_key_create(workspace=alice.workspaces.get(), label="alice-test", mode="test")[1]
+
+
+@pytest.fixture
+def bob_key(bob, catalog):
+    return api_key_create(workspace=bob.workspaces.get(), label="bob-live", mode="live")[1]
+
+
+@pytest.fixture
+def task_queue(db):
+    """The django-q2 broker, emptied first; `.run()` executes what was queued, as a worker would."""
+    broker = get_broker()
+    broker.purge_queue()
+
+    class Queue:
+        def size(self):
+            return broker.queue_size()
+
+        def run(self):
+            ran = 0
+            while broker.queue_size():
+                for ack_id, payload in broker.dequeue() or []:
+                    task = SignedPackage.loads(payload)
+                    func = task["func"] if callable(task["func"]) else locate(task["func"])
+                    func(*task["args"], **task["kwargs"])
+                    broker.acknowledge(ack_id)
+                    ran += 1
+            return ran
+
+    return Queue()

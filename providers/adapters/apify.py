@@ -1,0 +1,100 @@
+"""Apify v2: asynchronous; a run is started, followed until terminal, then its default dataset is read."""
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from .base import Adapter, ProviderAnswer, ProviderUnavailable
+
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED"}
+MAX_WAIT_SECONDS = 60  # Apify holds a status request at most this long
+DATASET_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class ApifyRun:
+    id: str
+    status: str
+    status_message: str
+    dataset_id: str
+    usage_total_micros: int
+
+    @property
+    def is_terminal(self):
+        return self.status in TERMINAL
+
+
+def usd_to_micros(amount) -> int:
+    """Apify reports dollars as a JSON number; Monid counts integer micro-dollars, rounded half up."""
+    return int((Decimal(str(amount)) * 1_000_000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def actor_id(path: str) -> str:
+    """Monid names actors like '/apidojo/tweet-scraper'; Apify's URLs want 'apidojo~tweet-scraper'."""
+    return path.strip("/").replace("/", "~")
+
+
+class ApifyAdapter(Adapter):
+    name = "Apify"
+
+    def headers(self):
+        return {"Authorization": f"Bearer {self.credential}", "Accept": "application/json"}
+
+    def start(self, *, path: str, actor_input: dict) -> ApifyRun | ProviderAnswer:
+        """Starts the actor; a refusal (bad input, unknown actor, no credit) is the provider's final answer."""
+        # Not retried: a start that timed out may have started a run, and a second start would run it twice.
+        response = self.request("POST", f"/v2/acts/{actor_id(path)}/runs", json=actor_input)
+        body = self.json_of(response)
+        if response.status_code >= 300:
+            return ProviderAnswer(http_status=response.status_code, error=body)
+        return self._run_of(body)
+
+    def wait(self, *, run_id: str, wait_seconds: int = MAX_WAIT_SECONDS) -> ApifyRun:
+        """The run's state, held by Apify until it ends or `wait_seconds` pass."""
+        response = self.request("GET", f"/v2/actor-runs/{run_id}", params={"waitForFinish": wait_seconds},
+                                retry=True, read_timeout=wait_seconds + 30)
+        return self._run_of(self._ok_body(response))
+
+    def abort(self, *, run_id: str) -> ApifyRun:
+        return self._run_of(self._ok_body(self.request("POST", f"/v2/actor-runs/{run_id}/abort", retry=True)))
+
+    def items(self, *, dataset_id: str) -> list:
+        """Every item of a dataset, read in pages."""
+        items: list = []
+        while True:
+            response = self.request("GET", f"/v2/datasets/{dataset_id}/items", retry=True, params={
+                "format": "json", "clean": "true", "offset": len(items), "limit": DATASET_PAGE_SIZE})
+            page = self._ok_body(response)
+            if not isinstance(page, list):
+                raise ProviderUnavailable("Apify answered dataset items with something other than a list",
+                                          retryable=True)
+            items.extend(page)
+            total = response.headers.get("X-Apify-Pagination-Total")
+            if not page or (total is not None and total.isdigit() and len(items) >= int(total)):
+                return items
+
+    def answer(self, run: ApifyRun) -> ProviderAnswer:
+        """A terminal run as the provider's answer: its dataset on success, an error body otherwise."""
+        if run.status == "SUCCEEDED":
+            items = self.items(dataset_id=run.dataset_id)
+            return ProviderAnswer(http_status=200, output=items, result_count=len(items),
+                                  actual_cost_micros=run.usage_total_micros, provider_run_id=run.id)
+        http_status, error_type = {"TIMED-OUT": (504, "run-timed-out")}.get(run.status, (500, "run-failed"))
+        return ProviderAnswer(http_status=http_status, provider_run_id=run.id,
+                              error={"type": error_type, "message": run.status_message or run.status},
+                              actual_cost_micros=run.usage_total_micros)
+
+    def _ok_body(self, response):
+        body = self.json_of(response)
+        if response.status_code >= 300:
+            raise ProviderUnavailable(f"Apify answered HTTP {response.status_code}: {body}",
+                                      retryable=response.status_code == 429 or response.status_code >= 500)
+        return body
+
+    def _run_of(self, body) -> ApifyRun:
+        try:
+            data = body["data"]
+            return ApifyRun(id=data["id"], status=data["status"], status_message=data.get("statusMessage") or "",
+                            dataset_id=data.get("defaultDatasetId") or "",
+                            usage_total_micros=usd_to_micros(data.get("usageTotalUsd") or 0))
+        except (KeyError, TypeError, ArithmeticError, ValueError) as exc:
+            raise ProviderUnavailable("Apify answered with a run object we could not read", retryable=True) from exc

@@ -1,0 +1,232 @@
+"""An emulator of the Apify v2 API (start, follow and abort actor runs; read datasets), as a WSGI app.
+
+It keeps runs and datasets in memory and answers like the real API (envelopes, error types, pagination
+headers) so the Apify adapter can be tested over loopback HTTP and sandbox tokens work without an account.
+
+A run's lifecycle is driven by calls, never by the clock, so tests need no sleeping: a new run is RUNNING,
+the first plain status check still answers RUNNING and the second makes it terminal; any `waitForFinish`
+above 0 (on the start or on a status check) makes it terminal at once. Dataset items are derived from a
+sha256 of the input, so the same input always gives the same items.
+
+Magic inputs (a string anywhere in the actor input, e.g. in `searchTerms`):
+    emulator:fail        the run ends FAILED, statusMessage "The actor failed (emulated)"
+    emulator:timeout     the run ends TIMED-OUT
+    emulator:bad-input   the start answers 400 invalid-input
+    emulator:rate-limit  the start answers 429 rate-limit-exceeded
+    emulator:slow        the run stays RUNNING (even with waitForFinish) until aborted
+    emulator:empty       the run ends SUCCEEDED with an empty dataset
+
+Known actors: apidojo~tweet-scraper. Another actor is one input-to-items function plus an `ACTORS` entry.
+"""
+
+import hashlib
+import json
+import re
+import secrets
+import string
+import threading
+import time
+from datetime import datetime, timezone
+from http import HTTPStatus
+from urllib.parse import parse_qs
+
+DEFAULT_TOKEN = "sandbox-apify-token"
+MAGIC = ("emulator:fail", "emulator:timeout", "emulator:bad-input", "emulator:rate-limit", "emulator:slow",
+         "emulator:empty")
+TERMINAL = ("SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED")
+# Deterministic stand-in for the platform's bill: a start fee plus a price per dataset item.
+USD_PER_RUN, USD_PER_ITEM = 0.0004, 0.00025
+TWEET_EPOCH = 1704067200  # 2024-01-01T00:00:00Z; tweet dates are offsets from it, never from the clock
+
+
+class ApiError(Exception):
+    """Raised anywhere in a request to answer Apify's error envelope."""
+
+    def __init__(self, status, type_, message):
+        super().__init__(message)
+        self.status, self.type, self.message = status, type_, message
+
+
+def tweet_scraper(run_input):
+    """apidojo~tweet-scraper: `searchTerms` (strings) and `maxItems` (default 10, capped at 1000)."""
+    terms, max_items = run_input.get("searchTerms"), run_input.get("maxItems", 10)
+    if not terms or not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
+        raise ApiError(400, "invalid-input", "Input is not valid: searchTerms must be a non-empty array of strings")
+    if not isinstance(max_items, int) or isinstance(max_items, bool) or max_items < 0:
+        raise ApiError(400, "invalid-input", "Input is not valid: maxItems must be a non-negative integer")
+    return [_tweet(terms[i % len(terms)], i) for i in range(min(max_items, 1000))]
+
+
+def _tweet(term, index):
+    digest = hashlib.sha256(f"{term}\n{index}".encode()).digest()
+    tweet_id = str(10**18 + int.from_bytes(digest[:8]) % (9 * 10**18))
+    user = f"user_{digest[8:11].hex()}"
+    created = time.gmtime(TWEET_EPOCH + int.from_bytes(digest[11:14]) % (365 * 86400))
+    return {
+        "type": "tweet",
+        "id": tweet_id,
+        "url": f"https://x.com/{user}/status/{tweet_id}",
+        "text": f"Thoughts on {term} (emulated tweet #{index + 1})",
+        "author": {"userName": user, "name": f"Emulated User {digest[8:11].hex().upper()}"},
+        "createdAt": time.strftime("%a %b %d %H:%M:%S +0000 %Y", created),
+        "likeCount": digest[14] * 4,
+        "retweetCount": digest[15],
+        "replyCount": digest[16] % 50,
+        "lang": "en",
+    }
+
+
+# actorId ("username~actor-name") -> function(input) -> dataset items, raising ApiError on bad input
+ACTORS = {"apidojo~tweet-scraper": tweet_scraper}
+
+
+def _apify_id():
+    """17 alphanumerics, the shape of Apify's run, dataset and store ids."""
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(17))
+
+
+def _now():
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _number(query, name, default):
+    try:
+        return int(query.get(name, [default])[0])
+    except ValueError:
+        raise ApiError(400, "invalid-input", f"Query parameter {name} must be an integer") from None
+
+
+class ApifyEmulator:
+    """The WSGI app; one lock guards all runs and datasets because the server answers on many threads."""
+
+    ROUTES = (
+        ("POST", re.compile(r"/v2/acts/(?P<actor_id>[^/]+(?:/[^/]+)?)/runs"), "start_run"),
+        ("GET", re.compile(r"/v2/actor-runs/(?P<run_id>[^/]+)"), "get_run"),
+        ("POST", re.compile(r"/v2/actor-runs/(?P<run_id>[^/]+)/abort"), "abort_run"),
+        ("GET", re.compile(r"/v2/datasets/(?P<dataset_id>[^/]+)/items"), "dataset_items"),
+    )
+
+    def __init__(self, token=DEFAULT_TOKEN):
+        self.token = token
+        self.lock = threading.Lock()
+        self.runs = {}  # run id -> {"run": the public run, "items": its output, "magic": ..., "checks": int}
+        self.datasets = {}  # dataset id -> list of items
+
+    def __call__(self, environ, start_response):
+        headers = {}
+        try:
+            status, body = self._dispatch(environ, headers)
+        except ApiError as e:
+            status, body = e.status, {"error": {"type": e.type, "message": e.message}}
+        payload = json.dumps(body).encode()
+        headers.update({"Content-Type": "application/json; charset=utf-8", "Content-Length": str(len(payload))})
+        start_response(f"{status} {HTTPStatus(status).phrase}", list(headers.items()))
+        return [payload]
+
+    def _dispatch(self, environ, headers):
+        path, method = environ.get("PATH_INFO", ""), environ["REQUEST_METHOD"]
+        matches = [(m, match, name) for m, regex, name in self.ROUTES if (match := regex.fullmatch(path))]
+        if not matches:
+            raise ApiError(404, "record-not-found", f"Path {path} was not found")
+        route = next(((match, name) for m, match, name in matches if m == method), None)
+        if route is None:
+            raise ApiError(405, "method-not-allowed", f"Method {method} is not allowed for {path}")
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        authorized = environ.get("HTTP_AUTHORIZATION") == f"Bearer {self.token}"
+        if not authorized and query.get("token", [None])[0] != self.token:
+            raise ApiError(401, "user-or-token-not-found", "User was not found or authentication token is not valid")
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        match, name = route
+        with self.lock:
+            return getattr(self, name)(query=query, body=body, headers=headers, **match.groupdict())
+
+    def start_run(self, actor_id, query, body, **_):
+        actor_id = actor_id.replace("/", "~")  # PATH_INFO arrives percent-decoded: "username%2Fname" is "/"
+        if actor_id not in ACTORS:
+            raise ApiError(404, "record-not-found", f"Actor {actor_id} was not found")
+        try:
+            run_input = json.loads(body or b"{}")
+        except ValueError:
+            run_input = None
+        if not isinstance(run_input, dict):
+            raise ApiError(400, "invalid-input", "Input must be a JSON object")
+        magic = next((m for m in MAGIC if m in json.dumps(run_input)), None)
+        if magic == "emulator:rate-limit":
+            raise ApiError(429, "rate-limit-exceeded", "You have exceeded the rate limit (emulated)")
+        if magic == "emulator:bad-input":
+            raise ApiError(400, "invalid-input", "Input is not valid (emulated)")
+        items = ACTORS[actor_id](run_input)  # now, so a bad input is refused before a run exists
+        run_id, dataset_id = _apify_id(), _apify_id()
+        self.datasets[dataset_id] = []
+        run = {
+            "id": run_id,
+            "actId": actor_id,
+            "status": "RUNNING",
+            "statusMessage": "Running (emulated)",
+            "startedAt": _now(),
+            "finishedAt": None,
+            "defaultDatasetId": dataset_id,
+            "defaultKeyValueStoreId": _apify_id(),
+            "stats": {"inputBodyLen": len(body), "restartCount": 0},
+            "options": {"build": "latest", "timeoutSecs": _number(query, "timeout", 3600),
+                        "memoryMbytes": _number(query, "memory", 1024)},
+            "usage": {},
+            "usageTotalUsd": 0,
+        }
+        self.runs[run_id] = {"run": run, "items": items, "magic": magic, "checks": 0}
+        if _number(query, "waitForFinish", 0) > 0:
+            self._finish(self.runs[run_id])
+        return 201, {"data": run}
+
+    def get_run(self, run_id, query, **_):
+        state = self._state(run_id)
+        state["checks"] += 1
+        if _number(query, "waitForFinish", 0) > 0 or state["checks"] >= 2:
+            self._finish(state)
+        return 200, {"data": state["run"]}
+
+    def abort_run(self, run_id, **_):
+        state = self._state(run_id)
+        if state["run"]["status"] not in TERMINAL:
+            self._end(state["run"], "ABORTED", "Aborted by user (emulated)", [])
+        return 200, {"data": state["run"]}
+
+    def dataset_items(self, dataset_id, query, headers, **_):
+        if dataset_id not in self.datasets:
+            raise ApiError(404, "record-not-found", f"Dataset {dataset_id} was not found")
+        items = self.datasets[dataset_id]
+        offset = max(_number(query, "offset", 0), 0)
+        limit = _number(query, "limit", len(items))
+        page = items[offset:offset + max(limit, 0)]
+        headers.update({"X-Apify-Pagination-Offset": str(offset), "X-Apify-Pagination-Limit": str(limit),
+                        "X-Apify-Pagination-Count": str(len(page)), "X-Apify-Pagination-Total": str(len(items))})
+        return 200, page
+
+    def _state(self, run_id):
+        if run_id not in self.runs:
+            raise ApiError(404, "record-not-found", f"Actor run {run_id} was not found")
+        return self.runs[run_id]
+
+    def _finish(self, state):
+        """Make a running run terminal, by its magic input; a slow run only ends by abort."""
+        run, magic = state["run"], state["magic"]
+        if run["status"] in TERMINAL or magic == "emulator:slow":
+            return
+        if magic == "emulator:fail":
+            self._end(run, "FAILED", "The actor failed (emulated)", [])
+        elif magic == "emulator:timeout":
+            self._end(run, "TIMED-OUT", "The actor timed out (emulated)", [])
+        else:
+            items = [] if magic == "emulator:empty" else state["items"]
+            self._end(run, "SUCCEEDED", f"Finished! Total {len(items)} items (emulated)", items)
+
+    def _end(self, run, status, message, items):
+        self.datasets[run["defaultDatasetId"]] = items
+        run.update(status=status, statusMessage=message, finishedAt=_now(),
+                   usage={"DATASET_WRITES": len(items)},
+                   usageTotalUsd=round(USD_PER_RUN + USD_PER_ITEM * len(items), 8))
+
+
+def make_app(token: str = DEFAULT_TOKEN):
+    """A WSGI app with its own empty state, accepting only `token`."""
+    return ApifyEmulator(token)

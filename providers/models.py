@@ -1,0 +1,51 @@
+from django.db import models
+
+
+class Provider(models.Model):
+    class Mode(models.TextChoices):
+        SYNC = "sync"
+        ASYNC = "async"
+
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    mode = models.CharField(max_length=5, choices=Mode.choices)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self):
+        return self.slug
+
+    @property
+    def is_async(self):
+        return self.mode == self.Mode.ASYNC
+
+
+class Endpoint(models.Model):
+    class PriceType(models.TextChoices):
+        PER_CALL = "PER_CALL"
+        PER_RESULT = "PER_RESULT"
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="endpoints")
+    path = models.CharField(max_length=200, help_text="As clients name it, e.g. /person/enrich")
+    description = models.TextField(blank=True)
+    input_schema = models.JSONField(default=dict, help_text="JSON Schema that a run's input must satisfy")
+    price_type = models.CharField(max_length=10, choices=PriceType.choices, default=PriceType.PER_CALL)
+    price_micros = models.BigIntegerField(help_text="Price per call or per result, in micro-dollars")
+    flat_fee_micros = models.BigIntegerField(default=0, help_text="PER_RESULT only: added once per run")
+    credit_cost_micros = models.BigIntegerField(
+        default=0, help_text="What one provider credit costs us, in micro-dollars (PDL reports credits, not dollars)"
+    )
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["provider__slug", "path"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "path"], name="providers_endpoint_path_unique_per_provider"),
+            models.CheckConstraint(condition=models.Q(price_micros__gte=0, flat_fee_micros__gte=0),
+                                   name="providers_endpoint_price_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.provider.slug} {self.path}"

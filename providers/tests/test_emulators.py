@@ -1,0 +1,284 @@
+"""The provider emulators, exercised over real loopback HTTP the way the adapters use them."""
+
+import pytest
+import requests
+
+from providers.emulators import server
+
+PDL_KEY = "test-pdl-key"
+APIFY_TOKEN = "test-apify-token"
+TWEETS = "/v2/acts/apidojo~tweet-scraper/runs"
+
+
+@pytest.fixture(scope="module")
+def emulators():
+    with server.start(pdl_key=PDL_KEY, apify_token=APIFY_TOKEN) as running:
+        yield running
+
+
+@pytest.fixture
+def pdl(emulators):
+    def enrich(method="GET", key=PDL_KEY, **params):
+        url = f"{emulators.url}/pdl/v5/person/enrich"
+        if method == "POST":
+            return requests.post(url, json=params, headers={"X-Api-Key": key}, timeout=5)
+        return requests.get(url, params=params, headers={"X-Api-Key": key}, timeout=5)
+
+    return enrich
+
+
+@pytest.fixture
+def apify(emulators):
+    def call(method, path, token=APIFY_TOKEN, **kwargs):
+        headers = {"Authorization": f"Bearer {token}"}
+        return requests.request(method, f"{emulators.url}/apify{path}", headers=headers, timeout=5, **kwargs)
+
+    return call
+
+
+def start_tweets(apify, *terms, max_items=3, **params):
+    response = apify("POST", TWEETS, json={"searchTerms": list(terms), "maxItems": max_items}, params=params)
+    assert response.status_code == 201
+    return response.json()["data"]
+
+
+# PDL
+
+
+def test_it_answers_a_pdl_match_with_the_person_and_one_credit(pdl):
+    response = pdl(email="jane@acme.com")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["x-call-credits-spent"] == "1"
+    assert response.headers["x-call-credits-type"] == "enrich"
+    assert response.headers["x-ratelimit-remaining"] == "{'minute': 99}"
+    body = response.json()
+    assert body["status"] == 200 and 1 <= body["likelihood"] <= 10
+    assert body["data"]["work_email"] == "jane@acme.com"
+    assert {"id", "full_name", "first_name", "last_name", "linkedin_url", "job_title", "job_company_name",
+            "emails", "location_name"} <= body["data"].keys()
+
+
+def test_it_answers_the_same_pdl_record_for_the_same_input(pdl):
+    assert pdl(email="jane@acme.com").json() == pdl(email="jane@acme.com").json()
+    assert pdl(email="jane@acme.com").json() != pdl(email="john@acme.com").json()
+
+
+def test_it_uses_a_given_name(pdl):
+    data = pdl(name="Sean Thorne", company="People Data Labs").json()["data"]
+    assert (data["full_name"], data["job_company_name"]) == ("sean thorne", "people data labs")
+
+
+def test_it_accepts_pdl_parameters_as_a_post_json_body(pdl):
+    response = pdl("POST", profile="linkedin.com/in/someone")
+    assert response.status_code == 200
+    assert response.json() == pdl(profile="linkedin.com/in/someone").json()
+
+
+def test_it_accepts_the_pdl_key_as_a_parameter(emulators):
+    url = f"{emulators.url}/pdl/v5/person/enrich"
+    response = requests.get(url, params={"api_key": PDL_KEY, "email": "jane@acme.com"}, timeout=5)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "email, status, error_type",
+    [
+        ("nomatch@example.com", 404, "not_found"),
+        ("ratelimited@example.com", 429, "rate_limit_error"),
+        ("error@example.com", 500, "api_error"),
+        ("nocredits@example.com", 402, "payment_required"),
+    ],
+)
+def test_it_answers_each_magic_pdl_email_with_its_error_and_no_credit(pdl, email, status, error_type):
+    response = pdl(email=email)
+    assert response.status_code == status
+    assert response.json()["status"] == status
+    assert response.json()["error"]["type"] == error_type
+    assert response.headers["x-call-credits-spent"] == "0"
+
+
+def test_it_answers_404_for_no_match_with_pdls_message(pdl):
+    error = pdl(email="nomatch@example.com").json()["error"]
+    assert error["message"] == "No records were found matching your request"
+
+
+def test_it_reports_no_remaining_rate_limit_on_a_pdl_429(pdl):
+    assert pdl(email="ratelimited@example.com").headers["x-ratelimit-remaining"] == "{'minute': 0}"
+
+
+def test_it_refuses_a_wrong_pdl_key(pdl):
+    response = pdl(key="wrong", email="jane@acme.com")
+    assert response.status_code == 401
+    assert response.json() == {"status": 401, "error": {"type": "authentication_error",
+                                                        "message": "Invalid or missing API key"}}
+
+
+def test_it_refuses_a_pdl_request_without_identifying_parameters(pdl):
+    response = pdl(name="Sean Thorne")
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"
+    assert "email" in response.json()["error"]["message"]
+
+
+def test_it_answers_404_for_an_unknown_pdl_path(emulators):
+    response = requests.get(f"{emulators.url}/pdl/v5/nothing", headers={"X-Api-Key": PDL_KEY}, timeout=5)
+    assert response.status_code == 404
+    assert response.json()["error"]["type"] == "not_found"
+
+
+def test_it_answers_405_for_a_wrong_pdl_method(emulators):
+    response = requests.delete(f"{emulators.url}/pdl/v5/person/enrich", headers={"X-Api-Key": PDL_KEY}, timeout=5)
+    assert response.status_code == 405
+
+
+# Apify
+
+
+def test_it_starts_an_apify_run_in_an_envelope(apify):
+    response = apify("POST", TWEETS, json={"searchTerms": ["django"]})
+    assert response.status_code == 201
+    run = response.json()["data"]
+    assert run["status"] == "RUNNING" and run["finishedAt"] is None and run["usageTotalUsd"] == 0
+    assert run["actId"] == "apidojo~tweet-scraper" and len(run["id"]) == 17
+    assert {"startedAt", "defaultDatasetId", "defaultKeyValueStoreId", "stats", "options", "usage"} <= run.keys()
+
+
+def test_it_accepts_a_slash_in_the_actor_id_percent_encoded(apify):
+    response = apify("POST", "/v2/acts/apidojo%2Ftweet-scraper/runs", json={"searchTerms": ["django"]})
+    assert response.status_code == 201
+
+
+def test_it_answers_running_on_the_first_status_check_and_succeeded_on_the_second(apify):
+    run = start_tweets(apify, "django", max_items=5)
+    first = apify("GET", f"/v2/actor-runs/{run['id']}").json()["data"]
+    second = apify("GET", f"/v2/actor-runs/{run['id']}").json()["data"]
+    assert first["status"] == "RUNNING"
+    assert second["status"] == "SUCCEEDED" and second["finishedAt"] is not None
+    assert second["usageTotalUsd"] == pytest.approx(0.0004 + 5 * 0.00025)
+
+
+def test_it_finishes_a_run_at_once_with_wait_for_finish(apify):
+    assert start_tweets(apify, "django", waitForFinish=60)["status"] == "SUCCEEDED"
+    run = start_tweets(apify, "django")
+    checked = apify("GET", f"/v2/actor-runs/{run['id']}", params={"waitForFinish": 5}).json()["data"]
+    assert checked["status"] == "SUCCEEDED"
+
+
+def test_it_fills_the_dataset_with_max_items_and_pagination_headers(apify):
+    run = start_tweets(apify, "django", "python", max_items=7, waitForFinish=1)
+    params = {"format": "json", "clean": "true"}
+    response = apify("GET", f"/v2/datasets/{run['defaultDatasetId']}/items", params=params)
+    assert response.status_code == 200
+    items = response.json()
+    assert len(items) == 7
+    fields = {"id", "url", "text", "author", "createdAt", "likeCount", "retweetCount", "replyCount", "lang"}
+    assert fields <= items[0].keys()
+    assert response.headers["X-Apify-Pagination-Offset"] == "0"
+    assert response.headers["X-Apify-Pagination-Count"] == "7"
+    assert response.headers["X-Apify-Pagination-Total"] == "7"
+
+
+def test_it_pages_dataset_items_by_offset_and_limit(apify):
+    run = start_tweets(apify, "django", max_items=7, waitForFinish=1)
+    path = f"/v2/datasets/{run['defaultDatasetId']}/items"
+    everything = apify("GET", path).json()
+    page = apify("GET", path, params={"offset": 5, "limit": 3})
+    assert page.json() == everything[5:7]
+    assert (page.headers["X-Apify-Pagination-Offset"], page.headers["X-Apify-Pagination-Limit"]) == ("5", "3")
+    assert (page.headers["X-Apify-Pagination-Count"], page.headers["X-Apify-Pagination-Total"]) == ("2", "7")
+
+
+def test_it_derives_the_same_items_from_the_same_input(apify):
+    first, second = (start_tweets(apify, "django", waitForFinish=1) for _ in range(2))
+    items = [apify("GET", f"/v2/datasets/{run['defaultDatasetId']}/items").json() for run in (first, second)]
+    assert items[0] == items[1]
+
+
+def test_it_caps_max_items_at_1000(apify):
+    run = start_tweets(apify, "django", max_items=5000, waitForFinish=1)
+    assert len(apify("GET", f"/v2/datasets/{run['defaultDatasetId']}/items").json()) == 1000
+
+
+def test_it_fails_a_run_on_the_fail_magic_input(apify):
+    run = start_tweets(apify, "emulator:fail", waitForFinish=1)
+    assert (run["status"], run["statusMessage"]) == ("FAILED", "The actor failed (emulated)")
+
+
+def test_it_times_out_a_run_on_the_timeout_magic_input(apify):
+    assert start_tweets(apify, "emulator:timeout", waitForFinish=1)["status"] == "TIMED-OUT"
+
+
+def test_it_refuses_the_bad_input_magic_input(apify):
+    response = apify("POST", TWEETS, json={"searchTerms": ["emulator:bad-input"]})
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid-input"
+
+
+def test_it_refuses_an_input_that_is_not_a_json_object(apify):
+    response = apify("POST", TWEETS, json=["django"])
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid-input"
+
+
+def test_it_rate_limits_the_rate_limit_magic_input(apify):
+    response = apify("POST", TWEETS, json={"searchTerms": ["emulator:rate-limit"]})
+    assert response.status_code == 429
+    assert response.json()["error"]["type"] == "rate-limit-exceeded"
+
+
+def test_it_keeps_a_slow_run_running_until_aborted(apify):
+    run = start_tweets(apify, "emulator:slow", waitForFinish=60)
+    for _ in range(3):
+        checked = apify("GET", f"/v2/actor-runs/{run['id']}", params={"waitForFinish": 60}).json()["data"]
+        assert checked["status"] == "RUNNING"
+    response = apify("POST", f"/v2/actor-runs/{run['id']}/abort")
+    assert response.status_code == 200
+    assert response.json()["data"]["status"] == "ABORTED" and response.json()["data"]["finishedAt"] is not None
+    assert apify("GET", f"/v2/actor-runs/{run['id']}").json()["data"]["status"] == "ABORTED"
+
+
+def test_it_leaves_a_finished_run_alone_on_abort(apify):
+    run = start_tweets(apify, "django", waitForFinish=1)
+    assert apify("POST", f"/v2/actor-runs/{run['id']}/abort").json()["data"]["status"] == "SUCCEEDED"
+
+
+def test_it_succeeds_with_an_empty_dataset_on_the_empty_magic_input(apify):
+    run = start_tweets(apify, "emulator:empty", waitForFinish=1)
+    assert run["status"] == "SUCCEEDED"
+    assert apify("GET", f"/v2/datasets/{run['defaultDatasetId']}/items").json() == []
+
+
+def test_it_refuses_a_wrong_apify_token(apify):
+    response = apify("POST", TWEETS, token="wrong", json={"searchTerms": ["django"]})
+    assert response.status_code == 401
+    assert response.json() == {"error": {"type": "user-or-token-not-found",
+                                         "message": "User was not found or authentication token is not valid"}}
+
+
+def test_it_accepts_the_apify_token_as_a_query_parameter(emulators):
+    response = requests.post(f"{emulators.url}/apify{TWEETS}", params={"token": APIFY_TOKEN},
+                             json={"searchTerms": ["django"]}, timeout=5)
+    assert response.status_code == 201
+
+
+def test_it_answers_404_for_an_unknown_actor(apify):
+    response = apify("POST", "/v2/acts/nobody~nothing/runs", json={})
+    assert response.status_code == 404
+    assert response.json()["error"]["type"] == "record-not-found"
+
+
+def test_it_answers_404_for_an_unknown_run_and_dataset(apify):
+    assert apify("GET", "/v2/actor-runs/nope").status_code == 404
+    assert apify("POST", "/v2/actor-runs/nope/abort").status_code == 404
+    assert apify("GET", "/v2/datasets/nope/items").status_code == 404
+
+
+def test_it_answers_405_for_a_wrong_apify_method(apify):
+    response = apify("DELETE", TWEETS)
+    assert response.status_code == 405
+    assert response.json()["error"]["type"] == "method-not-allowed"
+
+
+def test_it_answers_404_outside_both_prefixes(emulators):
+    assert requests.get(f"{emulators.url}/elsewhere", timeout=5).status_code == 404

@@ -1,0 +1,74 @@
+from django.db import models
+from ulid import ULID
+
+from billing.models import ApiKey, Workspace
+from providers.models import Endpoint
+
+
+def new_run_id():
+    return str(ULID())
+
+
+class RunStatus(models.TextChoices):
+    READY = "READY"
+    RUNNING = "RUNNING"
+    STOPPING = "STOPPING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    BLOCKED = "BLOCKED"
+    STOPPED = "STOPPED"
+    TIMED_OUT = "TIMED_OUT"
+
+
+class Run(models.Model):
+    Status = RunStatus
+
+    TERMINAL = (Status.COMPLETED, Status.FAILED, Status.BLOCKED, Status.STOPPED, Status.TIMED_OUT)
+
+    # ULIDs sort by creation time, so ordering by id is "newest first" and keyset pagination needs no other column.
+    id = models.CharField(primary_key=True, max_length=26, default=new_run_id, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="runs")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="runs")
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.PROTECT, related_name="runs")
+    is_test = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.READY)
+    input = models.JSONField()
+    output = models.JSONField(null=True, blank=True)
+    provider_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    provider_error = models.JSONField(null=True, blank=True)
+    error_message = models.TextField(blank=True, help_text="Our own infrastructure error, never a stack trace")
+    provider_run_id = models.CharField(max_length=100, blank=True)
+    # The price as it was when the run was created, in micro-dollars.
+    price_type = models.CharField(max_length=10, choices=Endpoint.PriceType.choices)
+    price_micros = models.BigIntegerField()
+    flat_fee_micros = models.BigIntegerField(default=0)
+    calculated_cost_micros = models.BigIntegerField(default=0)
+    actual_cost_micros = models.BigIntegerField(default=0)
+    reported_cost_micros = models.BigIntegerField(default=0)
+    result_count = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["workspace", "-id"], name="runs_run_workspace_newest"),
+            models.Index(fields=["workspace", "status", "-id"], name="runs_run_workspace_status"),
+            models.Index(fields=["status", "-id"], name="runs_run_status_newest"),
+            models.Index(fields=["api_key", "-id"], name="runs_run_key_newest"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=RunStatus.values), name="runs_run_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(calculated_cost_micros__gte=0, actual_cost_micros__gte=0, reported_cost_micros__gte=0),
+                name="runs_run_costs_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return self.id
+
+    @property
+    def is_terminal(self):
+        return self.status in self.TERMINAL

@@ -1,0 +1,147 @@
+import logging
+import time
+
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+from jsonschema import Draft202012Validator
+
+from billing.costs import run_costs
+from billing.models import ApiKey
+from billing.services import key_cost_record
+from monid_site.errors import ApplicationError
+from providers.adapters import ProviderAnswer, ProviderUnavailable, adapter_for, credential_setting, is_configured
+from providers.models import Endpoint
+
+from .models import Run
+
+logger = logging.getLogger("monid.runs")
+
+COMPOSITE_KEYS = {"body", "queryParams", "pathParams"}
+# A worker follows one provider run for at most this long before handing it to a fresh task,
+# so a long actor never outlives django-q2's task timeout.
+FOLLOW_SECONDS_PER_TASK = 180
+
+
+def run_input_flatten(raw: dict) -> dict:
+    """The composite form {body, queryParams, pathParams} becomes the flat parameter object providers take."""
+    if raw and set(raw) <= COMPOSITE_KEYS:
+        parts = {key: raw[key] for key in raw}
+        for key, part in parts.items():
+            if not isinstance(part, dict):
+                raise ApplicationError(400, f"input.{key} must be an object.",
+                                       [{"path": f"input.{key}", "message": "must be an object"}])
+        return {**parts.get("pathParams", {}), **parts.get("queryParams", {}), **parts.get("body", {})}
+    return raw
+
+
+def run_input_validate(*, endpoint: Endpoint, params: dict) -> None:
+    """Checks the input against the endpoint's JSON Schema and names every failing path."""
+    errors = sorted(Draft202012Validator(endpoint.input_schema).iter_errors(params), key=lambda e: list(e.path))
+    if errors:
+        details = [{"path": ".".join(["input", *map(str, e.path)]), "message": _schema_message(e)} for e in errors]
+        summary = "; ".join(f"{d['path']}: {d['message']}" for d in details[:3])
+        raise ApplicationError(400, f"input does not match the schema of {endpoint.provider.slug} "
+                                    f"{endpoint.path}: {summary}", details)
+
+
+def _schema_message(error) -> str:
+    # "is not valid under any of the given schemas" helps nobody; the schema's own description says what is wanted.
+    if error.validator in ("anyOf", "oneOf") and error.schema.get("description"):
+        return f"not enough to go on. {error.schema['description']}"
+    return error.message
+
+
+def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict) -> Run:
+    """Validates and stores a new run; an async run is handed to a worker once the row is committed."""
+    run_input_validate(endpoint=endpoint, params=run_input_flatten(raw_input))
+    provider = endpoint.provider
+    if not is_configured(provider.slug, sandbox=api_key.is_test):
+        raise ApplicationError(503, f"Provider {provider.slug!r} is not configured on this server "
+                                    f"({credential_setting(provider.slug)} is unset). Use a monid_test_ key, "
+                                    "or ask the operator to configure it.")
+    with transaction.atomic():
+        run = Run.objects.create(
+            workspace_id=api_key.workspace_id, api_key=api_key, endpoint=endpoint, is_test=api_key.is_test,
+            status=Run.Status.RUNNING if provider.is_async else Run.Status.READY, input=raw_input,
+            price_type=endpoint.price_type, price_micros=endpoint.price_micros,
+            flat_fee_micros=endpoint.flat_fee_micros,
+        )
+        if provider.is_async:
+            transaction.on_commit(lambda: async_task("runs.tasks.advance_run", run.id, task_name=f"run {run.id}"))
+    return run
+
+
+def run_execute_sync(*, run: Run) -> Run:
+    """Calls a synchronous provider in the request; whatever the provider answers completes the run."""
+    Run.objects.filter(pk=run.pk, status=Run.Status.READY).update(status=Run.Status.RUNNING,
+                                                                 started_at=timezone.now())
+    endpoint = run.endpoint
+    adapter = adapter_for(endpoint.provider.slug, sandbox=run.is_test)
+    try:
+        answer = adapter.call(path=endpoint.path, params=run_input_flatten(run.input),
+                              credit_cost_micros=endpoint.credit_cost_micros)
+    except ProviderUnavailable as exc:
+        return run_finish(run=run, status=Run.Status.FAILED, error_message=str(exc))
+    except Exception:
+        logger.exception("Run %s failed unexpectedly", run.id)
+        return run_finish(run=run, status=Run.Status.FAILED, error_message="An internal error ended this run.")
+    return run_finish(run=run, status=Run.Status.COMPLETED, answer=answer)
+
+
+def run_advance(*, run_id: str) -> None:
+    """One worker step of an async run: start it at the provider if needed, follow it, collect the result."""
+    run = Run.objects.select_related("endpoint__provider").get(pk=run_id)
+    if run.is_terminal:
+        return
+    adapter = adapter_for(run.endpoint.provider.slug, sandbox=run.is_test)
+    try:
+        if run.provider_run_id:
+            provider_run = adapter.wait(run_id=run.provider_run_id)
+        else:
+            started = adapter.start(path=run.endpoint.path, actor_input=run_input_flatten(run.input))
+            if isinstance(started, ProviderAnswer):
+                run_finish(run=run, status=Run.Status.COMPLETED, answer=started)
+                return
+            provider_run = started
+            # Recorded before following the run, so a crashed worker's successor resumes it instead of starting anew.
+            Run.objects.filter(pk=run.pk, provider_run_id="").update(provider_run_id=provider_run.id,
+                                                                     started_at=timezone.now())
+        deadline = time.monotonic() + FOLLOW_SECONDS_PER_TASK
+        while not provider_run.is_terminal and time.monotonic() < deadline:
+            provider_run = adapter.wait(run_id=provider_run.id)
+        if not provider_run.is_terminal:
+            async_task("runs.tasks.advance_run", run.id, task_name=f"run {run.id}")
+        elif provider_run.status == "ABORTED":
+            run_finish(run=run, status=Run.Status.STOPPED)
+        else:
+            run_finish(run=run, status=Run.Status.COMPLETED, answer=adapter.answer(provider_run))
+    except ProviderUnavailable as exc:
+        run_finish(run=run, status=Run.Status.FAILED, error_message=str(exc))
+
+
+@transaction.atomic
+def run_finish(*, run: Run, status: str, answer: ProviderAnswer | None = None, error_message: str = "") -> Run:
+    """Ends a run once and for all: records the answer and its three costs, then rolls them up on the key."""
+    now = timezone.now()
+    http_status = answer.http_status if answer else None
+    provider_ok = http_status is not None and 200 <= http_status < 300
+    result_count = answer.result_count if answer and provider_ok else None
+    costs = run_costs(price_type=run.price_type, price_micros=run.price_micros, flat_fee_micros=run.flat_fee_micros,
+                      result_count=result_count, provider_http_status=http_status,
+                      completed=status == Run.Status.COMPLETED, actual_micros=answer.actual_cost_micros if answer else 0,
+                      is_test=run.is_test)
+    fields = {
+        "status": status, "completed_at": now, "error_message": error_message,
+        "provider_http_status": http_status, "output": answer.output if provider_ok else None,
+        "provider_error": None if provider_ok or answer is None else answer.error, "result_count": result_count,
+        "calculated_cost_micros": costs.calculated_micros, "actual_cost_micros": costs.actual_micros,
+        "reported_cost_micros": costs.reported_micros,
+    }
+    if answer and answer.provider_run_id:
+        fields["provider_run_id"] = answer.provider_run_id
+    # The status filter makes the transition one-way: of two workers finishing one run, only one wins.
+    if Run.objects.filter(pk=run.pk).exclude(status__in=Run.TERMINAL).update(**fields):
+        key_cost_record(api_key_id=run.api_key_id, day=now.date(), costs=costs)
+    run.refresh_from_db()
+    return run

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("run", api.RunCreateApi.as_view()),
+    path("runs", api.RunListApi.as_view()),
+    path("runs/<str:run_id>", api.RunDetailApi.as_view()),
+]
