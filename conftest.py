@@ -116,3 +116,50 @@ def task_queue(db):
             return ran
 
     return Queue()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (Debian's, installed by `make test`); flags keep it off the network it does not have."""
+    from selenium import webdriver
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1280,900"]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def wait_for(browser, css, seconds=10):
+    """A click that navigates returns before the next page is there; wait for what that page should show."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    return WebDriverWait(browser, seconds).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
+@pytest.fixture
+def signed_in(browser, live_server):
+    """Signs a person in through the real login form and returns a function that opens a dashboard path."""
+    from selenium.webdriver.common.by import By
+
+    browser.delete_all_cookies()
+
+    def sign_in(username, password):
+        browser.get(f"{live_server.url}/login/")
+        browser.find_element(By.NAME, "username").send_keys(username)
+        browser.find_element(By.NAME, "password").send_keys(password)
+        browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+        wait_for(browser, "form.who")
+        return lambda path: browser.get(f"{live_server.url}{path}")
+
+    return sign_in
