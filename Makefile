@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test setup browser clean
+.PHONY: run test setup test-deps clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,18 +20,20 @@ setup: $(VENV)/.installed
 run: setup
 	$(PY) manage.py devserver 127.0.0.1:8000
 
-# The browser tests drive Debian's Chromium; as root on Debian it is installed here, elsewhere we say how.
-browser:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+# Browser tests drive Debian's Chromium, and the seed's TypeScript example runs on Node.js; as root on Debian
+# what is missing is installed here, elsewhere we say what to install.
+test-deps:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || ! command -v node >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
+	      $$(command -v node >/dev/null || echo nodejs) >/dev/null; \
 	  else \
-	    echo "The browser tests need Chromium and ChromeDriver: sudo apt-get install chromium chromium-driver" >&2; \
+	    echo "The tests need Chromium, ChromeDriver and Node.js: sudo apt-get install chromium chromium-driver nodejs" >&2; \
 	    exit 1; \
 	  fi; \
 	fi
 
-test: $(VENV)/.installed browser
+test: $(VENV)/.installed test-deps
 	$(PY) -m pytest $(ARGS)
 
 clean:

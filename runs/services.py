@@ -21,6 +21,7 @@ COMPOSITE_KEYS = {"body", "queryParams", "pathParams"}
 # A worker follows one provider run for at most this long before handing it to a fresh task,
 # so a long actor never outlives django-q2's task timeout.
 FOLLOW_SECONDS_PER_TASK = 180
+INTERNAL_ERROR = "An internal error in Monid ended this run; it was not charged."
 
 
 def run_input_flatten(raw: dict) -> dict:
@@ -85,7 +86,7 @@ def run_execute_sync(*, run: Run) -> Run:
         return run_finish(run=run, status=Run.Status.FAILED, error_message=str(exc))
     except Exception:
         logger.exception("Run %s failed unexpectedly", run.id)
-        return run_finish(run=run, status=Run.Status.FAILED, error_message="An internal error ended this run.")
+        return run_finish(run=run, status=Run.Status.FAILED, error_message=INTERNAL_ERROR)
     return run_finish(run=run, status=Run.Status.COMPLETED, answer=answer)
 
 
@@ -118,6 +119,10 @@ def run_advance(*, run_id: str) -> None:
             run_finish(run=run, status=Run.Status.COMPLETED, answer=adapter.answer(provider_run))
     except ProviderUnavailable as exc:
         run_finish(run=run, status=Run.Status.FAILED, error_message=str(exc))
+    except Exception:
+        # A bug must not leave the run RUNNING forever: the client is told it failed, the log keeps the trace.
+        logger.exception("Run %s failed unexpectedly", run.id)
+        run_finish(run=run, status=Run.Status.FAILED, error_message=INTERNAL_ERROR)
 
 
 @transaction.atomic

@@ -144,3 +144,36 @@ def test_the_composite_input_form_is_accepted(client, alice_key):
     body = post_run(client, alice_key, {**PDL_MATCH, "input": {"queryParams": {"email": "sean@example.com"}}}).json()
     assert body["providerResponse"]["httpStatus"] == 200
     assert body["input"] == {"queryParams": {"email": "sean@example.com"}}
+
+
+def test_a_bug_during_a_sync_run_fails_it_cleanly(client, alice_key, monkeypatch):
+    from providers.adapters.pdl import PdlAdapter
+    monkeypatch.setattr(PdlAdapter, "call", lambda self, **kwargs: 1 / 0)
+    response = post_run(client, alice_key, PDL_MATCH)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "FAILED" and "internal error" in body["error"]["message"]
+    assert "ZeroDivisionError" not in response.content.decode()
+    assert body["billing"]["reportedCost"]["value"] == 0
+
+
+def test_a_bug_while_following_an_async_run_fails_it_instead_of_leaving_it_running(
+        client, alice_key, task_queue, django_capture_on_commit_callbacks, monkeypatch):
+    from providers.adapters.apify import ApifyAdapter
+    monkeypatch.setattr(ApifyAdapter, "answer", lambda self, run: 1 / 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_id = post_run(client, alice_key, TWEETS).json()["runId"]
+    task_queue.run()
+    body = get(client, alice_key, f"/v1/runs/{run_id}").json()
+    assert body["status"] == "FAILED" and body["error"]["source"] == "platform"
+
+
+def test_an_unreachable_async_provider_fails_the_run(client, alice_key, task_queue,
+                                                     django_capture_on_commit_callbacks, settings):
+    with django_capture_on_commit_callbacks(execute=True):
+        run_id = post_run(client, alice_key, TWEETS).json()["runId"]
+    settings.APIFY_API_BASE_URL = "http://127.0.0.1:9"
+    task_queue.run()
+    body = get(client, alice_key, f"/v1/runs/{run_id}").json()
+    assert body["status"] == "FAILED" and "could not be reached" in body["error"]["message"]
+    assert body["providerResponse"] is None and body["billing"]["reportedCost"]["value"] == 0

@@ -1,10 +1,14 @@
-"""The customer's own Python example (seed-run-endpoint.txt), unchanged but for the base URL and the key,
-run against a live server; its sleep between polls lets the worker take a step instead of waiting."""
+"""The customer's own examples (seed-run-endpoint.txt), unchanged but for the base URL and the key, run against
+a live server. In the Python one, the sleep between polls lets the worker take a step instead of waiting."""
 
+import shutil
+import subprocess
 import types
 
 import pytest
 import requests
+
+from runs.models import Run
 
 SEED_PYTHON_EXAMPLE = '''
 # Start the run
@@ -78,3 +82,70 @@ def test_the_seeds_python_example_reports_a_pdl_no_match_as_a_provider_error(liv
         '"searchTerms": ["AI"],\n            "maxItems": 10,': '"email": "nomatch@example.com",'})
     assert result["status"] == "COMPLETED"
     assert printed == ["Provider error: HTTP 404"]
+
+
+SEED_TYPESCRIPT_EXAMPLE = '''
+const response = await fetch("https://api.monid.ai/v1/run", {
+  method: "POST",
+  headers: {
+    "Authorization": "Bearer monid_live_...",
+    "Content-Type": "application/json",
+  },
+  body: JSON.stringify({
+    provider: "apify",
+    endpoint: "/apidojo/tweet-scraper",
+    input: {
+      searchTerms: ["AI"],
+      maxItems: 10,
+    },
+  }),
+});
+
+const data = await response.json();
+
+if (response.status === 200) {
+  // Sync provider (e.g. PDL) -- results returned immediately
+  // Check providerResponse.httpStatus for provider-level errors
+  console.log(data.output);
+} else {
+  // 202 Accepted -- poll for results
+  const runId = data.runId;
+  const poll = async () => {
+    const result = await fetch(`https://api.monid.ai/v1/runs/${runId}`, {
+      headers: { "Authorization": "Bearer monid_live_..." },
+    });
+    return result.json();
+  };
+}
+'''
+
+
+def run_typescript_example(live_server, key, tmp_path, **replacements):
+    """The example has no type annotations, so Node runs it as an ES module with top-level await."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("These tests run the seed's TypeScript example with Node.js 18 or newer: install nodejs.")
+    code = SEED_TYPESCRIPT_EXAMPLE.replace("https://api.monid.ai", live_server.url).replace("monid_live_...", key)
+    for old, new in replacements.items():
+        code = code.replace(old, new)
+    script = tmp_path / "example.mjs"
+    script.write_text(code)
+    return subprocess.run([node, str(script)], capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_seeds_typescript_example_starts_an_apify_run(live_server, alice_key, tmp_path):
+    result = run_typescript_example(live_server, alice_key, tmp_path)
+    assert result.returncode == 0, result.stderr
+    run = Run.objects.get()
+    assert (run.endpoint.path, run.status, run.input) == ("/apidojo/tweet-scraper", "RUNNING",
+                                                         {"searchTerms": ["AI"], "maxItems": 10})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_seeds_typescript_example_prints_a_sync_pdl_result(live_server, alice_key, tmp_path):
+    result = run_typescript_example(live_server, alice_key, tmp_path, **{
+        'provider: "apify"': 'provider: "pdl"', 'endpoint: "/apidojo/tweet-scraper"': 'endpoint: "/person/enrich"',
+        'searchTerms: ["AI"],\n      maxItems: 10,': 'email: "sean@example.com",'})
+    assert result.returncode == 0, result.stderr
+    assert "work_email: 'sean@example.com'" in result.stdout
