@@ -21,7 +21,7 @@ class Command(BaseCommand):
             "emulators": [*manage, "run_emulators"],
         }
         # Each child leads its own process group: Ctrl-C reaches only us, and each child is told to stop exactly
-        # once (a second SIGINT makes qcluster abandon its workers), then its whole group is killed if it lingers.
+        # once (a second signal makes qcluster abandon its workers), then its whole group is killed if it lingers.
         children = {name: subprocess.Popen(cmd, start_new_session=True) for name, cmd in commands.items()}
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
@@ -38,7 +38,7 @@ class Command(BaseCommand):
 def _stop(children):
     for child in children:
         if child.poll() is None:
-            child.send_signal(signal.SIGINT)
+            child.terminate()  # SIGTERM: qcluster stops gracefully on it, and a shell may have ignored SIGINT
     deadline = time.monotonic() + 15
     for child in children:
         try:
