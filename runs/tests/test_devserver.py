@@ -1,0 +1,75 @@
+"""`manage.py devserver` (what `make run` serves) end to end: web server, real django-q2 worker and emulators."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from django.conf import settings
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check, seconds=60):
+    """Polls a condition of another process; generous, since a slow machine is not a failure."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"gave up after {seconds} s waiting for {check.__doc__ or check}")
+
+
+@pytest.fixture
+def devserver(tmp_path):
+    web, sandbox = free_port(), free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'monid.sqlite3'}", "REDIS_URL": "",
+           "MONID_SANDBOX_URL": f"http://127.0.0.1:{sandbox}", "DJANGO_ALLOWED_HOSTS": "127.0.0.1"}
+    manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+    for command in (["migrate", "-v0"], ["createcachetable"], ["seed_catalog"]):
+        subprocess.run([*manage, *command], env=env, check=True, capture_output=True)
+    key = subprocess.run([*manage, "create_api_key", "--workspace", "smoke", "--label", "smoke", "--mode", "test"],
+                         env=env, check=True, capture_output=True, text=True).stdout.splitlines()[-1]
+    process = subprocess.Popen([*manage, "devserver", f"127.0.0.1:{web}"], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{web}"
+
+    def serving():
+        try:
+            return requests.get(f"{base}/login/", timeout=2).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    wait_until(serving)
+    yield process, base, key
+    if process.poll() is None:
+        process.kill()
+
+
+def test_the_dev_server_runs_an_async_run_to_completion_and_stops_on_ctrl_c(devserver):
+    process, base, key = devserver
+    headers = {"Authorization": f"Bearer {key}"}
+    accepted = requests.post(f"{base}/v1/run", headers=headers, timeout=10, json={
+        "provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"searchTerms": ["AI"], "maxItems": 10}})
+    assert accepted.status_code == 202
+
+    def completed():
+        run = requests.get(f"{base}/v1/runs/{accepted.json()['runId']}", headers=headers, timeout=10).json()
+        return run if run["status"] == "COMPLETED" else None
+
+    run = wait_until(completed)
+    assert len(run["output"]) == 10 and run["providerResponse"]["httpStatus"] == 200
+
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{base}/login/", timeout=2)
