@@ -2,6 +2,8 @@
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpResponseServerError, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -50,6 +52,10 @@ def api_exception_handler(exc, context):
     request = context.get("request")
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    if isinstance(exc, RequestDataTooBig):
+        limit_mib = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 2**20
+        return Response(error_body(413, f"The request body is larger than the {limit_mib:g} MiB this API accepts."),
+                        status=413)
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.status_code, exc.message, exc.details), status=exc.status_code)
     if isinstance(exc, exceptions.APIException):

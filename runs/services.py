@@ -27,18 +27,18 @@ INTERNAL_ERROR = "An internal error in Monid ended this run; it was not charged.
 def run_input_flatten(raw: dict) -> dict:
     """The composite form {body, queryParams, pathParams} becomes the flat parameter object providers take."""
     if raw and set(raw) <= COMPOSITE_KEYS:
-        parts = {key: raw[key] for key in raw}
-        for key, part in parts.items():
+        for key, part in raw.items():
             if not isinstance(part, dict):
                 raise ApplicationError(400, f"input.{key} must be an object.",
                                        [{"path": f"input.{key}", "message": "must be an object"}])
-        return {**parts.get("pathParams", {}), **parts.get("queryParams", {}), **parts.get("body", {})}
+        return {**raw.get("pathParams", {}), **raw.get("queryParams", {}), **raw.get("body", {})}
     return raw
 
 
 def run_input_validate(*, endpoint: Endpoint, params: dict) -> None:
     """Checks the input against the endpoint's JSON Schema and names every failing path."""
-    errors = sorted(Draft202012Validator(endpoint.input_schema).iter_errors(params), key=lambda e: list(e.path))
+    validator = Draft202012Validator(endpoint.input_schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(params), key=lambda e: [str(part) for part in e.path])
     if errors:
         details = [{"path": ".".join(["input", *map(str, e.path)]), "message": _schema_message(e)} for e in errors]
         summary = "; ".join(f"{d['path']}: {d['message']}" for d in details[:3])

@@ -102,3 +102,26 @@ def test_it_echoes_a_sane_request_id_and_replaces_an_insane_one(client, alice_ke
     assert sane["x-request-id"] == "trace-42"
     insane = client.get("/v1/runs", HTTP_AUTHORIZATION=f"Bearer {alice_key}", HTTP_X_REQUEST_ID="<script>" * 30)
     assert insane["x-request-id"] != "<script>" * 30 and len(insane["x-request-id"]) == 26
+
+
+@pytest.mark.parametrize("data, words", [
+    ('{"provider": "pdl", "endpoint": "/person/enrich", "input": {"x": ' + "[" * 50_000 + "]" * 50_000 + "}}",
+     ["nested too deeply"]),
+    ('{"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": "a\\ud800@example.com"}}', ["surrogate"]),
+    ('{"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": "a\\u0000@example.com"}}', ["NUL"]),
+    ('{"provider": "pdl", "endpoint": "/person/enrich", "input": {"min_likelihood": 1e400}}', ["too large"]),
+    ('{"provider": "pdl", "endpoint": "/person/enrich", "input": {"min_likelihood": NaN}}', ["NaN"]),
+    ('{"provider": "pdl", "endpoint": "/person/enrich", "input": {}} trailing', ["Extra data"]),
+])
+def test_json_that_nothing_downstream_could_store_is_a_400(client, alice_key, data, words):
+    assert_error(post_raw(client, alice_key, data), 400, *words)
+
+
+def test_a_body_over_the_size_limit_is_a_413(client, alice_key):
+    body = json.dumps({**GOOD, "input": {"name": "x" * 3_000_000}})
+    assert_error(post_raw(client, alice_key, body), 413, "MiB")
+
+
+def test_an_email_that_is_not_an_email_fails_the_schema(client, alice_key):
+    error = assert_error(post_raw(client, alice_key, json.dumps({**GOOD, "input": {"email": "sean"}})), 400)
+    assert error["details"][0]["path"] == "input.email"
