@@ -51,6 +51,14 @@ def _providers_point_at_emulators(settings, emulators):
 
 
 @pytest.fixture
+def silent_server():
+    """Accepts connections and never answers, like a provider that hangs."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+
+
+@pytest.fixture
 def catalog(db):
     catalog_seed()
 
@@ -104,15 +112,22 @@ def task_queue(db):
         def size(self):
             return broker.queue_size()
 
+        def run_one(self):
+            """Executes the tasks of one dequeue (the broker hands out one at a time); returns how many."""
+            ran = 0
+            for ack_id, payload in broker.dequeue() or []:
+                task = SignedPackage.loads(payload)
+                func = task["func"] if callable(task["func"]) else locate(task["func"])
+                func(*task["args"], **task["kwargs"])
+                broker.acknowledge(ack_id)
+                ran += 1
+            return ran
+
         def run(self):
+            """Executes tasks until none is queued, including those the tasks queue."""
             ran = 0
             while broker.queue_size():
-                for ack_id, payload in broker.dequeue() or []:
-                    task = SignedPackage.loads(payload)
-                    func = task["func"] if callable(task["func"]) else locate(task["func"])
-                    func(*task["args"], **task["kwargs"])
-                    broker.acknowledge(ack_id)
-                    ran += 1
+                ran += self.run_one()
             return ran
 
     return Queue()

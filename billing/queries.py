@@ -53,3 +53,14 @@ def cost_totals(*, start: datetime.date | None = None, end: datetime.date | None
     )
     totals["margin_micros"] = totals["reported_micros"] - totals["actual_micros"]
     return totals
+
+
+def api_key_page(*, workspace: Workspace, limit: int, after: list | None):
+    """Active keys newest first, keyset on (created, label), which is unique in a workspace and no database id."""
+    keys = workspace.api_keys.filter(revoked_at__isnull=True)
+    if after:
+        created, label = datetime.datetime.fromisoformat(after[0]), after[1]
+        keys = keys.filter(Q(created_at__lt=created) | Q(created_at=created, label__gt=label))
+    page = list(keys.order_by("-created_at", "label")[: limit + 1])
+    last = page[limit - 1] if len(page) > limit else None
+    return page[:limit], ([last.created_at.isoformat(), last.label] if last else None)

@@ -25,9 +25,7 @@ def workspace_get_or_create(*, slug: str, name: str = "") -> Workspace:
 
 def api_key_create(*, workspace: Workspace, label: str, mode: str = ApiKey.Mode.LIVE) -> tuple[ApiKey, str]:
     """Returns the key row and the full key, which exists nowhere else after this call."""
-    label = label.strip()
-    if not label or len(label) > 100:
-        raise ApplicationError(400, "A key label must be 1 to 100 characters.")
+    label = _clean_label(label)
     if mode not in ApiKey.Mode.values:
         raise ApplicationError(400, f"A key's mode is 'live' or 'test', not {mode!r}.")
     key = generate_key(mode)
@@ -39,6 +37,13 @@ def api_key_create(*, workspace: Workspace, label: str, mode: str = ApiKey.Mode.
     except IntegrityError:
         raise ApplicationError(409, f"This workspace already has a key labelled {label!r}; choose another label.")
     return api_key, key
+
+
+def _clean_label(label: str) -> str:
+    label = label.strip()
+    if not label or len(label) > 100:
+        raise ApplicationError(400, "label: a key label must be 1 to 100 characters.")
+    return label
 
 
 def api_key_revoke(*, api_key: ApiKey) -> None:
@@ -69,3 +74,14 @@ def key_cost_record(*, api_key_id: int, day: datetime.date, costs: Costs) -> Non
         actual_cost_micros=F("actual_cost_micros") + costs.actual_micros,
         reported_cost_micros=F("reported_cost_micros") + costs.reported_micros,
     )
+
+
+def api_key_rename(*, api_key: ApiKey, label: str) -> ApiKey:
+    label = _clean_label(label)
+    try:
+        with transaction.atomic():
+            ApiKey.objects.filter(pk=api_key.pk).update(label=label)
+    except IntegrityError:
+        raise ApplicationError(409, f"This workspace already has a key labelled {label!r}; choose another label.")
+    api_key.label = label
+    return api_key

@@ -5,7 +5,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpResponseServerError, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
 logger = logging.getLogger("monid")
@@ -19,6 +19,20 @@ class ApplicationError(Exception):
         self.status_code = status_code
         self.message = message
         self.details = details
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error body of the API (documentation only: error_body builds it)."""
+
+    code = serializers.IntegerField(help_text="The HTTP status")
+    message = serializers.CharField(help_text="What went wrong and what to do")
+    details = serializers.ListField(child=serializers.DictField(), required=False,
+                                    help_text='400 only: [{"path": "input.maxItems", "message": "…"}]')
+
+
+def error_responses(*statuses) -> dict:
+    """The documented error statuses of an operation, for extend_schema(responses=…)."""
+    return {status_code: ErrorSerializer for status_code in (*statuses, 405, 429, 500)}
 
 
 def error_body(status_code, message, details=None):

@@ -11,6 +11,7 @@ handler500 = "monid_site.errors.server_error"
 
 urlpatterns = [
     path("v1/", include("runs.urls")),
+    path("v1/", include("billing.urls")),
     re_path(r"^v1(/|$)", api_route_not_found),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

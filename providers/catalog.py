@@ -60,8 +60,8 @@ ENDPOINTS = [
     {"provider": "pdl", "path": "/person/enrich",
      "description": "Enrich a person: one person's profile (name, job, company, emails, location) from an email, "
                     "a social profile URL, a phone number or a name with a company.",
-     "input_schema": PERSON_ENRICH_SCHEMA, "price_type": "PER_CALL", "price_micros": 3000},
+     "input_schema": PERSON_ENRICH_SCHEMA, "price_type": "PER_CALL", "price_micros": 3000, "deadline_seconds": 30},
     {"provider": "apify", "path": "/apidojo/tweet-scraper",
      "description": "Twitter (X) posts: search tweets by keyword or handle with text, author, date and engagement.",
-     "input_schema": TWEET_SCRAPER_SCHEMA, "price_type": "PER_CALL", "price_micros": 3000},
+     "input_schema": TWEET_SCRAPER_SCHEMA, "price_type": "PER_CALL", "price_micros": 3000, "deadline_seconds": 900},
 ]

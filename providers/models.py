@@ -37,6 +37,8 @@ class Endpoint(models.Model):
     credit_cost_micros = models.BigIntegerField(
         default=0, help_text="What one provider credit costs us, in micro-dollars (PDL reports credits, not dollars)"
     )
+    deadline_seconds = models.PositiveIntegerField(
+        default=600, help_text="A run still unfinished this long after it was created ends TIMED_OUT, uncharged")
     enabled = models.BooleanField(default=True)
 
     class Meta:

@@ -1,89 +1,126 @@
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.costs import micros_to_usd
+from monid_site.errors import error_responses
+from monid_site.pagination import PageQuerySerializer, cursor_dump, cursor_load
+from monid_site.serializers import StrictCharField, StrictSerializer, TimestampField
 from providers.queries import endpoint_get_enabled
 
 from .models import Run
-from .queries import decode_cursor, encode_cursor, run_get_for_workspace, runs_page
-from .services import run_create, run_execute_sync
+from .queries import run_get_for_workspace, runs_page
+from .services import run_create, run_execute_sync, run_stop
 
 
-def iso(dt):
-    return None if dt is None else dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+class MoneySerializer(serializers.Serializer):
+    value = serializers.IntegerField(help_text="Micro-dollars")
+    unit = serializers.ChoiceField(choices=["MICRO_DOLLAR"])
+    currency = serializers.ChoiceField(choices=["USD"])
+
+
+class PriceSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["PER_CALL", "PER_RESULT"])
+    amount = serializers.FloatField(help_text="Dollars per call or per result")
+    currency = serializers.ChoiceField(choices=["USD"])
+    flatFee = serializers.FloatField(required=False, help_text="PER_RESULT only: dollars added once per run")
+
+
+class ProviderResponseSerializer(serializers.Serializer):
+    httpStatus = serializers.IntegerField()
+    error = serializers.JSONField(required=False, help_text="The provider's error body, passed through unchanged")
+
+
+class RunErrorSerializer(serializers.Serializer):
+    source = serializers.ChoiceField(choices=["platform"])
+    message = serializers.CharField()
+
+
+class BillingSerializer(serializers.Serializer):
+    calculatedCost = MoneySerializer(help_text="Our price x billed units")
+    actualCost = MoneySerializer(help_text="What the provider charged us")
+    reportedCost = MoneySerializer(help_text="What the customer is charged")
+
+
+class CostSerializer(serializers.Serializer):
+    value = serializers.FloatField(help_text="Dollars")
+    currency = serializers.ChoiceField(choices=["USD"])
 
 
 def money(micros):
     return {"value": micros, "unit": "MICRO_DOLLAR", "currency": "USD"}
 
 
-def price_json(run):
-    price = {"type": run.price_type, "amount": micros_to_usd(run.price_micros), "currency": "USD"}
-    if run.price_type == "PER_RESULT":
-        price["flatFee"] = micros_to_usd(run.flat_fee_micros)
-    return price
+class RunAcceptedSerializer(serializers.Serializer):
+    """The 202 answer to an async run; the list item and the full run add to it."""
+
+    runId = serializers.CharField(source="id", help_text="ULID")
+    provider = serializers.CharField(source="endpoint.provider.slug")
+    endpoint = serializers.CharField(source="endpoint.path")
+    status = serializers.ChoiceField(choices=Run.Status.values)
+    price = serializers.SerializerMethodField()
+    createdAt = TimestampField(source="created_at")
+
+    @extend_schema_field(PriceSerializer)
+    def get_price(self, run):
+        price = {"type": run.price_type, "amount": micros_to_usd(run.price_micros), "currency": "USD"}
+        if run.price_type == "PER_RESULT":
+            price["flatFee"] = micros_to_usd(run.flat_fee_micros)
+        return price
 
 
-def run_json(run: Run, *, with_io: bool = True) -> dict:
-    """The run object of the API reference; list items leave out input and output."""
-    provider = run.endpoint.provider
-    body = {
-        "runId": run.id,
-        "provider": provider.slug,
-        "providerName": provider.name,
-        "endpoint": run.endpoint.path,
-        "status": run.status,
-        "stoppable": provider.is_async and run.status in (Run.Status.READY, Run.Status.RUNNING),
-        "testMode": run.is_test,
-        "providerResponse": None,
-        "error": None,
-        "price": price_json(run),
-        "billing": {
-            "calculatedCost": money(run.calculated_cost_micros),
-            "actualCost": money(run.actual_cost_micros),
-            "reportedCost": money(run.reported_cost_micros),
-        },
-        "cost": {"value": micros_to_usd(run.reported_cost_micros), "currency": "USD"} if run.is_terminal else None,
-        "resultCount": run.result_count,
-        "createdAt": iso(run.created_at),
-        "startedAt": iso(run.started_at),
-        "completedAt": iso(run.completed_at),
-    }
-    if with_io:
-        body["input"] = run.input
-        body["output"] = run.output
-    if run.provider_http_status is not None:
-        body["providerResponse"] = {"httpStatus": run.provider_http_status}
+class RunListItemSerializer(RunAcceptedSerializer):
+    providerName = serializers.CharField(source="endpoint.provider.name")
+    stoppable = serializers.BooleanField(source="is_stoppable")
+    testMode = serializers.BooleanField(source="is_test")
+    providerResponse = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
+    billing = serializers.SerializerMethodField()
+    cost = serializers.SerializerMethodField()
+    resultCount = serializers.IntegerField(source="result_count", allow_null=True)
+    startedAt = TimestampField(source="started_at", allow_null=True)
+    completedAt = TimestampField(source="completed_at", allow_null=True)
+
+    @extend_schema_field(ProviderResponseSerializer(allow_null=True))
+    def get_providerResponse(self, run):
+        if run.provider_http_status is None:
+            return None
+        body = {"httpStatus": run.provider_http_status}
         if run.provider_error is not None:
-            body["providerResponse"]["error"] = run.provider_error
-    if run.status in (Run.Status.FAILED, Run.Status.TIMED_OUT, Run.Status.BLOCKED):
-        body["error"] = {"source": "platform", "message": run.error_message or run.status}
-    return body
+            body["error"] = run.provider_error
+        return body
+
+    @extend_schema_field(RunErrorSerializer(allow_null=True))
+    def get_error(self, run):
+        if run.status not in (Run.Status.FAILED, Run.Status.TIMED_OUT, Run.Status.BLOCKED):
+            return None
+        return {"source": "platform", "message": run.error_message or run.status}
+
+    @extend_schema_field(BillingSerializer)
+    def get_billing(self, run):
+        return {"calculatedCost": money(run.calculated_cost_micros), "actualCost": money(run.actual_cost_micros),
+                "reportedCost": money(run.reported_cost_micros)}
+
+    @extend_schema_field(CostSerializer(allow_null=True))
+    def get_cost(self, run):
+        return {"value": micros_to_usd(run.reported_cost_micros), "currency": "USD"} if run.is_terminal else None
 
 
-class StrictCharField(serializers.CharField):
-    """A string and nothing else: DRF's CharField would quietly turn 42 into "42"."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+class RunSerializer(RunListItemSerializer):
+    input = serializers.JSONField(help_text="As sent")
+    output = serializers.JSONField(allow_null=True, help_text="Terminal runs only; null on a provider error")
 
 
 class RunCreateApi(APIView):
-    class InputSerializer(serializers.Serializer):
-        provider = StrictCharField(max_length=50)
-        endpoint = StrictCharField(max_length=200)
-        input = serializers.DictField()
+    class InputSerializer(StrictSerializer):
+        provider = StrictCharField(max_length=50, help_text='Provider slug, e.g. "apify"')
+        endpoint = StrictCharField(max_length=200, help_text='Endpoint path, e.g. "/apidojo/tweet-scraper"')
+        input = serializers.DictField(help_text="The endpoint's parameters, or {body, queryParams, pathParams}")
 
-        def validate(self, attrs):
-            unknown = sorted(set(self.initial_data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {"body": f"unknown field(s) {', '.join(unknown)}; send only provider, endpoint and input."})
-            return attrs
-
+    @extend_schema(operation_id="run_create", summary="Execute a data endpoint", request=InputSerializer,
+                   responses={200: RunSerializer, 202: RunAcceptedSerializer,
+                              **error_responses(400, 401, 404, 413, 415, 503)})
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -91,25 +128,29 @@ class RunCreateApi(APIView):
         endpoint = endpoint_get_enabled(provider=data["provider"], path=data["endpoint"])
         run = run_create(api_key=request.auth, endpoint=endpoint, raw_input=data["input"])
         if endpoint.provider.is_async:
-            return Response({"runId": run.id, "provider": endpoint.provider.slug, "endpoint": endpoint.path,
-                             "status": run.status, "price": price_json(run), "createdAt": iso(run.created_at)},
-                            status=202)
-        return Response(run_json(run_execute_sync(run=run)), status=200)
+            return Response(RunAcceptedSerializer(run).data, status=202)
+        return Response(RunSerializer(run_execute_sync(run=run)).data, status=200)
 
 
 class RunDetailApi(APIView):
+    @extend_schema(operation_id="run_get", summary="Get a run", responses={200: RunSerializer,
+                                                                            **error_responses(401, 404)})
     def get(self, request, run_id):
-        return Response(run_json(run_get_for_workspace(workspace=request.auth.workspace, run_id=run_id)))
+        return Response(RunSerializer(run_get_for_workspace(workspace=request.auth.workspace, run_id=run_id)).data)
 
 
 class RunListApi(APIView):
-    class FilterSerializer(serializers.Serializer):
-        limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
-        cursor = serializers.CharField(required=False, max_length=100)
+    class FilterSerializer(PageQuerySerializer):
         status = serializers.ChoiceField(choices=Run.Status.values, required=False)
         provider = serializers.CharField(required=False, max_length=50)
         endpoint = serializers.CharField(required=False, max_length=200)
 
+    class OutputSerializer(serializers.Serializer):
+        items = RunListItemSerializer(many=True)
+        cursor = serializers.CharField(allow_null=True, help_text="Pass back for the next page; null on the last")
+
+    @extend_schema(operation_id="run_list", summary="List the workspace's runs, newest first",
+                   parameters=[FilterSerializer], responses={200: OutputSerializer, **error_responses(400, 401)})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -121,7 +162,20 @@ class RunListApi(APIView):
             runs = runs.filter(endpoint__provider__slug=params["provider"])
         if "endpoint" in params:
             runs = runs.filter(endpoint__path=params["endpoint"])
-        before = decode_cursor(params["cursor"]) if "cursor" in params else None
+        before = cursor_load(params["cursor"], kind="runs") if "cursor" in params else None
         page, next_before = runs_page(runs, limit=params["limit"], before=before)
-        return Response({"items": [run_json(run, with_io=False) for run in page],
-                         "cursor": encode_cursor(next_before) if next_before else None})
+        return Response({"items": RunListItemSerializer(page, many=True).data,
+                         "cursor": cursor_dump(next_before, kind="runs") if next_before else None})
+
+
+class RunStopApi(APIView):
+    @extend_schema(operation_id="run_stop", summary="Stop an async run", request=None, responses={
+        202: inline_serializer("RunStopping", {"runId": serializers.CharField(),
+                                               "status": serializers.ChoiceField(choices=["STOPPING"]),
+                                               "message": serializers.CharField()}),
+        **error_responses(401, 404, 409)})
+    def post(self, request, run_id):
+        run = run_stop(run=run_get_for_workspace(workspace=request.auth.workspace, run_id=run_id))
+        return Response({"runId": run.id, "status": run.status,
+                         "message": "The run is being stopped at the provider; poll it until it is STOPPED."},
+                        status=202)

@@ -72,3 +72,7 @@ class Run(models.Model):
     @property
     def is_terminal(self):
         return self.status in self.TERMINAL
+
+    @property
+    def is_stoppable(self):
+        return self.endpoint.provider.is_async and self.status in (RunStatus.READY, RunStatus.RUNNING)

@@ -1,8 +1,3 @@
-import base64
-import binascii
-
-from ulid import ULID
-
 from billing.models import Workspace
 from monid_site.errors import ApplicationError
 
@@ -15,19 +10,6 @@ def run_get_for_workspace(*, workspace: Workspace, run_id: str) -> Run:
     if run is None:
         raise ApplicationError(404, f"No run {run_id!r} in this workspace.")
     return run
-
-
-def encode_cursor(run_id: str) -> str:
-    return base64.urlsafe_b64encode(run_id.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    try:
-        run_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        ULID.from_str(run_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ApplicationError(400, "The cursor is not one this API gave out; start again without a cursor.")
-    return run_id
 
 
 def runs_with_details():

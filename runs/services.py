@@ -1,4 +1,6 @@
+import datetime
 import logging
+import math
 import time
 
 from django.db import transaction
@@ -10,7 +12,9 @@ from billing.costs import run_costs
 from billing.models import ApiKey
 from billing.services import key_cost_record
 from monid_site.errors import ApplicationError
-from providers.adapters import ProviderAnswer, ProviderUnavailable, adapter_for, credential_setting, is_configured
+from providers.adapters import (ProviderAnswer, ProviderTimeout, ProviderUnavailable, adapter_for, credential_setting,
+                                is_configured)
+from providers.adapters.apify import MAX_WAIT_SECONDS
 from providers.models import Endpoint
 
 from .models import Run
@@ -81,7 +85,9 @@ def run_execute_sync(*, run: Run) -> Run:
     adapter = adapter_for(endpoint.provider.slug, sandbox=run.is_test)
     try:
         answer = adapter.call(path=endpoint.path, params=run_input_flatten(run.input),
-                              credit_cost_micros=endpoint.credit_cost_micros)
+                              credit_cost_micros=endpoint.credit_cost_micros, timeout_seconds=endpoint.deadline_seconds)
+    except ProviderTimeout:
+        return run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint))
     except ProviderUnavailable as exc:
         return run_finish(run=run, status=Run.Status.FAILED, error_message=str(exc))
     except Exception:
@@ -90,31 +96,58 @@ def run_execute_sync(*, run: Run) -> Run:
     return run_finish(run=run, status=Run.Status.COMPLETED, answer=answer)
 
 
+def _deadline_message(endpoint: Endpoint) -> str:
+    return f"The run passed its {endpoint.deadline_seconds} s deadline; it was stopped and not charged."
+
+
 def run_advance(*, run_id: str) -> None:
-    """One worker step of an async run: start it at the provider if needed, follow it, collect the result."""
+    """One worker step of an async run: start it at the provider if needed, follow it, collect the result.
+
+    Every decision is taken from the row, so a step that runs twice, or after a crash, picks up where the
+    last one left off; a step never holds a worker longer than FOLLOW_SECONDS_PER_TASK.
+    """
     run = Run.objects.select_related("endpoint__provider").get(pk=run_id)
     if run.is_terminal:
         return
-    adapter = adapter_for(run.endpoint.provider.slug, sandbox=run.is_test)
+    endpoint = run.endpoint
+    adapter = adapter_for(endpoint.provider.slug, sandbox=run.is_test)
+    deadline = run.created_at + datetime.timedelta(seconds=endpoint.deadline_seconds)
     try:
-        if run.provider_run_id:
-            provider_run = adapter.wait(run_id=run.provider_run_id)
-        else:
-            started = adapter.start(path=run.endpoint.path, actor_input=run_input_flatten(run.input))
+        if run.status == Run.Status.STOPPING:
+            run_stop_at_provider(run=run, adapter=adapter)
+            return
+        provider_run = None
+        if not run.provider_run_id:
+            if timezone.now() >= deadline:
+                run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint))
+                return
+            started = adapter.start(path=endpoint.path, actor_input=run_input_flatten(run.input))
             if isinstance(started, ProviderAnswer):
                 run_finish(run=run, status=Run.Status.COMPLETED, answer=started)
                 return
-            provider_run = started
             # Recorded before following the run, so a crashed worker's successor resumes it instead of starting anew.
-            Run.objects.filter(pk=run.pk, provider_run_id="").update(provider_run_id=provider_run.id,
+            Run.objects.filter(pk=run.pk, provider_run_id="").update(provider_run_id=started.id,
                                                                      started_at=timezone.now())
-        deadline = time.monotonic() + FOLLOW_SECONDS_PER_TASK
-        while not provider_run.is_terminal and time.monotonic() < deadline:
-            provider_run = adapter.wait(run_id=provider_run.id)
-        if not provider_run.is_terminal:
-            async_task("runs.tasks.advance_run", run.id, task_name=f"run {run.id}")
-        elif provider_run.status == "ABORTED":
-            run_finish(run=run, status=Run.Status.STOPPED)
+            run.refresh_from_db(fields=["status", "provider_run_id"])
+            if run.status != Run.Status.RUNNING:  # stopped while the provider was starting it
+                run_stop_at_provider(run=run, adapter=adapter)
+                return
+            provider_run = started
+        follow_until = time.monotonic() + FOLLOW_SECONDS_PER_TASK
+        while provider_run is None or not provider_run.is_terminal:
+            remaining = (deadline - timezone.now()).total_seconds()
+            if remaining <= 0:
+                aborted = adapter.abort(run_id=run.provider_run_id)
+                run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint),
+                           actual_cost_micros=aborted.usage_total_micros)
+                return
+            if time.monotonic() >= follow_until:
+                async_task("runs.tasks.advance_run", run.id, task_name=f"run {run.id}")
+                return
+            provider_run = adapter.wait(run_id=run.provider_run_id, wait_seconds=min(MAX_WAIT_SECONDS,
+                                                                                     math.ceil(remaining)))
+        if provider_run.status == "ABORTED":
+            run_finish(run=run, status=Run.Status.STOPPED, actual_cost_micros=provider_run.usage_total_micros)
         else:
             run_finish(run=run, status=Run.Status.COMPLETED, answer=adapter.answer(provider_run))
     except ProviderUnavailable as exc:
@@ -126,15 +159,47 @@ def run_advance(*, run_id: str) -> None:
 
 
 @transaction.atomic
-def run_finish(*, run: Run, status: str, answer: ProviderAnswer | None = None, error_message: str = "") -> Run:
-    """Ends a run once and for all: records the answer and its three costs, then rolls them up on the key."""
+def run_stop(*, run: Run) -> Run:
+    """Asks for an async run to be stopped; a worker aborts it at the provider and ends it STOPPED."""
+    if not run.endpoint.provider.is_async:
+        raise ApplicationError(409, "A synchronous run ends within its own request; there is nothing to stop.")
+    if not Run.objects.filter(pk=run.pk, status__in=[Run.Status.READY, Run.Status.RUNNING]).update(
+            status=Run.Status.STOPPING):
+        run.refresh_from_db(fields=["status"])
+        raise ApplicationError(409, f"Run {run.id} is {run.status}; only a READY or RUNNING run can be stopped.")
+    transaction.on_commit(lambda: async_task("runs.tasks.stop_run", run.id, task_name=f"stop {run.id}"))
+    run.refresh_from_db(fields=["status"])
+    return run
+
+
+def run_stop_at_provider(*, run: Run, adapter=None) -> None:
+    """Aborts the provider's run, if one was started, and ends ours STOPPED with whatever the provider billed."""
+    run.refresh_from_db(fields=["status", "provider_run_id"])
+    actual = 0
+    if run.provider_run_id:
+        adapter = adapter or adapter_for(run.endpoint.provider.slug, sandbox=run.is_test)
+        try:
+            actual = adapter.abort(run_id=run.provider_run_id).usage_total_micros
+        except ProviderUnavailable as exc:
+            # Our run still ends: the customer asked to stop and is not charged; the operator sees the log.
+            logger.warning("Run %s: could not abort provider run %s: %s", run.id, run.provider_run_id, exc)
+    run_finish(run=run, status=Run.Status.STOPPED, actual_cost_micros=actual)
+
+
+@transaction.atomic
+def run_finish(*, run: Run, status: str, answer: ProviderAnswer | None = None, error_message: str = "",
+               actual_cost_micros: int = 0) -> Run:
+    """Ends a run once and for all: records the answer and its three costs, then rolls them up on the key.
+
+    `actual_cost_micros` is what the provider billed when there is no answer (an aborted run still costs us).
+    """
     now = timezone.now()
     http_status = answer.http_status if answer else None
     provider_ok = http_status is not None and 200 <= http_status < 300
     result_count = answer.result_count if answer and provider_ok else None
     costs = run_costs(price_type=run.price_type, price_micros=run.price_micros, flat_fee_micros=run.flat_fee_micros,
                       result_count=result_count, provider_http_status=http_status,
-                      completed=status == Run.Status.COMPLETED, actual_micros=answer.actual_cost_micros if answer else 0,
+                      completed=status == Run.Status.COMPLETED, actual_micros=answer.actual_cost_micros if answer else actual_cost_micros,
                       is_test=run.is_test)
     fields = {
         "status": status, "completed_at": now, "error_message": error_message,

@@ -1,7 +1,14 @@
 """django-q2 entry points; each may run twice after a crash, so each only calls an idempotent service."""
 
-from .services import run_advance
+from .models import Run
+from .services import run_advance, run_stop_at_provider
 
 
 def advance_run(run_id: str) -> None:
     run_advance(run_id=run_id)
+
+
+def stop_run(run_id: str) -> None:
+    run = Run.objects.select_related("endpoint__provider").get(pk=run_id)
+    if not run.is_terminal:
+        run_stop_at_provider(run=run)

@@ -6,4 +6,5 @@ urlpatterns = [
     path("run", api.RunCreateApi.as_view()),
     path("runs", api.RunListApi.as_view()),
     path("runs/<str:run_id>", api.RunDetailApi.as_view()),
+    path("runs/<str:run_id>/stop", api.RunStopApi.as_view()),
 ]

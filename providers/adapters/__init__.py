@@ -3,7 +3,7 @@
 from django.conf import settings
 
 from .apify import ApifyAdapter
-from .base import ProviderAnswer, ProviderUnavailable  # noqa: F401  (the names runs imports)
+from .base import ProviderAnswer, ProviderTimeout, ProviderUnavailable  # noqa: F401  (the names runs imports)
 from .pdl import PdlAdapter
 
 SANDBOX_CREDENTIALS = {"apify": "sandbox-apify-token", "pdl": "sandbox-pdl-key"}

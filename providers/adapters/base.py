@@ -24,6 +24,10 @@ class ProviderUnavailable(Exception):
         self.retryable = retryable
 
 
+class ProviderTimeout(ProviderUnavailable):
+    """The provider accepted the request but did not answer in time."""
+
+
 @dataclass(frozen=True)
 class ProviderAnswer:
     """The provider's final word on a run: its HTTP status and either its data or its error body."""
@@ -56,6 +60,9 @@ class Adapter:
             try:
                 response = _session.request(method, self.base_url + path, headers=self.headers(),
                                             timeout=timeout, **kwargs)
+            except requests.ReadTimeout as exc:
+                if last:
+                    raise ProviderTimeout(f"{self.name} did not answer within {timeout[1]:g} s", retryable=True) from exc
             except requests.RequestException as exc:
                 if last:
                     raise ProviderUnavailable(f"{self.name} could not be reached: {type(exc).__name__}",

@@ -11,10 +11,10 @@ class PdlAdapter(Adapter):
     def headers(self):
         return {"X-Api-Key": self.credential, "Accept": "application/json"}
 
-    def call(self, *, path: str, params: dict, credit_cost_micros: int) -> ProviderAnswer:
+    def call(self, *, path: str, params: dict, credit_cost_micros: int, timeout_seconds: float) -> ProviderAnswer:
         """Sends the run's input as query parameters to GET /v5<path>; any answer the provider gives is final."""
         query = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
-        response = self.request("GET", f"/v5{path}", params=query)
+        response = self.request("GET", f"/v5{path}", params=query, read_timeout=timeout_seconds)
         body = self.json_of(response)
         credits = _credits_spent(response)
         actual = credits * credit_cost_micros

@@ -22,15 +22,15 @@ def apify(emulators):
 
 
 def test_pdl_hands_back_the_person_and_counts_one_result(pdl):
-    answer = pdl.call(path="/person/enrich", params={"email": "sean@example.com"}, credit_cost_micros=0)
+    answer = pdl.call(path="/person/enrich", params={"email": "sean@example.com"}, credit_cost_micros=0, timeout_seconds=10)
     assert answer.http_status == 200
     assert answer.output["work_email"] == "sean@example.com"
     assert answer.result_count == 1
 
 
 def test_pdl_charges_credits_only_on_a_match(pdl):
-    match = pdl.call(path="/person/enrich", params={"email": "sean@example.com"}, credit_cost_micros=2500)
-    miss = pdl.call(path="/person/enrich", params={"email": "nomatch@example.com"}, credit_cost_micros=2500)
+    match = pdl.call(path="/person/enrich", params={"email": "sean@example.com"}, credit_cost_micros=2500, timeout_seconds=10)
+    miss = pdl.call(path="/person/enrich", params={"email": "nomatch@example.com"}, credit_cost_micros=2500, timeout_seconds=10)
     assert (match.actual_cost_micros, miss.actual_cost_micros) == (2500, 0)
     assert miss.http_status == 404 and miss.output is None
     assert miss.error == {"status": 404, "error": {"type": "not_found",
@@ -39,14 +39,14 @@ def test_pdl_charges_credits_only_on_a_match(pdl):
 
 def test_pdl_with_a_wrong_key_is_the_providers_401_not_an_outage(emulators):
     adapter = PdlAdapter(base_url=f"{emulators.url}/pdl", credential="wrong")
-    answer = adapter.call(path="/person/enrich", params={"email": "sean@example.com"}, credit_cost_micros=0)
+    answer = adapter.call(path="/person/enrich", params={"email": "sean@example.com"}, credit_cost_micros=0, timeout_seconds=10)
     assert answer.http_status == 401 and answer.error["error"]["type"] == "authentication_error"
 
 
 def test_an_unreachable_provider_raises_a_retryable_error():
     adapter = PdlAdapter(base_url="http://127.0.0.1:9", credential="x")
     with pytest.raises(ProviderUnavailable) as caught:
-        adapter.call(path="/person/enrich", params={"email": "a@b.c"}, credit_cost_micros=0)
+        adapter.call(path="/person/enrich", params={"email": "a@b.c"}, credit_cost_micros=0, timeout_seconds=10)
     assert caught.value.retryable
 
 
@@ -74,7 +74,7 @@ def html_gateway():
 def test_an_answer_that_is_not_json_is_an_outage(html_gateway):
     adapter = PdlAdapter(base_url=html_gateway, credential="x")
     with pytest.raises(ProviderUnavailable) as caught:
-        adapter.call(path="/person/enrich", params={"email": "a@b.c"}, credit_cost_micros=0)
+        adapter.call(path="/person/enrich", params={"email": "a@b.c"}, credit_cost_micros=0, timeout_seconds=10)
     assert "502" in str(caught.value) and "not JSON" in str(caught.value)
 
 

@@ -31,7 +31,7 @@ def test_the_seed_endpoints_cost_three_tenths_of_a_cent_a_call_and_have_valid_sc
 def test_the_admin_refuses_an_input_schema_that_is_not_json_schema(catalog):
     endpoint = Endpoint.objects.get(path="/person/enrich")
     data = {"provider": endpoint.provider_id, "path": endpoint.path, "description": "", "price_type": "PER_CALL",
-            "price_micros": 3000, "flat_fee_micros": 0, "credit_cost_micros": 0, "enabled": True,
+            "price_micros": 3000, "flat_fee_micros": 0, "credit_cost_micros": 0, "deadline_seconds": 30, "enabled": True,
             "input_schema": '{"type": "nonsense"}'}
     form = EndpointForm(data=data, instance=endpoint)
     assert not form.is_valid()
@@ -48,7 +48,7 @@ def test_an_operator_edits_prices_in_the_admin(client, operator, catalog):
     response = client.post(url, {
         "provider": endpoint.provider_id, "path": endpoint.path, "description": endpoint.description,
         "input_schema": json.dumps(endpoint.input_schema), "price_type": "PER_CALL", "price_micros": 4500,
-        "flat_fee_micros": 0, "credit_cost_micros": 2800, "enabled": "on"})
+        "flat_fee_micros": 0, "credit_cost_micros": 2800, "deadline_seconds": 30, "enabled": "on"})
     assert response.status_code == 302
     endpoint.refresh_from_db()
     assert (endpoint.price_micros, endpoint.credit_cost_micros) == (4500, 2800)

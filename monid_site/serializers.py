@@ -1,0 +1,30 @@
+"""Serializer fields every part of the API shares."""
+
+from rest_framework import serializers
+
+
+class StrictCharField(serializers.CharField):
+    """A string and nothing else: DRF's CharField would quietly turn 42 into "42"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class TimestampField(serializers.DateTimeField):
+    """ISO 8601 in UTC with milliseconds and a Z, as the reference writes every time."""
+
+    def to_representation(self, value):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+class StrictSerializer(serializers.Serializer):
+    """An input serializer that names unknown fields instead of ignoring them."""
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {"body": f"unknown field(s) {', '.join(unknown)}; send only {', '.join(self.fields)}."})
+        return attrs
