@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -30,6 +30,7 @@ def api_key_for_request(request, label: str) -> ApiKey:
 
 
 class ApiKeyListApi(APIView):
+    @extend_schema_serializer(component_name="ApiKeyPage")
     class OutputSerializer(serializers.Serializer):
         items = ApiKeySerializer(many=True)
         cursor = serializers.CharField(allow_null=True)
@@ -40,7 +41,7 @@ class ApiKeyListApi(APIView):
         query = PageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        after = cursor_load(params["cursor"], kind="api-keys") if "cursor" in params else None
+        after = cursor_load(params["cursor"], kind="api-keys") if params.get("cursor") else None
         page, next_after = api_key_page(workspace=request.auth.workspace, limit=params["limit"], after=after)
         return Response({"items": ApiKeySerializer(page, many=True).data,
                          "cursor": cursor_dump(next_after, kind="api-keys") if next_after else None})

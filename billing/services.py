@@ -43,6 +43,8 @@ def _clean_label(label: str) -> str:
     label = label.strip()
     if not label or len(label) > 100:
         raise ApplicationError(400, "label: a key label must be 1 to 100 characters.")
+    if not label.isprintable():
+        raise ApplicationError(400, "label: a key label may not contain line breaks or other control characters.")
     return label
 
 

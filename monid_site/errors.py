@@ -5,6 +5,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpResponseServerError, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
@@ -85,6 +86,7 @@ def api_exception_handler(exc, context):
     )
 
 
+@csrf_exempt  # API clients send no CSRF token; an unknown route must still answer 404, not the CSRF 403 page
 def api_route_not_found(request, *args, **kwargs):
     return JsonResponse(error_body(404, f"There is no API route {request.path}. See the API reference for the routes."),
                         status=404)

@@ -20,5 +20,7 @@ def cursor_load(cursor: str, *, kind: str):
 
 
 class PageQuerySerializer(serializers.Serializer):
+    """Query parameters of every list; as in HTML forms, an empty parameter (`?cursor=`) counts as not given."""
+
     limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
-    cursor = serializers.CharField(required=False, max_length=500)
+    cursor = serializers.CharField(required=False, allow_blank=True, max_length=500)

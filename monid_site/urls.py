@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 
 from billing import views as billing_views
 from runs import views as runs_views
@@ -10,6 +11,8 @@ from .errors import api_route_not_found
 handler500 = "monid_site.errors.server_error"
 
 urlpatterns = [
+    path("v1/openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
+    path("docs", SpectacularRedocView.as_view(url_name="openapi"), name="docs"),
     path("v1/", include("runs.urls")),
     path("v1/", include("billing.urls")),
     re_path(r"^v1(/|$)", api_route_not_found),

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -58,7 +58,7 @@ class RunAcceptedSerializer(serializers.Serializer):
     runId = serializers.CharField(source="id", help_text="ULID")
     provider = serializers.CharField(source="endpoint.provider.slug")
     endpoint = serializers.CharField(source="endpoint.path")
-    status = serializers.ChoiceField(choices=Run.Status.values)
+    status = serializers.ChoiceField(choices=Run.Status.choices)
     price = serializers.SerializerMethodField()
     createdAt = TimestampField(source="created_at")
 
@@ -141,10 +141,11 @@ class RunDetailApi(APIView):
 
 class RunListApi(APIView):
     class FilterSerializer(PageQuerySerializer):
-        status = serializers.ChoiceField(choices=Run.Status.values, required=False)
-        provider = serializers.CharField(required=False, max_length=50)
-        endpoint = serializers.CharField(required=False, max_length=200)
+        status = serializers.ChoiceField(choices=Run.Status.choices, required=False, allow_blank=True)
+        provider = serializers.CharField(required=False, allow_blank=True, max_length=50)
+        endpoint = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
+    @extend_schema_serializer(component_name="RunPage")
     class OutputSerializer(serializers.Serializer):
         items = RunListItemSerializer(many=True)
         cursor = serializers.CharField(allow_null=True, help_text="Pass back for the next page; null on the last")
@@ -156,13 +157,13 @@ class RunListApi(APIView):
         filters.is_valid(raise_exception=True)
         params = filters.validated_data
         runs = Run.objects.filter(workspace=request.auth.workspace).select_related("endpoint__provider")
-        if "status" in params:
+        if params.get("status"):
             runs = runs.filter(status=params["status"])
-        if "provider" in params:
+        if params.get("provider"):
             runs = runs.filter(endpoint__provider__slug=params["provider"])
-        if "endpoint" in params:
+        if params.get("endpoint"):
             runs = runs.filter(endpoint__path=params["endpoint"])
-        before = cursor_load(params["cursor"], kind="runs") if "cursor" in params else None
+        before = cursor_load(params["cursor"], kind="runs") if params.get("cursor") else None
         page, next_before = runs_page(runs, limit=params["limit"], before=before)
         return Response({"items": RunListItemSerializer(page, many=True).data,
                          "cursor": cursor_dump(next_before, kind="runs") if next_before else None})

@@ -59,3 +59,21 @@ def test_every_route_hides_another_workspaces_objects(client, alice_run, bob_key
     response = request(client, method, url.format(run_id=alice_run), body, f"Bearer {bob_key}")
     assert (response.status_code, response.json()["code"]) == (404, 404)
     assert Run.objects.get(pk=alice_run).status == "COMPLETED"
+
+
+def test_an_unexpected_error_is_a_500_that_names_the_request_id_and_logs_the_details(client, alice_key, monkeypatch,
+                                                                                       caplog):
+    from runs import api
+
+    def broken(**kwargs):
+        raise RuntimeError("the secret internals")
+
+    monkeypatch.setattr(api, "run_get_for_workspace", broken)
+    client.raise_request_exception = False
+    response = client.get("/v1/runs/01HXYZ1234567890ABCDEFGHJK", HTTP_AUTHORIZATION=f"Bearer {alice_key}",
+                          HTTP_X_REQUEST_ID="req-500")
+    assert response.status_code == 500
+    body = response.json()
+    assert body == {"code": 500, "message": body["message"]} and "req-500" in body["message"]
+    assert "secret internals" not in response.content.decode()
+    assert "the secret internals" in caplog.text and "req-500" in caplog.text
