@@ -13,7 +13,6 @@ $(VENV)/.installed: requirements.txt
 
 setup: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py createcachetable
 	$(PY) manage.py seed_catalog
 	$(PY) manage.py demo_setup
 

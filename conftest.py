@@ -34,6 +34,14 @@ def _no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", _loopback_only_connect)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache(request):
+    """Rate-limit counters live in the cache (a database table or Redis), which outlives a test's transaction."""
+    if request.node.get_closest_marker("django_db") or "db" in request.fixturenames:
+        from django.core.cache import cache
+        cache.clear()
+
+
 @pytest.fixture(scope="session")
 def emulators():
     with server.start(pdl_key=SANDBOX_CREDENTIALS["pdl"], apify_token=SANDBOX_CREDENTIALS["apify"]) as emu:

@@ -1,7 +1,11 @@
 """Bearer API keys for the /v1 API."""
 
+import time
+
+from django.conf import settings
+from django.core.cache import cache
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions, permissions
+from rest_framework import authentication, exceptions, permissions, throttling
 
 from .keys import looks_like_key
 from .models import ApiKey
@@ -35,6 +39,22 @@ class HasApiKey(permissions.BasePermission):
 
     def has_permission(self, request, view):
         return isinstance(request.auth, ApiKey)
+
+
+class ApiKeyRateThrottle(throttling.BaseThrottle):
+    """A fixed one-minute window per key, counted with the cache's atomic add and incr (atomic on Redis)."""
+
+    def allow_request(self, request, view):
+        if not isinstance(request.auth, ApiKey):
+            return True
+        now = time.time()
+        window_key = f"monid:ratelimit:{request.auth.pk}:{int(now // 60)}"
+        cache.add(window_key, 0, timeout=120)
+        self.retry_after = 60 - int(now % 60)
+        return cache.incr(window_key) <= settings.MONID_RATE_LIMIT_PER_MINUTE
+
+    def wait(self):
+        return self.retry_after
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):

@@ -46,6 +46,9 @@ def error_body(status_code, message, details=None):
 def _drf_message(exc):
     if isinstance(exc, exceptions.NotAuthenticated):
         return "Missing API key: send the header 'Authorization: Bearer monid_live_…'."
+    if isinstance(exc, exceptions.Throttled):
+        return (f"This API key made more than {settings.MONID_RATE_LIMIT_PER_MINUTE} requests this minute; "
+                f"retry after {exc.wait:.0f} s.")
     if isinstance(exc, exceptions.ParseError):
         return f"The request body is not valid JSON: {exc.detail}"
     if isinstance(exc, exceptions.UnsupportedMediaType):
@@ -77,6 +80,8 @@ def api_exception_handler(exc, context):
         headers = {}
         if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
             headers["WWW-Authenticate"] = 'Bearer realm="api"'
+        if isinstance(exc, exceptions.Throttled):
+            headers["Retry-After"] = str(int(exc.wait))
         return Response(error_body(exc.status_code, _drf_message(exc)), status=exc.status_code, headers=headers)
     request_id = getattr(request, "request_id", "unknown") if request is not None else "unknown"
     logger.exception("Unhandled error in API request %s", request_id)

@@ -25,6 +25,13 @@ def env_bool(name, default):
     raise ImproperlyConfigured(f"{name} must be true or false (1/0, yes/no), not {value!r}")
 
 
+def env_int(name, default, minimum=1):
+    value = env_str(name, str(default))
+    if not value.isdigit() or int(value) < minimum:
+        raise ImproperlyConfigured(f"{name} must be a whole number of at least {minimum}, not {value!r}")
+    return int(value)
+
+
 def env_url(name, default, schemes=("http", "https")):
     value = env_str(name, default).rstrip("/")
     parsed = urlparse(value)
@@ -141,6 +148,9 @@ PDL_API_KEY = env_str("PDL_API_KEY")
 MONID_SANDBOX_URL = env_url("MONID_SANDBOX_URL", "http://127.0.0.1:8001")
 PROVIDER_TIMEOUT_SECONDS = 30
 
+# Requests one API key may make per minute, counted in the shared cache (so across processes and machines).
+MONID_RATE_LIMIT_PER_MINUTE = env_int("MONID_RATE_LIMIT_PER_MINUTE", 600)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -164,6 +174,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["billing.authentication.HasApiKey"],
     "DEFAULT_PARSER_CLASSES": ["monid_site.parsers.JsonParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["billing.authentication.ApiKeyRateThrottle"],
     "EXCEPTION_HANDLER": "monid_site.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,7 +11,8 @@ from providers.queries import endpoint_get_enabled
 
 from .models import Run
 from .queries import run_get_for_workspace, runs_page
-from .services import run_create, run_execute_sync, run_stop
+from .services import (idempotency_attach, idempotency_claim, idempotency_release, run_create, run_execute_sync,
+                       run_stop)
 
 
 class MoneySerializer(serializers.Serializer):
@@ -119,17 +120,37 @@ class RunCreateApi(APIView):
         input = serializers.DictField(help_text="The endpoint's parameters, or {body, queryParams, pathParams}")
 
     @extend_schema(operation_id="run_create", summary="Execute a data endpoint", request=InputSerializer,
+                   parameters=[OpenApiParameter(
+                       "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+                       description="Up to 255 characters, kept 24 hours: a retry with the same key and body gets "
+                                   "the original run back instead of a new one")],
                    responses={200: RunSerializer, 202: RunAcceptedSerializer,
-                              **error_responses(400, 401, 404, 413, 415, 503)})
+                              **error_responses(400, 401, 404, 409, 413, 415, 422, 503)})
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        endpoint = endpoint_get_enabled(provider=data["provider"], path=data["endpoint"])
-        run = run_create(api_key=request.auth, endpoint=endpoint, raw_input=data["input"])
-        if endpoint.provider.is_async:
+        workspace, idempotency_key = request.auth.workspace, request.headers.get("Idempotency-Key")
+        if idempotency_key is not None:
+            earlier = idempotency_claim(workspace=workspace, key=idempotency_key, body=request.data)
+            if earlier is not None:
+                return self.respond(earlier.run)
+        try:
+            serializer = self.InputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+            endpoint = endpoint_get_enabled(provider=data["provider"], path=data["endpoint"])
+            run = run_create(api_key=request.auth, endpoint=endpoint, raw_input=data["input"])
+        except Exception:
+            if idempotency_key is not None:
+                idempotency_release(workspace=workspace, key=idempotency_key)
+            raise
+        if idempotency_key is not None:
+            idempotency_attach(workspace=workspace, key=idempotency_key, run=run)
+        return self.respond(run if endpoint.provider.is_async else run_execute_sync(run=run))
+
+    @staticmethod
+    def respond(run):
+        if run.endpoint.provider.is_async:
             return Response(RunAcceptedSerializer(run).data, status=202)
-        return Response(RunSerializer(run_execute_sync(run=run)).data, status=200)
+        return Response(RunSerializer(run).data, status=200)
 
 
 class RunDetailApi(APIView):

@@ -76,3 +76,23 @@ class Run(models.Model):
     @property
     def is_stoppable(self):
         return self.endpoint.provider.is_async and self.status in (RunStatus.READY, RunStatus.RUNNING)
+
+
+class IdempotencyKey(models.Model):
+    """A client's Idempotency-Key on POST /v1/run: the first request claims it, retries get the same run back."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="idempotency_keys")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64, help_text="sha256 of the canonical JSON of the request body")
+    # Null until the first request has created its run; what a retry gets back is derived from that run.
+    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key"], name="runs_idempotencykey_one_per_workspace"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="runs_idempotencykey_created")]
+
+    def __str__(self):
+        return f"{self.workspace_id}/{self.key}"

@@ -1,9 +1,11 @@
 import datetime
+import hashlib
+import json
 import logging
 import math
 import time
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 from jsonschema import Draft202012Validator
@@ -17,7 +19,7 @@ from providers.adapters import (ProviderAnswer, ProviderTimeout, ProviderUnavail
 from providers.adapters.apify import MAX_WAIT_SECONDS
 from providers.models import Endpoint
 
-from .models import Run
+from .models import IdempotencyKey, Run
 
 logger = logging.getLogger("monid.runs")
 
@@ -215,3 +217,49 @@ def run_finish(*, run: Run, status: str, answer: ProviderAnswer | None = None, e
         key_cost_record(api_key_id=run.api_key_id, day=now.date(), costs=costs)
     run.refresh_from_db()
     return run
+
+
+IDEMPOTENCY_TTL = datetime.timedelta(hours=24)
+# A claim whose request never created its run (the process died) is given up after this long.
+IDEMPOTENCY_ABANDONED = datetime.timedelta(minutes=10)
+
+
+def idempotency_claim(*, workspace, key: str, body) -> IdempotencyKey | None:
+    """Claims `key` for this request (None: go ahead) or returns the earlier request's claim to replay.
+
+    The unique constraint decides between concurrent identical requests: exactly one insert wins.
+    """
+    if not 1 <= len(key) <= 255 or not key.isprintable():
+        raise ApplicationError(400, "Idempotency-Key must be 1 to 255 printable characters.")
+    request_hash = hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                IdempotencyKey.objects.create(workspace=workspace, key=key, request_hash=request_hash)
+            return None
+        except IntegrityError:
+            earlier = (IdempotencyKey.objects.select_related("run__endpoint__provider")
+                       .filter(workspace=workspace, key=key).first())
+        if earlier is None:
+            continue  # released meanwhile: claim again
+        age = timezone.now() - earlier.created_at
+        if age > IDEMPOTENCY_TTL or (earlier.run is None and age > IDEMPOTENCY_ABANDONED):
+            IdempotencyKey.objects.filter(pk=earlier.pk, created_at=earlier.created_at).delete()
+            continue
+        if earlier.request_hash != request_hash:
+            raise ApplicationError(422, "This Idempotency-Key was used with a different request body; "
+                                        "use a new key for a new request.")
+        if earlier.run is None or (not earlier.run.endpoint.provider.is_async and not earlier.run.is_terminal):
+            raise ApplicationError(409, "A request with this Idempotency-Key is still in flight; retry shortly.")
+        return earlier
+    raise ApplicationError(409, "A request with this Idempotency-Key is still in flight; retry shortly.")
+
+
+def idempotency_attach(*, workspace, key: str, run: Run) -> None:
+    IdempotencyKey.objects.filter(workspace=workspace, key=key).update(run=run)
+
+
+def idempotency_release(*, workspace, key: str) -> None:
+    """A request that created no run gives its key up, so a corrected retry with the same key can go ahead."""
+    IdempotencyKey.objects.filter(workspace=workspace, key=key, run__isnull=True).delete()

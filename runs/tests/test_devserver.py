@@ -35,7 +35,7 @@ def devserver(tmp_path):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'monid.sqlite3'}", "REDIS_URL": "",
            "MONID_SANDBOX_URL": f"http://127.0.0.1:{sandbox}", "DJANGO_ALLOWED_HOSTS": "127.0.0.1"}
     manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-    for command in (["migrate", "-v0"], ["createcachetable"], ["seed_catalog"]):
+    for command in (["migrate", "-v0"], ["seed_catalog"]):
         subprocess.run([*manage, *command], env=env, check=True, capture_output=True)
     key = subprocess.run([*manage, "create_api_key", "--workspace", "smoke", "--label", "smoke", "--mode", "test"],
                          env=env, check=True, capture_output=True, text=True).stdout.splitlines()[-1]
