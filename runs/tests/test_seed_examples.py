@@ -1,16 +1,19 @@
-"""The customer's own examples (seed-run-endpoint.txt), unchanged but for the base URL and the key, run against
-a live server. In the Python one, the sleep between polls lets the worker take a step instead of waiting."""
+"""The customer's own examples (seed-run-endpoint.txt), unchanged but for the base URL and the key, run as
+scripts against a live server while a worker thread executes queued tasks, as `make run`'s worker would."""
 
 import shutil
 import subprocess
-import types
+import sys
+import threading
 
 import pytest
-import requests
+from django.db import connection
 
 from runs.models import Run
 
-SEED_PYTHON_EXAMPLE = '''
+SEED_PYTHON_EXAMPLE = '''import requests
+import time
+
 # Start the run
 response = requests.post(
     "https://api.monid.ai/v1/run",
@@ -55,33 +58,55 @@ else:
 '''
 
 
-def run_seed_example(live_server, key, task_queue, **replacements):
-    code = SEED_PYTHON_EXAMPLE.replace("https://api.monid.ai", live_server.url).replace("monid_live_...", key)
+@pytest.fixture
+def worker(task_queue):
+    """Executes queued tasks in the background until the test ends, with its own database connection."""
+    done = threading.Event()
+
+    def work():
+        try:
+            while not done.is_set():
+                task_queue.run()
+                done.wait(0.1)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    yield
+    done.set()
+    thread.join()
+
+
+def run_example(command, code, live_server, key, tmp_path, replacements, suffix=".py"):
+    code = code.replace("https://api.monid.ai", live_server.url).replace("monid_live_...", key)
     for old, new in replacements.items():
+        assert old in code
         code = code.replace(old, new)
-    printed = []
-    namespace = {"requests": requests, "print": printed.append,
-                 "time": types.SimpleNamespace(sleep=lambda seconds: task_queue.run())}
-    exec(code, namespace)
-    return namespace["result"], printed
+    script = tmp_path / f"example{suffix}"
+    script.write_text(code)
+    return subprocess.run([command, str(script)], capture_output=True, text=True, timeout=120)
+
+
+PDL_NO_MATCH = {'"provider": "apify"': '"provider": "pdl"', '"endpoint": "/apidojo/tweet-scraper"':
+                '"endpoint": "/person/enrich"', '"searchTerms": ["AI"],\n            "maxItems": 10,':
+                '"email": "nomatch@example.com",'}
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_seeds_python_example_polls_an_apify_run_to_its_tweets(live_server, alice_key, task_queue):
-    result, printed = run_seed_example(live_server, alice_key, task_queue)
-    assert result["status"] == "COMPLETED"
-    assert len(result["output"]) == 10
-    assert printed == [f"Success: {result['output']}"]
+def test_the_seeds_python_example_polls_an_apify_run_to_its_tweets(live_server, alice_key, worker, tmp_path):
+    result = run_example(sys.executable, SEED_PYTHON_EXAMPLE, live_server, alice_key, tmp_path, {})
+    assert result.returncode == 0, result.stderr
+    run = Run.objects.get()
+    assert (run.status, run.result_count) == ("COMPLETED", 10)
+    assert result.stdout.startswith("Success: [{") and run.output[0]["id"] in result.stdout
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_seeds_python_example_reports_a_pdl_no_match_as_a_provider_error(live_server, alice_key, task_queue):
-    result, printed = run_seed_example(live_server, alice_key, task_queue, **{
-        '"provider": "apify"': '"provider": "pdl"',
-        '"endpoint": "/apidojo/tweet-scraper"': '"endpoint": "/person/enrich"',
-        '"searchTerms": ["AI"],\n            "maxItems": 10,': '"email": "nomatch@example.com",'})
-    assert result["status"] == "COMPLETED"
-    assert printed == ["Provider error: HTTP 404"]
+def test_the_seeds_python_example_reports_a_pdl_no_match_as_a_provider_error(live_server, alice_key, tmp_path):
+    result = run_example(sys.executable, SEED_PYTHON_EXAMPLE, live_server, alice_key, tmp_path, PDL_NO_MATCH)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Provider error: HTTP 404\n"
 
 
 SEED_TYPESCRIPT_EXAMPLE = '''
@@ -120,22 +145,17 @@ if (response.status === 200) {
 '''
 
 
-def run_typescript_example(live_server, key, tmp_path, **replacements):
+def node():
     """The example has no type annotations, so Node runs it as an ES module with top-level await."""
-    node = shutil.which("node")
-    if node is None:
+    path = shutil.which("node")
+    if path is None:
         pytest.fail("These tests run the seed's TypeScript example with Node.js 18 or newer: install nodejs.")
-    code = SEED_TYPESCRIPT_EXAMPLE.replace("https://api.monid.ai", live_server.url).replace("monid_live_...", key)
-    for old, new in replacements.items():
-        code = code.replace(old, new)
-    script = tmp_path / "example.mjs"
-    script.write_text(code)
-    return subprocess.run([node, str(script)], capture_output=True, text=True, timeout=60)
+    return path
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_seeds_typescript_example_starts_an_apify_run(live_server, alice_key, tmp_path):
-    result = run_typescript_example(live_server, alice_key, tmp_path)
+    result = run_example(node(), SEED_TYPESCRIPT_EXAMPLE, live_server, alice_key, tmp_path, {}, ".mjs")
     assert result.returncode == 0, result.stderr
     run = Run.objects.get()
     assert (run.endpoint.path, run.status, run.input) == ("/apidojo/tweet-scraper", "RUNNING",
@@ -144,8 +164,8 @@ def test_the_seeds_typescript_example_starts_an_apify_run(live_server, alice_key
 
 @pytest.mark.django_db(transaction=True)
 def test_the_seeds_typescript_example_prints_a_sync_pdl_result(live_server, alice_key, tmp_path):
-    result = run_typescript_example(live_server, alice_key, tmp_path, **{
+    result = run_example(node(), SEED_TYPESCRIPT_EXAMPLE, live_server, alice_key, tmp_path, {
         'provider: "apify"': 'provider: "pdl"', 'endpoint: "/apidojo/tweet-scraper"': 'endpoint: "/person/enrich"',
-        'searchTerms: ["AI"],\n      maxItems: 10,': 'email: "sean@example.com",'})
+        'searchTerms: ["AI"],\n      maxItems: 10,': 'email: "sean@example.com",'}, ".mjs")
     assert result.returncode == 0, result.stderr
     assert "work_email: 'sean@example.com'" in result.stdout
