@@ -35,7 +35,7 @@ class ApiKeyListApi(APIView):
         items = ApiKeySerializer(many=True)
         cursor = serializers.CharField(allow_null=True)
 
-    @extend_schema(operation_id="api_key_list", summary="List the workspace's active API keys, newest first",
+    @extend_schema(tags=["API keys"], operation_id="api_key_list", summary="List the workspace's active API keys, newest first",
                    parameters=[PageQuerySerializer], responses={200: OutputSerializer, **error_responses(400, 401)})
     def get(self, request):
         query = PageQuerySerializer(data=request.query_params)
@@ -51,7 +51,7 @@ class ApiKeyDetailApi(APIView):
     class RenameSerializer(StrictSerializer):
         label = StrictCharField(max_length=100)
 
-    @extend_schema(operation_id="api_key_rename", summary="Rename an API key", request=RenameSerializer,
+    @extend_schema(tags=["API keys"], operation_id="api_key_rename", summary="Rename an API key", request=RenameSerializer,
                    responses={200: ApiKeySerializer, **error_responses(400, 401, 404, 409, 415)})
     def patch(self, request, label):
         api_key = api_key_for_request(request, label)
@@ -60,7 +60,7 @@ class ApiKeyDetailApi(APIView):
         return Response(ApiKeySerializer(api_key_rename(api_key=api_key,
                                                         label=serializer.validated_data["label"])).data)
 
-    @extend_schema(operation_id="api_key_revoke", summary="Revoke an API key; it stops working at once",
+    @extend_schema(tags=["API keys"], operation_id="api_key_revoke", summary="Revoke an API key; it stops working at once",
                    responses={204: None, **error_responses(401, 404)})
     def delete(self, request, label):
         api_key_revoke(api_key=api_key_for_request(request, label))

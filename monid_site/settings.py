@@ -191,6 +191,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "runs.models.RunStatus"},
+    "TAGS": [{"name": "Runs", "description": "Execute data endpoints and follow their runs."},
+             {"name": "API keys", "description": "Keys are created in the dashboard and shown once."}],
 }
 
 SESSION_COOKIE_HTTPONLY = True

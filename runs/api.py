@@ -119,7 +119,7 @@ class RunCreateApi(APIView):
         endpoint = StrictCharField(max_length=200, help_text='Endpoint path, e.g. "/apidojo/tweet-scraper"')
         input = serializers.DictField(help_text="The endpoint's parameters, or {body, queryParams, pathParams}")
 
-    @extend_schema(operation_id="run_create", summary="Execute a data endpoint", request=InputSerializer,
+    @extend_schema(tags=["Runs"], operation_id="run_create", summary="Execute a data endpoint", request=InputSerializer,
                    parameters=[OpenApiParameter(
                        "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
                        description="Up to 255 characters, kept 24 hours: a retry with the same key and body gets "
@@ -154,7 +154,7 @@ class RunCreateApi(APIView):
 
 
 class RunDetailApi(APIView):
-    @extend_schema(operation_id="run_get", summary="Get a run", responses={200: RunSerializer,
+    @extend_schema(tags=["Runs"], operation_id="run_get", summary="Get a run", responses={200: RunSerializer,
                                                                             **error_responses(401, 404)})
     def get(self, request, run_id):
         return Response(RunSerializer(run_get_for_workspace(workspace=request.auth.workspace, run_id=run_id)).data)
@@ -171,7 +171,7 @@ class RunListApi(APIView):
         items = RunListItemSerializer(many=True)
         cursor = serializers.CharField(allow_null=True, help_text="Pass back for the next page; null on the last")
 
-    @extend_schema(operation_id="run_list", summary="List the workspace's runs, newest first",
+    @extend_schema(tags=["Runs"], operation_id="run_list", summary="List the workspace's runs, newest first",
                    parameters=[FilterSerializer], responses={200: OutputSerializer, **error_responses(400, 401)})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
@@ -191,7 +191,7 @@ class RunListApi(APIView):
 
 
 class RunStopApi(APIView):
-    @extend_schema(operation_id="run_stop", summary="Stop an async run", request=None, responses={
+    @extend_schema(tags=["Runs"], operation_id="run_stop", summary="Stop an async run", request=None, responses={
         202: inline_serializer("RunStopping", {"runId": serializers.CharField(),
                                                "status": serializers.ChoiceField(choices=["STOPPING"]),
                                                "message": serializers.CharField()}),
