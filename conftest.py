@@ -35,6 +35,16 @@ def _no_network(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def backoff_waits(monkeypatch):
+    """Retry backoff is recorded, not slept: tests never depend on time passing."""
+    from providers.adapters import base
+
+    waits = []
+    monkeypatch.setattr(base, "_sleep", waits.append)
+    return waits
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache(request):
     """Rate-limit counters live in the cache (a database table or Redis), which outlives a test's transaction."""
     if request.node.get_closest_marker("django_db") or "db" in request.fixturenames:

@@ -143,7 +143,7 @@ def run_advance(*, run_id: str) -> None:
                 run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint),
                            actual_cost_micros=aborted.usage_total_micros)
                 return
-            if time.monotonic() >= follow_until:
+            if provider_run is not None and time.monotonic() >= follow_until:  # every step checks once at least
                 async_task("runs.tasks.advance_run", run.id, task_name=f"run {run.id}")
                 return
             provider_run = adapter.wait(run_id=run.provider_run_id, wait_seconds=min(MAX_WAIT_SECONDS,

@@ -7,6 +7,7 @@ from .base import Adapter, ProviderAnswer, ProviderUnavailable
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED"}
 MAX_WAIT_SECONDS = 60  # Apify holds a status request at most this long
+STATUS_READ_MARGIN_SECONDS = 30  # how much longer than the requested wait a status answer may take
 DATASET_PAGE_SIZE = 1000
 
 
@@ -42,28 +43,27 @@ class ApifyAdapter(Adapter):
     def start(self, *, path: str, actor_input: dict) -> ApifyRun | ProviderAnswer:
         """Starts the actor; a refusal (bad input, unknown actor, no credit) is the provider's final answer."""
         # Not retried: a start that timed out may have started a run, and a second start would run it twice.
-        response = self.request("POST", f"/v2/acts/{actor_id(path)}/runs", json=actor_input)
-        body = self.json_of(response)
+        response, body = self.fetch("POST", f"/v2/acts/{actor_id(path)}/runs", json=actor_input)
         if response.status_code >= 300:
             return ProviderAnswer(http_status=response.status_code, error=body)
         return self._run_of(body)
 
     def wait(self, *, run_id: str, wait_seconds: int = MAX_WAIT_SECONDS) -> ApifyRun:
         """The run's state, held by Apify until it ends or `wait_seconds` pass."""
-        response = self.request("GET", f"/v2/actor-runs/{run_id}", params={"waitForFinish": wait_seconds},
-                                retry=True, read_timeout=wait_seconds + 30)
-        return self._run_of(self._ok_body(response))
+        return self._run_of(self._ok_body(*self.fetch(
+            "GET", f"/v2/actor-runs/{run_id}", params={"waitForFinish": wait_seconds}, retry=True,
+            read_timeout=wait_seconds + STATUS_READ_MARGIN_SECONDS)))
 
     def abort(self, *, run_id: str) -> ApifyRun:
-        return self._run_of(self._ok_body(self.request("POST", f"/v2/actor-runs/{run_id}/abort", retry=True)))
+        return self._run_of(self._ok_body(*self.fetch("POST", f"/v2/actor-runs/{run_id}/abort", retry=True)))
 
     def items(self, *, dataset_id: str) -> list:
         """Every item of a dataset, read in pages."""
         items: list = []
         while True:
-            response = self.request("GET", f"/v2/datasets/{dataset_id}/items", retry=True, params={
+            response, body = self.fetch("GET", f"/v2/datasets/{dataset_id}/items", retry=True, params={
                 "format": "json", "clean": "true", "offset": len(items), "limit": DATASET_PAGE_SIZE})
-            page = self._ok_body(response)
+            page = self._ok_body(response, body)
             if not isinstance(page, list):
                 raise ProviderUnavailable("Apify answered dataset items with something other than a list",
                                           retryable=True)
@@ -83,8 +83,7 @@ class ApifyAdapter(Adapter):
                               error={"type": error_type, "message": run.status_message or run.status},
                               actual_cost_micros=run.usage_total_micros)
 
-    def _ok_body(self, response):
-        body = self.json_of(response)
+    def _ok_body(self, response, body):
         if response.status_code >= 300:
             raise ProviderUnavailable(f"Apify answered HTTP {response.status_code}: {body}",
                                       retryable=response.status_code == 429 or response.status_code >= 500)

@@ -1,7 +1,10 @@
 """What every adapter shares: one pooled HTTP session, timeouts, bounded retries and the answer it hands back."""
 
+import datetime
+import random
 import time
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -9,11 +12,31 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 
 CONNECT_TIMEOUT_SECONDS = 5
-RETRY_DELAYS_SECONDS = (0.5, 1.5)
+RETRY_ATTEMPTS = 5
+BACKOFF_BASE_SECONDS = 0.5
+BACKOFF_CAP_SECONDS = 8.0
+RETRY_AFTER_CAP_SECONDS = 30.0
+_sleep = time.sleep  # a seam for tests, which record the waits instead of waiting
 
 _session = requests.Session()
 _session.mount("http://", HTTPAdapter(pool_connections=8, pool_maxsize=32))
 _session.mount("https://", HTTPAdapter(pool_connections=8, pool_maxsize=32))
+
+
+def backoff_seconds(attempt: int, retry_after: str | None) -> float:
+    """The provider's Retry-After (seconds or an HTTP date, capped) when it gave one; else "full jitter":
+    a uniform draw below base x 2^attempt, capped, so many workers retrying together do not stampede."""
+    if retry_after:
+        try:
+            seconds = float(retry_after)
+        except ValueError:
+            try:
+                seconds = (parsedate_to_datetime(retry_after) - datetime.datetime.now(datetime.UTC)).total_seconds()
+            except (TypeError, ValueError):
+                seconds = None
+        if seconds is not None:
+            return min(RETRY_AFTER_CAP_SECONDS, max(0.0, seconds))
+    return random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** attempt))
 
 
 class ProviderUnavailable(Exception):
@@ -50,16 +73,24 @@ class Adapter:
     def headers(self) -> dict:
         raise NotImplementedError
 
-    def request(self, method: str, path: str, *, retry: bool = False, read_timeout: float | None = None,
-                **kwargs) -> requests.Response:
-        """One HTTP call; with `retry`, connection failures, 429 and 5xx are tried again with backoff."""
+    def fetch(self, method: str, path: str, *, retry: bool = False, read_timeout: float | None = None,
+              **kwargs) -> tuple[requests.Response, Any]:
+        """One HTTP call and its JSON body.
+
+        With `retry` (control-plane calls only), connection failures, timeouts, 429, 5xx and unreadable bodies are
+        tried again after a capped, jittered exponential backoff, or after the provider's own Retry-After.
+        """
         timeout = (CONNECT_TIMEOUT_SECONDS, read_timeout or settings.PROVIDER_TIMEOUT_SECONDS)
-        attempts = len(RETRY_DELAYS_SECONDS) + 1 if retry else 1
+        attempts = RETRY_ATTEMPTS if retry else 1
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
                 response = _session.request(method, self.base_url + path, headers=self.headers(),
                                             timeout=timeout, **kwargs)
+                if not last and (response.status_code == 429 or response.status_code >= 500):
+                    _sleep(backoff_seconds(attempt, response.headers.get("Retry-After")))
+                    continue
+                return response, self.json_of(response)
             except requests.ReadTimeout as exc:
                 if last:
                     raise ProviderTimeout(f"{self.name} did not answer within {timeout[1]:g} s", retryable=True) from exc
@@ -67,10 +98,10 @@ class Adapter:
                 if last:
                     raise ProviderUnavailable(f"{self.name} could not be reached: {type(exc).__name__}",
                                               retryable=True) from exc
-            else:
-                if last or not (response.status_code == 429 or response.status_code >= 500):
-                    return response
-            time.sleep(RETRY_DELAYS_SECONDS[attempt])
+            except ProviderUnavailable:
+                if last:
+                    raise
+            _sleep(backoff_seconds(attempt, None))
         raise AssertionError("unreachable")
 
     def json_of(self, response: requests.Response):

@@ -14,8 +14,8 @@ class PdlAdapter(Adapter):
     def call(self, *, path: str, params: dict, credit_cost_micros: int, timeout_seconds: float) -> ProviderAnswer:
         """Sends the run's input as query parameters to GET /v5<path>; any answer the provider gives is final."""
         query = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
-        response = self.request("GET", f"/v5{path}", params=query, read_timeout=timeout_seconds)
-        body = self.json_of(response)
+        # Not retried: whatever PDL answers (a 404, a 429) is the customer's answer, passed through.
+        response, body = self.fetch("GET", f"/v5{path}", params=query, read_timeout=timeout_seconds)
         credits = _credits_spent(response)
         actual = credits * credit_cost_micros
         if 200 <= response.status_code < 300:

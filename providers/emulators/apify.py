@@ -16,6 +16,14 @@ Magic inputs (a string anywhere in the actor input, e.g. in `searchTerms`):
     emulator:slow        the run stays RUNNING (even with waitForFinish) until aborted
     emulator:empty       the run ends SUCCEEDED with an empty dataset
 
+Faults of the control plane, for testing retries: `emulator:<call>-<fault>x<N>` makes the first N calls of
+<call> (`status`: GET actor-runs/{id}; `dataset`: GET datasets/{id}/items) answer with <fault>:
+    503        HTTP 503 with Apify's error envelope
+    429        HTTP 429 rate-limit-exceeded with `Retry-After: 1`
+    429bare    HTTP 429 without Retry-After
+    garbage    HTTP 200 with a truncated JSON body
+e.g. searchTerms ["AI", "emulator:status-503x2"] fails two status checks, then behaves.
+
 Known actors: apidojo~tweet-scraper. Another actor is one input-to-items function plus an `ACTORS` entry.
 """
 
@@ -34,9 +42,18 @@ DEFAULT_TOKEN = "sandbox-apify-token"
 MAGIC = ("emulator:fail", "emulator:timeout", "emulator:bad-input", "emulator:rate-limit", "emulator:slow",
          "emulator:empty")
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED")
+FAULT = re.compile(r"emulator:(status|dataset)-(503|429bare|429|garbage)x(\d+)")
 # Deterministic stand-in for the platform's bill: a start fee plus a price per dataset item.
 USD_PER_RUN, USD_PER_ITEM = 0.0004, 0.00025
 TWEET_EPOCH = 1704067200  # 2024-01-01T00:00:00Z; tweet dates are offsets from it, never from the clock
+
+
+class RawAnswer(Exception):
+    """Raised to answer bytes that are not the JSON the handler would have sent (a truncated body)."""
+
+    def __init__(self, status, payload):
+        super().__init__(status)
+        self.status, self.payload = status, payload
 
 
 class ApiError(Exception):
@@ -111,14 +128,18 @@ class ApifyEmulator:
         self.lock = threading.Lock()
         self.runs = {}  # run id -> {"run": the public run, "items": its output, "magic": ..., "checks": int}
         self.datasets = {}  # dataset id -> list of items
+        self.dataset_runs = {}  # dataset id -> the state of the run that writes it
 
     def __call__(self, environ, start_response):
         headers = {}
         try:
             status, body = self._dispatch(environ, headers)
+            payload = json.dumps(body).encode()
         except ApiError as e:
-            status, body = e.status, {"error": {"type": e.type, "message": e.message}}
-        payload = json.dumps(body).encode()
+            payload = json.dumps({"error": {"type": e.type, "message": e.message}}).encode()
+            status = e.status
+        except RawAnswer as e:
+            status, payload = e.status, e.payload
         headers.update({"Content-Type": "application/json; charset=utf-8", "Content-Length": str(len(payload))})
         start_response(f"{status} {HTTPStatus(status).phrase}", list(headers.items()))
         return [payload]
@@ -173,13 +194,16 @@ class ApifyEmulator:
             "usage": {},
             "usageTotalUsd": 0,
         }
-        self.runs[run_id] = {"run": run, "items": items, "magic": magic, "checks": 0}
+        faults = {call: [kind, int(count)] for call, kind, count in FAULT.findall(json.dumps(run_input))}
+        self.runs[run_id] = {"run": run, "items": items, "magic": magic, "checks": 0, "faults": faults}
+        self.dataset_runs[dataset_id] = self.runs[run_id]
         if _number(query, "waitForFinish", 0) > 0:
             self._finish(self.runs[run_id])
         return 201, {"data": run}
 
-    def get_run(self, run_id, query, **_):
+    def get_run(self, run_id, query, headers, **_):
         state = self._state(run_id)
+        self._inject_fault(state, "status", headers)
         state["checks"] += 1
         if _number(query, "waitForFinish", 0) > 0 or state["checks"] >= 2:
             self._finish(state)
@@ -194,6 +218,7 @@ class ApifyEmulator:
     def dataset_items(self, dataset_id, query, headers, **_):
         if dataset_id not in self.datasets:
             raise ApiError(404, "record-not-found", f"Dataset {dataset_id} was not found")
+        self._inject_fault(self.dataset_runs[dataset_id], "dataset", headers)
         items = self.datasets[dataset_id]
         offset = max(_number(query, "offset", 0), 0)
         limit = _number(query, "limit", len(items))
@@ -201,6 +226,21 @@ class ApifyEmulator:
         headers.update({"X-Apify-Pagination-Offset": str(offset), "X-Apify-Pagination-Limit": str(limit),
                         "X-Apify-Pagination-Count": str(len(page)), "X-Apify-Pagination-Total": str(len(items))})
         return 200, page
+
+    @staticmethod
+    def _inject_fault(state, call, headers):
+        """Answers the next call of this kind with the run's scripted fault, while any are left."""
+        kind, left = state["faults"].get(call, (None, 0))
+        if not left:
+            return
+        state["faults"][call][1] -= 1
+        if kind == "garbage":
+            raise RawAnswer(200, b'{"data": {"id": "trunc')
+        if kind == "503":
+            raise ApiError(503, "server-error", "Service temporarily unavailable (emulated)")
+        if kind == "429":
+            headers["Retry-After"] = "1"
+        raise ApiError(429, "rate-limit-exceeded", "You have exceeded the rate limit (emulated)")
 
     def _state(self, run_id):
         if run_id not in self.runs:
