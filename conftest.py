@@ -130,6 +130,10 @@ def task_queue(db):
         def size(self):
             return broker.queue_size()
 
+        def purge(self):
+            """Loses what is queued, as a crashed worker loses the task it held."""
+            broker.purge_queue()
+
         def run_one(self):
             """Executes the tasks of one dequeue (the broker hands out one at a time); returns how many."""
             ran = 0

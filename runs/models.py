@@ -49,6 +49,9 @@ class Run(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Execution bookkeeping: which worker step holds the run until when, and when a step last showed life.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -57,6 +60,7 @@ class Run(models.Model):
             models.Index(fields=["workspace", "status", "-id"], name="runs_run_workspace_status"),
             models.Index(fields=["status", "-id"], name="runs_run_status_newest"),
             models.Index(fields=["api_key", "-id"], name="runs_run_key_newest"),
+            models.Index(fields=["status", "heartbeat_at"], name="runs_run_status_heartbeat"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=RunStatus.values), name="runs_run_status_valid"),

@@ -6,6 +6,8 @@ import math
 import time
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_q.tasks import async_task
 from jsonschema import Draft202012Validator
@@ -27,6 +29,10 @@ COMPOSITE_KEYS = {"body", "queryParams", "pathParams"}
 # A worker follows one provider run for at most this long before handing it to a fresh task,
 # so a long actor never outlives django-q2's task timeout.
 FOLLOW_SECONDS_PER_TASK = 180
+# A step's claim on its run: longer than the longest step (follow window, one long-poll and its read margin).
+LEASE = datetime.timedelta(seconds=FOLLOW_SECONDS_PER_TASK + 2 * MAX_WAIT_SECONDS + 60)
+# A run not terminal, not leased and not seen for this long has lost its step, and the reconciler resumes it.
+STALL = datetime.timedelta(minutes=2)
 INTERNAL_ERROR = "An internal error in Monid ended this run; it was not charged."
 
 
@@ -106,34 +112,60 @@ def run_advance(*, run_id: str) -> None:
     """One worker step of an async run: start it at the provider if needed, follow it, collect the result.
 
     Every decision is taken from the row, so a step that runs twice, or after a crash, picks up where the
-    last one left off; a step never holds a worker longer than FOLLOW_SECONDS_PER_TASK.
+    last one left off. A lease on the row keeps two workers from taking the same step at once; a step holds
+    a worker for at most FOLLOW_SECONDS_PER_TASK (plus one status check), then hands the run to a new task.
     """
     run = Run.objects.select_related("endpoint__provider").get(pk=run_id)
-    if run.is_terminal:
+    if run.is_terminal or not _lease_take(run):
         return
+    try:
+        more = _advance_step(run)
+    finally:
+        Run.objects.filter(pk=run.pk).update(lease_until=None)
+    if more:
+        async_task("runs.tasks.advance_run", run.id, task_name=f"run {run.id}")
+
+
+def _lease_take(run: Run) -> bool:
+    """Claims the run's next step with one conditional update, which works alike on SQLite and PostgreSQL."""
+    now = timezone.now()
+    return bool(Run.objects.filter(pk=run.pk).exclude(status__in=Run.TERMINAL)
+                .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+                .update(lease_until=now + LEASE, heartbeat_at=now))
+
+
+def _lease_renew(run: Run) -> None:
+    now = timezone.now()
+    Run.objects.filter(pk=run.pk).update(lease_until=now + LEASE, heartbeat_at=now)
+
+
+def _advance_step(run: Run) -> bool:
+    """The body of a step; True when the run needs another step."""
     endpoint = run.endpoint
     adapter = adapter_for(endpoint.provider.slug, sandbox=run.is_test)
     deadline = run.created_at + datetime.timedelta(seconds=endpoint.deadline_seconds)
     try:
         if run.status == Run.Status.STOPPING:
             run_stop_at_provider(run=run, adapter=adapter)
-            return
+            return False
         provider_run = None
         if not run.provider_run_id:
             if timezone.now() >= deadline:
                 run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint))
-                return
+                return False
+            # The one window where a crash can start a provider run twice: after Apify accepted the start and
+            # before its run id is stored below, a successor sees no id and starts again. It is as wide as one
+            # HTTP reply plus one UPDATE; Apify offers no idempotent start to close it.
             started = adapter.start(path=endpoint.path, actor_input=run_input_flatten(run.input))
             if isinstance(started, ProviderAnswer):
                 run_finish(run=run, status=Run.Status.COMPLETED, answer=started)
-                return
-            # Recorded before following the run, so a crashed worker's successor resumes it instead of starting anew.
+                return False
             Run.objects.filter(pk=run.pk, provider_run_id="").update(provider_run_id=started.id,
                                                                      started_at=timezone.now())
             run.refresh_from_db(fields=["status", "provider_run_id"])
             if run.status != Run.Status.RUNNING:  # stopped while the provider was starting it
                 run_stop_at_provider(run=run, adapter=adapter)
-                return
+                return False
             provider_run = started
         follow_until = time.monotonic() + FOLLOW_SECONDS_PER_TASK
         while provider_run is None or not provider_run.is_terminal:
@@ -142,10 +174,10 @@ def run_advance(*, run_id: str) -> None:
                 aborted = adapter.abort(run_id=run.provider_run_id)
                 run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint),
                            actual_cost_micros=aborted.usage_total_micros)
-                return
+                return False
             if provider_run is not None and time.monotonic() >= follow_until:  # every step checks once at least
-                async_task("runs.tasks.advance_run", run.id, task_name=f"run {run.id}")
-                return
+                return True
+            _lease_renew(run)
             provider_run = adapter.wait(run_id=run.provider_run_id, wait_seconds=min(MAX_WAIT_SECONDS,
                                                                                      math.ceil(remaining)))
         if provider_run.status == "ABORTED":
@@ -158,6 +190,32 @@ def run_advance(*, run_id: str) -> None:
         # A bug must not leave the run RUNNING forever: the client is told it failed, the log keeps the trace.
         logger.exception("Run %s failed unexpectedly", run.id)
         run_finish(run=run, status=Run.Status.FAILED, error_message=INTERNAL_ERROR)
+    return False
+
+
+def runs_reconcile() -> dict:
+    """Resumes runs whose step stalled (a lost task, a killed worker) from the state stored on their row.
+
+    An async run with no live lease and no sign of life for STALL is handed to a new step, which resumes from
+    the provider's run id; a sync run whose request died with it can only be failed, uncharged.
+    """
+    now = timezone.now()
+    stalled = (Run.objects.exclude(status__in=Run.TERMINAL)
+               .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+               .alias(last_seen=Coalesce("heartbeat_at", "created_at"))
+               .filter(last_seen__lt=now - STALL))
+    resumed = failed = 0
+    for run in stalled.select_related("endpoint__provider"):
+        if run.endpoint.provider.is_async:
+            # Marked seen, so the next sweep leaves it to the step queued here.
+            Run.objects.filter(pk=run.pk).update(heartbeat_at=now)
+            async_task("runs.tasks.advance_run", run.id, task_name=f"run {run.id}")
+            resumed += 1
+        elif now - run.created_at > datetime.timedelta(seconds=run.endpoint.deadline_seconds) + STALL:
+            run_finish(run=run, status=Run.Status.FAILED,
+                       error_message="The request running this run was lost; it was not charged.")
+            failed += 1
+    return {"resumed": resumed, "failed": failed}
 
 
 @transaction.atomic

@@ -1,7 +1,7 @@
 """django-q2 entry points; each may run twice after a crash, so each only calls an idempotent service."""
 
 from .models import Run
-from .services import run_advance, run_stop_at_provider
+from .services import run_advance, run_stop_at_provider, runs_reconcile
 
 
 def advance_run(run_id: str) -> None:
@@ -12,3 +12,8 @@ def stop_run(run_id: str) -> None:
     run = Run.objects.select_related("endpoint__provider").get(pk=run_id)
     if not run.is_terminal:
         run_stop_at_provider(run=run)
+
+
+def reconcile_runs() -> dict:
+    """Run every minute by the django-q2 schedule that migration runs.0004 creates."""
+    return runs_reconcile()
