@@ -35,8 +35,12 @@ def api_key_create(*, workspace: Workspace, label: str, mode: str = ApiKey.Mode.
                 workspace=workspace, label=label, mode=mode, prefix=shown_prefix(key), key_hash=hash_key(key)
             )
     except IntegrityError:
-        raise ApplicationError(409, f"This workspace already has a key labelled {label!r}; choose another label.")
+        raise _label_taken(label)
     return api_key, key
+
+
+def _label_taken(label: str) -> ApplicationError:
+    return ApplicationError(409, f"This workspace already has a key labelled {label!r}; choose another label.")
 
 
 def _clean_label(label: str) -> str:
@@ -84,6 +88,6 @@ def api_key_rename(*, api_key: ApiKey, label: str) -> ApiKey:
         with transaction.atomic():
             ApiKey.objects.filter(pk=api_key.pk).update(label=label)
     except IntegrityError:
-        raise ApplicationError(409, f"This workspace already has a key labelled {label!r}; choose another label.")
+        raise _label_taken(label)
     api_key.label = label
     return api_key

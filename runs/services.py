@@ -81,7 +81,7 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict) -> Run:
             flat_fee_micros=endpoint.flat_fee_micros,
         )
         if provider.is_async:
-            transaction.on_commit(lambda: async_task("runs.tasks.advance_run", run.id, task_name=f"run {run.id}"))
+            transaction.on_commit(lambda: _enqueue_step(run.id))
     return run
 
 
@@ -123,7 +123,11 @@ def run_advance(*, run_id: str) -> None:
     finally:
         Run.objects.filter(pk=run.pk).update(lease_until=None)
     if more:
-        async_task("runs.tasks.advance_run", run.id, task_name=f"run {run.id}")
+        _enqueue_step(run.id)
+
+
+def _enqueue_step(run_id: str) -> None:
+    async_task("runs.tasks.advance_run", run_id, task_name=f"run {run_id}")
 
 
 def _lease_take(run: Run) -> bool:
@@ -204,18 +208,19 @@ def runs_reconcile() -> dict:
                .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
                .alias(last_seen=Coalesce("heartbeat_at", "created_at"))
                .filter(last_seen__lt=now - STALL))
-    resumed = failed = 0
+    resumable, failed = [], 0
     for run in stalled.select_related("endpoint__provider"):
         if run.endpoint.provider.is_async:
-            # Marked seen, so the next sweep leaves it to the step queued here.
-            Run.objects.filter(pk=run.pk).update(heartbeat_at=now)
-            async_task("runs.tasks.advance_run", run.id, task_name=f"run {run.id}")
-            resumed += 1
+            resumable.append(run.id)
         elif now - run.created_at > datetime.timedelta(seconds=run.endpoint.deadline_seconds) + STALL:
             run_finish(run=run, status=Run.Status.FAILED,
                        error_message="The request running this run was lost; it was not charged.")
             failed += 1
-    return {"resumed": resumed, "failed": failed}
+    # Marked seen in one statement, so the next sweep leaves them to the steps queued here.
+    Run.objects.filter(pk__in=resumable).update(heartbeat_at=now)
+    for run_id in resumable:
+        _enqueue_step(run_id)
+    return {"resumed": len(resumable), "failed": failed}
 
 
 @transaction.atomic
