@@ -117,8 +117,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # A file, not memory: live-server and browser tests then reach the database over their own connections,
-    # as the web server and the worker do.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # as the web server and the worker do. Named after the database, so two checkouts' suites never share one.
+    _name = Path(DATABASES["default"]["NAME"])
+    DATABASES["default"]["TEST"] = {"NAME": str(_name.with_name(f"test_{_name.name}"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis, when set, is both the django-q2 broker and the cache; otherwise the database is both.
@@ -130,15 +131,21 @@ else:
 
 Q_CLUSTER = {
     "name": "monid",
-    "workers": 2,
+    "workers": env_int("MONID_WORKERS", 4),  # processes per qcluster; steps mostly wait on providers
     "timeout": 300,
     "retry": 360,
     "max_attempts": 1,
     "catch_up": False,
     "ack_failures": True,
-    "save_limit": 1000,
+    "save_limit": -1,  # successes are not kept (every run is its own record); failures are
     **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default", "poll": 0.2}),
 }
+
+# Async runs (see runs/services.py): a dead worker's step is resumed once its lease lapses, a lost task once its
+# run has shown no life for the stall time; `dispatch_runs` looks for both this often.
+MONID_RUN_LEASE_SECONDS = env_int("MONID_RUN_LEASE_SECONDS", 60)
+MONID_RUN_STALL_SECONDS = env_int("MONID_RUN_STALL_SECONDS", 120)
+MONID_RECONCILE_SECONDS = env_int("MONID_RECONCILE_SECONDS", 10)
 
 # Providers. Live keys reach these; test-mode keys reach the built-in emulators at MONID_SANDBOX_URL.
 APIFY_API_BASE_URL = env_url("APIFY_API_BASE_URL", "https://api.apify.com")
@@ -147,6 +154,9 @@ PDL_API_BASE_URL = env_url("PDL_API_BASE_URL", "https://api.peopledatalabs.com")
 PDL_API_KEY = env_str("PDL_API_KEY")
 MONID_SANDBOX_URL = env_url("MONID_SANDBOX_URL", "http://127.0.0.1:8001")
 PROVIDER_TIMEOUT_SECONDS = 30
+# The most of an async run's dataset kept as its output, in bytes of compact JSON; what does not fit is left at
+# the provider, and the run says outputTruncated (resultCount and a per-result price count what was kept).
+MONID_OUTPUT_MAX_BYTES = env_int("MONID_OUTPUT_MAX_BYTES", 10_000_000)
 
 # Requests one API key may make per minute, counted in the shared cache (so across processes and machines).
 MONID_RATE_LIMIT_PER_MINUTE = env_int("MONID_RATE_LIMIT_PER_MINUTE", 600)

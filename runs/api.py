@@ -111,6 +111,9 @@ class RunListItemSerializer(RunAcceptedSerializer):
 class RunSerializer(RunListItemSerializer):
     input = serializers.JSONField(help_text="As sent")
     output = serializers.JSONField(allow_null=True, help_text="Terminal runs only; null on a provider error")
+    outputTruncated = serializers.BooleanField(
+        source="output_truncated", help_text="(ours) The dataset was larger than this server keeps "
+                                             "(MONID_OUTPUT_MAX_BYTES): output and resultCount hold the items kept")
 
 
 class RunCreateApi(APIView):

@@ -46,12 +46,17 @@ class Run(models.Model):
     actual_cost_micros = models.BigIntegerField(default=0)
     reported_cost_micros = models.BigIntegerField(default=0)
     result_count = models.PositiveIntegerField(null=True, blank=True)
+    # True when the provider had more items than MONID_OUTPUT_MAX_BYTES holds; result_count counts what was kept.
+    output_truncated = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
-    # Execution bookkeeping: which worker step holds the run until when, and when a step last showed life.
+    # Execution bookkeeping: when the next step is due (null while one is queued or running, and once terminal),
+    # which worker holds the step until when, when a step last showed life, and which worker that was.
+    next_step_at = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=100, blank=True, help_text="host:pid of the worker that took the last step")
 
     class Meta:
         ordering = ["-id"]
@@ -61,6 +66,9 @@ class Run(models.Model):
             models.Index(fields=["status", "-id"], name="runs_run_status_newest"),
             models.Index(fields=["api_key", "-id"], name="runs_run_key_newest"),
             models.Index(fields=["status", "heartbeat_at"], name="runs_run_status_heartbeat"),
+            # Only runs waiting for a step are in it, so the dispatcher's poll costs the same at any table size.
+            models.Index(fields=["next_step_at"], name="runs_run_step_due",
+                         condition=models.Q(next_step_at__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=RunStatus.values), name="runs_run_status_valid"),

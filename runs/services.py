@@ -1,11 +1,14 @@
+import contextlib
 import datetime
 import hashlib
 import json
 import logging
-import math
-import time
+import os
+import socket
+import threading
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -18,21 +21,23 @@ from billing.services import key_cost_record
 from monid_site.errors import ApplicationError
 from providers.adapters import (ProviderAnswer, ProviderTimeout, ProviderUnavailable, adapter_for, credential_setting,
                                 is_configured)
-from providers.adapters.apify import MAX_WAIT_SECONDS
-from providers.models import Endpoint
+from providers.models import Endpoint, Provider
 
 from .models import IdempotencyKey, Run
 
 logger = logging.getLogger("monid.runs")
 
 COMPOSITE_KEYS = {"body", "queryParams", "pathParams"}
-# A worker follows one provider run for at most this long before handing it to a fresh task,
-# so a long actor never outlives django-q2's task timeout.
-FOLLOW_SECONDS_PER_TASK = 180
-# A step's claim on its run: longer than the longest step (follow window, one long-poll and its read margin).
-LEASE = datetime.timedelta(seconds=FOLLOW_SECONDS_PER_TASK + 2 * MAX_WAIT_SECONDS + 60)
-# A run not terminal, not leased and not seen for this long has lost its step, and the reconciler resumes it.
-STALL = datetime.timedelta(minutes=2)
+# A step's claim on its run, renewed four times a lease while the step runs: it lapses only when the worker died.
+LEASE = datetime.timedelta(seconds=settings.MONID_RUN_LEASE_SECONDS)
+HEARTBEAT_SECONDS = settings.MONID_RUN_LEASE_SECONDS / 4
+# A run with no step due, queued or running, and no sign of life for this long, lost its task. Longer than a
+# task should ever wait in the broker, since a run resumed too early is merely checked twice.
+STALL = datetime.timedelta(seconds=settings.MONID_RUN_STALL_SECONDS)
+# Status checks of a provider run: see _check_delay.
+CHECK_MIN_SECONDS, CHECK_AGE_FRACTION, CHECK_MAX_SECONDS = 0.5, 0.2, 30.0
+# Due runs per task: fewer tasks to queue, while one slow check delays only a few others.
+DISPATCH_BATCH = 10
 INTERNAL_ERROR = "An internal error in Monid ended this run; it was not charged."
 
 
@@ -81,7 +86,7 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict) -> Run:
             flat_fee_micros=endpoint.flat_fee_micros,
         )
         if provider.is_async:
-            transaction.on_commit(lambda: _enqueue_step(run.id))
+            transaction.on_commit(lambda: _enqueue_steps(run.id))
     return run
 
 
@@ -109,25 +114,28 @@ def _deadline_message(endpoint: Endpoint) -> str:
 
 
 def run_advance(*, run_id: str) -> None:
-    """One worker step of an async run: start it at the provider if needed, follow it, collect the result.
+    """One short worker step of an async run: start it at the provider, check on it, or collect its result.
 
-    Every decision is taken from the row, so a step that runs twice, or after a crash, picks up where the
-    last one left off. A lease on the row keeps two workers from taking the same step at once; a step holds
-    a worker for at most FOLLOW_SECONDS_PER_TASK (plus one status check), then hands the run to a new task.
+    Every decision is taken from the row, so a step that runs twice, or after a crash, picks up where the last
+    one left off. A lease on the row keeps two workers from taking the same step at once. A step never waits
+    for the provider's run to end: it books its next check in `next_step_at` and frees the worker, so a few
+    workers follow thousands of runs; the dispatcher hands due runs back to them.
     """
     run = Run.objects.select_related("endpoint__provider").get(pk=run_id)
     if run.is_terminal or not _lease_take(run):
         return
+    delay = None
     try:
-        more = _advance_step(run)
+        with _lease_kept(run.pk):
+            delay = _advance_step(run)
     finally:
-        Run.objects.filter(pk=run.pk).update(lease_until=None)
-    if more:
-        _enqueue_step(run.id)
+        due = None if delay is None else timezone.now() + datetime.timedelta(seconds=delay)
+        # A finished run was cleared by run_finish; the status filter keeps a late release from reviving it.
+        Run.objects.filter(pk=run.pk).exclude(status__in=Run.TERMINAL).update(lease_until=None, next_step_at=due)
 
 
-def _enqueue_step(run_id: str) -> None:
-    async_task("runs.tasks.advance_run", run_id, task_name=f"run {run_id}")
+def _enqueue_steps(*run_ids: str) -> None:
+    async_task("runs.tasks.advance_runs", *run_ids, task_name=f"run {run_ids[0]}" + ("…" if len(run_ids) > 1 else ""))
 
 
 def _lease_take(run: Run) -> bool:
@@ -135,92 +143,129 @@ def _lease_take(run: Run) -> bool:
     now = timezone.now()
     return bool(Run.objects.filter(pk=run.pk).exclude(status__in=Run.TERMINAL)
                 .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-                .update(lease_until=now + LEASE, heartbeat_at=now))
+                .update(lease_until=now + LEASE, heartbeat_at=now, next_step_at=None,
+                    worker=f"{socket.gethostname()}:{os.getpid()}"))
 
 
-def _lease_renew(run: Run) -> None:
+@contextlib.contextmanager
+def _lease_kept(run_id: str):
+    """Renews the lease from a thread while the step runs, so a slow dataset read or a retry wait never lets it
+    lapse: a lease runs out only when its worker has died, and the reconciler can then resume the run at once."""
+    done = threading.Event()
+
+    def renew():
+        try:
+            while not done.wait(HEARTBEAT_SECONDS):
+                now = timezone.now()
+                Run.objects.filter(pk=run_id, lease_until__isnull=False).update(lease_until=now + LEASE,
+                                                                                heartbeat_at=now)
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=renew, name=f"lease {run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def _check_delay(run: Run, deadline: datetime.datetime) -> float:
+    """Seconds until the next status check: a fifth of the run's age so far, within bounds, never past the
+    deadline. Following a run then costs a few checks per doubling of its length, and a result is picked up
+    at most a fifth of the run's duration (and never more than CHECK_MAX_SECONDS) after it is ready."""
     now = timezone.now()
-    Run.objects.filter(pk=run.pk).update(lease_until=now + LEASE, heartbeat_at=now)
+    age = (now - (run.started_at or now)).total_seconds()
+    delay = min(CHECK_MAX_SECONDS, max(CHECK_MIN_SECONDS, CHECK_AGE_FRACTION * age))
+    return max(0.0, min(delay, (deadline - now).total_seconds()))
 
 
-def _advance_step(run: Run) -> bool:
-    """The body of a step; True when the run needs another step."""
+def _advance_step(run: Run) -> float | None:
+    """The body of a step; the seconds until the next one, or None when the run has ended."""
     endpoint = run.endpoint
     adapter = adapter_for(endpoint.provider.slug, sandbox=run.is_test)
     deadline = run.created_at + datetime.timedelta(seconds=endpoint.deadline_seconds)
     try:
         if run.status == Run.Status.STOPPING:
             run_stop_at_provider(run=run, adapter=adapter)
-            return False
-        provider_run = None
+            return None
         if not run.provider_run_id:
             if timezone.now() >= deadline:
                 run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint))
-                return False
+                return None
             # The one window where a crash can start a provider run twice: after Apify accepted the start and
             # before its run id is stored below, a successor sees no id and starts again. It is as wide as one
             # HTTP reply plus one UPDATE; Apify offers no idempotent start to close it.
             started = adapter.start(path=endpoint.path, actor_input=run_input_flatten(run.input))
             if isinstance(started, ProviderAnswer):
                 run_finish(run=run, status=Run.Status.COMPLETED, answer=started)
-                return False
+                return None
             Run.objects.filter(pk=run.pk, provider_run_id="").update(provider_run_id=started.id,
                                                                      started_at=timezone.now())
-            run.refresh_from_db(fields=["status", "provider_run_id"])
+            run.refresh_from_db(fields=["status", "provider_run_id", "started_at"])
             if run.status != Run.Status.RUNNING:  # stopped while the provider was starting it
                 run_stop_at_provider(run=run, adapter=adapter)
-                return False
-            provider_run = started
-        follow_until = time.monotonic() + FOLLOW_SECONDS_PER_TASK
-        while provider_run is None or not provider_run.is_terminal:
-            remaining = (deadline - timezone.now()).total_seconds()
-            if remaining <= 0:
-                aborted = adapter.abort(run_id=run.provider_run_id)
-                run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint),
-                           actual_cost_micros=aborted.usage_total_micros)
-                return False
-            if provider_run is not None and time.monotonic() >= follow_until:  # every step checks once at least
-                return True
-            _lease_renew(run)
-            provider_run = adapter.wait(run_id=run.provider_run_id, wait_seconds=min(MAX_WAIT_SECONDS,
-                                                                                     math.ceil(remaining)))
+                return None
+            return _check_delay(run, deadline)
+        if timezone.now() >= deadline:
+            aborted = adapter.abort(run_id=run.provider_run_id)
+            run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint),
+                       actual_cost_micros=aborted.usage_total_micros)
+            return None
+        provider_run = adapter.status(run_id=run.provider_run_id)
+        if not provider_run.is_terminal:
+            return _check_delay(run, deadline)
         if provider_run.status == "ABORTED":
             run_finish(run=run, status=Run.Status.STOPPED, actual_cost_micros=provider_run.usage_total_micros)
         else:
-            run_finish(run=run, status=Run.Status.COMPLETED, answer=adapter.answer(provider_run))
+            run_finish(run=run, status=Run.Status.COMPLETED,
+                       answer=adapter.answer(provider_run, max_bytes=settings.MONID_OUTPUT_MAX_BYTES))
     except ProviderUnavailable as exc:
         run_finish(run=run, status=Run.Status.FAILED, error_message=str(exc))
     except Exception:
         # A bug must not leave the run RUNNING forever: the client is told it failed, the log keeps the trace.
         logger.exception("Run %s failed unexpectedly", run.id)
         run_finish(run=run, status=Run.Status.FAILED, error_message=INTERNAL_ERROR)
-    return False
+    return None
+
+
+def runs_dispatch(*, limit: int = 1000) -> int:
+    """Hands runs whose next step is due to the workers, a few per task; returns how many.
+
+    The claim clears `next_step_at` before the tasks are queued: a claim whose tasks never reach the broker
+    looks like a lost task, which the reconciler resumes. SKIP LOCKED lets several dispatchers share the work
+    on PostgreSQL; SQLite has one writer at a time, where a second dispatcher only queues harmless duplicates.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        due = list(Run.objects.filter(next_step_at__lte=now).order_by("next_step_at")
+                   .select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
+        Run.objects.filter(pk__in=due).update(next_step_at=None, heartbeat_at=now)
+    for i in range(0, len(due), DISPATCH_BATCH):
+        _enqueue_steps(*due[i:i + DISPATCH_BATCH])
+    return len(due)
 
 
 def runs_reconcile() -> dict:
     """Resumes runs whose step stalled (a lost task, a killed worker) from the state stored on their row.
 
-    An async run with no live lease and no sign of life for STALL is handed to a new step, which resumes from
-    the provider's run id; a sync run whose request died with it can only be failed, uncharged.
+    An async run whose lease ran out (its worker died: a live one keeps renewing it), or that has had no step
+    due, queued or running for STALL (its task was lost), is made due again and resumes from the provider's
+    run id; a sync run whose request died with it can only be failed, uncharged.
     """
     now = timezone.now()
-    stalled = (Run.objects.exclude(status__in=Run.TERMINAL)
-               .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+    stalled = (Run.objects.exclude(status__in=Run.TERMINAL).filter(next_step_at__isnull=True)
                .alias(last_seen=Coalesce("heartbeat_at", "created_at"))
-               .filter(last_seen__lt=now - STALL))
-    resumable, failed = [], 0
-    for run in stalled.select_related("endpoint__provider"):
-        if run.endpoint.provider.is_async:
-            resumable.append(run.id)
-        elif now - run.created_at > datetime.timedelta(seconds=run.endpoint.deadline_seconds) + STALL:
+               .filter(Q(lease_until__lt=now) | Q(lease_until__isnull=True, last_seen__lt=now - STALL)))
+    resumed = stalled.filter(endpoint__provider__mode=Provider.Mode.ASYNC).update(next_step_at=now)
+    failed = 0
+    for run in stalled.filter(endpoint__provider__mode=Provider.Mode.SYNC).select_related("endpoint"):
+        if now - run.created_at > datetime.timedelta(seconds=run.endpoint.deadline_seconds) + STALL:
             run_finish(run=run, status=Run.Status.FAILED,
                        error_message="The request running this run was lost; it was not charged.")
             failed += 1
-    # Marked seen in one statement, so the next sweep leaves them to the steps queued here.
-    Run.objects.filter(pk__in=resumable).update(heartbeat_at=now)
-    for run_id in resumable:
-        _enqueue_step(run_id)
-    return {"resumed": len(resumable), "failed": failed}
+    return {"resumed": resumed, "failed": failed}
 
 
 @transaction.atomic
@@ -267,8 +312,9 @@ def run_finish(*, run: Run, status: str, answer: ProviderAnswer | None = None, e
                       completed=status == Run.Status.COMPLETED, actual_micros=answer.actual_cost_micros if answer else actual_cost_micros,
                       is_test=run.is_test)
     fields = {
-        "status": status, "completed_at": now, "error_message": error_message,
-        "provider_http_status": http_status, "output": answer.output if provider_ok else None,
+        "status": status, "completed_at": now, "error_message": error_message, "next_step_at": None,
+        "lease_until": None, "provider_http_status": http_status, "output": answer.output if provider_ok else None,
+        "output_truncated": bool(answer and provider_ok and answer.output_truncated),
         "provider_error": None if provider_ok or answer is None else answer.error, "result_count": result_count,
         "calculated_cost_micros": costs.calculated_micros, "actual_cost_micros": costs.actual_micros,
         "reported_cost_micros": costs.reported_micros,

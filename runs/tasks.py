@@ -1,11 +1,12 @@
 """django-q2 entry points; each may run twice after a crash, so each only calls an idempotent service."""
 
 from .models import Run
-from .services import run_advance, run_stop_at_provider, runs_reconcile
+from .services import run_advance, run_stop_at_provider, runs_dispatch, runs_reconcile
 
 
-def advance_run(run_id: str) -> None:
-    run_advance(run_id=run_id)
+def advance_runs(*run_ids: str) -> None:
+    for run_id in run_ids:
+        run_advance(run_id=run_id)
 
 
 def stop_run(run_id: str) -> None:
@@ -15,5 +16,6 @@ def stop_run(run_id: str) -> None:
 
 
 def reconcile_runs() -> dict:
-    """Run every minute by the django-q2 schedule that migration runs.0004 creates."""
-    return runs_reconcile()
+    """Run every minute by the django-q2 schedule that migration runs.0004 creates. It dispatches due runs too,
+    so runs still progress (a minute at a time) where no `dispatch_runs` process was started."""
+    return {**runs_reconcile(), "dispatched": runs_dispatch()}

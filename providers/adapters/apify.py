@@ -1,5 +1,6 @@
 """Apify v2: asynchronous; a run is started, followed until terminal, then its default dataset is read."""
 
+import json
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -8,7 +9,8 @@ from .base import Adapter, ProviderAnswer, ProviderUnavailable
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED"}
 MAX_WAIT_SECONDS = 60  # Apify holds a status request at most this long
 STATUS_READ_MARGIN_SECONDS = 30  # how much longer than the requested wait a status answer may take
-DATASET_PAGE_SIZE = 1000
+DATASET_PAGE_SIZE = 1000  # items per dataset read at most
+DATASET_PAGE_BYTES = 2_000_000  # and about this much JSON, so a dataset of big items never comes in one huge body
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,8 @@ class ApifyAdapter(Adapter):
             return ProviderAnswer(http_status=response.status_code, error=body)
         return self._run_of(body)
 
-    def wait(self, *, run_id: str, wait_seconds: int = MAX_WAIT_SECONDS) -> ApifyRun:
-        """The run's state, held by Apify until it ends or `wait_seconds` pass."""
+    def status(self, *, run_id: str, wait_seconds: int = 0) -> ApifyRun:
+        """The run's state, held by Apify until it ends or `wait_seconds` (at most MAX_WAIT_SECONDS) pass."""
         return self._run_of(self._ok_body(*self.fetch(
             "GET", f"/v2/actor-runs/{run_id}", params={"waitForFinish": wait_seconds}, retry=True,
             read_timeout=wait_seconds + STATUS_READ_MARGIN_SECONDS)))
@@ -57,26 +59,36 @@ class ApifyAdapter(Adapter):
     def abort(self, *, run_id: str) -> ApifyRun:
         return self._run_of(self._ok_body(*self.fetch("POST", f"/v2/actor-runs/{run_id}/abort", retry=True)))
 
-    def items(self, *, dataset_id: str) -> list:
-        """Every item of a dataset, read in pages."""
+    def items(self, *, dataset_id: str, max_bytes: int) -> tuple[list, bool]:
+        """The dataset's items, read in pages, up to `max_bytes` of compact JSON; True when more were left.
+
+        Reading stops at the cap, so memory stays bounded by it whatever the dataset's size.
+        """
         items: list = []
+        # size: "[", then each item and its "," or "]"; a first page small enough to learn how big items are.
+        size, limit = 1, min(DATASET_PAGE_SIZE, 100)
         while True:
             response, body = self.fetch("GET", f"/v2/datasets/{dataset_id}/items", retry=True, params={
-                "format": "json", "clean": "true", "offset": len(items), "limit": DATASET_PAGE_SIZE})
+                "format": "json", "clean": "true", "offset": len(items), "limit": limit})
             page = self._ok_body(response, body)
             if not isinstance(page, list):
                 raise ProviderUnavailable("Apify answered dataset items with something other than a list",
                                           retryable=True)
-            items.extend(page)
+            for item in page:
+                size += len(json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode()) + 1
+                if size > max_bytes:
+                    return items, True
+                items.append(item)
             total = response.headers.get("X-Apify-Pagination-Total")
             if not page or (total is not None and total.isdigit() and len(items) >= int(total)):
-                return items
+                return items, False
+            limit = max(1, min(DATASET_PAGE_SIZE, DATASET_PAGE_BYTES * len(page) // max(1, len(response.content))))
 
-    def answer(self, run: ApifyRun) -> ProviderAnswer:
+    def answer(self, run: ApifyRun, *, max_bytes: int) -> ProviderAnswer:
         """A terminal run as the provider's answer: its dataset on success, an error body otherwise."""
         if run.status == "SUCCEEDED":
-            items = self.items(dataset_id=run.dataset_id)
-            return ProviderAnswer(http_status=200, output=items, result_count=len(items),
+            items, truncated = self.items(dataset_id=run.dataset_id, max_bytes=max_bytes)
+            return ProviderAnswer(http_status=200, output=items, result_count=len(items), output_truncated=truncated,
                                   actual_cost_micros=run.usage_total_micros, provider_run_id=run.id)
         http_status, error_type = {"TIMED-OUT": (504, "run-timed-out")}.get(run.status, (500, "run-failed"))
         return ProviderAnswer(http_status=http_status, provider_run_id=run.id,

@@ -59,6 +59,7 @@ class ProviderAnswer:
     output: Any = None
     error: Any = None
     result_count: int | None = None
+    output_truncated: bool = False
     actual_cost_micros: int = 0
     provider_run_id: str = ""
 

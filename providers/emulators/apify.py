@@ -3,9 +3,10 @@
 It keeps runs and datasets in memory and answers like the real API (envelopes, error types, pagination
 headers) so the Apify adapter can be tested over loopback HTTP and sandbox tokens work without an account.
 
-A run's lifecycle is driven by calls, never by the clock, so tests need no sleeping: a new run is RUNNING,
+A run's lifecycle is driven by calls, not by the clock, so tests need no sleeping: a new run is RUNNING,
 the first plain status check still answers RUNNING and the second makes it terminal; any `waitForFinish`
-above 0 (on the start or on a status check) makes it terminal at once. Dataset items are derived from a
+above 0 (on the start or on a status check) makes it terminal at once. The one exception is a timed run
+(`emulator:duration-<ms>`, below), which ends by `time.monotonic()`. Dataset items are derived from a
 sha256 of the input, so the same input always gives the same items.
 
 Magic inputs (a string anywhere in the actor input, e.g. in `searchTerms`):
@@ -15,6 +16,19 @@ Magic inputs (a string anywhere in the actor input, e.g. in `searchTerms`):
     emulator:rate-limit  the start answers 429 rate-limit-exceeded
     emulator:slow        the run stays RUNNING (even with waitForFinish) until aborted
     emulator:empty       the run ends SUCCEEDED with an empty dataset
+    emulator:duration-<ms>
+                         the run ends once <ms> milliseconds have passed since its start, whichever call
+                         notices first; until then every status check answers RUNNING. `waitForFinish=W`
+                         holds the answer until the run ends (or is aborted) or W seconds pass. It ends as
+                         the other magic says (FAILED, TIMED-OUT, empty, with generated items); with
+                         emulator:slow it still only ends by abort.
+    emulator:items-<count>x<bytes>
+                         a run that succeeds (and is not emulator:empty) has <count> generated items
+                         (maxItems is ignored), each `{"index": i, "filler": "xx..."}` whose compact JSON is
+                         <bytes> long (or as short as it can be). Items are made as a page is read and
+                         streamed in chunks without a Content-Length (the connection closes after each
+                         answer), so even a read without `limit` of a huge dataset holds one chunk in
+                         memory, never the dataset or the page.
 
 Faults of the control plane, for testing retries: `emulator:<call>-<fault>x<N>` makes the first N calls of
 <call> (`status`: GET actor-runs/{id}; `dataset`: GET datasets/{id}/items) answer with <fault>:
@@ -23,6 +37,9 @@ Faults of the control plane, for testing retries: `emulator:<call>-<fault>x<N>` 
     429bare    HTTP 429 without Retry-After
     garbage    HTTP 200 with a truncated JSON body
 e.g. searchTerms ["AI", "emulator:status-503x2"] fails two status checks, then behaves.
+
+Not part of Apify, for benchmarks: `GET /emulator/runs` (same token) answers `{"data": [{"id", "actId",
+"status", "startedAt", "input"}, ...]}` for every run started so far, in start order.
 
 Known actors: apidojo~tweet-scraper. Another actor is one input-to-items function plus an `ACTORS` entry.
 """
@@ -43,6 +60,9 @@ MAGIC = ("emulator:fail", "emulator:timeout", "emulator:bad-input", "emulator:ra
          "emulator:empty")
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED")
 FAULT = re.compile(r"emulator:(status|dataset)-(503|429bare|429|garbage)x(\d+)")
+DURATION = re.compile(r"emulator:duration-(\d+)")
+GENERATED = re.compile(r"emulator:items-(\d+)x(\d+)")
+COMPACT = (",", ":")
 # Deterministic stand-in for the platform's bill: a start fee plus a price per dataset item.
 USD_PER_RUN, USD_PER_ITEM = 0.0004, 0.00025
 TWEET_EPOCH = 1704067200  # 2024-01-01T00:00:00Z; tweet dates are offsets from it, never from the clock
@@ -93,6 +113,36 @@ def _tweet(term, index):
     }
 
 
+class GeneratedItems:
+    """The dataset of emulator:items-: a range of indices whose items are only made while a page is sent.
+
+    Slicing gives a page that is just as lazy, so `dataset_items` pages it exactly like a list.
+    """
+
+    def __init__(self, size, indices):
+        self.size, self.indices = size, indices
+
+    def __len__(self):
+        return len(self.indices)
+
+    def __getitem__(self, window):
+        return GeneratedItems(self.size, self.indices[window])
+
+    def item(self, index):
+        item = {"index": index, "filler": ""}
+        item["filler"] = "x" * (self.size - len(json.dumps(item, separators=COMPACT)))
+        return item
+
+    def chunks(self):
+        """The page as a JSON array, about 64 KB at a time, so memory stays one chunk however big it is."""
+        step = max(1, 65536 // max(self.size, 1))
+        yield b"["
+        for start in range(0, len(self.indices), step):
+            items = (json.dumps(self.item(i), separators=COMPACT) for i in self.indices[start:start + step])
+            yield (b"," if start else b"") + ",".join(items).encode()
+        yield b"]"
+
+
 # actorId ("username~actor-name") -> function(input) -> dataset items, raising ApiError on bad input
 ACTORS = {"apidojo~tweet-scraper": tweet_scraper}
 
@@ -114,26 +164,36 @@ def _number(query, name, default):
 
 
 class ApifyEmulator:
-    """The WSGI app; one lock guards all runs and datasets because the server answers on many threads."""
+    """The WSGI app; one lock guards all runs and datasets because the server answers on many threads.
+
+    The lock is a Condition so a request waiting for a timed run releases it while it waits.
+    """
 
     ROUTES = (
         ("POST", re.compile(r"/v2/acts/(?P<actor_id>[^/]+(?:/[^/]+)?)/runs"), "start_run"),
         ("GET", re.compile(r"/v2/actor-runs/(?P<run_id>[^/]+)"), "get_run"),
         ("POST", re.compile(r"/v2/actor-runs/(?P<run_id>[^/]+)/abort"), "abort_run"),
         ("GET", re.compile(r"/v2/datasets/(?P<dataset_id>[^/]+)/items"), "dataset_items"),
+        ("GET", re.compile(r"/emulator/runs"), "list_runs"),
     )
 
     def __init__(self, token=DEFAULT_TOKEN):
         self.token = token
-        self.lock = threading.Lock()
-        self.runs = {}  # run id -> {"run": the public run, "items": its output, "magic": ..., "checks": int}
-        self.datasets = {}  # dataset id -> list of items
+        self.lock = threading.Condition()
+        # run id -> {"run": the public run, "input": ..., "items": its output, "magic": ..., "checks": int,
+        # "faults": ..., "ends_at": time.monotonic() deadline of a timed run, else None}; in start order
+        self.runs = {}
+        self.datasets = {}  # dataset id -> list of items, or GeneratedItems
         self.dataset_runs = {}  # dataset id -> the state of the run that writes it
 
     def __call__(self, environ, start_response):
         headers = {}
         try:
             status, body = self._dispatch(environ, headers)
+            if isinstance(body, GeneratedItems):  # streamed outside the lock; the closed connection ends it
+                headers["Content-Type"] = "application/json; charset=utf-8"
+                start_response(f"{status} {HTTPStatus(status).phrase}", list(headers.items()))
+                return body.chunks()
             payload = json.dumps(body).encode()
         except ApiError as e:
             payload = json.dumps({"error": {"type": e.type, "message": e.message}}).encode()
@@ -171,12 +231,16 @@ class ApifyEmulator:
             run_input = None
         if not isinstance(run_input, dict):
             raise ApiError(400, "invalid-input", "Input must be a JSON object")
-        magic = next((m for m in MAGIC if m in json.dumps(run_input)), None)
+        text = json.dumps(run_input)
+        magic = next((m for m in MAGIC if m in text), None)
         if magic == "emulator:rate-limit":
             raise ApiError(429, "rate-limit-exceeded", "You have exceeded the rate limit (emulated)")
         if magic == "emulator:bad-input":
             raise ApiError(400, "invalid-input", "Input is not valid (emulated)")
         items = ACTORS[actor_id](run_input)  # now, so a bad input is refused before a run exists
+        if generated := GENERATED.search(text):
+            count, size = map(int, generated.groups())
+            items = GeneratedItems(size, range(count))
         run_id, dataset_id = _apify_id(), _apify_id()
         self.datasets[dataset_id] = []
         run = {
@@ -194,18 +258,27 @@ class ApifyEmulator:
             "usage": {},
             "usageTotalUsd": 0,
         }
-        faults = {call: [kind, int(count)] for call, kind, count in FAULT.findall(json.dumps(run_input))}
-        self.runs[run_id] = {"run": run, "items": items, "magic": magic, "checks": 0, "faults": faults}
-        self.dataset_runs[dataset_id] = self.runs[run_id]
-        if _number(query, "waitForFinish", 0) > 0:
-            self._finish(self.runs[run_id])
+        faults = {call: [kind, int(count)] for call, kind, count in FAULT.findall(text)}
+        duration = DURATION.search(text)
+        ends_at = time.monotonic() + int(duration.group(1)) / 1000 if duration else None
+        state = {"run": run, "input": run_input, "items": items, "magic": magic, "checks": 0, "faults": faults,
+                 "ends_at": ends_at}
+        self.runs[run_id] = self.dataset_runs[dataset_id] = state
+        wait = _number(query, "waitForFinish", 0)
+        if ends_at is not None:
+            self._wait_for_end(state, wait)
+        elif wait > 0:
+            self._finish(state)
         return 201, {"data": run}
 
     def get_run(self, run_id, query, headers, **_):
         state = self._state(run_id)
         self._inject_fault(state, "status", headers)
         state["checks"] += 1
-        if _number(query, "waitForFinish", 0) > 0 or state["checks"] >= 2:
+        wait = _number(query, "waitForFinish", 0)
+        if state["ends_at"] is not None:
+            self._wait_for_end(state, wait)
+        elif wait > 0 or state["checks"] >= 2:
             self._finish(state)
         return 200, {"data": state["run"]}
 
@@ -218,6 +291,7 @@ class ApifyEmulator:
     def dataset_items(self, dataset_id, query, headers, **_):
         if dataset_id not in self.datasets:
             raise ApiError(404, "record-not-found", f"Dataset {dataset_id} was not found")
+        self._end_if_due(self.dataset_runs[dataset_id])
         self._inject_fault(self.dataset_runs[dataset_id], "dataset", headers)
         items = self.datasets[dataset_id]
         offset = max(_number(query, "offset", 0), 0)
@@ -226,6 +300,15 @@ class ApifyEmulator:
         headers.update({"X-Apify-Pagination-Offset": str(offset), "X-Apify-Pagination-Limit": str(limit),
                         "X-Apify-Pagination-Count": str(len(page)), "X-Apify-Pagination-Total": str(len(items))})
         return 200, page
+
+    def list_runs(self, **_):
+        listed = []
+        for state in self.runs.values():
+            self._end_if_due(state)
+            run = state["run"]
+            listed.append({"id": run["id"], "actId": run["actId"], "status": run["status"],
+                           "startedAt": run["startedAt"], "input": state["input"]})
+        return 200, {"data": listed}
 
     @staticmethod
     def _inject_fault(state, call, headers):
@@ -245,7 +328,19 @@ class ApifyEmulator:
     def _state(self, run_id):
         if run_id not in self.runs:
             raise ApiError(404, "record-not-found", f"Actor run {run_id} was not found")
+        self._end_if_due(self.runs[run_id])
         return self.runs[run_id]
+
+    def _end_if_due(self, state):
+        """A timed run ends once its time is up, at whichever call notices first."""
+        if state["ends_at"] is not None and time.monotonic() >= state["ends_at"]:
+            self._finish(state)
+
+    def _wait_for_end(self, state, seconds):
+        """Hold a timed run's answer until it ends or `seconds` pass; waiting releases the lock for others."""
+        until = min(state["ends_at"], time.monotonic() + seconds)
+        self.lock.wait_for(lambda: state["run"]["status"] in TERMINAL, timeout=until - time.monotonic())
+        self._end_if_due(state)
 
     def _finish(self, state):
         """Make a running run terminal, by its magic input; a slow run only ends by abort."""
@@ -265,6 +360,7 @@ class ApifyEmulator:
         run.update(status=status, statusMessage=message, finishedAt=_now(),
                    usage={"DATASET_WRITES": len(items)},
                    usageTotalUsd=round(USD_PER_RUN + USD_PER_ITEM * len(items), 8))
+        self.lock.notify_all()  # wakes requests waiting for a timed run, which may be this one
 
 
 def make_app(token: str = DEFAULT_TOKEN):

@@ -1,6 +1,7 @@
 """The real adapters against the emulators over loopback HTTP."""
 
 import http.server
+import json
 import threading
 
 import pytest
@@ -91,9 +92,9 @@ def test_apify_usage_becomes_micro_dollars_rounded_half_up():
 def test_an_apify_run_is_started_followed_and_read(apify):
     run = apify.start(path="/apidojo/tweet-scraper", actor_input={"searchTerms": ["AI"], "maxItems": 3})
     assert run.status == "RUNNING" and not run.is_terminal
-    finished = apify.wait(run_id=run.id, wait_seconds=5)
+    finished = apify.status(run_id=run.id, wait_seconds=5)
     assert finished.status == "SUCCEEDED"
-    answer = apify.answer(finished)
+    answer = apify.answer(finished, max_bytes=10**6)
     assert answer.http_status == 200 and answer.result_count == 3 and len(answer.output) == 3
     assert answer.actual_cost_micros == usd_to_micros(0.0004 + 3 * 0.00025)
 
@@ -101,13 +102,24 @@ def test_an_apify_run_is_started_followed_and_read(apify):
 def test_a_large_dataset_is_read_in_pages(apify, monkeypatch):
     monkeypatch.setattr(apify_module, "DATASET_PAGE_SIZE", 7)
     run = apify.start(path="/apidojo/tweet-scraper", actor_input={"searchTerms": ["AI"], "maxItems": 30})
-    items = apify.items(dataset_id=apify.wait(run_id=run.id, wait_seconds=5).dataset_id)
-    assert len(items) == 30 and len({item["id"] for item in items}) == 30
+    items, truncated = apify.items(dataset_id=apify.status(run_id=run.id, wait_seconds=5).dataset_id,
+                                   max_bytes=10**6)
+    assert len(items) == 30 and len({item["id"] for item in items}) == 30 and not truncated
+
+
+def test_a_dataset_is_read_only_up_to_the_byte_cap(apify):
+    run = apify.start(path="/apidojo/tweet-scraper", actor_input={"searchTerms": ["AI"], "maxItems": 50})
+    finished = apify.status(run_id=run.id, wait_seconds=5)
+    whole, _ = apify.items(dataset_id=finished.dataset_id, max_bytes=10**6)
+    cap = len(json.dumps(whole[:20], ensure_ascii=False, separators=(",", ":")).encode())
+    answer = apify.answer(finished, max_bytes=cap)
+    assert answer.output == whole[:20] and answer.result_count == 20 and answer.output_truncated
+    assert answer.actual_cost_micros == usd_to_micros(0.0004 + 50 * 0.00025)  # the provider billed all 50
 
 
 def test_an_empty_dataset_is_a_success_with_no_results(apify):
     run = apify.start(path="/apidojo/tweet-scraper", actor_input={"searchTerms": ["emulator:empty"]})
-    answer = apify.answer(apify.wait(run_id=run.id, wait_seconds=5))
+    answer = apify.answer(apify.status(run_id=run.id, wait_seconds=5), max_bytes=10**6)
     assert (answer.http_status, answer.output, answer.result_count) == (200, [], 0)
 
 
@@ -118,13 +130,13 @@ def test_a_refused_start_is_the_providers_answer(apify):
 
 def test_an_aborted_run_ends_aborted(apify):
     run = apify.start(path="/apidojo/tweet-scraper", actor_input={"searchTerms": ["emulator:slow"]})
-    assert apify.wait(run_id=run.id, wait_seconds=1).status == "RUNNING"
+    assert apify.status(run_id=run.id, wait_seconds=1).status == "RUNNING"
     assert apify.abort(run_id=run.id).status == "ABORTED"
 
 
 def test_following_an_unknown_run_is_an_outage_that_says_so(apify):
     with pytest.raises(ProviderUnavailable) as caught:
-        apify.wait(run_id="nope", wait_seconds=1)
+        apify.status(run_id="nope", wait_seconds=1)
     assert "404" in str(caught.value) and not caught.value.retryable
 
 

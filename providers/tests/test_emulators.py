@@ -1,5 +1,11 @@
 """The provider emulators, exercised over real loopback HTTP the way the adapters use them."""
 
+import json
+import time
+import tracemalloc
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import requests
 
@@ -282,3 +288,119 @@ def test_it_answers_405_for_a_wrong_apify_method(apify):
 
 def test_it_answers_404_outside_both_prefixes(emulators):
     assert requests.get(f"{emulators.url}/elsewhere", timeout=5).status_code == 404
+
+
+# Apify: timed runs (emulator:duration-<ms>)
+
+
+def test_a_timed_run_answers_running_to_every_status_check_until_its_time_is_up(apify):
+    run = start_tweets(apify, "django", "emulator:duration-1500", waitForFinish=0)
+    checks = [apify("GET", f"/v2/actor-runs/{run['id']}").json()["data"]["status"] for _ in range(3)]
+    assert run["status"] == "RUNNING" and checks == ["RUNNING"] * 3
+
+
+def test_wait_for_finish_holds_a_timed_run_until_its_time_is_up(apify):
+    began = time.monotonic()
+    run = start_tweets(apify, "django", "emulator:duration-600", max_items=5)
+    checked = apify("GET", f"/v2/actor-runs/{run['id']}", params={"waitForFinish": 4}).json()["data"]
+    assert time.monotonic() - began >= 0.6  # SUCCEEDED, so it did not wait out its 4 s either
+    assert checked["status"] == "SUCCEEDED" and checked["usageTotalUsd"] == pytest.approx(0.0004 + 5 * 0.00025)
+    assert len(apify("GET", f"/v2/datasets/{run['defaultDatasetId']}/items").json()) == 5
+
+
+def test_wait_for_finish_on_a_timed_run_gives_up_after_its_seconds(apify):
+    began = time.monotonic()
+    run = start_tweets(apify, "django", "emulator:duration-60000", waitForFinish=1)
+    assert run["status"] == "RUNNING" and time.monotonic() - began >= 1
+
+
+def test_a_waiting_status_check_does_not_hold_up_other_requests(apify):
+    run = start_tweets(apify, "django", "emulator:duration-60000")
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(apify, "GET", f"/v2/actor-runs/{run['id']}", params={"waitForFinish": 30})
+        time.sleep(0.2)  # lets the status check start waiting (were it late, the test would prove nothing)
+        assert start_tweets(apify, "python")["status"] == "RUNNING"
+        assert not waiting.done()  # the start was answered while the check still waited
+        apify("POST", f"/v2/actor-runs/{run['id']}/abort")
+        assert waiting.result().json()["data"]["status"] == "ABORTED"
+
+
+def test_an_abort_ends_the_wait_of_a_status_check_on_a_timed_run(apify):
+    run = start_tweets(apify, "django", "emulator:duration-60000")
+    began = time.monotonic()
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(apify, "GET", f"/v2/actor-runs/{run['id']}", params={"waitForFinish": 30})
+        time.sleep(0.2)  # lets the status check start waiting
+        assert apify("POST", f"/v2/actor-runs/{run['id']}/abort").json()["data"]["status"] == "ABORTED"
+        assert waiting.result().json()["data"]["status"] == "ABORTED"
+    assert time.monotonic() - began < 20  # woken by the abort, long before its 30 s wait ran out
+
+
+def test_a_timed_run_with_the_fail_magic_fails_when_its_time_is_up(apify):
+    run = start_tweets(apify, "emulator:fail", "emulator:duration-300")
+    assert run["status"] == "RUNNING"
+    assert apify("GET", f"/v2/actor-runs/{run['id']}", params={"waitForFinish": 4}).json()["data"]["status"] == "FAILED"
+
+
+# Apify: generated datasets (emulator:items-<count>x<bytes>)
+
+
+def test_it_generates_count_items_of_about_the_given_size_whatever_max_items_says(apify):
+    run = start_tweets(apify, "emulator:items-50x2000", max_items=3, waitForFinish=1)
+    assert run["usageTotalUsd"] == pytest.approx(0.0004 + 50 * 0.00025)
+    response = apify("GET", f"/v2/datasets/{run['defaultDatasetId']}/items")
+    assert response.status_code == 200
+    items = response.json()
+    assert [item["index"] for item in items] == list(range(50))
+    assert all(abs(len(json.dumps(item, separators=(",", ":"))) - 2000) <= 40 for item in items)
+    assert response.headers["X-Apify-Pagination-Total"] == "50"
+
+
+def test_it_pages_a_generated_dataset_by_offset_and_limit(apify):
+    run = start_tweets(apify, "emulator:items-50x300", waitForFinish=1)
+    path = f"/v2/datasets/{run['defaultDatasetId']}/items"
+    page = apify("GET", path, params={"offset": 45, "limit": 10})
+    assert page.json() == apify("GET", path).json()[45:50]
+    assert (page.headers["X-Apify-Pagination-Offset"], page.headers["X-Apify-Pagination-Limit"]) == ("45", "10")
+    assert (page.headers["X-Apify-Pagination-Count"], page.headers["X-Apify-Pagination-Total"]) == ("5", "50")
+
+
+def test_it_generates_the_same_items_from_the_same_input(apify):
+    first, second = (start_tweets(apify, "emulator:items-20x500", waitForFinish=1) for _ in range(2))
+    items = [apify("GET", f"/v2/datasets/{run['defaultDatasetId']}/items").json() for run in (first, second)]
+    assert items[0] == items[1]
+
+
+def test_it_streams_a_50_mb_generated_dataset_without_holding_it_in_memory(apify):
+    run = start_tweets(apify, "emulator:items-10000x5000", waitForFinish=1)
+    tracemalloc.start()
+    try:
+        response = apify("GET", f"/v2/datasets/{run['defaultDatasetId']}/items", stream=True)
+        received = sum(len(chunk) for chunk in response.iter_content(65536))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 200
+    assert abs(received - 50_000_000) < 50_000_000 * 0.03
+    assert peak < 5_000_000
+
+
+# Apify: the run list for benchmarks (GET /emulator/runs)
+
+
+def test_it_lists_every_started_run_in_start_order(apify):
+    term = f"listed-{uuid.uuid4()}"
+    started = [start_tweets(apify, term) for _ in range(2)]
+    apify("POST", TWEETS, json={"searchTerms": [term, "emulator:rate-limit"]})
+    response = apify("GET", "/emulator/runs")
+    assert response.status_code == 200
+    listed = [run for run in response.json()["data"] if term in json.dumps(run["input"])]
+    assert [run["id"] for run in listed] == [run["id"] for run in started]
+    assert listed[0] == {"id": started[0]["id"], "actId": "apidojo~tweet-scraper", "status": "RUNNING",
+                         "startedAt": started[0]["startedAt"], "input": {"searchTerms": [term], "maxItems": 3}}
+
+
+def test_it_refuses_a_wrong_apify_token_on_the_run_list(apify):
+    response = apify("GET", "/emulator/runs", token="wrong")
+    assert response.status_code == 401
+    assert response.json()["error"]["type"] == "user-or-token-not-found"

@@ -41,28 +41,28 @@ def test_retry_after_in_seconds_or_as_a_date_wins_within_a_cap():
 @pytest.mark.parametrize("fault", ["503", "429bare", "garbage"])
 def test_a_status_check_rides_out_a_short_burst_of_faults(apify, backoff_waits, fault):
     run = start(apify, f"emulator:status-{fault}x3")
-    assert apify.wait(run_id=run.id, wait_seconds=1).status == "SUCCEEDED"
+    assert apify.status(run_id=run.id, wait_seconds=1).status == "SUCCEEDED"
     assert len(backoff_waits) == 3
 
 
 def test_a_429_with_retry_after_waits_as_long_as_apify_asks(apify, backoff_waits):
     run = start(apify, "emulator:status-429x2")
-    assert apify.wait(run_id=run.id, wait_seconds=1).status == "SUCCEEDED"
+    assert apify.status(run_id=run.id, wait_seconds=1).status == "SUCCEEDED"
     assert backoff_waits == [1.0, 1.0]
 
 
 def test_a_status_check_gives_up_after_its_attempts(apify, backoff_waits):
     run = start(apify, "emulator:status-503x99")
     with pytest.raises(ProviderUnavailable) as caught:
-        apify.wait(run_id=run.id, wait_seconds=1)
+        apify.status(run_id=run.id, wait_seconds=1)
     assert "503" in str(caught.value) and caught.value.retryable
     assert len(backoff_waits) == base.RETRY_ATTEMPTS - 1
 
 
 @pytest.mark.parametrize("fault", ["503", "429", "garbage"])
 def test_reading_a_dataset_rides_out_faults(apify, backoff_waits, fault):
-    run = apify.wait(run_id=start(apify, f"emulator:dataset-{fault}x2", max_items=5).id, wait_seconds=1)
-    assert len(apify.items(dataset_id=run.dataset_id)) == 5
+    run = apify.status(run_id=start(apify, f"emulator:dataset-{fault}x2", max_items=5).id, wait_seconds=1)
+    assert len(apify.items(dataset_id=run.dataset_id, max_bytes=10**6)[0]) == 5
     assert len(backoff_waits) == 2
 
 
@@ -81,5 +81,5 @@ def test_a_pdl_error_is_the_customers_answer_and_not_retried(emulators, backoff_
 def test_a_connection_refused_during_a_status_check_is_retried_then_reported(backoff_waits):
     apify = ApifyAdapter(base_url="http://127.0.0.1:9", credential="x")
     with pytest.raises(ProviderUnavailable, match="could not be reached"):
-        apify.wait(run_id="anything", wait_seconds=1)
+        apify.status(run_id="anything", wait_seconds=1)
     assert len(backoff_waits) == base.RETRY_ATTEMPTS - 1

@@ -2,31 +2,14 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
 from django.conf import settings
 
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(check, seconds=60):
-    """Polls a condition of another process; generous, since a slow machine is not a failure."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"gave up after {seconds} s waiting for {check.__doc__ or check}")
+from bench.harness import free_port, wait_until
 
 
 @pytest.fixture
@@ -52,7 +35,8 @@ def devserver(tmp_path):
     wait_until(serving)
     yield process, base, key
     if process.poll() is None:
-        process.kill()
+        process.send_signal(signal.SIGINT)  # it stops its children; SIGKILL would leave them running
+        process.wait(timeout=60)
 
 
 def test_the_dev_server_runs_an_async_run_to_completion_and_stops_on_ctrl_c(devserver):

@@ -54,16 +54,23 @@ def test_a_dataset_far_larger_than_a_page_is_read_whole(run_tweets, monkeypatch)
     assert len({item["id"] for item in run.output}) == 1000
 
 
+def test_a_dataset_larger_than_the_output_cap_keeps_and_bills_what_fits(run_tweets, settings, client, alice_key):
+    whole = run_tweets(max_items=40).output
+    settings.MONID_OUTPUT_MAX_BYTES = len(json.dumps(whole[:25], ensure_ascii=False, separators=(",", ":")).encode())
+    run = run_tweets(max_items=40)
+    assert (run.status, run.provider_http_status, run.result_count, run.output) == ("COMPLETED", 200, 25, whole[:25])
+    assert run.calculated_cost_micros == run.reported_cost_micros == run.price_micros  # PER_CALL: one call
+    body = client.get(f"/v1/runs/{run.id}", HTTP_AUTHORIZATION=f"Bearer {alice_key}").json()
+    assert (body["outputTruncated"], body["resultCount"], len(body["output"])) == (True, 25, 25)
+
+
 def test_a_status_check_that_keeps_hanging_fails_the_run(client, alice_key, task_queue, settings, silent_server,
                                                          django_capture_on_commit_callbacks, monkeypatch):
-    from runs import services
-    monkeypatch.setattr(services, "FOLLOW_SECONDS_PER_TASK", 0)
-    monkeypatch.setattr(services, "MAX_WAIT_SECONDS", 0)
     body = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"searchTerms": ["emulator:slow"]}}
     with django_capture_on_commit_callbacks(execute=True):
         run_id = client.post("/v1/run", data=json.dumps(body), content_type="application/json",
                              HTTP_AUTHORIZATION=f"Bearer {alice_key}").json()["runId"]
-    task_queue.run_one()  # started at Apify, then handed to the next step
+    task_queue.run_one()  # started at Apify; its next step is a status check
     assert Run.objects.get(pk=run_id).status == "RUNNING"
     settings.APIFY_API_BASE_URL = silent_server
     monkeypatch.setattr(apify_module, "STATUS_READ_MARGIN_SECONDS", 1)

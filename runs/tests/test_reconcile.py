@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import threading
 
 import pytest
 from django.utils import timezone
@@ -9,7 +10,8 @@ from django_q.models import Schedule
 
 from billing.models import KeyDailyCost
 from runs.models import Run
-from runs.services import run_advance, runs_reconcile
+from runs import services
+from runs.services import run_advance, runs_dispatch, runs_reconcile
 
 pytestmark = pytest.mark.django_db
 
@@ -47,34 +49,59 @@ def test_a_run_whose_task_was_lost_is_resumed(client, alice_key, task_queue):
     assert Run.objects.get(pk=run_id).status == "COMPLETED"
 
 
-def test_a_run_whose_worker_died_mid_follow_resumes_with_the_same_provider_run(
-        client, alice_key, task_queue, django_capture_on_commit_callbacks, monkeypatch):
-    from runs import services
-    monkeypatch.setattr(services, "FOLLOW_SECONDS_PER_TASK", 0)
-    with django_capture_on_commit_callbacks(execute=True):
-        run_id = post(client, alice_key, TWEETS).json()["runId"]
-    task_queue.run_one()  # started at Apify; the follow-up step it queued dies with its worker:
-    task_queue.purge()
-    started = Run.objects.get(pk=run_id)
-    assert started.status == "RUNNING" and started.provider_run_id
-    age(run_id, 3)
+def started(client, key, task_queue, capture):
+    """A run started at Apify by its first step, waiting for its first status check."""
+    with capture(execute=True):
+        run_id = post(client, key, TWEETS).json()["runId"]
+    task_queue.run_one()
+    run = Run.objects.get(pk=run_id)
+    assert run.status == "RUNNING" and run.provider_run_id and run.next_step_at
+    return run
+
+
+def test_a_step_frees_its_worker_and_books_the_next_check(client, alice_key, task_queue,
+                                                         django_capture_on_commit_callbacks):
+    run = started(client, alice_key, task_queue, django_capture_on_commit_callbacks)
+    assert run.lease_until is None and run.next_step_at > timezone.now() and task_queue.size() == 0
+    assert run.worker  # host:pid of the worker that took the step
+
+
+def test_the_dispatcher_hands_out_due_checks_once(client, alice_key, task_queue, django_capture_on_commit_callbacks):
+    run = started(client, alice_key, task_queue, django_capture_on_commit_callbacks)
+    assert runs_dispatch() == 0  # not due yet
+    Run.objects.filter(pk=run.pk).update(next_step_at=timezone.now())
+    assert runs_dispatch() == 1 and runs_dispatch() == 0 and task_queue.size() == 1
+    task_queue.run_one()  # the emulator's run ends on its second check: this one sees it RUNNING
+    assert Run.objects.get(pk=run.pk).next_step_at is not None
+    task_queue.run()
+    assert Run.objects.get(pk=run.pk).status == "COMPLETED"
+
+
+def test_a_run_whose_worker_died_mid_step_resumes_with_the_same_provider_run_once_its_lease_lapses(
+        client, alice_key, task_queue, django_capture_on_commit_callbacks):
+    run = started(client, alice_key, task_queue, django_capture_on_commit_callbacks)
+    Run.objects.filter(pk=run.pk).update(next_step_at=None, heartbeat_at=timezone.now(),
+                                         lease_until=timezone.now() + services.LEASE)  # a check took it, then died
+    assert runs_reconcile()["resumed"] == 0  # the lease still stands
+    age(run.pk, 2)  # longer than the lease: a live worker would have renewed it
     assert runs_reconcile()["resumed"] == 1
     task_queue.run()
-    run = Run.objects.get(pk=run_id)
-    assert (run.status, run.provider_run_id) == ("COMPLETED", started.provider_run_id)
+    finished = Run.objects.get(pk=run.pk)
+    assert (finished.status, finished.provider_run_id) == ("COMPLETED", run.provider_run_id)
     assert KeyDailyCost.objects.get().run_count == 1
 
 
-def test_a_worker_killed_while_holding_the_lease_is_replaced_once_the_lease_expires(client, alice_key, task_queue):
-    run_id = post(client, alice_key, TWEETS).json()["runId"]
-    Run.objects.filter(pk=run_id).update(lease_until=timezone.now() + datetime.timedelta(minutes=5),
-                                         heartbeat_at=timezone.now())
-    age(run_id, 3)
-    assert runs_reconcile()["resumed"] == 0  # the lease still stands
-    age(run_id, 5)
+def test_a_dispatched_check_lost_by_the_broker_is_resumed(client, alice_key, task_queue,
+                                                         django_capture_on_commit_callbacks):
+    run = started(client, alice_key, task_queue, django_capture_on_commit_callbacks)
+    Run.objects.filter(pk=run.pk).update(next_step_at=timezone.now())
+    runs_dispatch()
+    task_queue.purge()
+    assert runs_reconcile()["resumed"] == 0  # it may still be waiting in the queue
+    age(run.pk, 3)
     assert runs_reconcile()["resumed"] == 1
     task_queue.run()
-    assert Run.objects.get(pk=run_id).status == "COMPLETED"
+    assert Run.objects.get(pk=run.pk).status == "COMPLETED"
 
 
 def test_two_workers_never_take_the_same_step(client, alice_key):
@@ -85,15 +112,21 @@ def test_two_workers_never_take_the_same_step(client, alice_key):
     assert (run.status, run.provider_run_id) == ("RUNNING", "")  # it did not start the actor again
 
 
-def test_a_step_releases_its_lease_when_it_hands_over(client, alice_key, task_queue,
-                                                     django_capture_on_commit_callbacks, monkeypatch):
-    from runs import services
-    monkeypatch.setattr(services, "FOLLOW_SECONDS_PER_TASK", 0)
-    with django_capture_on_commit_callbacks(execute=True):
-        run_id = post(client, alice_key, TWEETS).json()["runId"]
-    task_queue.run_one()
-    run = Run.objects.get(pk=run_id)
-    assert run.lease_until is None and run.heartbeat_at is not None and task_queue.size() == 1
+@pytest.mark.django_db(transaction=True)
+def test_a_step_keeps_its_lease_alive_while_it_runs(alice_key, monkeypatch):
+    from billing.models import ApiKey
+    from providers.models import Endpoint
+    run = services.run_create(api_key=ApiKey.objects.get(label="alice-live"), raw_input=TWEETS["input"],
+                              endpoint=Endpoint.objects.get(path=TWEETS["endpoint"]))
+    monkeypatch.setattr(services, "HEARTBEAT_SECONDS", 0.01)
+    assert services._lease_take(run)
+    taken = Run.objects.get(pk=run.pk).lease_until
+    with services._lease_kept(run.pk):
+        for _ in range(500):
+            if Run.objects.get(pk=run.pk).lease_until > taken:
+                break
+            threading.Event().wait(0.01)
+    assert Run.objects.get(pk=run.pk).lease_until > taken
 
 
 def test_a_sync_run_whose_request_died_fails_uncharged(alice, alice_key):

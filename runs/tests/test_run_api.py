@@ -88,7 +88,7 @@ def test_an_async_apify_run_is_accepted_then_completes_with_its_dataset(client, 
     assert get(client, alice_key, f"/v1/runs/{accepted['runId']}").json()["status"] == "RUNNING"
     assert task_queue.size() == 1
 
-    assert task_queue.run() == 1
+    assert task_queue.run() == 3  # the start, a check that finds it running, one that finds it done and collects
 
     body = get(client, alice_key, f"/v1/runs/{accepted['runId']}").json()
     assert body["status"] == "COMPLETED"
@@ -120,8 +120,8 @@ def test_a_finished_run_is_never_finished_twice(client, alice_key, task_queue, d
     with django_capture_on_commit_callbacks(execute=True):
         run_id = post_run(client, alice_key, TWEETS).json()["runId"]
     task_queue.run()
-    from runs.tasks import advance_run
-    advance_run(run_id)
+    from runs.tasks import advance_runs
+    advance_runs(run_id)
     assert KeyDailyCost.objects.get().run_count == 1
 
 

@@ -23,14 +23,12 @@ def stop(client, key, run_id):
 
 def provider_status(emulators, provider_run_id):
     apify = ApifyAdapter(base_url=f"{emulators.url}/apify", credential=SANDBOX_CREDENTIALS["apify"])
-    return apify.wait(run_id=provider_run_id, wait_seconds=0).status
+    return apify.status(run_id=provider_run_id, wait_seconds=0).status
 
 
 @pytest.fixture
-def started_slow_run(client, alice_key, task_queue, django_capture_on_commit_callbacks, monkeypatch):
+def started_slow_run(client, alice_key, task_queue, django_capture_on_commit_callbacks):
     """An async run that the worker started at Apify and is following when the test takes over."""
-    from runs import services
-    monkeypatch.setattr(services, "FOLLOW_SECONDS_PER_TASK", 0)  # one status check, then hand over
     with django_capture_on_commit_callbacks(execute=True):
         run_id = post_run(client, alice_key, SLOW).json()["runId"]
     dequeued = task_queue.run_one()

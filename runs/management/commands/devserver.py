@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Run the web server, the django-q2 worker and the provider emulators together; Ctrl-C stops all three."
+    help = ("Run the web server, the django-q2 worker, the run dispatcher and the provider emulators together; "
+            "Ctrl-C stops them all.")
 
     def add_arguments(self, parser):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
@@ -18,6 +19,7 @@ class Command(BaseCommand):
         commands = {
             "web": [*manage, "runserver", "--noreload", addrport],
             "worker": [*manage, "qcluster"],
+            "dispatcher": [*manage, "dispatch_runs"],
             "emulators": [*manage, "run_emulators"],
         }
         # Each child leads its own process group: Ctrl-C reaches only us, and each child is told to stop exactly
@@ -30,7 +32,7 @@ class Command(BaseCommand):
             stopped = ", ".join(name for name, child in children.items() if child.poll() is not None)
             self.stderr.write(f"{stopped} stopped; stopping the rest.")
         except (KeyboardInterrupt, SystemExit):
-            self.stderr.write("Stopping web server, worker and emulators…")
+            self.stderr.write("Stopping web server, worker, dispatcher and emulators…")
         finally:
             _stop(children.values())
 

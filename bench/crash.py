@@ -1,0 +1,161 @@
+"""Async runs while workers are SIGKILLed at random: none may be lost, started twice or charged twice.
+
+Starts a deployment of real processes (gunicorn, two qclusters, the dispatcher, the emulators) on a fresh
+database of DATABASE_URL's kind (SQLite when unset; Redis as the broker when REDIS_URL is set), posts the runs,
+and every few seconds SIGKILLs either one worker process (its qcluster starts another) or a whole qcluster
+(as when its machine dies, then starts it again). Once every run was posted and the killing stops, it waits
+for every run to end and prints what happened.
+
+    .venv/bin/python bench/crash.py                                   # SQLite + ORM broker
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 \\
+        .venv/bin/python bench/crash.py --runs 500
+
+Leases and stalls are short here (MONID_RUN_LEASE_SECONDS and MONID_RUN_STALL_SECONDS, printed) so the run
+takes minutes, not hours; what must hold does not depend on them.
+"""
+
+import argparse
+import collections
+import os
+import random
+import signal
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.harness import Deployment, deployment_env, prepare, wait_until  # noqa: E402
+
+FAST_RECOVERY = {"MONID_RUN_LEASE_SECONDS": "4", "MONID_RUN_STALL_SECONDS": "10", "MONID_RECONCILE_SECONDS": "1"}
+CLUSTERS = ("cluster-a", "cluster-b")
+
+
+def start_workers(deployment: Deployment, *, workers_per_cluster: int = 2) -> None:
+    deployment.env["MONID_WORKERS"] = str(workers_per_cluster)
+    for name in CLUSTERS:
+        deployment.manage(name, "qcluster")
+    deployment.manage("dispatcher", "dispatch_runs")
+
+
+def crash_scenario(deployment: Deployment, *, monid_url: str, emulators_url: str, key: str, runs: int,
+                   run_ms: int = 1500, kill_every: float = 3.0, seed: int = 0, log=print) -> dict:
+    """Posts `runs` async runs while killing workers, waits for all to end; returns what went wrong, by kind.
+
+    The caller has Django set up on the deployment's database, which this reads to tell what happened.
+    """
+    from django.db.models import Sum
+
+    from billing.models import KeyDailyCost
+    from runs.models import Run
+
+    rng, tag = random.Random(seed), uuid.uuid4().hex[:8]
+    posting_done, kills = threading.Event(), collections.Counter()
+
+    def post(i):
+        body = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper",
+                "input": {"searchTerms": [f"{tag}-{i}", f"emulator:duration-{run_ms}"], "maxItems": 3}}
+        response = requests.post(f"{monid_url}/v1/run", json=body, timeout=60,
+                                 headers={"Authorization": f"Bearer {key}", "Idempotency-Key": f"{tag}-{i}"})
+        response.raise_for_status()
+        return response.json()["runId"]
+
+    def killer():
+        # Kills go on while runs are posted and for a few rounds after, so runs in every phase get hit.
+        rounds_after = 3
+        while rounds_after:
+            time.sleep(rng.uniform(0.5, 1.5) * kill_every)
+            if posting_done.is_set():
+                rounds_after -= 1
+            cluster = rng.choice(CLUSTERS)
+            workers = deployment.children(cluster)
+            if workers and rng.random() < 0.6:
+                _sigkill(rng.choice(workers))
+                kills["worker"] += 1
+            else:
+                deployment.kill(cluster)
+                deployment.restart(cluster)
+                kills["cluster"] += 1
+
+    killing = threading.Thread(target=killer, daemon=True)
+    killing.start()
+    with ThreadPoolExecutor(8) as pool:
+        run_ids = list(pool.map(post, range(runs)))
+    posting_done.set()
+    killing.join()
+    log(f"posted {runs} runs; killed {kills['worker']} workers and {kills['cluster']} whole clusters; waiting")
+    ours = Run.objects.filter(pk__in=run_ids)
+    try:
+        wait_until(lambda: not ours.exclude(status__in=Run.TERMINAL).exists(), seconds=300, interval=0.5,
+                   what="every run to end")
+    except TimeoutError:
+        pass
+    statuses = collections.Counter(ours.values_list("status", flat=True))
+    started = collections.Counter(
+        run["input"]["searchTerms"][0] for run in requests.get(
+            f"{emulators_url}/apify/emulator/runs", headers={"Authorization": "Bearer sandbox-apify-token"},
+            timeout=60).json()["data"] if str(run["input"].get("searchTerms", [""])[0]).startswith(tag))
+    ended = ours.filter(status__in=Run.TERMINAL)
+    rolled_up = KeyDailyCost.objects.aggregate(runs=Sum("run_count"), reported=Sum("reported_cost_micros"))
+    return {
+        "runs": runs,
+        "statuses": dict(statuses),
+        "lost": runs - ended.count(),
+        "started twice": sum(1 for count in started.values() if count > 1),
+        "never started": runs - len(started),
+        "charged twice": (rolled_up["runs"] or 0) - ended.count(),
+        "charged micros, runs vs rollup": (ended.aggregate(s=Sum("reported_cost_micros"))["s"] or 0,
+                                           rolled_up["reported"] or 0),
+        "kills": dict(kills),
+    }
+
+
+def _sigkill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=500)
+    parser.add_argument("--kill-every", type=float, default=3.0, help="seconds between kills, on average")
+    parser.add_argument("--run-ms", type=int, default=1500, help="how long each emulated actor run takes")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="monid-crash-") as workdir:
+        workdir = Path(workdir)
+        redis_url, key, drop = prepare(workdir)
+        env = deployment_env(database_url=os.environ["DATABASE_URL"], redis_url=redis_url, **FAST_RECOVERY)
+        try:
+            with Deployment(env, workdir) as deployment:
+                emulators_url = deployment.emulators()
+                monid_url = deployment.web()
+                start_workers(deployment)
+                print(f"{args.runs} runs of {args.run_ms} ms on {_kind()}; a kill every ~{args.kill_every:g} s; "
+                      f"{', '.join(f'{k}={v}' for k, v in FAST_RECOVERY.items())}", flush=True)
+                result = crash_scenario(deployment, monid_url=monid_url, emulators_url=emulators_url, key=key,
+                                        runs=args.runs, run_ms=args.run_ms, kill_every=args.kill_every,
+                                        log=lambda line: print(line, flush=True))
+        finally:
+            from django.db import connections
+            connections.close_all()
+            drop()
+    for name, value in result.items():
+        print(f"{name:>32}: {value}")
+    bad = result["lost"] or result["started twice"] or result["charged twice"]
+    sys.exit(1 if bad else 0)
+
+
+def _kind() -> str:
+    broker = "Redis" if os.environ.get("REDIS_URL") else "the ORM broker"
+    return f"{'PostgreSQL' if os.environ['DATABASE_URL'].startswith('postgres') else 'SQLite'} + {broker}"
+
+
+if __name__ == "__main__":
+    main()

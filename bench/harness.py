@@ -1,0 +1,218 @@
+"""A throwaway Monid deployment of real processes, for benchmarks and for the multi-process tests.
+
+Web (gunicorn), qclusters, the dispatcher and the emulators each run in a session of their own, so one can be
+SIGKILLed whole, as a machine that dies, and started again. Live keys reach the emulators, so runs cost real
+(emulated) money. The database is SQLite or PostgreSQL as DATABASE_URL says; with REDIS_URL set, Redis is the
+broker, on a database number of its own that is emptied first.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+MANAGE = [sys.executable, str(BASE_DIR / "manage.py")]
+HARNESS_REDIS_DB = 14  # never the one the suite's own broker uses
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check, *, seconds=60.0, interval=0.1, what="a condition"):
+    """Polls a condition of other processes; generous, since a slow machine is not a failure."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(interval)
+    raise TimeoutError(f"gave up after {seconds:g} s waiting for {what}")
+
+
+def database_url(settings_dict: dict) -> str:
+    """The URL of a Django database entry (the suite's test database, say), for other processes to use."""
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    auth = settings_dict["USER"] + (f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else "")
+    return f"postgres://{auth}@{settings_dict['HOST']}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+
+
+def fresh_database(template_url: str, workdir: Path) -> tuple[str, callable]:
+    """A new, empty database of the kind `template_url` names, and the function that drops it."""
+    if not template_url.startswith("postgres"):
+        path = workdir / "monid.sqlite3"
+        return f"sqlite:///{path}", lambda: None
+    import psycopg
+
+    parts = urlsplit(template_url)
+    name = f"monid_bench_{uuid.uuid4().hex[:8]}"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return urlunsplit(parts._replace(path=f"/{name}")), drop
+
+
+def isolated_redis(redis_url: str) -> str:
+    """REDIS_URL moved to a database number of its own, emptied, so no earlier queue leaks in."""
+    if not redis_url:
+        return ""
+    import redis
+
+    url = urlunsplit(urlsplit(redis_url)._replace(path=f"/{HARNESS_REDIS_DB}"))
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+def prepare(workdir: Path) -> tuple[str, str, callable]:
+    """For a bench script: a fresh database of DATABASE_URL's kind, with Django set up on it, migrated and
+    seeded, and a live key; returns the Redis URL to use, the key, and the function that drops the database."""
+    database, drop = fresh_database(os.environ.get("DATABASE_URL", ""), workdir)
+    redis_url = isolated_redis(os.environ.get("REDIS_URL", ""))
+    os.environ.update(DATABASE_URL=database, REDIS_URL=redis_url, DJANGO_SETTINGS_MODULE="monid_site.settings")
+    sys.path.insert(0, str(BASE_DIR))
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    call_command("seed_catalog", verbosity=0)
+    from billing.services import api_key_create, workspace_get_or_create
+
+    key = api_key_create(workspace=workspace_get_or_create(slug="bench", name="Bench"), label="bench")[1]
+    return redis_url, key, drop
+
+
+def deployment_env(*, database_url: str, redis_url: str, **extra: str) -> dict:
+    return {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DJANGO_DEBUG": "false",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1", **extra}
+
+
+class Deployment:
+    """Named processes of one deployment; leaving a `with` stops them all."""
+
+    def __init__(self, env: dict, log_dir: Path):
+        self.env, self.log_dir = env, log_dir
+        self.commands: dict[str, list[str]] = {}
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, command: list[str]) -> subprocess.Popen:
+        self.commands[name] = command
+        log = open(self.log_dir / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen(command, env=self.env, cwd=BASE_DIR, stdout=log,
+                                                stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        return self.processes[name]
+
+    def manage(self, name: str, *args: str) -> subprocess.Popen:
+        return self.start(name, [*MANAGE, *args])
+
+    def web(self, *, workers: int = 2, threads: int = 8) -> str:
+        """gunicorn as the README recommends for two cores; returns its base URL once it answers."""
+        port = free_port()
+        self.start("web", [sys.executable, "-m", "gunicorn", "monid_site.wsgi", "--bind", f"127.0.0.1:{port}",
+                           "--workers", str(workers), "--threads", str(threads)])
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _answers(f"{url}/v1/endpoints"), what="the web server")
+        return url
+
+    def emulators(self) -> str:
+        """The emulators in a process of their own, and every provider of this deployment pointed at them."""
+        port = free_port()
+        self.manage("emulators", "run_emulators", "--port", str(port))
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _answers(f"{url}/apify/v2/actor-runs/none"), what="the emulators")
+        self.use_emulators(url)
+        return url
+
+    def use_emulators(self, url: str) -> None:
+        """Live keys too reach the emulators, so runs cost real (emulated) money; start processes after this."""
+        self.env.update(APIFY_API_BASE_URL=f"{url}/apify", APIFY_TOKEN="sandbox-apify-token",
+                        PDL_API_BASE_URL=f"{url}/pdl", PDL_API_KEY="sandbox-pdl-key", MONID_SANDBOX_URL=url)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL for the process and everything it started, as when its machine dies."""
+        try:
+            os.killpg(self.processes[name].pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.processes[name].wait()
+
+    def restart(self, name: str) -> subprocess.Popen:
+        return self.start(name, self.commands[name])
+
+    def children(self, name: str) -> list[int]:
+        """The pids a process started (a qcluster's workers, among others)."""
+        return [pid for pid, parent in _parents().items() if parent == self.processes[name].pid]
+
+    def owner(self, pid: int) -> str | None:
+        """The name of the process of ours that `pid` is, or descends from."""
+        parents, ours = _parents(), {process.pid: name for name, process in self.processes.items()}
+        while pid and pid not in ours:
+            pid = parents.get(pid, 0)
+        return ours.get(pid)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                os.killpg(process.pid, signal.SIGKILL)  # whatever of its group outlived it, too
+            except ProcessLookupError:
+                pass
+            process.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+
+def _parents() -> dict[int, int]:
+    """pid -> parent pid of every process, from /proc/<pid>/stat (the name in parentheses may hold spaces)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended while we looked
+        parents[int(stat.parent.name)] = int(fields[1])
+    return parents
+
+
+def rss_peak_mb(pid: int) -> float:
+    """The most resident memory the process has used so far (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise LookupError(f"no VmHWM for pid {pid}")
+
+
+def _answers(url: str) -> bool:
+    import requests
+
+    try:
+        requests.get(url, timeout=2)
+        return True
+    except requests.ConnectionError:
+        return False

@@ -1,0 +1,40 @@
+import logging
+import signal
+import threading
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import DatabaseError, close_old_connections
+
+from runs.services import runs_dispatch, runs_reconcile
+
+logger = logging.getLogger("monid.runs")
+
+POLL_SECONDS = 0.1  # how late a due check can be handed out, at most
+
+
+class Command(BaseCommand):
+    help = ("Hands async runs whose next status check is due to the django-q2 workers, and resumes stalled runs. "
+            "Run one next to the workers (more are safe on PostgreSQL); Ctrl-C or SIGTERM stops it.")
+
+    def handle(self, *args, **options):
+        stopping = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stopping.set())
+        self.stderr.write("Dispatching due runs…")
+        reconciled = 0.0
+        while not stopping.is_set():
+            try:
+                if time.monotonic() - reconciled >= settings.MONID_RECONCILE_SECONDS:
+                    runs_reconcile()
+                    reconciled = time.monotonic()
+                busy = runs_dispatch()
+            except DatabaseError:
+                # A database restart must not end the process that keeps every async run moving.
+                logger.exception("Dispatching runs failed; trying again in a second")
+                close_old_connections()
+                stopping.wait(1)
+                continue
+            if not busy:
+                stopping.wait(POLL_SECONDS)
