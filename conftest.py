@@ -138,7 +138,10 @@ def task_queue(db):
             broker.purge_queue()
 
         def run_one(self):
-            """Executes the tasks of one dequeue (the broker hands out one at a time); returns how many."""
+            """Executes the tasks of one dequeue (the broker hands out one at a time); returns how many. With
+            nothing queued, the runs due now (new ones) are dispatched first, as the dispatcher would."""
+            if not broker.queue_size():
+                runs_dispatch()
             ran = 0
             for ack_id, payload in broker.dequeue() or []:
                 task = SignedPackage.loads(payload)
@@ -149,10 +152,11 @@ def task_queue(db):
             return ran
 
         def run(self, checks=10):
-            """Executes tasks until none is queued, including those the tasks queue. Then, while runs wait for a
-            later status check, skips the wait (their check is made due now) and dispatches them, as the
-            dispatcher would, at most `checks` times: a run that never ends at the provider stays RUNNING."""
+            """Dispatches the new runs and executes tasks until none is queued. Then, while runs wait for a later
+            status check, skips the wait (their check is made due now) and dispatches them, as the dispatcher
+            would, at most `checks` times: a run that never ends at the provider stays RUNNING."""
             ran = 0
+            runs_dispatch()  # the new runs
             while True:
                 while broker.queue_size():
                     ran += self.run_one()

@@ -3,11 +3,13 @@
 Starts a deployment of real processes (gunicorn, qcluster, the dispatcher, the emulators) on a fresh database
 of DATABASE_URL's kind (SQLite when unset; Redis as the broker when REDIS_URL is set), then:
 
-1. posts --runs async runs, each an emulated actor run of --run-ms, from --concurrency clients at once, and
-   prints completed runs per second (first run created to last run completed), dispatch latency (run created
-   to the provider's start, both clocks on this machine) and end-to-end overhead (created to completed, minus
-   the emulated run time) at p50/p99;
-2. starts --in-flight runs that last an hour, then times one reconciler sweep and one dispatcher poll over
+1. saturated: posts --runs async runs, each an emulated actor run of --run-ms, from --concurrency clients as
+   fast as they go, and prints completed runs per second (first run created to last run completed) and the
+   CPU each process spent per run;
+2. steady: posts --steady-runs at --rate a second, and prints dispatch latency (run created to the provider
+   asked to start it; both clocks are this machine's) and end-to-end overhead (created to completed, minus the
+   emulated run time) at p50/p99;
+3. starts --in-flight runs that last an hour, then times one reconciler sweep and one dispatcher poll over
    them, and how long the workers take to check every one of them once when all come due together.
 
     .venv/bin/python bench/async_runs.py                              # SQLite + ORM broker
@@ -28,7 +30,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import Deployment, deployment_env, prepare, wait_until  # noqa: E402
+from bench.harness import Deployment, cpu_seconds, deployment_env, prepare, wait_until  # noqa: E402
 
 
 def percentile(samples, q):
@@ -36,11 +38,15 @@ def percentile(samples, q):
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def post_runs(monid_url, key, count, concurrency, terms):
+def post_runs(monid_url, key, count, concurrency, terms, rate=None):
+    """Posts `count` runs from `concurrency` clients, as fast as they go or, with `rate`, that many a second."""
     session = requests.Session()
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=concurrency))
+    began = time.monotonic()
 
     def post(i):
+        if rate:
+            time.sleep(max(0.0, began + i / rate - time.monotonic()))
         body = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper",
                 "input": {"searchTerms": terms(i), "maxItems": 3}}
         response = session.post(f"{monid_url}/v1/run", json=body, timeout=60,
@@ -60,30 +66,51 @@ def provider_starts(emulators_url, tag):
             for run in runs if str(run["input"]["searchTerms"][0]).startswith(tag)}
 
 
-def throughput(monid_url, emulators_url, key, args):
-    from django.db.models import Max, Min
-
+def run_batch(monid_url, emulators_url, key, *, count, run_ms, concurrency, rate=None):
+    """Posts the runs, waits for all to end; returns their rows and when the provider started each."""
     from runs.models import Run
 
     tag = uuid.uuid4().hex[:8]
-    run_ids = post_runs(monid_url, key, args.runs, args.concurrency,
-                        lambda i: [f"{tag}-{i}", f"emulator:duration-{args.run_ms}"])
+    run_ids = post_runs(monid_url, key, count, concurrency, lambda i: [f"{tag}-{i}", f"emulator:duration-{run_ms}"],
+                        rate)
     ours = Run.objects.filter(pk__in=run_ids)
-    wait_until(lambda: not ours.exclude(status__in=Run.TERMINAL).exists(), seconds=600, interval=0.2,
+    wait_until(lambda: not ours.exclude(status__in=Run.TERMINAL).exists(), seconds=900, interval=0.2,
                what="every run to end")
-    span = ours.aggregate(first=Min("created_at"), last=Max("completed_at"))
     starts = provider_starts(emulators_url, tag)
     rows = list(ours.values_list("input", "created_at", "completed_at", "status"))
+    return rows, {run_input["searchTerms"][0]: starts[run_input["searchTerms"][0]] for run_input, *_ in rows}
+
+
+def throughput(deployment, monid_url, emulators_url, key, args):
+    before = cpu_seconds(deployment)
+    rows, _ = run_batch(monid_url, emulators_url, key, count=args.runs, run_ms=args.run_ms,
+                        concurrency=args.concurrency)
+    used = cpu_seconds(deployment)
+    first, last = min(row[1] for row in rows), max(row[2] for row in rows)
+    seconds = (last - first).total_seconds()
+    print(f"  saturated: {args.runs} runs of {args.run_ms} ms from {args.concurrency} clients, ended "
+          f"{sorted({row[3] for row in rows})}")
+    print(f"    completed runs/s:        {args.runs / seconds:8.1f}   ({seconds:.1f} s from first created to last "
+          f"completed)")
+    spent = {role: (used[role] - before.get(role, 0.0)) * 1000 / args.runs for role in used}
+    print("    CPU ms per run:          " + ", ".join(f"{role} {ms:.1f}" for role, ms in
+                                                   sorted(spent.items(), key=lambda kv: -kv[1]) if ms >= 0.05)
+          + f"; total {sum(spent.values()):.1f} of the {os.cpu_count() * seconds * 1000 / args.runs:.1f} "
+            f"that {os.cpu_count()} CPUs had")
+
+
+def latency(monid_url, emulators_url, key, args):
+    rows, starts = run_batch(monid_url, emulators_url, key, count=args.steady_runs, run_ms=args.run_ms,
+                             concurrency=args.concurrency, rate=args.rate)
     dispatch = [(starts[run_input["searchTerms"][0]] - created).total_seconds() * 1000
                 for run_input, created, _, _ in rows]
     overhead = [(completed - created).total_seconds() * 1000 - args.run_ms for _, created, completed, _ in rows]
-    statuses = sorted({status for *_, status in rows})
-    seconds = (span["last"] - span["first"]).total_seconds()
-    print(f"  {args.runs} runs of {args.run_ms} ms, {args.concurrency} clients: ended {statuses}")
-    print(f"  completed runs/s:          {args.runs / seconds:8.1f}   ({seconds:.1f} s from first created "
-          f"to last completed)")
-    print(f"  dispatch latency ms:       p50 {percentile(dispatch, .5):7.1f}   p99 {percentile(dispatch, .99):7.1f}")
-    print(f"  end-to-end overhead ms:    p50 {percentile(overhead, .5):7.1f}   p99 {percentile(overhead, .99):7.1f}")
+    print(f"  steady: {args.steady_runs} runs of {args.run_ms} ms at {args.rate:g} runs/s, ended "
+          f"{sorted({row[3] for row in rows})}")
+    print(f"    dispatch latency ms:     p50 {percentile(dispatch, .5):7.1f}   p99 {percentile(dispatch, .99):7.1f}"
+          "   (run created -> provider asked to start it)")
+    print(f"    end-to-end overhead ms:  p50 {percentile(overhead, .5):7.1f}   p99 {percentile(overhead, .99):7.1f}"
+          "   (created -> completed, minus the run's own time)")
 
 
 def in_flight(monid_url, key, args):
@@ -123,6 +150,8 @@ def main():
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--run-ms", type=int, default=1000, help="how long each emulated actor run takes")
     parser.add_argument("--concurrency", type=int, default=16, help="clients posting at once")
+    parser.add_argument("--rate", type=float, default=25, help="runs posted a second in the steady phase")
+    parser.add_argument("--steady-runs", type=int, default=500)
     parser.add_argument("--in-flight", type=int, default=5000)
     parser.add_argument("--clusters", type=int, default=1, help="qcluster processes")
     parser.add_argument("--workers", type=int, default=4, help="workers per qcluster")
@@ -142,7 +171,8 @@ def main():
                 deployment.manage("dispatcher", "dispatch_runs")
                 print(f"{kind} + {'Redis' if redis_url else 'the ORM broker'}; {args.clusters} qcluster x "
                       f"{args.workers} workers, gunicorn x {args.web_workers}, {os.cpu_count()} CPUs", flush=True)
-                throughput(monid_url, emulators_url, key, args)
+                throughput(deployment, monid_url, emulators_url, key, args)
+                latency(monid_url, emulators_url, key, args)
                 if args.in_flight:
                     in_flight(monid_url, key, args)
         finally:

@@ -3,7 +3,7 @@
 Web (gunicorn), qclusters, the dispatcher and the emulators each run in a session of their own, so one can be
 SIGKILLed whole, as a machine that dies, and started again. Live keys reach the emulators, so runs cost real
 (emulated) money. The database is SQLite or PostgreSQL as DATABASE_URL says; with REDIS_URL set, Redis is the
-broker, on a database number of its own that is emptied first.
+broker, on a database number of its own, with a queue name of its own.
 """
 
 import os
@@ -67,14 +67,8 @@ def fresh_database(template_url: str, workdir: Path) -> tuple[str, callable]:
 
 
 def isolated_redis(redis_url: str) -> str:
-    """REDIS_URL moved to a database number of its own, emptied, so no earlier queue leaks in."""
-    if not redis_url:
-        return ""
-    import redis
-
-    url = urlunsplit(urlsplit(redis_url)._replace(path=f"/{HARNESS_REDIS_DB}"))
-    redis.Redis.from_url(url).flushdb()
-    return url
+    """REDIS_URL moved to a database number of its own, so the deployment's cache is not the suite's."""
+    return urlunsplit(urlsplit(redis_url)._replace(path=f"/{HARNESS_REDIS_DB}")) if redis_url else ""
 
 
 def prepare(workdir: Path) -> tuple[str, str, callable]:
@@ -82,7 +76,8 @@ def prepare(workdir: Path) -> tuple[str, str, callable]:
     seeded, and a live key; returns the Redis URL to use, the key, and the function that drops the database."""
     database, drop = fresh_database(os.environ.get("DATABASE_URL", ""), workdir)
     redis_url = isolated_redis(os.environ.get("REDIS_URL", ""))
-    os.environ.update(DATABASE_URL=database, REDIS_URL=redis_url, DJANGO_SETTINGS_MODULE="monid_site.settings")
+    os.environ.update(DATABASE_URL=database, REDIS_URL=redis_url, DJANGO_SETTINGS_MODULE="monid_site.settings",
+                      MONID_QUEUE=f"monid-{uuid.uuid4().hex[:8]}")
     sys.path.insert(0, str(BASE_DIR))
     import django
     from django.core.management import call_command
@@ -97,8 +92,11 @@ def prepare(workdir: Path) -> tuple[str, str, callable]:
 
 
 def deployment_env(*, database_url: str, redis_url: str, **extra: str) -> dict:
+    # One key posts everything here: the per-key rate limit would measure itself, not the runs.
+    # A queue of its own, so no other deployment's workers (a straggler, a parallel run) take its tasks.
     return {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DJANGO_DEBUG": "false",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1", **extra}
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "MONID_RATE_LIMIT_PER_MINUTE": "1000000",
+            "MONID_QUEUE": os.environ.get("MONID_QUEUE") or f"monid-{uuid.uuid4().hex[:8]}", **extra}
 
 
 class Deployment:
@@ -158,9 +156,9 @@ class Deployment:
         """The pids a process started (a qcluster's workers, among others)."""
         return [pid for pid, parent in _parents().items() if parent == self.processes[name].pid]
 
-    def owner(self, pid: int) -> str | None:
+    def owner(self, pid: int, parents: dict[int, int] | None = None) -> str | None:
         """The name of the process of ours that `pid` is, or descends from."""
-        parents, ours = _parents(), {process.pid: name for name, process in self.processes.items()}
+        parents, ours = parents or _parents(), {process.pid: name for name, process in self.processes.items()}
         while pid and pid not in ours:
             pid = parents.get(pid, 0)
         return ours.get(pid)
@@ -198,6 +196,26 @@ def _parents() -> dict[int, int]:
             continue  # it ended while we looked
         parents[int(stat.parent.name)] = int(fields[1])
     return parents
+
+
+def cpu_seconds(deployment: "Deployment") -> dict[str, float]:
+    """CPU seconds used so far, by role: each process of the deployment with its descendants, this process,
+    and the database and Redis servers (all of their processes, whoever they serve)."""
+    ticks, parents, names = os.sysconf("SC_CLK_TCK"), _parents(), {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, fields = stat.read_text().split(" (", 1)[1].rsplit(")", 1)
+        except (OSError, IndexError):
+            continue
+        pid, fields = int(stat.parent.name), fields.split()
+        # utime, stime, and those of its children that ended (a qcluster recycles its workers)
+        used = sum(int(field) for field in fields[11:15]) / ticks
+        role = deployment.owner(pid, parents) or ("bench client" if pid == os.getpid() else None)
+        if role is None and name in ("postgres", "redis-server"):
+            role = name
+        if role:
+            names[role] = names.get(role, 0.0) + used
+    return names
 
 
 def rss_peak_mb(pid: int) -> float:

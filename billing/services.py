@@ -73,13 +73,16 @@ def api_key_authenticate(*, key: str) -> ApiKey | None:
 
 def key_cost_record(*, api_key_id: int, day: datetime.date, costs: Costs) -> None:
     """Adds one settled run to its key's daily rollup; F() keeps concurrent settlements from losing updates."""
-    row, _ = KeyDailyCost.objects.get_or_create(api_key_id=api_key_id, day=day)
-    KeyDailyCost.objects.filter(pk=row.pk).update(
-        run_count=F("run_count") + 1,
-        calculated_cost_micros=F("calculated_cost_micros") + costs.calculated_micros,
-        actual_cost_micros=F("actual_cost_micros") + costs.actual_micros,
-        reported_cost_micros=F("reported_cost_micros") + costs.reported_micros,
-    )
+    increments = {
+        "run_count": F("run_count") + 1,
+        "calculated_cost_micros": F("calculated_cost_micros") + costs.calculated_micros,
+        "actual_cost_micros": F("actual_cost_micros") + costs.actual_micros,
+        "reported_cost_micros": F("reported_cost_micros") + costs.reported_micros,
+    }
+    rollup = KeyDailyCost.objects.filter(api_key_id=api_key_id, day=day)
+    if not rollup.update(**increments):  # the key's first run of the day
+        KeyDailyCost.objects.get_or_create(api_key_id=api_key_id, day=day)
+        rollup.update(**increments)
 
 
 def api_key_rename(*, api_key: ApiKey, label: str) -> ApiKey:

@@ -130,7 +130,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "monid_cache"}}
 
 Q_CLUSTER = {
-    "name": "monid",
+    "name": env_str("MONID_QUEUE", "monid"),  # deployments sharing one Redis each need their own
     "workers": env_int("MONID_WORKERS", 4),  # processes per qcluster; steps mostly wait on providers
     "timeout": 300,
     "retry": 360,
@@ -138,7 +138,7 @@ Q_CLUSTER = {
     "catch_up": False,
     "ack_failures": True,
     "save_limit": -1,  # successes are not kept (every run is its own record); failures are
-    **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default", "poll": 0.2}),
+    **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default", "poll": 0.05}),  # poll: how soon a queued task starts
 }
 
 # Async runs (see runs/services.py): a dead worker's step is resumed once its lease lapses, a lost task once its

@@ -1,17 +1,21 @@
 import contextlib
 import datetime
+import functools
 import hashlib
 import json
 import logging
 import os
 import socket
 import threading
+import time
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Case, DateTimeField, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django_q.brokers import get_broker
 from django_q.tasks import async_task
 from jsonschema import Draft202012Validator
 
@@ -71,7 +75,7 @@ def _schema_message(error) -> str:
 
 
 def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict) -> Run:
-    """Validates and stores a new run; an async run is handed to a worker once the row is committed."""
+    """Validates and stores a new run; the dispatcher hands an async one to a worker once it is committed."""
     run_input_validate(endpoint=endpoint, params=run_input_flatten(raw_input))
     provider = endpoint.provider
     if not is_configured(provider.slug, sandbox=api_key.is_test):
@@ -84,16 +88,16 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict) -> Run:
             status=Run.Status.RUNNING if provider.is_async else Run.Status.READY, input=raw_input,
             price_type=endpoint.price_type, price_micros=endpoint.price_micros,
             flat_fee_micros=endpoint.flat_fee_micros,
+            # An async run's first step is due at once: the dispatcher hands it out with others, in one task.
+            next_step_at=timezone.now() if provider.is_async else None,
         )
-        if provider.is_async:
-            transaction.on_commit(lambda: _enqueue_steps(run.id))
     return run
 
 
 def run_execute_sync(*, run: Run) -> Run:
     """Calls a synchronous provider in the request; whatever the provider answers completes the run."""
-    Run.objects.filter(pk=run.pk, status=Run.Status.READY).update(status=Run.Status.RUNNING,
-                                                                 started_at=timezone.now())
+    run.status, run.started_at = Run.Status.RUNNING, timezone.now()
+    Run.objects.filter(pk=run.pk, status=Run.Status.READY).update(status=run.status, started_at=run.started_at)
     endpoint = run.endpoint
     adapter = adapter_for(endpoint.provider.slug, sandbox=run.is_test)
     try:
@@ -113,62 +117,92 @@ def _deadline_message(endpoint: Endpoint) -> str:
     return f"The run passed its {endpoint.deadline_seconds} s deadline; it was stopped and not charged."
 
 
-def run_advance(*, run_id: str) -> None:
-    """One short worker step of an async run: start it at the provider, check on it, or collect its result.
+def runs_advance(*, run_ids: Sequence[str]) -> None:
+    """One short worker step for each of these async runs: start it at the provider, check on it, or collect
+    its result.
 
     Every decision is taken from the row, so a step that runs twice, or after a crash, picks up where the last
-    one left off. A lease on the row keeps two workers from taking the same step at once. A step never waits
+    one left off. A lease on each row keeps two workers from taking the same step at once. A step never waits
     for the provider's run to end: it books its next check in `next_step_at` and frees the worker, so a few
-    workers follow thousands of runs; the dispatcher hands due runs back to them.
+    workers follow thousands of runs; the dispatcher hands due runs back to them, several to a task, which
+    takes and releases their leases in one statement each.
     """
-    run = Run.objects.select_related("endpoint__provider").get(pk=run_id)
-    if run.is_terminal or not _lease_take(run):
+    worker, now = f"{socket.gethostname()}:{os.getpid()}", timezone.now()
+    lease_until = now + LEASE
+    if not (Run.objects.filter(pk__in=run_ids).exclude(status__in=Run.TERMINAL)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .update(lease_until=lease_until, heartbeat_at=now, next_step_at=None, worker=worker)):
         return
-    delay = None
-    try:
-        with _lease_kept(run.pk):
-            delay = _advance_step(run)
-    finally:
-        due = None if delay is None else timezone.now() + datetime.timedelta(seconds=delay)
-        # A finished run was cleared by run_finish; the status filter keeps a late release from reviving it.
-        Run.objects.filter(pk=run.pk).exclude(status__in=Run.TERMINAL).update(lease_until=None, next_step_at=due)
+    # Ours are the rows this very update leased: this process runs one task at a time, and the instant is unique.
+    runs = list(Run.objects.filter(pk__in=run_ids, worker=worker, lease_until=lease_until)
+                .select_related("endpoint__provider"))
+    due = {}
+    with _heartbeat.holding([run.pk for run in runs], worker):
+        for run in runs:
+            try:
+                delay = _advance_step(run)
+            except Exception:
+                # Only our own database failing gets here (the step fails the run on anything else): try later.
+                logger.exception("Run %s: its step failed; it is tried again shortly", run.pk)
+                delay = CHECK_MAX_SECONDS
+            if delay is not None:
+                due[run.pk] = timezone.now() + datetime.timedelta(seconds=delay)
+    # Runs that ended were cleared by run_finish, and the status filter keeps this release from reviving them;
+    # the worker filter, from touching a run whose lease another worker took after ours lapsed.
+    (Run.objects.filter(pk__in=[run.pk for run in runs], worker=worker).exclude(status__in=Run.TERMINAL)
+     .update(lease_until=None, next_step_at=Case(
+         *(When(pk=pk, then=Value(at)) for pk, at in due.items()), default=None, output_field=DateTimeField())))
 
 
 def _enqueue_steps(*run_ids: str) -> None:
-    async_task("runs.tasks.advance_runs", *run_ids, task_name=f"run {run_ids[0]}" + ("…" if len(run_ids) > 1 else ""))
+    _enqueue("runs.tasks.advance_runs", *run_ids, name=f"run {run_ids[0]}" + ("…" if len(run_ids) > 1 else ""))
 
 
-def _lease_take(run: Run) -> bool:
-    """Claims the run's next step with one conditional update, which works alike on SQLite and PostgreSQL."""
-    now = timezone.now()
-    return bool(Run.objects.filter(pk=run.pk).exclude(status__in=Run.TERMINAL)
-                .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-                .update(lease_until=now + LEASE, heartbeat_at=now, next_step_at=None,
-                    worker=f"{socket.gethostname()}:{os.getpid()}"))
+def _enqueue(func: str, *args, name: str) -> None:
+    async_task(func, *args, task_name=name, broker=_broker())
 
 
-@contextlib.contextmanager
-def _lease_kept(run_id: str):
-    """Renews the lease from a thread while the step runs, so a slow dataset read or a retry wait never lets it
-    lapse: a lease runs out only when its worker has died, and the reconciler can then resume the run at once."""
-    done = threading.Event()
+@functools.cache
+def _broker():
+    """One broker per process: left to itself, django-q2 opens a new Redis connection for every task queued."""
+    return get_broker()
 
-    def renew():
+
+class _Heartbeat:
+    """One thread per worker process renews the leases of whatever runs the process's current step holds, so
+    a slow dataset read or a retry wait never lets one lapse: a lease runs out only when its worker has died,
+    and the reconciler can then resume at once. One thread for the process's life, not one per step."""
+
+    def __init__(self):
+        self.lock, self.held, self.thread = threading.Lock(), {}, None
+
+    @contextlib.contextmanager
+    def holding(self, run_ids: list[str], worker: str):
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():  # none yet, or this process was forked
+                self.thread = threading.Thread(target=self.renew_forever, name="run leases", daemon=True)
+                self.thread.start()
+            self.held.update(dict.fromkeys(run_ids, worker))
         try:
-            while not done.wait(HEARTBEAT_SECONDS):
-                now = timezone.now()
-                Run.objects.filter(pk=run_id, lease_until__isnull=False).update(lease_until=now + LEASE,
-                                                                                heartbeat_at=now)
+            yield
         finally:
-            connection.close()  # this thread's own connection
+            with self.lock:
+                for run_id in run_ids:
+                    self.held.pop(run_id, None)
 
-    thread = threading.Thread(target=renew, name=f"lease {run_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        done.set()
-        thread.join()
+    def renew_forever(self):
+        while True:
+            time.sleep(HEARTBEAT_SECONDS)
+            with self.lock:
+                held = dict(self.held)
+            if held:
+                now = timezone.now()
+                Run.objects.filter(pk__in=list(held), worker__in=set(held.values()), lease_until__isnull=False
+                                   ).update(lease_until=now + LEASE, heartbeat_at=now)
+            connection.close()  # nothing held for long: no idle connection kept open
+
+
+_heartbeat = _Heartbeat()
 
 
 def _check_delay(run: Run, deadline: datetime.datetime) -> float:
@@ -201,12 +235,12 @@ def _advance_step(run: Run) -> float | None:
             if isinstance(started, ProviderAnswer):
                 run_finish(run=run, status=Run.Status.COMPLETED, answer=started)
                 return None
-            Run.objects.filter(pk=run.pk, provider_run_id="").update(provider_run_id=started.id,
-                                                                     started_at=timezone.now())
-            run.refresh_from_db(fields=["status", "provider_run_id", "started_at"])
-            if run.status != Run.Status.RUNNING:  # stopped while the provider was starting it
+            unstored, now = Run.objects.filter(pk=run.pk, provider_run_id=""), timezone.now()
+            if not unstored.filter(status=Run.Status.RUNNING).update(provider_run_id=started.id, started_at=now):
+                unstored.update(provider_run_id=started.id, started_at=now)  # stopped while Apify was starting it
                 run_stop_at_provider(run=run, adapter=adapter)
                 return None
+            run.provider_run_id, run.started_at = started.id, now
             return _check_delay(run, deadline)
         if timezone.now() >= deadline:
             aborted = adapter.abort(run_id=run.provider_run_id)
@@ -277,7 +311,7 @@ def run_stop(*, run: Run) -> Run:
             status=Run.Status.STOPPING):
         run.refresh_from_db(fields=["status"])
         raise ApplicationError(409, f"Run {run.id} is {run.status}; only a READY or RUNNING run can be stopped.")
-    transaction.on_commit(lambda: async_task("runs.tasks.stop_run", run.id, task_name=f"stop {run.id}"))
+    transaction.on_commit(lambda: _enqueue("runs.tasks.stop_run", run.id, name=f"stop {run.id}"))
     run.refresh_from_db(fields=["status"])
     return run
 
@@ -324,7 +358,10 @@ def run_finish(*, run: Run, status: str, answer: ProviderAnswer | None = None, e
     # The status filter makes the transition one-way: of two workers finishing one run, only one wins.
     if Run.objects.filter(pk=run.pk).exclude(status__in=Run.TERMINAL).update(**fields):
         key_cost_record(api_key_id=run.api_key_id, day=now.date(), costs=costs)
-    run.refresh_from_db()
+        for name, value in fields.items():
+            setattr(run, name, value)
+    else:
+        run.refresh_from_db()
     return run
 
 

@@ -1,12 +1,11 @@
 """django-q2 entry points; each may run twice after a crash, so each only calls an idempotent service."""
 
 from .models import Run
-from .services import run_advance, run_stop_at_provider, runs_dispatch, runs_reconcile
+from .services import run_stop_at_provider, runs_advance, runs_dispatch, runs_reconcile
 
 
 def advance_runs(*run_ids: str) -> None:
-    for run_id in run_ids:
-        run_advance(run_id=run_id)
+    runs_advance(run_ids=run_ids)
 
 
 def stop_run(run_id: str) -> None:

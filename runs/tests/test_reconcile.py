@@ -11,7 +11,7 @@ from django_q.models import Schedule
 from billing.models import KeyDailyCost
 from runs.models import Run
 from runs import services
-from runs.services import run_advance, runs_dispatch, runs_reconcile
+from runs.services import runs_advance, runs_dispatch, runs_reconcile
 
 pytestmark = pytest.mark.django_db
 
@@ -38,13 +38,14 @@ def test_a_migration_schedules_the_reconciler_once(db):
     assert schedules.count() == 1 and schedules.get().minutes == 1
 
 
-def test_a_run_whose_task_was_lost_is_resumed(client, alice_key, task_queue):
-    run_id = post(client, alice_key, TWEETS).json()["runId"]  # no on_commit here: its task is never queued
-    assert task_queue.size() == 0
+def test_a_new_run_whose_first_task_was_lost_is_resumed(client, alice_key, task_queue):
+    run_id = post(client, alice_key, TWEETS).json()["runId"]
+    assert runs_dispatch() == 1
+    task_queue.purge()  # the task dies with the worker that took it
     assert runs_reconcile() == {"resumed": 0, "failed": 0}  # too soon to call it stalled
     age(run_id, 3)
     assert runs_reconcile() == {"resumed": 1, "failed": 0}
-    assert runs_reconcile() == {"resumed": 0, "failed": 0}  # marked seen: not queued twice
+    assert runs_reconcile() == {"resumed": 0, "failed": 0}  # due again: not resumed twice
     task_queue.run()
     assert Run.objects.get(pk=run_id).status == "COMPLETED"
 
@@ -107,7 +108,7 @@ def test_a_dispatched_check_lost_by_the_broker_is_resumed(client, alice_key, tas
 def test_two_workers_never_take_the_same_step(client, alice_key):
     run_id = post(client, alice_key, TWEETS).json()["runId"]
     Run.objects.filter(pk=run_id).update(lease_until=timezone.now() + datetime.timedelta(minutes=5))
-    run_advance(run_id=run_id)  # a second worker arrives while the first holds the step
+    runs_advance(run_ids=[run_id])  # a second worker arrives while the first holds the step
     run = Run.objects.get(pk=run_id)
     assert (run.status, run.provider_run_id) == ("RUNNING", "")  # it did not start the actor again
 
@@ -119,9 +120,9 @@ def test_a_step_keeps_its_lease_alive_while_it_runs(alice_key, monkeypatch):
     run = services.run_create(api_key=ApiKey.objects.get(label="alice-live"), raw_input=TWEETS["input"],
                               endpoint=Endpoint.objects.get(path=TWEETS["endpoint"]))
     monkeypatch.setattr(services, "HEARTBEAT_SECONDS", 0.01)
-    assert services._lease_take(run)
-    taken = Run.objects.get(pk=run.pk).lease_until
-    with services._lease_kept(run.pk):
+    taken = timezone.now() + services.LEASE
+    Run.objects.filter(pk=run.pk).update(lease_until=taken, worker="here:1")
+    with services._Heartbeat().holding([run.pk], "here:1"):
         for _ in range(500):
             if Run.objects.get(pk=run.pk).lease_until > taken:
                 break

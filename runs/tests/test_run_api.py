@@ -4,6 +4,7 @@ import pytest
 
 from billing.models import KeyDailyCost
 from runs.models import Run
+from runs.services import runs_dispatch
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +87,7 @@ def test_an_async_apify_run_is_accepted_then_completes_with_its_dataset(client, 
     assert set(accepted) == {"runId", "provider", "endpoint", "status", "price", "createdAt"}
     assert accepted["status"] == "RUNNING"
     assert get(client, alice_key, f"/v1/runs/{accepted['runId']}").json()["status"] == "RUNNING"
-    assert task_queue.size() == 1
+    assert runs_dispatch() == 1  # its first step is due at once
 
     assert task_queue.run() == 3  # the start, a check that finds it running, one that finds it done and collects
 

@@ -33,7 +33,7 @@ def post(url, key, *terms):
 def test_several_qclusters_share_the_runs_and_a_50_mb_dataset_stays_far_below_300_mb(deployment, alice_key):
     url = deployment.web(workers=1, threads=4)
     start_workers(deployment)
-    run_ids = [post(url, alice_key, f"share-{i}", "emulator:duration-500") for i in range(16)]
+    run_ids = [post(url, alice_key, f"share-{i}", "emulator:duration-1500") for i in range(40)]
     big_id = post(url, alice_key, "big", "emulator:items-10000x5000")  # 10,000 items of 5 kB: 50 MB
     ours = Run.objects.filter(pk__in=[*run_ids, big_id])
     wait_until(lambda: not ours.exclude(status__in=Run.TERMINAL).exists(), seconds=120, what="every run to end")

@@ -7,15 +7,16 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
-from runs.services import runs_dispatch, runs_reconcile
+from runs.services import DISPATCH_BATCH, runs_dispatch, runs_reconcile
 
 logger = logging.getLogger("monid.runs")
 
-POLL_SECONDS = 0.1  # how late a due check can be handed out, at most
+POLL_SECONDS = 0.02  # how late a new run or a due check can be handed out, at most
 
 
 class Command(BaseCommand):
-    help = ("Hands async runs whose next status check is due to the django-q2 workers, and resumes stalled runs. "
+    help = ("Hands async runs whose next step (the start, a status check) is due to the django-q2 workers, and "
+            "resumes stalled runs. "
             "Run one next to the workers (more are safe on PostgreSQL); Ctrl-C or SIGTERM stops it.")
 
     def handle(self, *args, **options):
@@ -29,12 +30,12 @@ class Command(BaseCommand):
                 if time.monotonic() - reconciled >= settings.MONID_RECONCILE_SECONDS:
                     runs_reconcile()
                     reconciled = time.monotonic()
-                busy = runs_dispatch()
+                dispatched = runs_dispatch()
             except DatabaseError:
                 # A database restart must not end the process that keeps every async run moving.
                 logger.exception("Dispatching runs failed; trying again in a second")
                 close_old_connections()
                 stopping.wait(1)
                 continue
-            if not busy:
+            if dispatched < DISPATCH_BATCH:  # under load, waiting a little fills the next tasks' batches
                 stopping.wait(POLL_SECONDS)
