@@ -9,7 +9,8 @@ of DATABASE_URL's kind (SQLite when unset; Redis as the broker when REDIS_URL is
 2. steady: posts --steady-runs at --rate a second, and prints dispatch latency (run created to the provider
    asked to start it; both clocks are this machine's) and end-to-end overhead (created to completed, minus the
    emulated run time) at p50/p99;
-3. starts --in-flight runs that last an hour, then times one reconciler sweep and one dispatcher poll over
+3. runs one actor whose dataset is 50 MB, and prints what was kept and the peak memory of the worker that read it;
+4. starts --in-flight runs that last an hour, then times one reconciler sweep and one dispatcher poll over
    them, and how long the workers take to check every one of them once when all come due together.
 
     .venv/bin/python bench/async_runs.py                              # SQLite + ORM broker
@@ -19,6 +20,7 @@ of DATABASE_URL's kind (SQLite when unset; Redis as the broker when REDIS_URL is
 
 import argparse
 import datetime
+import json
 import os
 import sys
 import tempfile
@@ -30,7 +32,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import Deployment, cpu_seconds, deployment_env, prepare, wait_until  # noqa: E402
+from bench.harness import Deployment, cpu_seconds, deployment_env, prepare, rss_peak_mb, wait_until  # noqa: E402
 
 
 def percentile(samples, q):
@@ -145,6 +147,20 @@ def in_flight(monid_url, key, args):
           f"{args.in_flight} runs need {args.in_flight / 30:.0f} checks/s")
 
 
+def big_dataset(monid_url, key):
+    """One run whose dataset is 50 MB: what was kept, and the peak memory of the worker that read it."""
+    from runs.models import Run
+
+    run_id = post_runs(monid_url, key, 1, 1, lambda i: [f"big-{uuid.uuid4().hex[:8]}", "emulator:items-10000x5000"])[0]
+    wait_until(lambda: Run.objects.filter(pk=run_id, status__in=Run.TERMINAL).exists(), seconds=300,
+               what="the 50 MB run to end")
+    run = Run.objects.get(pk=run_id)
+    kept_mb = len(json.dumps(run.output, separators=(",", ":"))) / 1e6
+    print(f"  a 50 MB dataset: {run.status}, kept {run.result_count} of 10000 items ({kept_mb:.1f} MB), "
+          f"outputTruncated {run.output_truncated}; peak RSS of the worker that read it "
+          f"{rss_peak_mb(int(run.worker.rsplit(':', 1)[1])):.0f} MB")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
@@ -173,6 +189,7 @@ def main():
                       f"{args.workers} workers, gunicorn x {args.web_workers}, {os.cpu_count()} CPUs", flush=True)
                 throughput(deployment, monid_url, emulators_url, key, args)
                 latency(monid_url, emulators_url, key, args)
+                big_dataset(monid_url, key)
                 if args.in_flight:
                     in_flight(monid_url, key, args)
         finally:

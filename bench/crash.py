@@ -1,8 +1,8 @@
 """Async runs while workers are SIGKILLed at random: none may be lost, started twice or charged twice.
 
 Starts a deployment of real processes (gunicorn, two qclusters, the dispatcher, the emulators) on a fresh
-database of DATABASE_URL's kind (SQLite when unset; Redis as the broker when REDIS_URL is set), posts the runs,
-and every few seconds SIGKILLs either one worker process (its qcluster starts another) or a whole qcluster
+database of DATABASE_URL's kind (SQLite when unset; Redis as the broker when REDIS_URL is set), posts the runs
+at a steady rate (so kills land on runs in every phase), and every few seconds SIGKILLs either one worker process (its qcluster starts another) or a whole qcluster
 (as when its machine dies, then starts it again). Once every run was posted and the killing stops, it waits
 for every run to end and prints what happened.
 
@@ -44,8 +44,10 @@ def start_workers(deployment: Deployment, *, workers_per_cluster: int = 2) -> No
 
 
 def crash_scenario(deployment: Deployment, *, monid_url: str, emulators_url: str, key: str, runs: int,
-                   run_ms: int = 1500, kill_every: float = 3.0, seed: int = 0, log=print) -> dict:
-    """Posts `runs` async runs while killing workers, waits for all to end; returns what went wrong, by kind.
+                   rate: float = 10.0, run_ms: int = 3000, kill_every: float = 3.0, seed: int = 0,
+                   log=print) -> dict:
+    """Posts `runs` async runs, `rate` a second, while killing workers; waits for all to end; returns what went
+    wrong, by kind.
 
     The caller has Django set up on the deployment's database, which this reads to tell what happened.
     """
@@ -57,7 +59,10 @@ def crash_scenario(deployment: Deployment, *, monid_url: str, emulators_url: str
     rng, tag = random.Random(seed), uuid.uuid4().hex[:8]
     posting_done, kills = threading.Event(), collections.Counter()
 
+    began = time.monotonic()
+
     def post(i):
+        time.sleep(max(0.0, began + i / rate - time.monotonic()))
         body = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper",
                 "input": {"searchTerms": [f"{tag}-{i}", f"emulator:duration-{run_ms}"], "maxItems": 3}}
         response = requests.post(f"{monid_url}/v1/run", json=body, timeout=60,
@@ -67,7 +72,7 @@ def crash_scenario(deployment: Deployment, *, monid_url: str, emulators_url: str
 
     def killer():
         # Kills go on while runs are posted and for a few rounds after, so runs in every phase get hit.
-        rounds_after = 3
+        rounds_after = max(3, round(run_ms / 1000 / kill_every) + 1)
         while rounds_after:
             time.sleep(rng.uniform(0.5, 1.5) * kill_every)
             if posting_done.is_set():
@@ -112,6 +117,8 @@ def crash_scenario(deployment: Deployment, *, monid_url: str, emulators_url: str
         "charged micros, runs vs rollup": (ended.aggregate(s=Sum("reported_cost_micros"))["s"] or 0,
                                            rolled_up["reported"] or 0),
         "kills": dict(kills),
+        "starts adopted after a kill": sum(path.read_text(errors="replace").count("adopted provider run")
+                                          for path in deployment.log_dir.glob("cluster-*.log")),
     }
 
 
@@ -125,8 +132,9 @@ def _sigkill(pid: int) -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=500)
+    parser.add_argument("--rate", type=float, default=10.0, help="runs posted a second")
     parser.add_argument("--kill-every", type=float, default=3.0, help="seconds between kills, on average")
-    parser.add_argument("--run-ms", type=int, default=1500, help="how long each emulated actor run takes")
+    parser.add_argument("--run-ms", type=int, default=3000, help="how long each emulated actor run takes")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="monid-crash-") as workdir:
         workdir = Path(workdir)
@@ -137,10 +145,12 @@ def main():
                 emulators_url = deployment.emulators()
                 monid_url = deployment.web()
                 start_workers(deployment)
-                print(f"{args.runs} runs of {args.run_ms} ms on {_kind()}; a kill every ~{args.kill_every:g} s; "
+                print(f"{args.runs} runs of {args.run_ms} ms, {args.rate:g} a second, on {_kind()}; a kill every "
+                      f"~{args.kill_every:g} s; "
                       f"{', '.join(f'{k}={v}' for k, v in FAST_RECOVERY.items())}", flush=True)
                 result = crash_scenario(deployment, monid_url=monid_url, emulators_url=emulators_url, key=key,
-                                        runs=args.runs, run_ms=args.run_ms, kill_every=args.kill_every,
+                                        runs=args.runs, rate=args.rate, run_ms=args.run_ms,
+                                        kill_every=args.kill_every,
                                         log=lambda line: print(line, flush=True))
         finally:
             from django.db import connections

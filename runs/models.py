@@ -57,6 +57,7 @@ class Run(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=100, blank=True, help_text="host:pid of the worker that took the last step")
+    steps = models.PositiveIntegerField(default=0, help_text="Worker steps taken so far, counted as each is claimed")
 
     class Meta:
         ordering = ["-id"]

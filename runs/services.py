@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, DateTimeField, Q, Value, When
+from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_q.brokers import get_broker
@@ -40,6 +40,8 @@ HEARTBEAT_SECONDS = settings.MONID_RUN_LEASE_SECONDS / 4
 STALL = datetime.timedelta(seconds=settings.MONID_RUN_STALL_SECONDS)
 # Status checks of a provider run: see _check_delay.
 CHECK_MIN_SECONDS, CHECK_AGE_FRACTION, CHECK_MAX_SECONDS = 0.5, 0.2, 30.0
+# How far the provider's clock may be behind ours, when looking for a provider run a crash left behind.
+PROVIDER_CLOCK_SKEW = datetime.timedelta(minutes=1)
 # Due runs per task: fewer tasks to queue, while one slow check delays only a few others.
 DISPATCH_BATCH = 10
 INTERNAL_ERROR = "An internal error in Monid ended this run; it was not charged."
@@ -131,7 +133,8 @@ def runs_advance(*, run_ids: Sequence[str]) -> None:
     lease_until = now + LEASE
     if not (Run.objects.filter(pk__in=run_ids).exclude(status__in=Run.TERMINAL)
             .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-            .update(lease_until=lease_until, heartbeat_at=now, next_step_at=None, worker=worker)):
+            .update(lease_until=lease_until, heartbeat_at=now, next_step_at=None, worker=worker,
+                    steps=F("steps") + 1)):
         return
     # Ours are the rows this very update leased: this process runs one task at a time, and the instant is unique.
     runs = list(Run.objects.filter(pk__in=run_ids, worker=worker, lease_until=lease_until)
@@ -228,10 +231,15 @@ def _advance_step(run: Run) -> float | None:
             if timezone.now() >= deadline:
                 run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint))
                 return None
-            # The one window where a crash can start a provider run twice: after Apify accepted the start and
-            # before its run id is stored below, a successor sees no id and starts again. It is as wide as one
-            # HTTP reply plus one UPDATE; Apify offers no idempotent start to close it.
-            started = adapter.start(path=endpoint.path, actor_input=run_input_flatten(run.input))
+            # A crash after Apify accepted a start and before its run id is stored below would have a successor
+            # start the actor again. So a run that an earlier step took, and that has no provider run yet, first
+            # looks for one that step may have left behind, and adopts it.
+            params = run_input_flatten(run.input)
+            started = _provider_run_left_behind(run, adapter, params) if run.steps > 1 else None
+            if started:
+                logger.info("Run %s adopted provider run %s, which an interrupted start left behind", run.pk,
+                            started.id)
+            started = started or adapter.start(path=endpoint.path, actor_input=params)
             if isinstance(started, ProviderAnswer):
                 run_finish(run=run, status=Run.Status.COMPLETED, answer=started)
                 return None
@@ -262,6 +270,26 @@ def _advance_step(run: Run) -> float | None:
         logger.exception("Run %s failed unexpectedly", run.id)
         run_finish(run=run, status=Run.Status.FAILED, error_message=INTERNAL_ERROR)
     return None
+
+
+def _provider_run_left_behind(run: Run, adapter, params: dict):
+    """The oldest run of this actor, started since this run was created (less PROVIDER_CLOCK_SKEW), with the
+    input we send, that no other run of ours has recorded; None if there is none.
+
+    Two of our runs with the same input, both interrupted in the same instant, each adopt one of the two
+    provider runs they left: the results are the same. Runs already recorded are ruled out before any input
+    is read, so the cost is one list request plus one request per unrecorded run.
+    """
+    started = adapter.runs_started_since(path=run.endpoint.path, since=run.created_at - PROVIDER_CLOCK_SKEW)
+    recorded = set(Run.objects.filter(provider_run_id__in=[candidate.id for candidate in started])
+                   .values_list("provider_run_id", flat=True))
+    return next((candidate for candidate in started
+                 if candidate.id not in recorded and _sent(params, adapter.input_of(run_id=candidate.id))), None)
+
+
+def _sent(params: dict, stored) -> bool:
+    """Whether `stored` is the input we send as `params`: the platform may add the actor's defaults to it."""
+    return isinstance(stored, dict) and all(stored.get(key) == value for key, value in params.items())
 
 
 def runs_dispatch(*, limit: int = 1000) -> int:

@@ -1,5 +1,6 @@
 """Apify v2: asynchronous; a run is started, followed until terminal, then its default dataset is read."""
 
+import datetime
 import json
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -49,6 +50,26 @@ class ApifyAdapter(Adapter):
         if response.status_code >= 300:
             return ProviderAnswer(http_status=response.status_code, error=body)
         return self._run_of(body)
+
+    def runs_started_since(self, *, path: str, since: datetime.datetime) -> list[ApifyRun]:
+        """The actor's runs started since `since`, oldest first."""
+        runs: list[ApifyRun] = []
+        while True:
+            page = self._ok_body(*self.fetch("GET", f"/v2/acts/{actor_id(path)}/runs", retry=True, params={
+                "startedAfter": since.astimezone(datetime.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "offset": len(runs), "limit": 1000}))
+            try:
+                items = page["data"]["items"]
+            except (KeyError, TypeError) as exc:
+                raise ProviderUnavailable("Apify answered a run list we could not read", retryable=True) from exc
+            runs.extend(self._run_of({"data": item}) for item in items)
+            if not items:
+                return runs
+
+    def input_of(self, *, run_id: str):
+        """The input a run was started with, as Apify stored it."""
+        return self._ok_body(*self.fetch("GET", f"/v2/actor-runs/{run_id}/key-value-store/records/INPUT",
+                                         retry=True))
 
     def status(self, *, run_id: str, wait_seconds: int = 0) -> ApifyRun:
         """The run's state, held by Apify until it ends or `wait_seconds` (at most MAX_WAIT_SECONDS) pass."""

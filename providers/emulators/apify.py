@@ -38,6 +38,9 @@ Faults of the control plane, for testing retries: `emulator:<call>-<fault>x<N>` 
     garbage    HTTP 200 with a truncated JSON body
 e.g. searchTerms ["AI", "emulator:status-503x2"] fails two status checks, then behaves.
 
+Runs are listed per actor (`GET /v2/acts/{actorId}/runs`, with `startedAfter`, `desc`, `offset`, `limit`) and
+each run's INPUT read back (`GET /v2/actor-runs/{runId}/key-value-store/records/INPUT`), as on the platform.
+
 Not part of Apify, for benchmarks: `GET /emulator/runs` (same token) answers `{"data": [{"id", "actId",
 "status", "startedAt", "input"}, ...]}` for every run started so far, in start order.
 
@@ -171,6 +174,9 @@ class ApifyEmulator:
 
     ROUTES = (
         ("POST", re.compile(r"/v2/acts/(?P<actor_id>[^/]+(?:/[^/]+)?)/runs"), "start_run"),
+        ("GET", re.compile(r"/v2/acts/(?P<actor_id>[^/]+(?:/[^/]+)?)/runs"), "actor_runs"),
+        ("GET", re.compile(r"/v2/actor-runs/(?P<run_id>[^/]+)/key-value-store/records/(?P<key>[^/]+)"),
+         "run_record"),
         ("GET", re.compile(r"/v2/actor-runs/(?P<run_id>[^/]+)"), "get_run"),
         ("POST", re.compile(r"/v2/actor-runs/(?P<run_id>[^/]+)/abort"), "abort_run"),
         ("GET", re.compile(r"/v2/datasets/(?P<dataset_id>[^/]+)/items"), "dataset_items"),
@@ -300,6 +306,32 @@ class ApifyEmulator:
         headers.update({"X-Apify-Pagination-Offset": str(offset), "X-Apify-Pagination-Limit": str(limit),
                         "X-Apify-Pagination-Count": str(len(page)), "X-Apify-Pagination-Total": str(len(items))})
         return 200, page
+
+    def actor_runs(self, actor_id, query, **_):
+        """The actor's runs, oldest first (newest with `desc=1`), from `startedAfter` on, paged like Apify's."""
+        actor_id = actor_id.replace("/", "~")
+        after = query.get("startedAfter", [""])[0]
+        try:
+            after = datetime.fromisoformat(after) if after else None
+        except ValueError:
+            raise ApiError(400, "invalid-input", "Query parameter startedAfter must be an ISO 8601 date") from None
+        runs = [state["run"] for state in self.runs.values() if state["run"]["actId"] == actor_id
+                and (after is None or datetime.fromisoformat(state["run"]["startedAt"]) >= after)]
+        if query.get("desc", ["0"])[0] in ("1", "true"):
+            runs.reverse()
+        offset, limit = max(_number(query, "offset", 0), 0), min(max(_number(query, "limit", 1000), 0), 1000)
+        fields = ("id", "actId", "status", "startedAt", "finishedAt", "defaultDatasetId", "defaultKeyValueStoreId",
+                  "usageTotalUsd")
+        items = [{field: run[field] for field in fields} for run in runs[offset:offset + limit]]
+        return 200, {"data": {"total": len(runs), "offset": offset, "limit": limit, "count": len(items),
+                              "desc": query.get("desc", ["0"])[0] in ("1", "true"), "items": items}}
+
+    def run_record(self, run_id, key, **_):
+        """A record of the run's default key-value store; the emulator keeps only INPUT, as the platform does."""
+        state = self._state(run_id)
+        if key != "INPUT":
+            raise ApiError(404, "record-not-found", f"Record {key} was not found")
+        return 200, state["input"]
 
     def list_runs(self, **_):
         listed = []

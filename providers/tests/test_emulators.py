@@ -404,3 +404,29 @@ def test_it_refuses_a_wrong_apify_token_on_the_run_list(apify):
     response = apify("GET", "/emulator/runs", token="wrong")
     assert response.status_code == 401
     assert response.json()["error"]["type"] == "user-or-token-not-found"
+
+
+# Apify: listing an actor's runs and reading their input
+
+
+def test_it_lists_an_actors_runs_since_a_time_oldest_first_with_their_storages(apify):
+    first, second = start_tweets(apify, "list-1"), start_tweets(apify, "list-2")
+    listed = apify("GET", TWEETS, params={"startedAfter": first["startedAt"]}).json()["data"]
+    ids = [item["id"] for item in listed["items"]]
+    assert ids.index(first["id"]) < ids.index(second["id"])
+    item = listed["items"][ids.index(second["id"])]
+    assert item["defaultKeyValueStoreId"] == second["defaultKeyValueStoreId"] and item["status"] == "RUNNING"
+    newest = apify("GET", TWEETS, params={"desc": 1, "limit": 1}).json()["data"]
+    assert [item["id"] for item in newest["items"]] == [second["id"]] and newest["total"] >= 2
+
+
+def test_it_answers_the_input_a_run_was_started_with(apify):
+    run = start_tweets(apify, "input-back", max_items=2)
+    record = apify("GET", f"/v2/actor-runs/{run['id']}/key-value-store/records/INPUT")
+    assert record.status_code == 200 and record.json() == {"searchTerms": ["input-back"], "maxItems": 2}
+    assert apify("GET", f"/v2/actor-runs/{run['id']}/key-value-store/records/OUTPUT").status_code == 404
+
+
+def test_it_refuses_a_start_time_that_is_not_a_date(apify):
+    response = apify("GET", TWEETS, params={"startedAfter": "yesterday"})
+    assert response.status_code == 400 and response.json()["error"]["type"] == "invalid-input"

@@ -53,7 +53,7 @@ def test_sigkilled_workers_and_clusters_lose_no_run_and_start_or_charge_none_twi
     url = deployment.web(workers=1, threads=4)
     start_workers(deployment)
     result = crash_scenario(deployment, monid_url=url, emulators_url=emulators.url, key=alice_key, runs=30,
-                            run_ms=1000, kill_every=1.0, log=lambda line: None)
+                            rate=10, run_ms=1500, kill_every=1.0, log=lambda line: None)
     assert sum(result["kills"].values()) >= 3
     assert (result["lost"], result["started twice"], result["charged twice"]) == (0, 0, 0)
     assert result["statuses"] == {"COMPLETED": 30}
