@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test setup test-deps clean
+.PHONY: run test setup test-deps clean bench-async bench-crash
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ test-deps:
 
 test: $(VENV)/.installed test-deps
 	$(PY) -m pytest $(ARGS)
+
+# Each starts its own deployment on a fresh database of DATABASE_URL's kind (SQLite when unset); ARGS go to the script.
+bench-async: $(VENV)/.installed
+	$(PY) bench/async_runs.py $(ARGS)
+
+bench-crash: $(VENV)/.installed
+	$(PY) bench/crash.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -38,7 +38,7 @@ HEARTBEAT_SECONDS = settings.MONID_RUN_LEASE_SECONDS / 4
 # A run with no step due, queued or running, and no sign of life for this long, lost its task. Longer than a
 # task should ever wait in the broker, since a run resumed too early is merely checked twice.
 STALL = datetime.timedelta(seconds=settings.MONID_RUN_STALL_SECONDS)
-# Status checks of a provider run: see _check_delay.
+# Status checks of a provider run: see run_check_delay.
 CHECK_MIN_SECONDS, CHECK_AGE_FRACTION, CHECK_MAX_SECONDS = 0.5, 0.2, 30.0
 # How far the provider's clock may be behind ours, when looking for a provider run a crash left behind.
 PROVIDER_CLOCK_SKEW = datetime.timedelta(minutes=1)
@@ -208,7 +208,7 @@ class _Heartbeat:
 _heartbeat = _Heartbeat()
 
 
-def _check_delay(run: Run, deadline: datetime.datetime) -> float:
+def run_check_delay(run: Run, deadline: datetime.datetime) -> float:
     """Seconds until the next status check: a fifth of the run's age so far, within bounds, never past the
     deadline. Following a run then costs a few checks per doubling of its length, and a result is picked up
     at most a fifth of the run's duration (and never more than CHECK_MAX_SECONDS) after it is ready."""
@@ -249,7 +249,7 @@ def _advance_step(run: Run) -> float | None:
                 run_stop_at_provider(run=run, adapter=adapter)
                 return None
             run.provider_run_id, run.started_at = started.id, now
-            return _check_delay(run, deadline)
+            return run_check_delay(run, deadline)
         if timezone.now() >= deadline:
             aborted = adapter.abort(run_id=run.provider_run_id)
             run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint),
@@ -257,7 +257,7 @@ def _advance_step(run: Run) -> float | None:
             return None
         provider_run = adapter.status(run_id=run.provider_run_id)
         if not provider_run.is_terminal:
-            return _check_delay(run, deadline)
+            return run_check_delay(run, deadline)
         if provider_run.status == "ABORTED":
             run_finish(run=run, status=Run.Status.STOPPED, actual_cost_micros=provider_run.usage_total_micros)
         else:

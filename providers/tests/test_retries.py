@@ -1,6 +1,9 @@
 """Control-plane calls retry with capped, jittered exponential backoff; customer-facing answers are never retried."""
 
 import datetime
+import socket
+import struct
+import threading
 from email.utils import format_datetime
 
 import pytest
@@ -83,3 +86,29 @@ def test_a_connection_refused_during_a_status_check_is_retried_then_reported(bac
     with pytest.raises(ProviderUnavailable, match="could not be reached"):
         apify.status(run_id="anything", wait_seconds=1)
     assert len(backoff_waits) == base.RETRY_ATTEMPTS - 1
+
+
+@pytest.fixture
+def resetting_server():
+    """Accepts each connection and resets it at once (RST, not a clean close), like a provider's crashing proxy."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return  # the listener was closed: the test is over
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connection.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+
+
+def test_a_connection_reset_during_a_status_check_is_retried_then_reported(resetting_server, backoff_waits):
+    apify = ApifyAdapter(base_url=resetting_server, credential="x")
+    with pytest.raises(ProviderUnavailable, match="could not be reached") as caught:
+        apify.status(run_id="anything")
+    assert caught.value.retryable and len(backoff_waits) == base.RETRY_ATTEMPTS - 1
