@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ApiKey, Workspace
+from .models import ApiKey, LedgerEntry, Workspace
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -20,3 +20,21 @@ class WorkspaceAdmin(admin.ModelAdmin):
     search_fields = ["slug", "name"]
     filter_horizontal = ["members"]
     inlines = [ApiKeyInline]
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    """Read-only: the ledger is appended to by services (credits with `manage.py wallet_credit`), never edited."""
+
+    list_display = ["created_at", "wallet", "kind", "amount_micros", "run_id", "created_by", "note"]
+    list_filter = ["kind"]
+    search_fields = ["wallet__workspace__slug", "run_id", "note"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

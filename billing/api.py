@@ -7,8 +7,9 @@ from monid_site.errors import ApplicationError, error_responses
 from monid_site.pagination import PageQuerySerializer, cursor_dump, cursor_load
 from monid_site.serializers import StrictCharField, StrictSerializer, TimestampField
 
+from .costs import micros_to_usd
 from .models import ApiKey
-from .queries import api_key_page
+from .queries import api_key_page, wallet_available_and_held
 from .services import api_key_rename, api_key_revoke
 
 
@@ -65,3 +66,22 @@ class ApiKeyDetailApi(APIView):
     def delete(self, request, label):
         api_key_revoke(api_key=api_key_for_request(request, label))
         return Response(status=204)
+
+
+class UsdAmountSerializer(serializers.Serializer):
+    value = serializers.FloatField(help_text="Dollars")
+    currency = serializers.ChoiceField(choices=["USD"])
+
+
+class WalletBalanceApi(APIView):
+    @extend_schema_serializer(component_name="WalletBalance")
+    class OutputSerializer(serializers.Serializer):
+        balance = UsdAmountSerializer(help_text="What is left to spend, after holds for runs in flight")
+        held = UsdAmountSerializer(help_text="Held for runs in flight")
+
+    @extend_schema(tags=["Wallet"], operation_id="wallet_balance", summary="The workspace's wallet balance",
+                   responses={200: OutputSerializer, **error_responses(401)})
+    def get(self, request):
+        available, held = wallet_available_and_held(workspace=request.auth.workspace)
+        return Response({"balance": {"value": micros_to_usd(available), "currency": "USD"},
+                         "held": {"value": micros_to_usd(held), "currency": "USD"}})

@@ -61,3 +61,55 @@ class KeyDailyCost(models.Model):
 
     def __str__(self):
         return f"{self.api_key} {self.day}"
+
+
+class Wallet(models.Model):
+    """A workspace's money, in micro-dollars: the sums of its ledger, kept on one row.
+
+    Every ledger entry moves these columns in the transaction that appends it, so the balance is read without
+    summing the ledger, and admission can lock this one row to decide whether a run is affordable.
+    """
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="wallet")
+    balance_micros = models.BigIntegerField(default=0, help_text="Credits and refunds less charges")
+    held_micros = models.BigIntegerField(default=0, help_text="Held for runs in flight, not yet charged")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(held_micros__gte=0), name="billing_wallet_held_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.workspace.slug} wallet"
+
+
+class LedgerEntry(models.Model):
+    """One movement of a wallet's money; entries are only ever appended, never edited or deleted."""
+
+    class Kind(models.TextChoices):
+        CREDIT = "credit"  # money in: an operator's top-up
+        HOLD = "hold"  # set aside for a run in flight
+        RELEASE = "release"  # a hold given back
+        CHARGE = "charge"  # what a run cost the customer
+        REFUND = "refund"  # a charge given back
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    amount_micros = models.BigIntegerField(help_text="Always positive; the kind says which way it moves")
+    # The run (billing does not import runs: a ULID string) or the person that caused it.
+    run_id = models.CharField(max_length=26, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount_micros__gt=0), name="billing_ledgerentry_amount_positive"),
+            models.CheckConstraint(condition=models.Q(kind__in=["credit", "hold", "release", "charge", "refund"]),
+                                   name="billing_ledgerentry_kind_valid"),
+        ]
+        indexes = [models.Index(fields=["wallet", "-id"], name="billing_ledgerentry_newest")]
+
+    def __str__(self):
+        return f"{self.kind} {self.amount_micros} µ$"

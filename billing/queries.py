@@ -3,7 +3,7 @@ import datetime
 from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
-from .models import ApiKey, KeyDailyCost, Workspace
+from .models import ApiKey, KeyDailyCost, Wallet, Workspace
 
 
 def workspace_for_user(user) -> Workspace | None:
@@ -64,3 +64,9 @@ def api_key_page(*, workspace: Workspace, limit: int, after: list | None):
     page = list(keys.order_by("-created_at", "label")[: limit + 1])
     last = page[limit - 1] if len(page) > limit else None
     return page[:limit], ([last.created_at.isoformat(), last.label] if last else None)
+
+
+def wallet_available_and_held(*, workspace: Workspace) -> tuple[int, int]:
+    """What the workspace can still spend (its balance less what is held for runs in flight), and what is held."""
+    wallet = Wallet.objects.filter(workspace=workspace).first()
+    return (wallet.balance_micros - wallet.held_micros, wallet.held_micros) if wallet else (0, 0)

@@ -9,7 +9,7 @@ from monid_site.errors import ApplicationError
 
 from .costs import Costs
 from .keys import generate_key, hash_key, shown_prefix
-from .models import ApiKey, KeyDailyCost, Workspace
+from .models import ApiKey, KeyDailyCost, LedgerEntry, Wallet, Workspace
 
 LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
 
@@ -94,3 +94,33 @@ def api_key_rename(*, api_key: ApiKey, label: str) -> ApiKey:
         raise _label_taken(label)
     api_key.label = label
     return api_key
+
+
+MAX_CREDIT_MICROS = 10**15  # $1,000,000,000: far above any real top-up, far below the column's limit
+# How each kind of ledger entry moves a wallet's (balance, held).
+LEDGER_EFFECTS = {
+    LedgerEntry.Kind.CREDIT: (1, 0), LedgerEntry.Kind.REFUND: (1, 0), LedgerEntry.Kind.CHARGE: (-1, 0),
+    LedgerEntry.Kind.HOLD: (0, 1), LedgerEntry.Kind.RELEASE: (0, -1),
+}
+
+
+@transaction.atomic
+def ledger_append(*, workspace: Workspace, kind: str, amount_micros: int, run_id: str = "", note: str = "",
+                  created_by=None) -> LedgerEntry:
+    """Appends one entry and moves the wallet's sums by it in the same transaction, so they always agree."""
+    wallet, _ = Wallet.objects.get_or_create(workspace=workspace)
+    balance, held = LEDGER_EFFECTS[kind]
+    Wallet.objects.filter(pk=wallet.pk).update(balance_micros=F("balance_micros") + balance * amount_micros,
+                                               held_micros=F("held_micros") + held * amount_micros)
+    return LedgerEntry.objects.create(wallet=wallet, kind=kind, amount_micros=amount_micros, run_id=run_id,
+                                      note=note, created_by=created_by)
+
+
+def wallet_credit(*, workspace: Workspace, amount_micros: int, note: str, created_by=None) -> LedgerEntry:
+    """An operator's top-up of a workspace's wallet."""
+    if not 0 < amount_micros <= MAX_CREDIT_MICROS:
+        raise ApplicationError(400, f"A credit must be more than $0 and at most ${MAX_CREDIT_MICROS // 10**6:,}.")
+    if not note.strip():
+        raise ApplicationError(400, "Say why the wallet is credited: a credit needs a note.")
+    return ledger_append(workspace=workspace, kind=LedgerEntry.Kind.CREDIT, amount_micros=amount_micros,
+                         note=note.strip(), created_by=created_by)

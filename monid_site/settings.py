@@ -202,7 +202,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "runs.models.RunStatus"},
     "TAGS": [{"name": "Runs", "description": "Execute data endpoints and follow their runs."},
-             {"name": "API keys", "description": "Keys are created in the dashboard and shown once."}],
+             {"name": "API keys", "description": "Keys are created in the dashboard and shown once."},
+             {"name": "Wallet", "description": "What the workspace has left to spend, in dollars."}],
 }
 
 SESSION_COOKIE_HTTPONLY = True

@@ -3,6 +3,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing.api import UsdAmountSerializer
 from billing.costs import micros_to_usd
 from monid_site.errors import error_responses
 from monid_site.pagination import PageQuerySerializer, cursor_dump, cursor_load
@@ -42,11 +43,6 @@ class BillingSerializer(serializers.Serializer):
     calculatedCost = MoneySerializer(help_text="Our price x billed units")
     actualCost = MoneySerializer(help_text="What the provider charged us")
     reportedCost = MoneySerializer(help_text="What the customer is charged")
-
-
-class CostSerializer(serializers.Serializer):
-    value = serializers.FloatField(help_text="Dollars")
-    currency = serializers.ChoiceField(choices=["USD"])
 
 
 def money(micros):
@@ -103,7 +99,7 @@ class RunListItemSerializer(RunAcceptedSerializer):
         return {"calculatedCost": money(run.calculated_cost_micros), "actualCost": money(run.actual_cost_micros),
                 "reportedCost": money(run.reported_cost_micros)}
 
-    @extend_schema_field(CostSerializer(allow_null=True))
+    @extend_schema_field(UsdAmountSerializer(allow_null=True))
     def get_cost(self, run):
         return {"value": micros_to_usd(run.reported_cost_micros), "currency": "USD"} if run.is_terminal else None
 

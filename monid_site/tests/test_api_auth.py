@@ -18,6 +18,7 @@ ROUTES = [
     ("get", "/v1/api-keys", None),
     ("patch", "/v1/api-keys/alice-live", {"label": "renamed"}),
     ("delete", "/v1/api-keys/alice-live", None),
+    ("get", "/v1/wallet/balance", None),
 ]
 
 
