@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 
 from .models import ApiKey
@@ -22,3 +24,9 @@ class CostFilterForm(forms.Form):
         if data.get("start") and data.get("end") and data["start"] > data["end"]:
             raise forms.ValidationError("The start date is after the end date.")
         return data
+
+
+class WalletCreditForm(forms.Form):
+    amount_usd = forms.DecimalField(label="Amount (USD)", max_digits=16, decimal_places=6,
+                                    min_value=Decimal("0.000001"), help_text="Up to six decimals: micro-dollars.")
+    note = forms.CharField(max_length=500, help_text="Why: kept on the ledger entry for good.")

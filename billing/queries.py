@@ -3,7 +3,7 @@ import datetime
 from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
-from .models import ApiKey, KeyDailyCost, Wallet, Workspace
+from .models import ApiKey, KeyDailyCost, LedgerEntry, Wallet, Workspace
 
 
 def workspace_for_user(user) -> Workspace | None:
@@ -70,3 +70,16 @@ def wallet_available_and_held(*, workspace: Workspace) -> tuple[int, int]:
     """What the workspace can still spend (its balance less what is held for runs in flight), and what is held."""
     wallet = Wallet.objects.filter(workspace=workspace).first()
     return (wallet.balance_micros - wallet.held_micros, wallet.held_micros) if wallet else (0, 0)
+
+
+def workspaces_with_wallets():
+    """Every workspace with what it can spend and what is held (as the balance route counts them)."""
+    held = Coalesce(F("wallet__held_micros"), Value(0))
+    return (Workspace.objects.order_by("slug")
+            .annotate(available_micros=Coalesce(F("wallet__balance_micros"), Value(0)) - held, held_micros=held,
+                      member_count=Count("members", distinct=True)))
+
+
+def ledger_newest(*, workspace: Workspace, limit: int = 100):
+    return (LedgerEntry.objects.filter(wallet__workspace=workspace).select_related("created_by")
+            .order_by("-id")[:limit])

@@ -11,9 +11,11 @@ from django.views.decorators.http import require_http_methods, require_safe
 from monid_site.errors import ApplicationError
 
 from .costs import MICROS_PER_DOLLAR
-from .forms import CostFilterForm, KeyCreateForm
-from .queries import api_keys_for_workspace, cost_summary_by_key, cost_totals, workspace_for_user
-from .services import api_key_create, api_key_revoke
+from .forms import CostFilterForm, KeyCreateForm, WalletCreditForm
+from .models import Workspace
+from .queries import (api_keys_for_workspace, cost_summary_by_key, cost_totals, ledger_newest,
+                      wallet_available_and_held, workspace_for_user, workspaces_with_wallets)
+from .services import api_key_create, api_key_revoke, wallet_credit
 
 NEW_KEY = "billing.new_key"  # session slot that carries a fresh key across one redirect, then is emptied
 
@@ -65,8 +67,7 @@ def key_revoke(request, label):
 @require_safe
 @login_required
 def cost_summary(request):
-    if not request.user.is_staff:
-        raise Http404("No such page.")
+    _staff_only(request)
     form = CostFilterForm(request.GET)
     if not form.is_valid():
         return render(request, "billing/costs.html", {"form": form}, status=400)
@@ -76,6 +77,48 @@ def cost_summary(request):
     if request.GET.get("format") == "csv":
         return _costs_csv(rows, totals, name=f"monid-costs-{start or 'start'}-to-{end or 'today'}.csv")
     return render(request, "billing/costs.html", {"form": form, "rows": rows, "totals": totals})
+
+
+def _staff_only(request):
+    if not request.user.is_staff:
+        raise Http404("No such page.")
+
+
+@require_safe
+@login_required
+def workspace_list(request):
+    _staff_only(request)
+    return render(request, "billing/workspaces.html", {"workspaces": workspaces_with_wallets()})
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+def workspace_wallet(request, slug):
+    _staff_only(request)
+    workspace = get_object_or_404(Workspace, slug=slug)
+    status = 200
+    if request.method == "POST":
+        form = WalletCreditForm(request.POST)
+        if form.is_valid():
+            micros = int(form.cleaned_data["amount_usd"] * MICROS_PER_DOLLAR)
+            try:
+                wallet_credit(workspace=workspace, amount_micros=micros, note=form.cleaned_data["note"],
+                              created_by=request.user)
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status_code
+            else:
+                messages.success(request, f"Credited {workspace.slug}'s wallet.")
+                return redirect("workspace-wallet", slug=workspace.slug)
+        else:
+            status = 400
+    else:
+        form = WalletCreditForm()
+    available, held = wallet_available_and_held(workspace=workspace)
+    return render(request, "billing/wallet.html", {
+        "workspace": workspace, "available": available, "held": held, "form": form,
+        "entries": ledger_newest(workspace=workspace),
+    }, status=status)
 
 
 def _usd(micros):

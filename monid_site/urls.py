@@ -25,4 +25,6 @@ urlpatterns = [
     path("keys/", billing_views.key_list, name="key-list"),
     path("keys/<path:label>/revoke/", billing_views.key_revoke, name="key-revoke"),
     path("costs/", billing_views.cost_summary, name="cost-summary"),
+    path("workspaces/", billing_views.workspace_list, name="workspace-list"),
+    path("workspaces/<slug:slug>/wallet/", billing_views.workspace_wallet, name="workspace-wallet"),
 ]
