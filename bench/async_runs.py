@@ -13,9 +13,8 @@ of DATABASE_URL's kind (SQLite when unset; Redis as the broker when REDIS_URL is
 4. starts --in-flight runs that last an hour, then times one reconciler sweep and one dispatcher poll over
    them, and how long the workers take to check every one of them once when all come due together.
 
-    .venv/bin/python bench/async_runs.py                              # SQLite + ORM broker
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 \\
-        .venv/bin/python bench/async_runs.py
+    make bench-async                                                  # SQLite + ORM broker
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 make bench-async
 """
 
 import argparse

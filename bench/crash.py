@@ -2,13 +2,14 @@
 
 Starts a deployment of real processes (gunicorn, two qclusters, the dispatcher, the emulators) on a fresh
 database of DATABASE_URL's kind (SQLite when unset; Redis as the broker when REDIS_URL is set), posts the runs
-at a steady rate (so kills land on runs in every phase), and every few seconds SIGKILLs either one worker process (its qcluster starts another) or a whole qcluster
-(as when its machine dies, then starts it again). Once every run was posted and the killing stops, it waits
-for every run to end and prints what happened.
+at a steady rate (so kills land on runs in every phase), and every few seconds SIGKILLs either one worker
+process (its qcluster starts another) or a whole qcluster (as when its machine dies, then starts it again).
+Once every run was posted and the killing stops, it waits for every run to end and prints what happened,
+with how many starts were adopted after a kill rather than repeated.
 
-    .venv/bin/python bench/crash.py                                   # SQLite + ORM broker
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 \\
-        .venv/bin/python bench/crash.py --runs 500
+    make bench-crash                                                  # SQLite + ORM broker
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 make bench-crash
+    make bench-crash ARGS="--rate 50 --kill-every 1 --runs 1000"     # harder
 
 Leases and stalls are short here (MONID_RUN_LEASE_SECONDS and MONID_RUN_STALL_SECONDS, printed) so the run
 takes minutes, not hours; what must hold does not depend on them.
