@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.signing import SignedPackage
 
-from billing.services import api_key_create, workspace_get_or_create
+from billing.services import api_key_create, wallet_credit, workspace_get_or_create
 from providers.adapters import SANDBOX_CREDENTIALS
 from providers.emulators import server
 from providers.services import catalog_seed
@@ -108,9 +108,19 @@ def bob(db):
     return _customer("bob", "globex")
 
 
+FUNDS_MICROS = 100_000_000  # what a live key's workspace starts with in the tests: $100
+
+
+def _live_key(user, label):
+    """A live key, its workspace's wallet credited so its runs are admitted."""
+    workspace = user.workspaces.get()
+    wallet_credit(workspace=workspace, amount_micros=FUNDS_MICROS, note="test funds")
+    return api_key_create(workspace=workspace, label=label, mode="live")[1]
+
+
 @pytest.fixture
 def alice_key(alice, catalog):
-    return api_key_create(workspace=alice.workspaces.get(), label="alice-live", mode="live")[1]
+    return _live_key(alice, "alice-live")
 
 
 @pytest.fixture
@@ -120,7 +130,7 @@ def alice_test_key(alice, catalog):
 
 @pytest.fixture
 def bob_key(bob, catalog):
-    return api_key_create(workspace=bob.workspaces.get(), label="bob-live", mode="live")[1]
+    return _live_key(bob, "bob-live")
 
 
 @pytest.fixture

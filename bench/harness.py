@@ -85,9 +85,11 @@ def prepare(workdir: Path) -> tuple[str, str, callable]:
     django.setup()
     call_command("migrate", verbosity=0)
     call_command("seed_catalog", verbosity=0)
-    from billing.services import api_key_create, workspace_get_or_create
+    from billing.services import api_key_create, wallet_credit, workspace_get_or_create
 
-    key = api_key_create(workspace=workspace_get_or_create(slug="bench", name="Bench"), label="bench")[1]
+    workspace = workspace_get_or_create(slug="bench", name="Bench")
+    wallet_credit(workspace=workspace, amount_micros=10**12, note="bench funds")  # $1,000,000: never the limit
+    key = api_key_create(workspace=workspace, label="bench")[1]
     return redis_url, key, drop
 
 

@@ -31,3 +31,9 @@ def run_costs(*, price_type: str, price_micros: int, flat_fee_micros: int, resul
 def micros_to_usd(micros: int) -> float:
     """Only for the JSON edge, where the reference wants dollars as a number."""
     return float(Decimal(micros) / MICROS_PER_DOLLAR)
+
+
+def micros_text(micros: int) -> str:
+    """Micro-dollars as "$1,234.003000" for people to read; integer arithmetic only."""
+    whole, fraction = divmod(abs(micros), MICROS_PER_DOLLAR)
+    return f"{'-' if micros < 0 else ''}${whole:,}.{fraction:06d}"

@@ -7,7 +7,7 @@ from django.utils.text import slugify
 
 from monid_site.errors import ApplicationError
 
-from .costs import Costs
+from .costs import Costs, micros_text
 from .keys import generate_key, hash_key, shown_prefix
 from .models import ApiKey, KeyDailyCost, LedgerEntry, Wallet, Workspace
 
@@ -105,10 +105,10 @@ LEDGER_EFFECTS = {
 
 
 @transaction.atomic
-def ledger_append(*, workspace: Workspace, kind: str, amount_micros: int, run_id: str = "", note: str = "",
+def ledger_append(*, workspace_id: int, kind: str, amount_micros: int, run_id: str = "", note: str = "",
                   created_by=None) -> LedgerEntry:
     """Appends one entry and moves the wallet's sums by it in the same transaction, so they always agree."""
-    wallet, _ = Wallet.objects.get_or_create(workspace=workspace)
+    wallet, _ = Wallet.objects.get_or_create(workspace_id=workspace_id)
     balance, held = LEDGER_EFFECTS[kind]
     Wallet.objects.filter(pk=wallet.pk).update(balance_micros=F("balance_micros") + balance * amount_micros,
                                                held_micros=F("held_micros") + held * amount_micros)
@@ -122,5 +122,33 @@ def wallet_credit(*, workspace: Workspace, amount_micros: int, note: str, create
         raise ApplicationError(400, f"A credit must be more than $0 and at most ${MAX_CREDIT_MICROS // 10**6:,}.")
     if not note.strip():
         raise ApplicationError(400, "Say why the wallet is credited: a credit needs a note.")
-    return ledger_append(workspace=workspace, kind=LedgerEntry.Kind.CREDIT, amount_micros=amount_micros,
+    return ledger_append(workspace_id=workspace.pk, kind=LedgerEntry.Kind.CREDIT, amount_micros=amount_micros,
                          note=note.strip(), created_by=created_by)
+
+
+@transaction.atomic
+def wallet_hold(*, workspace: Workspace, amount_micros: int, run_id: str) -> None:
+    """Sets a run's estimated price aside, or refuses it with a 402 that names the shortfall.
+
+    The wallet row is locked (SELECT … FOR UPDATE on PostgreSQL; SQLite lets one writer in at a time), so two
+    runs admitted at once can never both spend the same money.
+    """
+    Wallet.objects.get_or_create(workspace=workspace)
+    wallet = Wallet.objects.select_for_update().get(workspace=workspace)
+    available = wallet.balance_micros - wallet.held_micros
+    if amount_micros > available:
+        raise ApplicationError(402, f"The wallet cannot cover this run: it needs {micros_text(amount_micros)} and "
+                                    f"{micros_text(max(available, 0))} is available, "
+                                    f"{micros_text(amount_micros - max(available, 0))} short. "
+                                    "Ask an operator to credit the workspace's wallet, or use a monid_test_ key.")
+    ledger_append(workspace_id=workspace.pk, kind=LedgerEntry.Kind.HOLD, amount_micros=amount_micros, run_id=run_id)
+
+
+def wallet_settle(*, workspace_id: int, run_id: str, held_micros: int, charge_micros: int) -> None:
+    """Gives a run's hold back and charges what it cost; called in the transaction that ends the run, once."""
+    if held_micros:
+        ledger_append(workspace_id=workspace_id, kind=LedgerEntry.Kind.RELEASE, amount_micros=held_micros,
+                      run_id=run_id)
+    if charge_micros:
+        ledger_append(workspace_id=workspace_id, kind=LedgerEntry.Kind.CHARGE, amount_micros=charge_micros,
+                      run_id=run_id)

@@ -63,5 +63,6 @@ ENDPOINTS = [
      "input_schema": PERSON_ENRICH_SCHEMA, "price_type": "PER_CALL", "price_micros": 3000, "deadline_seconds": 30},
     {"provider": "apify", "path": "/apidojo/tweet-scraper",
      "description": "Twitter (X) posts: search tweets by keyword or handle with text, author, date and engagement.",
-     "input_schema": TWEET_SCRAPER_SCHEMA, "price_type": "PER_CALL", "price_micros": 3000, "deadline_seconds": 900},
+     "input_schema": TWEET_SCRAPER_SCHEMA, "price_type": "PER_CALL", "price_micros": 3000, "deadline_seconds": 900,
+     "result_limit_field": "maxItems"},
 ]

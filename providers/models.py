@@ -37,6 +37,11 @@ class Endpoint(models.Model):
     credit_cost_micros = models.BigIntegerField(
         default=0, help_text="What one provider credit costs us, in micro-dollars (PDL reports credits, not dollars)"
     )
+    # What a PER_RESULT run's hold counts: the results its input asks for at most, else this estimate.
+    result_limit_field = models.CharField(max_length=100, blank=True,
+                                          help_text="The input field that caps the results, e.g. maxItems")
+    default_result_estimate = models.PositiveIntegerField(
+        default=100, help_text="Results a PER_RESULT run is held for when its input sets no limit")
     deadline_seconds = models.PositiveIntegerField(
         default=600, help_text="A run still unfinished this long after it was created ends TIMED_OUT, uncharged")
     enabled = models.BooleanField(default=True)

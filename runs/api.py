@@ -124,7 +124,7 @@ class RunCreateApi(APIView):
                        description="Up to 255 characters, kept 24 hours: a retry with the same key and body gets "
                                    "the original run back instead of a new one")],
                    responses={200: RunSerializer, 202: RunAcceptedSerializer,
-                              **error_responses(400, 401, 404, 409, 413, 415, 422, 503)})
+                              **error_responses(400, 401, 402, 404, 409, 413, 415, 422, 503)})
     def post(self, request):
         workspace, idempotency_key = request.auth.workspace, request.headers.get("Idempotency-Key")
         if idempotency_key is not None:

@@ -42,6 +42,9 @@ class Run(models.Model):
     price_type = models.CharField(max_length=10, choices=Endpoint.PriceType.choices)
     price_micros = models.BigIntegerField()
     flat_fee_micros = models.BigIntegerField(default=0)
+    # Set aside in the wallet at admission (live runs), given back when the run ends; a per-result run keeps no
+    # more results than it covers, so its charge never exceeds it.
+    held_micros = models.BigIntegerField(default=0)
     calculated_cost_micros = models.BigIntegerField(default=0)
     actual_cost_micros = models.BigIntegerField(default=0)
     reported_cost_micros = models.BigIntegerField(default=0)

@@ -21,13 +21,13 @@ from jsonschema import Draft202012Validator
 
 from billing.costs import run_costs
 from billing.models import ApiKey
-from billing.services import key_cost_record
+from billing.services import key_cost_record, wallet_hold, wallet_settle
 from monid_site.errors import ApplicationError
 from providers.adapters import (ProviderAnswer, ProviderTimeout, ProviderUnavailable, adapter_for, credential_setting,
                                 is_configured)
 from providers.models import Endpoint, Provider
 
-from .models import IdempotencyKey, Run
+from .models import IdempotencyKey, Run, new_run_id
 
 logger = logging.getLogger("monid.runs")
 
@@ -78,14 +78,19 @@ def _schema_message(error) -> str:
 
 def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict) -> Run:
     """Validates and stores a new run; the dispatcher hands an async one to a worker once it is committed."""
-    run_input_validate(endpoint=endpoint, params=run_input_flatten(raw_input))
+    params = run_input_flatten(raw_input)
+    run_input_validate(endpoint=endpoint, params=params)
     provider = endpoint.provider
     if not is_configured(provider.slug, sandbox=api_key.is_test):
         raise ApplicationError(503, f"Provider {provider.slug!r} is not configured on this server "
                                     f"({credential_setting(provider.slug)} is unset). Use a monid_test_ key, "
                                     "or ask the operator to configure it.")
-    with transaction.atomic():
+    run_id, held = new_run_id(), 0 if api_key.is_test else run_hold_estimate(endpoint=endpoint, params=params)
+    with transaction.atomic():  # the hold and the run stand or fall together: a 402 leaves neither
+        if held:
+            wallet_hold(workspace=api_key.workspace, amount_micros=held, run_id=run_id)
         run = Run.objects.create(
+            id=run_id, held_micros=held,
             workspace_id=api_key.workspace_id, api_key=api_key, endpoint=endpoint, is_test=api_key.is_test,
             status=Run.Status.RUNNING if provider.is_async else Run.Status.READY, input=raw_input,
             price_type=endpoint.price_type, price_micros=endpoint.price_micros,
@@ -94,6 +99,24 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict) -> Run:
             next_step_at=timezone.now() if provider.is_async else None,
         )
     return run
+
+
+def run_hold_estimate(*, endpoint: Endpoint, params: dict) -> int:
+    """What a live run is held for: PER_CALL, the price; PER_RESULT, the flat fee and the price of as many
+    results as the input's limit field asks for, or of the endpoint's default estimate when it sets none."""
+    if endpoint.price_type != Endpoint.PriceType.PER_RESULT:
+        return endpoint.price_micros
+    limit = params.get(endpoint.result_limit_field) if endpoint.result_limit_field else None
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+        limit = endpoint.default_result_estimate
+    return endpoint.flat_fee_micros + endpoint.price_micros * limit
+
+
+def run_results_covered(run: Run) -> int | None:
+    """The most results a live per-result run may keep, so that its charge never exceeds its hold."""
+    if run.is_test or run.price_type != Endpoint.PriceType.PER_RESULT or not run.price_micros:
+        return None
+    return max(0, run.held_micros - run.flat_fee_micros) // run.price_micros
 
 
 def run_execute_sync(*, run: Run) -> Run:
@@ -261,8 +284,8 @@ def _advance_step(run: Run) -> float | None:
         if provider_run.status == "ABORTED":
             run_finish(run=run, status=Run.Status.STOPPED, actual_cost_micros=provider_run.usage_total_micros)
         else:
-            run_finish(run=run, status=Run.Status.COMPLETED,
-                       answer=adapter.answer(provider_run, max_bytes=settings.MONID_OUTPUT_MAX_BYTES))
+            run_finish(run=run, status=Run.Status.COMPLETED, answer=adapter.answer(
+                provider_run, max_bytes=settings.MONID_OUTPUT_MAX_BYTES, max_items=run_results_covered(run)))
     except ProviderUnavailable as exc:
         run_finish(run=run, status=Run.Status.FAILED, error_message=str(exc))
     except Exception:
@@ -386,6 +409,8 @@ def run_finish(*, run: Run, status: str, answer: ProviderAnswer | None = None, e
     # The status filter makes the transition one-way: of two workers finishing one run, only one wins.
     if Run.objects.filter(pk=run.pk).exclude(status__in=Run.TERMINAL).update(**fields):
         key_cost_record(api_key_id=run.api_key_id, day=now.date(), costs=costs)
+        wallet_settle(workspace_id=run.workspace_id, run_id=run.pk, held_micros=run.held_micros,
+                      charge_micros=costs.reported_micros)
         for name, value in fields.items():
             setattr(run, name, value)
     else:

@@ -14,26 +14,26 @@ def balance(client, key):
     return client.get("/v1/wallet/balance", HTTP_AUTHORIZATION=f"Bearer {key}")
 
 
-def test_a_new_workspace_has_nothing_to_spend(client, alice_key):
-    response = balance(client, alice_key)
+def test_a_new_workspace_has_nothing_to_spend(client, alice_test_key):
+    response = balance(client, alice_test_key)
     assert response.status_code == 200
     assert response.json() == {"balance": {"value": 0.0, "currency": "USD"}, "held": {"value": 0.0, "currency": "USD"}}
 
 
-def test_a_credit_from_the_command_line_shows_in_the_balance_and_the_ledger(client, alice, alice_key, capsys):
+def test_a_credit_from_the_command_line_shows_in_the_balance_and_the_ledger(client, alice, alice_test_key, capsys):
     call_command("wallet_credit", "--workspace", "acme", "--amount-usd", "12.345678", "--note", "first top-up")
     assert "12.345678" in capsys.readouterr().out
-    assert balance(client, alice_key).json()["balance"] == {"value": 12.345678, "currency": "USD"}
+    assert balance(client, alice_test_key).json()["balance"] == {"value": 12.345678, "currency": "USD"}
     entry = LedgerEntry.objects.get()
     assert (entry.kind, entry.amount_micros, entry.note) == ("credit", 12_345_678, "first top-up")
 
 
-def test_holds_are_not_spendable_and_the_ledger_sums_to_the_wallet(client, alice, alice_key):
+def test_holds_are_not_spendable_and_the_ledger_sums_to_the_wallet(client, alice, alice_test_key):
     workspace = alice.workspaces.get()
     for kind, micros in [("credit", 10_000_000), ("hold", 3_000_000), ("release", 1_000_000), ("charge", 500_000),
                          ("refund", 200_000)]:
-        ledger_append(workspace=workspace, kind=kind, amount_micros=micros, run_id="01JZ0000000000000000000000")
-    assert balance(client, alice_key).json() == {"balance": {"value": 7.7, "currency": "USD"},
+        ledger_append(workspace_id=workspace.pk, kind=kind, amount_micros=micros, run_id="01JZ0000000000000000000000")
+    assert balance(client, alice_test_key).json() == {"balance": {"value": 7.7, "currency": "USD"},
                                                  "held": {"value": 2.0, "currency": "USD"}}
     sums = {kind: LedgerEntry.objects.filter(kind=kind).aggregate(s=Sum("amount_micros"))["s"] or 0
             for kind in LedgerEntry.Kind.values}
@@ -42,9 +42,9 @@ def test_holds_are_not_spendable_and_the_ledger_sums_to_the_wallet(client, alice
     assert wallet.held_micros == sums["hold"] - sums["release"]
 
 
-def test_another_workspaces_credit_is_not_yours(client, alice_key, bob):
+def test_another_workspaces_credit_is_not_yours(client, alice_test_key, bob):
     call_command("wallet_credit", "--workspace", "globex", "--amount-usd", "50")
-    assert balance(client, alice_key).json()["balance"]["value"] == 0.0
+    assert balance(client, alice_test_key).json()["balance"]["value"] == 0.0
 
 
 @pytest.mark.parametrize("amount, message", [("0", "more than"), ("-5", "more than"), ("abc", "number"),

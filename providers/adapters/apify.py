@@ -80,8 +80,9 @@ class ApifyAdapter(Adapter):
     def abort(self, *, run_id: str) -> ApifyRun:
         return self._run_of(self._ok_body(*self.fetch("POST", f"/v2/actor-runs/{run_id}/abort", retry=True)))
 
-    def items(self, *, dataset_id: str, max_bytes: int) -> tuple[list, bool]:
-        """The dataset's items, read in pages, up to `max_bytes` of compact JSON; True when more were left.
+    def items(self, *, dataset_id: str, max_bytes: int, max_items: int | None = None) -> tuple[list, bool]:
+        """The dataset's items, read in pages, up to `max_bytes` of compact JSON and `max_items` items; True
+        when more were left.
 
         Reading stops at the cap, so memory stays bounded by it whatever the dataset's size.
         """
@@ -97,7 +98,7 @@ class ApifyAdapter(Adapter):
                                           retryable=True)
             for item in page:
                 size += len(json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode()) + 1
-                if size > max_bytes:
+                if size > max_bytes or (max_items is not None and len(items) >= max_items):
                     return items, True
                 items.append(item)
             total = response.headers.get("X-Apify-Pagination-Total")
@@ -105,10 +106,10 @@ class ApifyAdapter(Adapter):
                 return items, False
             limit = max(1, min(DATASET_PAGE_SIZE, DATASET_PAGE_BYTES * len(page) // max(1, len(response.content))))
 
-    def answer(self, run: ApifyRun, *, max_bytes: int) -> ProviderAnswer:
+    def answer(self, run: ApifyRun, *, max_bytes: int, max_items: int | None = None) -> ProviderAnswer:
         """A terminal run as the provider's answer: its dataset on success, an error body otherwise."""
         if run.status == "SUCCEEDED":
-            items, truncated = self.items(dataset_id=run.dataset_id, max_bytes=max_bytes)
+            items, truncated = self.items(dataset_id=run.dataset_id, max_bytes=max_bytes, max_items=max_items)
             return ProviderAnswer(http_status=200, output=items, result_count=len(items), output_truncated=truncated,
                                   actual_cost_micros=run.usage_total_micros, provider_run_id=run.id)
         http_status, error_type = {"TIMED-OUT": (504, "run-timed-out")}.get(run.status, (500, "run-failed"))

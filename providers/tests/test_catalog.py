@@ -48,7 +48,8 @@ def test_an_operator_edits_prices_in_the_admin(client, operator, catalog):
     response = client.post(url, {
         "provider": endpoint.provider_id, "path": endpoint.path, "description": endpoint.description,
         "input_schema": json.dumps(endpoint.input_schema), "price_type": "PER_CALL", "price_micros": 4500,
-        "flat_fee_micros": 0, "credit_cost_micros": 2800, "deadline_seconds": 30, "enabled": "on"})
+        "flat_fee_micros": 0, "credit_cost_micros": 2800, "deadline_seconds": 30, "enabled": "on",
+        "result_limit_field": "", "default_result_estimate": 100})
     assert response.status_code == 302
     endpoint.refresh_from_db()
     assert (endpoint.price_micros, endpoint.credit_cost_micros) == (4500, 2800)

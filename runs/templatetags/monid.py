@@ -5,7 +5,7 @@ import json
 
 from django import template
 
-from billing.costs import MICROS_PER_DOLLAR
+from billing.costs import micros_text
 
 register = template.Library()
 
@@ -23,9 +23,7 @@ def dollars(micros):
     """Integer micro-dollars as "$0.003000"; integer arithmetic only, so no float ever rounds a price."""
     if micros is None or micros == "":
         return NOTHING
-    micros = int(micros)
-    whole, fraction = divmod(abs(micros), MICROS_PER_DOLLAR)
-    return f"{'-' if micros < 0 else ''}${whole:,}.{fraction:06d}"
+    return micros_text(int(micros))
 
 
 @register.filter

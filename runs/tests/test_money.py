@@ -1,0 +1,157 @@
+"""Every money path of a run: a hold at admission (or a 402), then in the transaction that ends the run the hold
+given back and what it cost charged, once; test mode never touches the wallet."""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+
+from billing.models import ApiKey, LedgerEntry, Wallet
+from billing.services import api_key_create, wallet_credit
+from providers.models import Endpoint
+from runs.models import Run
+from runs.services import run_create, run_finish, run_stop
+
+pytestmark = pytest.mark.django_db
+
+PDL_MATCH = {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": "sean@example.com"}}
+TWEETS = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"searchTerms": ["AI"], "maxItems": 5}}
+FUNDS = 100_000_000  # conftest credits each live key's workspace with $100
+
+
+def post(client, key, body):
+    return client.post("/v1/run", data=json.dumps(body), content_type="application/json",
+                       HTTP_AUTHORIZATION=f"Bearer {key}")
+
+
+def ledger(run_id):
+    return sorted(LedgerEntry.objects.filter(run_id=run_id).values_list("kind", "amount_micros"))
+
+
+def wallet():
+    """The acme wallet, checked against its own ledger every time it is read."""
+    found = Wallet.objects.get(workspace__slug="acme")
+    sums = {kind: found.entries.filter(kind=kind).aggregate(s=Sum("amount_micros"))["s"] or 0
+            for kind in LedgerEntry.Kind.values}
+    assert found.balance_micros == sums["credit"] + sums["refund"] - sums["charge"]
+    assert found.held_micros == sums["hold"] - sums["release"]
+    return found
+
+
+def test_a_sync_run_is_held_then_charged_what_it_cost(client, alice_key):
+    body = post(client, alice_key, PDL_MATCH).json()
+    price = body["billing"]["reportedCost"]["value"]
+    assert ledger(body["runId"]) == [("charge", price), ("hold", price), ("release", price)]
+    assert (wallet().balance_micros, wallet().held_micros) == (FUNDS - price, 0)
+
+
+def test_a_provider_error_gives_the_hold_back_and_charges_nothing(client, alice_key):
+    body = post(client, alice_key, {**PDL_MATCH, "input": {"email": "nomatch@example.com"}}).json()
+    assert body["providerResponse"]["httpStatus"] == 404
+    price = Run.objects.get(pk=body["runId"]).price_micros
+    assert ledger(body["runId"]) == [("hold", price), ("release", price)]
+    assert (wallet().balance_micros, wallet().held_micros) == (FUNDS, 0)
+
+
+def test_a_run_the_wallet_cannot_cover_is_refused_with_402_and_leaves_nothing(client, alice, catalog):
+    workspace = alice.workspaces.get()
+    wallet_credit(workspace=workspace, amount_micros=1_000, note="a tenth of a cent")
+    key = api_key_create(workspace=workspace, label="poor", mode="live")[1]
+    response = post(client, key, PDL_MATCH)
+    assert response.status_code == 402
+    assert response.json() == {"code": 402, "message": response.json()["message"]}
+    assert "$0.003000" in response.json()["message"] and "$0.002000 short" in response.json()["message"]
+    assert not Run.objects.exists() and not LedgerEntry.objects.exclude(kind="credit").exists()
+
+
+def test_an_async_run_holds_while_in_flight_and_shows_it_in_the_balance(client, alice_key, task_queue):
+    run_id = post(client, alice_key, TWEETS).json()["runId"]
+    held = Run.objects.get(pk=run_id).held_micros
+    balance = client.get("/v1/wallet/balance", HTTP_AUTHORIZATION=f"Bearer {alice_key}").json()
+    assert held > 0 and balance["held"]["value"] == held / 1e6 and balance["balance"]["value"] == (FUNDS - held) / 1e6
+    task_queue.run()
+    run = Run.objects.get(pk=run_id)
+    assert run.status == "COMPLETED" and ledger(run_id) == sorted(
+        [("hold", held), ("release", held), ("charge", run.reported_cost_micros)])
+    assert wallet().held_micros == 0
+
+
+def test_a_stopped_run_gives_its_hold_back_uncharged(client, alice_key, task_queue):
+    run_id = post(client, alice_key, {**TWEETS, "input": {"searchTerms": ["emulator:slow"]}}).json()["runId"]
+    task_queue.run_one()
+    run_stop(run=Run.objects.get(pk=run_id))
+    task_queue.run()
+    run = Run.objects.get(pk=run_id)
+    assert run.status == "STOPPED" and ledger(run_id) == [("hold", run.held_micros), ("release", run.held_micros)]
+
+
+def test_a_run_past_its_deadline_gives_its_hold_back_uncharged(client, alice_key, task_queue):
+    Endpoint.objects.filter(path=TWEETS["endpoint"]).update(deadline_seconds=0)
+    run_id = post(client, alice_key, TWEETS).json()["runId"]
+    task_queue.run()
+    run = Run.objects.get(pk=run_id)
+    assert run.status == "TIMED_OUT" and ledger(run_id) == [("hold", run.held_micros), ("release", run.held_micros)]
+
+
+def test_a_run_finished_twice_is_settled_once(client, alice_key):
+    run_id = post(client, alice_key, PDL_MATCH).json()["runId"]
+    run_finish(run=Run.objects.get(pk=run_id), status="FAILED", error_message="a late second finisher")
+    assert len(ledger(run_id)) == 3 and wallet().held_micros == 0
+
+
+def test_test_mode_runs_never_touch_the_wallet(client, alice_test_key, task_queue):
+    post(client, alice_test_key, PDL_MATCH)
+    post(client, alice_test_key, TWEETS)
+    task_queue.run()
+    assert not LedgerEntry.objects.exists()
+
+
+@pytest.fixture
+def per_result(catalog):
+    """The tweet scraper priced per result: $0.001 a run plus $0.0001 a tweet, held for maxItems or 3."""
+    Endpoint.objects.filter(path=TWEETS["endpoint"]).update(
+        price_type="PER_RESULT", flat_fee_micros=1_000, price_micros=100, default_result_estimate=3)
+
+
+def test_a_per_result_run_is_held_for_the_results_it_asks_for_and_charged_for_those_it_gets(
+        client, alice_key, task_queue, per_result):
+    run_id = post(client, alice_key, TWEETS).json()["runId"]
+    task_queue.run()
+    run = Run.objects.get(pk=run_id)
+    assert (run.held_micros, run.result_count, run.reported_cost_micros) == (1_500, 5, 1_500)
+
+
+def test_a_per_result_run_without_a_limit_keeps_only_the_results_its_hold_covers(
+        client, alice_key, task_queue, per_result):
+    run_id = post(client, alice_key, {**TWEETS, "input": {"searchTerms": ["AI"]}}).json()["runId"]  # 10 by default
+    task_queue.run()
+    run = Run.objects.get(pk=run_id)
+    assert (run.held_micros, run.result_count, len(run.output), run.output_truncated) == (1_300, 3, 3, True)
+    assert run.reported_cost_micros == 1_300 and ledger(run_id) == [("charge", 1_300), ("hold", 1_300),
+                                                                    ("release", 1_300)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hundred_runs_at_once_against_a_wallet_for_ten_admit_exactly_ten(alice, catalog):
+    workspace = alice.workspaces.get()
+    endpoint = Endpoint.objects.get(path=TWEETS["endpoint"])
+    wallet_credit(workspace=workspace, amount_micros=10 * endpoint.price_micros, note="ten runs")
+    api_key_create(workspace=workspace, label="racer", mode="live")
+    api_key = ApiKey.objects.get(label="racer")
+
+    def admit(i):
+        try:
+            return run_create(api_key=api_key, endpoint=endpoint, raw_input={"searchTerms": [f"race {i}"]}).pk
+        except Exception as exc:  # noqa: BLE001 - the 402s are counted below, anything else fails the test
+            return exc
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(20) as pool:
+        outcomes = list(pool.map(admit, range(100)))
+    refused = [o for o in outcomes if isinstance(o, Exception)]
+    assert {getattr(o, "status_code", o) for o in refused} == {402}
+    assert len(outcomes) - len(refused) == Run.objects.count() == 10
+    assert (wallet().balance_micros, wallet().held_micros) == (10 * endpoint.price_micros,) * 2
