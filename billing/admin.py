@@ -26,9 +26,9 @@ class WorkspaceAdmin(admin.ModelAdmin):
 class LedgerEntryAdmin(admin.ModelAdmin):
     """Read-only: the ledger is appended to by services (credits with `manage.py wallet_credit`), never edited."""
 
-    list_display = ["created_at", "wallet", "kind", "amount_micros", "run_id", "created_by", "note"]
+    list_display = ["created_at", "workspace", "kind", "amount_micros", "run_id", "created_by", "note"]
     list_filter = ["kind"]
-    search_fields = ["wallet__workspace__slug", "run_id", "note"]
+    search_fields = ["workspace__slug", "run_id", "note"]
 
     def has_add_permission(self, request):
         return False

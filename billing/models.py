@@ -93,7 +93,8 @@ class LedgerEntry(models.Model):
         CHARGE = "charge"  # what a run cost the customer
         REFUND = "refund"  # a charge given back
 
-    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
+    # Keyed by workspace, not wallet row, so appending needs no lookup of the wallet first.
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="ledger_entries")
     kind = models.CharField(max_length=8, choices=Kind.choices)
     amount_micros = models.BigIntegerField(help_text="Always positive; the kind says which way it moves")
     # The run (billing does not import runs: a ULID string) or the person that caused it.
@@ -109,7 +110,7 @@ class LedgerEntry(models.Model):
             models.CheckConstraint(condition=models.Q(kind__in=["credit", "hold", "release", "charge", "refund"]),
                                    name="billing_ledgerentry_kind_valid"),
         ]
-        indexes = [models.Index(fields=["wallet", "-id"], name="billing_ledgerentry_newest")]
+        indexes = [models.Index(fields=["workspace", "-id"], name="billing_ledgerentry_ws_newest")]
 
     def __str__(self):
         return f"{self.kind} {self.amount_micros} µ$"

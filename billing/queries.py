@@ -81,5 +81,5 @@ def workspaces_with_wallets():
 
 
 def ledger_newest(*, workspace: Workspace, limit: int = 100):
-    return (LedgerEntry.objects.filter(wallet__workspace=workspace).select_related("created_by")
+    return (LedgerEntry.objects.filter(workspace=workspace).select_related("created_by")
             .order_by("-id")[:limit])

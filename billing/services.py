@@ -108,12 +108,14 @@ LEDGER_EFFECTS = {
 def ledger_append(*, workspace_id: int, kind: str, amount_micros: int, run_id: str = "", note: str = "",
                   created_by=None) -> LedgerEntry:
     """Appends one entry and moves the wallet's sums by it in the same transaction, so they always agree."""
-    wallet, _ = Wallet.objects.get_or_create(workspace_id=workspace_id)
     balance, held = LEDGER_EFFECTS[kind]
-    Wallet.objects.filter(pk=wallet.pk).update(balance_micros=F("balance_micros") + balance * amount_micros,
-                                               held_micros=F("held_micros") + held * amount_micros)
-    return LedgerEntry.objects.create(wallet=wallet, kind=kind, amount_micros=amount_micros, run_id=run_id,
-                                      note=note, created_by=created_by)
+    moved = {"balance_micros": F("balance_micros") + balance * amount_micros,
+             "held_micros": F("held_micros") + held * amount_micros}
+    if not Wallet.objects.filter(workspace_id=workspace_id).update(**moved):  # the workspace's first entry
+        Wallet.objects.get_or_create(workspace_id=workspace_id)
+        Wallet.objects.filter(workspace_id=workspace_id).update(**moved)
+    return LedgerEntry.objects.create(workspace_id=workspace_id, kind=kind, amount_micros=amount_micros,
+                                      run_id=run_id, note=note, created_by=created_by)
 
 
 def wallet_credit(*, workspace: Workspace, amount_micros: int, note: str, created_by=None) -> LedgerEntry:
@@ -127,28 +129,31 @@ def wallet_credit(*, workspace: Workspace, amount_micros: int, note: str, create
 
 
 @transaction.atomic
-def wallet_hold(*, workspace: Workspace, amount_micros: int, run_id: str) -> None:
+def wallet_hold(*, workspace_id: int, amount_micros: int, run_id: str) -> None:
     """Sets a run's estimated price aside, or refuses it with a 402 that names the shortfall.
 
-    The wallet row is locked (SELECT … FOR UPDATE on PostgreSQL; SQLite lets one writer in at a time), so two
-    runs admitted at once can never both spend the same money.
+    One conditional UPDATE decides: it moves the held sum only while the balance still covers it, and the row
+    lock it takes (PostgreSQL re-checks the condition after waiting for it; SQLite lets one writer in at a time)
+    means two runs admitted at once can never both spend the same money.
     """
-    Wallet.objects.get_or_create(workspace=workspace)
-    wallet = Wallet.objects.select_for_update().get(workspace=workspace)
-    available = wallet.balance_micros - wallet.held_micros
-    if amount_micros > available:
+    if not Wallet.objects.filter(workspace_id=workspace_id, balance_micros__gte=F("held_micros") + amount_micros
+                                 ).update(held_micros=F("held_micros") + amount_micros):
+        wallet = Wallet.objects.filter(workspace_id=workspace_id).first()
+        available = max(0, wallet.balance_micros - wallet.held_micros) if wallet else 0
         raise ApplicationError(402, f"The wallet cannot cover this run: it needs {micros_text(amount_micros)} and "
-                                    f"{micros_text(max(available, 0))} is available, "
-                                    f"{micros_text(amount_micros - max(available, 0))} short. "
-                                    "Ask an operator to credit the workspace's wallet, or use a monid_test_ key.")
-    ledger_append(workspace_id=workspace.pk, kind=LedgerEntry.Kind.HOLD, amount_micros=amount_micros, run_id=run_id)
+                                    f"{micros_text(available)} is available, {micros_text(amount_micros - available)} "
+                                    "short. Ask an operator to credit the workspace's wallet, or use a monid_test_ key.")
+    LedgerEntry.objects.create(workspace_id=workspace_id, kind=LedgerEntry.Kind.HOLD, amount_micros=amount_micros,
+                               run_id=run_id)
 
 
 def wallet_settle(*, workspace_id: int, run_id: str, held_micros: int, charge_micros: int) -> None:
-    """Gives a run's hold back and charges what it cost; called in the transaction that ends the run, once."""
-    if held_micros:
-        ledger_append(workspace_id=workspace_id, kind=LedgerEntry.Kind.RELEASE, amount_micros=held_micros,
-                      run_id=run_id)
-    if charge_micros:
-        ledger_append(workspace_id=workspace_id, kind=LedgerEntry.Kind.CHARGE, amount_micros=charge_micros,
-                      run_id=run_id)
+    """Gives a run's hold back and charges what it cost, in one UPDATE and one INSERT; called in the transaction
+    that ends the run, once."""
+    entries = [LedgerEntry(workspace_id=workspace_id, kind=kind, amount_micros=amount, run_id=run_id)
+               for kind, amount in ((LedgerEntry.Kind.RELEASE, held_micros), (LedgerEntry.Kind.CHARGE, charge_micros))
+               if amount]
+    if entries:
+        Wallet.objects.filter(workspace_id=workspace_id).update(
+            balance_micros=F("balance_micros") - charge_micros, held_micros=F("held_micros") - held_micros)
+        LedgerEntry.objects.bulk_create(entries)

@@ -88,7 +88,7 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict) -> Run:
     run_id, held = new_run_id(), 0 if api_key.is_test else run_hold_estimate(endpoint=endpoint, params=params)
     with transaction.atomic():  # the hold and the run stand or fall together: a 402 leaves neither
         if held:
-            wallet_hold(workspace=api_key.workspace, amount_micros=held, run_id=run_id)
+            wallet_hold(workspace_id=api_key.workspace_id, amount_micros=held, run_id=run_id)
         run = Run.objects.create(
             id=run_id, held_micros=held,
             workspace_id=api_key.workspace_id, api_key=api_key, endpoint=endpoint, is_test=api_key.is_test,

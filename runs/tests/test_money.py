@@ -33,7 +33,8 @@ def ledger(run_id):
 def wallet():
     """The acme wallet, checked against its own ledger every time it is read."""
     found = Wallet.objects.get(workspace__slug="acme")
-    sums = {kind: found.entries.filter(kind=kind).aggregate(s=Sum("amount_micros"))["s"] or 0
+    entries = LedgerEntry.objects.filter(workspace=found.workspace)
+    sums = {kind: entries.filter(kind=kind).aggregate(s=Sum("amount_micros"))["s"] or 0
             for kind in LedgerEntry.Kind.values}
     assert found.balance_micros == sums["credit"] + sums["refund"] - sums["charge"]
     assert found.held_micros == sums["hold"] - sums["release"]
