@@ -54,7 +54,7 @@ def crash_scenario(deployment: Deployment, *, monid_url: str, emulators_url: str
     """
     from django.db.models import Sum
 
-    from billing.models import KeyDailyCost
+    from billing.models import KeyDailyCost, LedgerEntry
     from runs.models import Run
 
     rng, tag = random.Random(seed), uuid.uuid4().hex[:8]
@@ -108,6 +108,8 @@ def crash_scenario(deployment: Deployment, *, monid_url: str, emulators_url: str
             timeout=60).json()["data"] if str(run["input"].get("searchTerms", [""])[0]).startswith(tag))
     ended = ours.filter(status__in=Run.TERMINAL)
     rolled_up = KeyDailyCost.objects.aggregate(runs=Sum("run_count"), reported=Sum("reported_cost_micros"))
+    entries = {kind: LedgerEntry.objects.filter(run_id__in=run_ids, kind=kind).aggregate(s=Sum("amount_micros"))["s"]
+               or 0 for kind in LedgerEntry.Kind.values}
     return {
         "runs": runs,
         "statuses": dict(statuses),
@@ -117,6 +119,8 @@ def crash_scenario(deployment: Deployment, *, monid_url: str, emulators_url: str
         "charged twice": (rolled_up["runs"] or 0) - ended.count(),
         "charged micros, runs vs rollup": (ended.aggregate(s=Sum("reported_cost_micros"))["s"] or 0,
                                            rolled_up["reported"] or 0),
+        "charged micros in the ledger": entries["charge"],
+        "held micros never released": entries["hold"] - entries["release"],
         "kills": dict(kills),
         "starts adopted after a kill": sum(path.read_text(errors="replace").count("adopted provider run")
                                           for path in deployment.log_dir.glob("cluster-*.log")),
@@ -159,7 +163,9 @@ def main():
             drop()
     for name, value in result.items():
         print(f"{name:>32}: {value}")
-    bad = result["lost"] or result["started twice"] or result["charged twice"]
+    runs_charged, rolled_up = result["charged micros, runs vs rollup"]
+    bad = (result["lost"] or result["started twice"] or result["charged twice"] or result["held micros never released"]
+           or not runs_charged == rolled_up == result["charged micros in the ledger"])
     sys.exit(1 if bad else 0)
 
 

@@ -58,4 +58,5 @@ def test_sigkilled_workers_and_clusters_lose_no_run_and_start_or_charge_none_twi
     assert (result["lost"], result["started twice"], result["charged twice"]) == (0, 0, 0)
     assert result["statuses"] == {"COMPLETED": 30}
     runs_charged, rolled_up = result["charged micros, runs vs rollup"]
-    assert runs_charged == rolled_up == 30 * Run.objects.first().price_micros
+    assert runs_charged == rolled_up == result["charged micros in the ledger"] == 30 * Run.objects.first().price_micros
+    assert result["held micros never released"] == 0
