@@ -136,6 +136,10 @@ def wallet_hold(*, workspace_id: int, amount_micros: int, run_id: str) -> None:
     lock it takes (PostgreSQL re-checks the condition after waiting for it; SQLite lets one writer in at a time)
     means two runs admitted at once can never both spend the same money.
     """
+    # The entry first and the wallet's row last: the row stays locked from this UPDATE until the commit, and
+    # every run of the workspace waits for it, so nothing else may come between.
+    LedgerEntry.objects.create(workspace_id=workspace_id, kind=LedgerEntry.Kind.HOLD, amount_micros=amount_micros,
+                               run_id=run_id)
     if not Wallet.objects.filter(workspace_id=workspace_id, balance_micros__gte=F("held_micros") + amount_micros
                                  ).update(held_micros=F("held_micros") + amount_micros):
         wallet = Wallet.objects.filter(workspace_id=workspace_id).first()
@@ -143,8 +147,6 @@ def wallet_hold(*, workspace_id: int, amount_micros: int, run_id: str) -> None:
         raise ApplicationError(402, f"The wallet cannot cover this run: it needs {micros_text(amount_micros)} and "
                                     f"{micros_text(available)} is available, {micros_text(amount_micros - available)} "
                                     "short. Ask an operator to credit the workspace's wallet, or use a monid_test_ key.")
-    LedgerEntry.objects.create(workspace_id=workspace_id, kind=LedgerEntry.Kind.HOLD, amount_micros=amount_micros,
-                               run_id=run_id)
 
 
 def wallet_settle(*, workspace_id: int, run_id: str, held_micros: int, charge_micros: int) -> None:
@@ -154,6 +156,6 @@ def wallet_settle(*, workspace_id: int, run_id: str, held_micros: int, charge_mi
                for kind, amount in ((LedgerEntry.Kind.RELEASE, held_micros), (LedgerEntry.Kind.CHARGE, charge_micros))
                if amount]
     if entries:
-        Wallet.objects.filter(workspace_id=workspace_id).update(
-            balance_micros=F("balance_micros") - charge_micros, held_micros=F("held_micros") - held_micros)
         LedgerEntry.objects.bulk_create(entries)
+        Wallet.objects.filter(workspace_id=workspace_id).update(  # last: see wallet_hold
+            balance_micros=F("balance_micros") - charge_micros, held_micros=F("held_micros") - held_micros)

@@ -87,8 +87,6 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict) -> Run:
                                     "or ask the operator to configure it.")
     run_id, held = new_run_id(), 0 if api_key.is_test else run_hold_estimate(endpoint=endpoint, params=params)
     with transaction.atomic():  # the hold and the run stand or fall together: a 402 leaves neither
-        if held:
-            wallet_hold(workspace_id=api_key.workspace_id, amount_micros=held, run_id=run_id)
         run = Run.objects.create(
             id=run_id, held_micros=held,
             workspace_id=api_key.workspace_id, api_key=api_key, endpoint=endpoint, is_test=api_key.is_test,
@@ -98,6 +96,8 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict) -> Run:
             # An async run's first step is due at once: the dispatcher hands it out with others, in one task.
             next_step_at=timezone.now() if provider.is_async else None,
         )
+        if held:  # last, so the wallet's row is locked for as short a time as can be
+            wallet_hold(workspace_id=api_key.workspace_id, amount_micros=held, run_id=run_id)
     return run
 
 
