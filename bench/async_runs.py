@@ -22,7 +22,6 @@ import datetime
 import json
 import os
 import sys
-import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +30,8 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import Deployment, cpu_seconds, deployment_env, prepare, rss_peak_mb, wait_until  # noqa: E402
+from bench.harness import (bench_deployment, cpu_seconds, emulator_runs, rss_peak_mb, setup_name,  # noqa: E402
+                           wait_until)
 
 
 def percentile(samples, q):
@@ -61,10 +61,8 @@ def post_runs(monid_url, key, count, concurrency, terms, rate=None):
 
 def provider_starts(emulators_url, tag):
     """First search term -> when the emulator started that actor run."""
-    runs = requests.get(f"{emulators_url}/apify/emulator/runs", timeout=60,
-                        headers={"Authorization": "Bearer sandbox-apify-token"}).json()["data"]
     return {run["input"]["searchTerms"][0]: datetime.datetime.fromisoformat(run["startedAt"])
-            for run in runs if str(run["input"]["searchTerms"][0]).startswith(tag)}
+            for run in emulator_runs(emulators_url) if str(run["input"]["searchTerms"][0]).startswith(tag)}
 
 
 def run_batch(monid_url, emulators_url, key, *, count, run_ms, concurrency, rate=None):
@@ -179,29 +177,19 @@ def main():
     parser.add_argument("--workers", type=int, default=4, help="workers per qcluster")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="monid-bench-") as workdir:
-        redis_url, key, drop = prepare(Path(workdir))
-        kind = "PostgreSQL" if os.environ["DATABASE_URL"].startswith("postgres") else "SQLite"
-        env = deployment_env(database_url=os.environ["DATABASE_URL"], redis_url=redis_url,
-                             MONID_WORKERS=str(args.workers))
-        try:
-            with Deployment(env, Path(workdir)) as deployment:
-                emulators_url = deployment.emulators()
-                monid_url = deployment.web(workers=args.web_workers)
-                for i in range(args.clusters):
-                    deployment.manage(f"cluster-{i}", "qcluster")
-                deployment.manage("dispatcher", "dispatch_runs")
-                print(f"{kind} + {'Redis' if redis_url else 'the ORM broker'}; {args.clusters} qcluster x "
-                      f"{args.workers} workers, gunicorn x {args.web_workers}, {os.cpu_count()} CPUs", flush=True)
-                throughput(deployment, monid_url, emulators_url, key, args)
-                latency(monid_url, emulators_url, key, args)
-                big_dataset(monid_url, key)
-                if args.in_flight:
-                    in_flight(monid_url, key, args)
-        finally:
-            from django.db import connections
-            connections.close_all()
-            drop()
+    with bench_deployment("monid-bench-", MONID_WORKERS=str(args.workers)) as (deployment, key):
+        emulators_url = deployment.emulators()
+        monid_url = deployment.web(workers=args.web_workers)
+        for i in range(args.clusters):
+            deployment.manage(f"cluster-{i}", "qcluster")
+        deployment.manage("dispatcher", "dispatch_runs")
+        print(f"{setup_name()}; {args.clusters} qcluster x {args.workers} workers, gunicorn x {args.web_workers}, "
+              f"{os.cpu_count()} CPUs", flush=True)
+        throughput(deployment, monid_url, emulators_url, key, args)
+        latency(monid_url, emulators_url, key, args)
+        big_dataset(monid_url, key)
+        if args.in_flight:
+            in_flight(monid_url, key, args)
 
 
 if __name__ == "__main__":

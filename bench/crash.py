@@ -21,7 +21,6 @@ import os
 import random
 import signal
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -31,7 +30,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import Deployment, deployment_env, prepare, wait_until  # noqa: E402
+from bench.harness import Deployment, bench_deployment, emulator_runs, setup_name, wait_until  # noqa: E402
 
 FAST_RECOVERY = {"MONID_RUN_LEASE_SECONDS": "4", "MONID_RUN_STALL_SECONDS": "10", "MONID_RECONCILE_SECONDS": "1"}
 CLUSTERS = ("cluster-a", "cluster-b")
@@ -103,9 +102,8 @@ def crash_scenario(deployment: Deployment, *, monid_url: str, emulators_url: str
         pass
     statuses = collections.Counter(ours.values_list("status", flat=True))
     started = collections.Counter(
-        run["input"]["searchTerms"][0] for run in requests.get(
-            f"{emulators_url}/apify/emulator/runs", headers={"Authorization": "Bearer sandbox-apify-token"},
-            timeout=60).json()["data"] if str(run["input"].get("searchTerms", [""])[0]).startswith(tag))
+        run["input"]["searchTerms"][0] for run in emulator_runs(emulators_url)
+        if str(run["input"].get("searchTerms", [""])[0]).startswith(tag))
     ended = ours.filter(status__in=Run.TERMINAL)
     rolled_up = KeyDailyCost.objects.aggregate(runs=Sum("run_count"), reported=Sum("reported_cost_micros"))
     entries = {kind: LedgerEntry.objects.filter(run_id__in=run_ids, kind=kind).aggregate(s=Sum("amount_micros"))["s"]
@@ -141,37 +139,21 @@ def main():
     parser.add_argument("--kill-every", type=float, default=3.0, help="seconds between kills, on average")
     parser.add_argument("--run-ms", type=int, default=3000, help="how long each emulated actor run takes")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="monid-crash-") as workdir:
-        workdir = Path(workdir)
-        redis_url, key, drop = prepare(workdir)
-        env = deployment_env(database_url=os.environ["DATABASE_URL"], redis_url=redis_url, **FAST_RECOVERY)
-        try:
-            with Deployment(env, workdir) as deployment:
-                emulators_url = deployment.emulators()
-                monid_url = deployment.web()
-                start_workers(deployment)
-                print(f"{args.runs} runs of {args.run_ms} ms, {args.rate:g} a second, on {_kind()}; a kill every "
-                      f"~{args.kill_every:g} s; "
-                      f"{', '.join(f'{k}={v}' for k, v in FAST_RECOVERY.items())}", flush=True)
-                result = crash_scenario(deployment, monid_url=monid_url, emulators_url=emulators_url, key=key,
-                                        runs=args.runs, rate=args.rate, run_ms=args.run_ms,
-                                        kill_every=args.kill_every,
-                                        log=lambda line: print(line, flush=True))
-        finally:
-            from django.db import connections
-            connections.close_all()
-            drop()
+    with bench_deployment("monid-crash-", **FAST_RECOVERY) as (deployment, key):
+        emulators_url = deployment.emulators()
+        monid_url = deployment.web()
+        start_workers(deployment)
+        print(f"{args.runs} runs of {args.run_ms} ms, {args.rate:g} a second, on {setup_name()}; a kill every "
+              f"~{args.kill_every:g} s; {', '.join(f'{k}={v}' for k, v in FAST_RECOVERY.items())}", flush=True)
+        result = crash_scenario(deployment, monid_url=monid_url, emulators_url=emulators_url, key=key,
+                                runs=args.runs, rate=args.rate, run_ms=args.run_ms, kill_every=args.kill_every,
+                                log=lambda line: print(line, flush=True))
     for name, value in result.items():
         print(f"{name:>32}: {value}")
     runs_charged, rolled_up = result["charged micros, runs vs rollup"]
     bad = (result["lost"] or result["started twice"] or result["charged twice"] or result["held micros never released"]
            or not runs_charged == rolled_up == result["charged micros in the ledger"])
     sys.exit(1 if bad else 0)
-
-
-def _kind() -> str:
-    broker = "Redis" if os.environ.get("REDIS_URL") else "the ORM broker"
-    return f"{'PostgreSQL' if os.environ['DATABASE_URL'].startswith('postgres') else 'SQLite'} + {broker}"
 
 
 if __name__ == "__main__":

@@ -6,11 +6,13 @@ SIGKILLed whole, as a machine that dies, and started again. Live keys reach the 
 broker, on a database number of its own, with a queue name of its own.
 """
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -71,26 +73,48 @@ def isolated_redis(redis_url: str) -> str:
     return urlunsplit(urlsplit(redis_url)._replace(path=f"/{HARNESS_REDIS_DB}")) if redis_url else ""
 
 
-def prepare(workdir: Path) -> tuple[str, str, callable]:
-    """For a bench script: a fresh database of DATABASE_URL's kind, with Django set up on it, migrated and
-    seeded, and a live key; returns the Redis URL to use, the key, and the function that drops the database."""
-    database, drop = fresh_database(os.environ.get("DATABASE_URL", ""), workdir)
-    redis_url = isolated_redis(os.environ.get("REDIS_URL", ""))
-    os.environ.update(DATABASE_URL=database, REDIS_URL=redis_url, DJANGO_SETTINGS_MODULE="monid_site.settings",
-                      MONID_QUEUE=f"monid-{uuid.uuid4().hex[:8]}")
-    sys.path.insert(0, str(BASE_DIR))
-    import django
-    from django.core.management import call_command
+@contextlib.contextmanager
+def bench_deployment(prefix: str, **env: str):
+    """For a bench script: a fresh database of DATABASE_URL's kind, Django set up on it, migrated and seeded, a
+    funded live key, and an empty Deployment using them; yields (deployment, key) and drops it all after."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as workdir:
+        database, drop = fresh_database(os.environ.get("DATABASE_URL", ""), Path(workdir))
+        redis_url = isolated_redis(os.environ.get("REDIS_URL", ""))
+        os.environ.update(DATABASE_URL=database, REDIS_URL=redis_url, DJANGO_SETTINGS_MODULE="monid_site.settings",
+                          MONID_QUEUE=f"monid-{uuid.uuid4().hex[:8]}")
+        sys.path.insert(0, str(BASE_DIR))
+        import django
+        from django.core.management import call_command
+        from django.db import connections
 
-    django.setup()
-    call_command("migrate", verbosity=0)
-    call_command("seed_catalog", verbosity=0)
-    from billing.services import api_key_create, wallet_credit, workspace_get_or_create
+        django.setup()
+        try:
+            call_command("migrate", verbosity=0)
+            call_command("seed_catalog", verbosity=0)
+            from billing.services import api_key_create, wallet_credit, workspace_get_or_create
 
-    workspace = workspace_get_or_create(slug="bench", name="Bench")
-    wallet_credit(workspace=workspace, amount_micros=10**12, note="bench funds")  # $1,000,000: never the limit
-    key = api_key_create(workspace=workspace, label="bench")[1]
-    return redis_url, key, drop
+            workspace = workspace_get_or_create(slug="bench", name="Bench")
+            wallet_credit(workspace=workspace, amount_micros=10**12, note="bench funds")  # $1,000,000: never the limit
+            key = api_key_create(workspace=workspace, label="bench")[1]
+            with Deployment(deployment_env(database_url=database, redis_url=redis_url, **env), Path(workdir)) as running:
+                yield running, key
+        finally:
+            connections.close_all()
+            drop()
+
+
+def setup_name() -> str:
+    """What this deployment runs on, as the bench scripts print it."""
+    database = "PostgreSQL" if os.environ["DATABASE_URL"].startswith("postgres") else "SQLite"
+    return f"{database} + {'Redis' if os.environ.get('REDIS_URL') else 'the ORM broker'}"
+
+
+def emulator_runs(emulators_url: str) -> list[dict]:
+    """Every actor run the Apify emulator started, with its input (its non-Apify route for benchmarks)."""
+    import requests
+
+    return requests.get(f"{emulators_url}/apify/emulator/runs", timeout=60,
+                        headers={"Authorization": "Bearer sandbox-apify-token"}).json()["data"]
 
 
 def deployment_env(*, database_url: str, redis_url: str, **extra: str) -> dict:
