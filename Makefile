@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test setup test-deps clean bench-async bench-crash
+.PHONY: run test setup test-deps clean bench-async bench-crash bench-costs
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ bench-async: $(VENV)/.installed
 
 bench-crash: $(VENV)/.installed
 	$(PY) bench/crash.py $(ARGS)
+
+# No deployment: 1,000,000 runs loaded into a fresh database, the cost summary timed against a COUNT(*).
+bench-costs: $(VENV)/.installed
+	$(PY) -m bench.cost_summary $(ARGS)
 
 clean:
 	rm -rf $(VENV) var

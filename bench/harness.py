@@ -74,14 +74,12 @@ def isolated_redis(redis_url: str) -> str:
 
 
 @contextlib.contextmanager
-def bench_deployment(prefix: str, **env: str):
-    """For a bench script: a fresh database of DATABASE_URL's kind, Django set up on it, migrated and seeded, a
-    funded live key, and an empty Deployment using them; yields (deployment, key) and drops it all after."""
+def bench_database(prefix: str):
+    """For a bench script: a fresh database of DATABASE_URL's kind, Django set up on it, migrated and seeded;
+    yields (its URL, a temporary folder) and drops both after."""
     with tempfile.TemporaryDirectory(prefix=prefix) as workdir:
         database, drop = fresh_database(os.environ.get("DATABASE_URL", ""), Path(workdir))
-        redis_url = isolated_redis(os.environ.get("REDIS_URL", ""))
-        os.environ.update(DATABASE_URL=database, REDIS_URL=redis_url, DJANGO_SETTINGS_MODULE="monid_site.settings",
-                          MONID_QUEUE=f"monid-{uuid.uuid4().hex[:8]}")
+        os.environ.update(DATABASE_URL=database, DJANGO_SETTINGS_MODULE="monid_site.settings")
         sys.path.insert(0, str(BASE_DIR))
         import django
         from django.core.management import call_command
@@ -91,16 +89,26 @@ def bench_deployment(prefix: str, **env: str):
         try:
             call_command("migrate", verbosity=0)
             call_command("seed_catalog", verbosity=0)
-            from billing.services import api_key_create, wallet_credit, workspace_get_or_create
-
-            workspace = workspace_get_or_create(slug="bench", name="Bench")
-            wallet_credit(workspace=workspace, amount_micros=10**12, note="bench funds")  # $1,000,000: never the limit
-            key = api_key_create(workspace=workspace, label="bench")[1]
-            with Deployment(deployment_env(database_url=database, redis_url=redis_url, **env), Path(workdir)) as running:
-                yield running, key
+            yield database, Path(workdir)
         finally:
             connections.close_all()
             drop()
+
+
+@contextlib.contextmanager
+def bench_deployment(prefix: str, **env: str):
+    """For a bench script: bench_database, a funded live key, and an empty Deployment using them; yields
+    (deployment, key) and drops it all after."""
+    redis_url = isolated_redis(os.environ.get("REDIS_URL", ""))
+    os.environ.update(REDIS_URL=redis_url, MONID_QUEUE=f"monid-{uuid.uuid4().hex[:8]}")
+    with bench_database(prefix) as (database, workdir):
+        from billing.services import api_key_create, wallet_credit, workspace_get_or_create
+
+        workspace = workspace_get_or_create(slug="bench", name="Bench")
+        wallet_credit(workspace=workspace, amount_micros=10**12, note="bench funds")  # $1,000,000: never the limit
+        key = api_key_create(workspace=workspace, label="bench")[1]
+        with Deployment(deployment_env(database_url=database, redis_url=redis_url, **env), workdir) as running:
+            yield running, key
 
 
 def setup_name() -> str:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ApiKey, LedgerEntry, Workspace
+from .models import ApiKey, LedgerEntry, SpendControl, Workspace
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -14,12 +14,26 @@ class ApiKeyInline(admin.TabularInline):
         return False  # keys are created by their owners, who must see the secret once
 
 
+class SpendControlInline(admin.TabularInline):
+    """Shown, not edited here: the customer sets them in the dashboard, where a new budget starts from the
+    ledger's charges in its window (see billing.controls.spend_control_set)."""
+
+    model = SpendControl
+    fields = ["kind", "period", "limit_micros", "status", "window_start", "spent_micros", "updated_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Workspace)
 class WorkspaceAdmin(admin.ModelAdmin):
     list_display = ["slug", "name", "created_at"]
     search_fields = ["slug", "name"]
     filter_horizontal = ["members"]
-    inlines = [ApiKeyInline]
+    inlines = [ApiKeyInline, SpendControlInline]
 
 
 @admin.register(LedgerEntry)

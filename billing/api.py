@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -7,8 +7,9 @@ from monid_site.errors import ApplicationError, error_responses
 from monid_site.pagination import PageQuerySerializer, cursor_dump, cursor_load
 from monid_site.serializers import StrictCharField, StrictSerializer, TimestampField
 
-from .costs import micros_to_usd
-from .models import ApiKey
+from .controls import MAX_LIMIT_MICROS, spend_control_get_for_workspace, spend_control_states, spend_control_update
+from .costs import MICROS_PER_DOLLAR, micros_to_usd
+from .models import ApiKey, SpendControl
 from .queries import api_key_page, wallet_available_and_held
 from .services import api_key_rename, api_key_revoke
 
@@ -85,3 +86,158 @@ class WalletBalanceApi(APIView):
         available, held = wallet_available_and_held(workspace=request.auth.workspace)
         return Response({"balance": {"value": micros_to_usd(available), "currency": "USD"},
                          "held": {"value": micros_to_usd(held), "currency": "USD"}})
+
+
+class DollarsField(serializers.FloatField):
+    """Micro-dollars shown as dollars: the API's unit for amounts, never used in arithmetic."""
+
+    def to_representation(self, micros):
+        return micros_to_usd(micros)
+
+
+class UsdField(serializers.ChoiceField):
+    """The currency beside an amount; always USD."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=["USD"], source="*", read_only=True, **kwargs)
+
+    def to_representation(self, _):
+        return "USD"
+
+
+class RunCapSerializer(serializers.Serializer):
+    runCapControlId = serializers.CharField(source="control.pk", help_text="ULID")
+    workspaceId = serializers.CharField(source="control.workspace.slug")
+    limitAmount = DollarsField(source="control.limit_micros", help_text="Dollars: the most one run may cost")
+    currency = UsdField()
+    status = serializers.ChoiceField(source="control.status", choices=SpendControl.Status.values)
+    createdAt = TimestampField(source="control.created_at")
+    updatedAt = TimestampField(source="control.updated_at")
+
+
+class BudgetSerializer(serializers.Serializer):
+    budgetControlId = serializers.CharField(source="control.pk", help_text="ULID")
+    workspaceId = serializers.CharField(source="control.workspace.slug")
+    period = serializers.ChoiceField(source="control.period", choices=SpendControl.Period.values)
+    limitAmount = DollarsField(source="control.limit_micros", help_text="Dollars the window may spend")
+    spentAmount = DollarsField(source="spent_micros", help_text="Dollars charged in the current window")
+    heldAmount = DollarsField(source="held_micros", help_text="Dollars held for the workspace's runs in flight")
+    availableAmount = DollarsField(source="available_micros", help_text="limitAmount - spentAmount - heldAmount, "
+                                                                        "at least 0")
+    currency = UsdField()
+    windowStart = TimestampField(source="window_start", help_text="When the current window began (UTC)")
+    status = serializers.ChoiceField(source="control.status", choices=SpendControl.Status.values)
+    createdAt = TimestampField(source="control.created_at")
+    updatedAt = TimestampField(source="control.updated_at")
+
+
+class AmountSerializer(StrictSerializer):
+    UNIT_MICROS = {"MICRO_DOLLAR": 1, "CENT": 10_000, "DOLLAR": MICROS_PER_DOLLAR}
+
+    currency = serializers.ChoiceField(choices=["USD"])
+    value = serializers.IntegerField(min_value=0, max_value=MAX_LIMIT_MICROS)
+    unit = serializers.ChoiceField(choices=list(UNIT_MICROS))
+
+
+class ControlPatchSerializer(StrictSerializer):
+    limitAmount = AmountSerializer(required=False, help_text="An integer amount in the unit it names")
+    status = serializers.ChoiceField(choices=SpendControl.Status.values, required=False)
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if not attrs:
+            raise serializers.ValidationError({"body": "send limitAmount, status or both."})
+        return attrs
+
+
+class _ControlApi(APIView):
+    """Budgets and run caps are read and changed alike; each subclass names its kind and its shape."""
+
+    kind, serializer_class, cursor_kind = None, None, None
+
+    def shown(self, request, controls):
+        return self.serializer_class(spend_control_states(workspace=request.auth.workspace, controls=controls),
+                                     many=True).data
+
+
+class _ControlListApi(_ControlApi):
+    def get(self, request):
+        query = PageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        controls = (SpendControl.objects.filter(workspace=request.auth.workspace, kind=self.kind)
+                    .select_related("workspace").order_by("-id"))
+        if params.get("cursor"):
+            controls = controls.filter(pk__lt=cursor_load(params["cursor"], kind=self.cursor_kind))
+        page = list(controls[: params["limit"] + 1])
+        more = len(page) > params["limit"]
+        page = page[: params["limit"]]
+        return Response({"items": self.shown(request, page),
+                         "cursor": cursor_dump(page[-1].pk, kind=self.cursor_kind) if more else None})
+
+
+class _ControlDetailApi(_ControlApi):
+    def get(self, request, control_id):
+        control = spend_control_get_for_workspace(workspace=request.auth.workspace, kind=self.kind,
+                                                  control_id=control_id)
+        return Response(self.shown(request, [control])[0])
+
+    def patch(self, request, control_id):
+        control = spend_control_get_for_workspace(workspace=request.auth.workspace, kind=self.kind,
+                                                  control_id=control_id)
+        serializer = ControlPatchSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data, limit = serializer.validated_data, None
+        if "limitAmount" in data:
+            amount = data["limitAmount"]
+            limit = amount["value"] * AmountSerializer.UNIT_MICROS[amount["unit"]]
+        control = spend_control_update(control=control, limit_micros=limit, status=data.get("status"))
+        return Response(self.shown(request, [control])[0])
+
+
+@extend_schema_serializer(component_name="BudgetPage")
+class BudgetPageSerializer(serializers.Serializer):
+    items = BudgetSerializer(many=True)
+    cursor = serializers.CharField(allow_null=True)
+
+
+@extend_schema_serializer(component_name="RunCapPage")
+class RunCapPageSerializer(serializers.Serializer):
+    items = RunCapSerializer(many=True)
+    cursor = serializers.CharField(allow_null=True)
+
+
+CONTROLS = "Spend controls"
+PATCH_ERRORS = error_responses(400, 401, 404, 415)
+
+
+@extend_schema_view(get=extend_schema(tags=[CONTROLS], operation_id="budget_list", parameters=[PageQuerySerializer],
+                                      summary="List the workspace's budgets, with what each has spent and held",
+                                      responses={200: BudgetPageSerializer, **error_responses(400, 401)}))
+class BudgetListApi(_ControlListApi):
+    kind, serializer_class, cursor_kind = SpendControl.Kind.BUDGET, BudgetSerializer, "budgets"
+
+
+@extend_schema_view(
+    get=extend_schema(tags=[CONTROLS], operation_id="budget_get", summary="Get a budget",
+                      responses={200: BudgetSerializer, **error_responses(401, 404)}),
+    patch=extend_schema(tags=[CONTROLS], operation_id="budget_update", summary="Change a budget's limit or status",
+                        request=ControlPatchSerializer, responses={200: BudgetSerializer, **PATCH_ERRORS}))
+class BudgetDetailApi(_ControlDetailApi):
+    kind, serializer_class = SpendControl.Kind.BUDGET, BudgetSerializer
+
+
+@extend_schema_view(get=extend_schema(tags=[CONTROLS], operation_id="run_cap_list", parameters=[PageQuerySerializer],
+                                      summary="List the workspace's per-run caps",
+                                      responses={200: RunCapPageSerializer, **error_responses(400, 401)}))
+class RunCapListApi(_ControlListApi):
+    kind, serializer_class, cursor_kind = SpendControl.Kind.RUN_CAP, RunCapSerializer, "run-caps"
+
+
+@extend_schema_view(
+    get=extend_schema(tags=[CONTROLS], operation_id="run_cap_get", summary="Get a run cap",
+                      responses={200: RunCapSerializer, **error_responses(401, 404)}),
+    patch=extend_schema(tags=[CONTROLS], operation_id="run_cap_update", summary="Change a run cap's limit or status",
+                        request=ControlPatchSerializer, responses={200: RunCapSerializer, **PATCH_ERRORS}))
+class RunCapDetailApi(_ControlDetailApi):
+    kind, serializer_class = SpendControl.Kind.RUN_CAP, RunCapSerializer

@@ -28,6 +28,11 @@ def run_costs(*, price_type: str, price_micros: int, flat_fee_micros: int, resul
     return Costs(calculated_micros=calculated, actual_micros=0 if is_test else actual_micros, reported_micros=reported)
 
 
+def dollars_to_micros(dollars: Decimal) -> int:
+    """A form's dollar amount (a Decimal of at most six places) as exact micro-dollars."""
+    return int(dollars * MICROS_PER_DOLLAR)
+
+
 def micros_to_usd(micros: int) -> float:
     """Only for the JSON edge, where the reference wants dollars as a number."""
     return float(Decimal(micros) / MICROS_PER_DOLLAR)

@@ -1,5 +1,10 @@
 from django.conf import settings
 from django.db import models
+from ulid import ULID
+
+
+def new_ulid():
+    return str(ULID())
 
 
 class Workspace(models.Model):
@@ -44,10 +49,22 @@ class ApiKey(models.Model):
 
 
 class KeyDailyCost(models.Model):
-    """Per-key, per-day rollup of settled runs, so cost pages never scan runs."""
+    """Ended runs summed per key, UTC day, provider, endpoint and terminal status, so cost pages never scan runs.
+
+    The transaction that ends a run adds it here (services.key_cost_record), so the sums are exact. A month of
+    a busy installation is a few thousand rows (keys x days x endpoints x statuses) however many runs it had:
+    the cost page sums those, where summing the runs themselves would read every run of the month.
+    """
+
+    # The run's terminal statuses, as runs names them (billing does not import runs); a test keeps them equal.
+    STATUSES = ("COMPLETED", "FAILED", "BLOCKED", "STOPPED", "TIMED_OUT")
 
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="daily_costs")
-    day = models.DateField()
+    day = models.DateField(help_text="The UTC day the runs ended")
+    # Strings, not foreign keys: billing knows nothing of providers or runs.
+    provider = models.CharField(max_length=50, help_text="The provider's slug")
+    endpoint = models.CharField(max_length=200, help_text="The endpoint's path")
+    status = models.CharField(max_length=10, help_text="The runs' terminal status")
     run_count = models.PositiveIntegerField(default=0)
     calculated_cost_micros = models.BigIntegerField(default=0)
     actual_cost_micros = models.BigIntegerField(default=0)
@@ -55,9 +72,11 @@ class KeyDailyCost(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["api_key", "day"], name="billing_keydailycost_one_row_per_key_day"),
+            # Day first: this one index serves both the settlement's upsert (all five columns) and the cost
+            # page's range of days; api_key has its own index, as every foreign key does.
+            models.UniqueConstraint(fields=["day", "api_key", "provider", "endpoint", "status"],
+                                    name="billing_keydailycost_one_row_per_group"),
         ]
-        indexes = [models.Index(fields=["day"], name="billing_keydailycost_day")]
 
     def __str__(self):
         return f"{self.api_key} {self.day}"
@@ -114,3 +133,54 @@ class LedgerEntry(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.amount_micros} µ$"
+
+
+class SpendControl(models.Model):
+    """A limit a workspace sets on its own spending: a budget for each hour, day, week or month, or a cap on the
+    price of any one run. A live run that would break an ACTIVE one is BLOCKED before it reaches a provider."""
+
+    class Kind(models.TextChoices):
+        BUDGET = "BUDGET"
+        RUN_CAP = "RUN_CAP"
+
+    class Period(models.TextChoices):
+        HOUR = "HOUR"
+        DAY = "DAY"
+        WEEK = "WEEK"
+        MONTH = "MONTH"
+
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE"
+        PAUSED = "PAUSED"
+
+    id = models.CharField(primary_key=True, max_length=26, default=new_ulid, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="spend_controls")
+    kind = models.CharField(max_length=7, choices=Kind.choices)
+    period = models.CharField(max_length=5, choices=Period.choices, blank=True, help_text="Budgets only")
+    limit_micros = models.BigIntegerField()
+    status = models.CharField(max_length=6, choices=Status.choices, default=Status.ACTIVE)
+    # Budgets: what was charged in the window that starts at window_start (UTC), moved by the transaction that
+    # charges a run, so admission reads one small row instead of summing the ledger over the window.
+    window_start = models.DateTimeField(null=True, blank=True)
+    spent_micros = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            # One budget per period and one run cap (period "") per workspace.
+            models.UniqueConstraint(fields=["workspace", "kind", "period"], name="billing_spendcontrol_one_per_period"),
+            models.CheckConstraint(condition=models.Q(limit_micros__gte=0), name="billing_spendcontrol_limit_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(kind="BUDGET", period__in=["HOUR", "DAY", "WEEK", "MONTH"])
+                | models.Q(kind="RUN_CAP", period=""), name="billing_spendcontrol_period_fits_kind"),
+            models.CheckConstraint(condition=models.Q(status__in=["ACTIVE", "PAUSED"]),
+                                   name="billing_spendcontrol_status_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.workspace.slug} {self.name}"
+
+    @property
+    def name(self):
+        return f"{self.period.lower()} budget" if self.kind == self.Kind.BUDGET else "run cap"

@@ -3,7 +3,7 @@ import datetime
 from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
-from .models import ApiKey, KeyDailyCost, LedgerEntry, Wallet, Workspace
+from .models import KeyDailyCost, LedgerEntry, Wallet, Workspace
 
 
 def workspace_for_user(user) -> Workspace | None:
@@ -14,45 +14,45 @@ def api_keys_for_workspace(*, workspace: Workspace):
     return workspace.api_keys.order_by("revoked_at", "-created_at")
 
 
-def cost_summary_by_key(*, start: datetime.date | None = None, end: datetime.date | None = None):
-    """Each key with its run count and summed costs over [start, end], from the daily rollup, largest reported first."""
-    in_range = Q()
-    if start:
-        in_range &= Q(daily_costs__day__gte=start)
-    if end:
-        in_range &= Q(daily_costs__day__lte=end)
-
-    def total(field):
-        return Coalesce(Sum(f"daily_costs__{field}", filter=in_range), Value(0))
-
-    return (
-        ApiKey.objects.select_related("workspace")
-        .annotate(
-            run_count=total("run_count"),
-            calculated_micros=total("calculated_cost_micros"),
-            actual_micros=total("actual_cost_micros"),
-            reported_micros=total("reported_cost_micros"),
-        )
-        .annotate(margin_micros=F("reported_micros") - F("actual_micros"))
-        .order_by("-reported_micros", "workspace__slug", "label")
-    )
+# What a row of the cost summary is, for each way of grouping it: its columns, as names for the rollup's fields.
+COST_GROUPS = {
+    "key": {"workspace": F("api_key__workspace__slug"), "key": F("api_key__label"),
+            "revoked_at": F("api_key__revoked_at")},
+    "workspace": {"workspace": F("api_key__workspace__slug")},
+    "provider": {"provider_slug": F("provider")},
+    "endpoint": {"provider_slug": F("provider"), "path": F("endpoint")},
+}
 
 
-def cost_totals(*, start: datetime.date | None = None, end: datetime.date | None = None) -> dict:
-    """The column totals of cost_summary_by_key over the same days, summed by the database in one query."""
-    rows = KeyDailyCost.objects.all()
+def _cost_sums() -> dict:
+    """Runs by status and summed costs (micro-dollars) of a set of rollup rows, as database aggregates."""
+    def total(expression, **extra):
+        return Coalesce(Sum(expression, **extra), Value(0))
+
+    return {
+        **{status.lower(): total("run_count", filter=Q(status=status)) for status in KeyDailyCost.STATUSES},
+        "runs": total("run_count"),
+        "calculated_micros": total("calculated_cost_micros"),
+        "actual_micros": total("actual_cost_micros"),
+        "reported_micros": total("reported_cost_micros"),
+        "margin_micros": total(F("reported_cost_micros") - F("actual_cost_micros")),
+    }
+
+
+def cost_summary_by(*, group: str, mode: str, start: datetime.date | None = None,
+                    end: datetime.date | None = None) -> tuple[list[dict], dict]:
+    """Runs by status and summed costs over the UTC days [start, end] of live or test keys, one row per key,
+    workspace, provider or endpoint (`group`), largest reported first; and the totals row. Read from the daily
+    rollup, each in one query: a month is a few thousand rollup rows, however many runs it had."""
+    rows = KeyDailyCost.objects.filter(api_key__mode=mode)
     if start:
         rows = rows.filter(day__gte=start)
     if end:
         rows = rows.filter(day__lte=end)
-    totals = rows.aggregate(
-        run_count=Coalesce(Sum("run_count"), Value(0)),
-        calculated_micros=Coalesce(Sum("calculated_cost_micros"), Value(0)),
-        actual_micros=Coalesce(Sum("actual_cost_micros"), Value(0)),
-        reported_micros=Coalesce(Sum("reported_cost_micros"), Value(0)),
-    )
-    totals["margin_micros"] = totals["reported_micros"] - totals["actual_micros"]
-    return totals
+    columns = COST_GROUPS[group]
+    grouped = (rows.values(**columns).annotate(**_cost_sums())
+               .order_by("-reported_micros", *(name for name in columns if name != "revoked_at")))
+    return list(grouped), rows.aggregate(**_cost_sums())
 
 
 def api_key_page(*, workspace: Workspace, limit: int, after: list | None):

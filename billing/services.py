@@ -7,6 +7,7 @@ from django.utils.text import slugify
 
 from monid_site.errors import ApplicationError
 
+from .controls import budget_spend_record
 from .costs import Costs, micros_text
 from .keys import generate_key, hash_key, shown_prefix
 from .models import ApiKey, KeyDailyCost, LedgerEntry, Wallet, Workspace
@@ -71,17 +72,20 @@ def api_key_authenticate(*, key: str) -> ApiKey | None:
     return api_key
 
 
-def key_cost_record(*, api_key_id: int, day: datetime.date, costs: Costs) -> None:
-    """Adds one settled run to its key's daily rollup; F() keeps concurrent settlements from losing updates."""
+def key_cost_record(*, api_key_id: int, provider: str, endpoint: str, status: str, day: datetime.date,
+                    costs: Costs) -> None:
+    """Adds one ended run to its key's daily rollup; called in the transaction that ends the run, so the rollup
+    is exact. F() keeps concurrent settlements from losing updates."""
     increments = {
         "run_count": F("run_count") + 1,
         "calculated_cost_micros": F("calculated_cost_micros") + costs.calculated_micros,
         "actual_cost_micros": F("actual_cost_micros") + costs.actual_micros,
         "reported_cost_micros": F("reported_cost_micros") + costs.reported_micros,
     }
-    rollup = KeyDailyCost.objects.filter(api_key_id=api_key_id, day=day)
-    if not rollup.update(**increments):  # the key's first run of the day
-        KeyDailyCost.objects.get_or_create(api_key_id=api_key_id, day=day)
+    group = {"api_key_id": api_key_id, "day": day, "provider": provider, "endpoint": endpoint, "status": status}
+    rollup = KeyDailyCost.objects.filter(**group)
+    if not rollup.update(**increments):  # the group's first run of the day
+        KeyDailyCost.objects.get_or_create(**group)
         rollup.update(**increments)
 
 
@@ -157,5 +161,7 @@ def wallet_settle(*, workspace_id: int, run_id: str, held_micros: int, charge_mi
                if amount]
     if entries:
         LedgerEntry.objects.bulk_create(entries)
-        Wallet.objects.filter(workspace_id=workspace_id).update(  # last: see wallet_hold
+        Wallet.objects.filter(workspace_id=workspace_id).update(  # last but budgets: see wallet_hold
             balance_micros=F("balance_micros") - charge_micros, held_micros=F("held_micros") - held_micros)
+    if charge_micros:
+        budget_spend_record(workspace_id=workspace_id, charge_micros=charge_micros, now=timezone.now())

@@ -6,15 +6,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from monid_site.errors import ApplicationError
 
-from .costs import MICROS_PER_DOLLAR
-from .forms import CostFilterForm, KeyCreateForm, WalletCreditForm
-from .models import Workspace
-from .queries import (api_keys_for_workspace, cost_summary_by_key, cost_totals, ledger_newest,
-                      wallet_available_and_held, workspace_for_user, workspaces_with_wallets)
+from .controls import spend_control_set, spend_control_states, spend_control_update
+from .costs import MICROS_PER_DOLLAR, dollars_to_micros, micros_text
+from .forms import BudgetForm, CostFilterForm, KeyCreateForm, RunCapForm, WalletCreditForm
+from .models import SpendControl, Workspace
+from .queries import (api_keys_for_workspace, cost_summary_by, ledger_newest, wallet_available_and_held,
+                      workspace_for_user, workspaces_with_wallets)
 from .services import api_key_create, api_key_revoke, wallet_credit
 
 NEW_KEY = "billing.new_key"  # session slot that carries a fresh key across one redirect, then is emptied
@@ -71,12 +72,17 @@ def cost_summary(request):
     form = CostFilterForm(request.GET)
     if not form.is_valid():
         return render(request, "billing/costs.html", {"form": form}, status=400)
-    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    rows = list(cost_summary_by_key(start=start, end=end))
-    totals = cost_totals(start=start, end=end)
+    choice = form.cleaned_data
+    rows, totals = cost_summary_by(group=choice["group"], mode=choice["mode"], start=choice["start"],
+                                   end=choice["end"])
     if request.GET.get("format") == "csv":
-        return _costs_csv(rows, totals, name=f"monid-costs-{start or 'start'}-to-{end or 'today'}.csv")
-    return render(request, "billing/costs.html", {"form": form, "rows": rows, "totals": totals})
+        return _costs_csv(rows, totals, group=choice["group"],
+                          name=f"monid-costs-{choice['mode']}-by-{choice['group']}-"
+                               f"{choice['start'] or 'start'}-to-{choice['end'] or 'today'}.csv")
+    csv_query = request.GET.copy()
+    csv_query["format"] = "csv"
+    return render(request, "billing/costs.html", {"form": form, "group": choice["group"], "mode": choice["mode"],
+                                                  "rows": rows, "totals": totals, "csv_query": csv_query.urlencode()})
 
 
 def _staff_only(request):
@@ -100,7 +106,7 @@ def workspace_wallet(request, slug):
     if request.method == "POST":
         form = WalletCreditForm(request.POST)
         if form.is_valid():
-            micros = int(form.cleaned_data["amount_usd"] * MICROS_PER_DOLLAR)
+            micros = dollars_to_micros(form.cleaned_data["amount_usd"])
             try:
                 wallet_credit(workspace=workspace, amount_micros=micros, note=form.cleaned_data["note"],
                               created_by=request.user)
@@ -130,14 +136,94 @@ def _cell(text):
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _costs_csv(rows, totals, *, name):
+# The CSV's first columns for each grouping of the cost summary: heading -> the row's field (queries.COST_GROUPS).
+CSV_GROUP_COLUMNS = {
+    "key": {"workspace": "workspace", "key": "key"},
+    "workspace": {"workspace": "workspace"},
+    "provider": {"provider": "provider_slug"},
+    "endpoint": {"provider": "provider_slug", "endpoint": "path"},
+}
+CSV_COUNTS = ("completed", "failed", "blocked", "stopped", "timed_out", "runs")
+CSV_MONEY = ("calculated", "actual", "reported", "margin")
+
+
+def _costs_csv(rows, totals, *, group, name):
+    """The costs table as on the page: the same rows and columns, dollars with six decimals."""
     response = HttpResponse(content_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
     writer = csv.writer(response)
-    money = ("calculated_micros", "actual_micros", "reported_micros", "margin_micros")
-    writer.writerow(["workspace", "key", "mode", "runs", "calculated_usd", "actual_usd", "reported_usd", "margin_usd"])
+    columns = CSV_GROUP_COLUMNS[group]
+    writer.writerow([*columns, *CSV_COUNTS, *(f"{money}_usd" for money in CSV_MONEY)])
     for row in rows:
-        writer.writerow([_cell(row.workspace.slug), _cell(row.label), row.mode, row.run_count,
-                         *(_usd(getattr(row, field)) for field in money)])
-    writer.writerow(["TOTAL", "", "", totals["run_count"], *(_usd(totals[field]) for field in money)])
+        writer.writerow([*(_cell(row[field]) for field in columns.values()), *_csv_figures(row)])
+    writer.writerow(["TOTAL", *[""] * (len(columns) - 1), *_csv_figures(totals)])
     return response
+
+
+def _csv_figures(row):
+    return [*(row[count] for count in CSV_COUNTS), *(_usd(row[f"{money}_micros"]) for money in CSV_MONEY)]
+
+
+@require_safe
+@login_required
+def customer_wallet(request):
+    workspace = workspace_for_user(request.user)
+    if workspace is None:
+        return render(request, "billing/customer_wallet.html", {"workspace": None})
+    available, held = wallet_available_and_held(workspace=workspace)
+    return render(request, "billing/customer_wallet.html", {
+        "workspace": workspace, "available": available, "held": held, "entries": ledger_newest(workspace=workspace)})
+
+
+CONTROL_FORMS = {"budget": (BudgetForm, SpendControl.Kind.BUDGET), "run_cap": (RunCapForm, SpendControl.Kind.RUN_CAP)}
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+def spend_controls(request):
+    workspace = workspace_for_user(request.user)
+    if workspace is None:
+        return render(request, "billing/controls.html", {"workspace": None})
+    page_forms = {name: form_class(prefix=name) for name, (form_class, _) in CONTROL_FORMS.items()}
+    status = 200
+    if request.method == "POST":
+        posted = request.POST.get("form")
+        if posted not in CONTROL_FORMS:
+            raise Http404("No such form.")
+        form_class, kind = CONTROL_FORMS[posted]
+        form = page_forms[posted] = form_class(request.POST, prefix=posted)
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                control = spend_control_set(workspace=workspace, kind=kind, period=data.get("period", ""),
+                                            limit_micros=dollars_to_micros(data["limit_usd"]), status=data["status"])
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status_code
+            else:
+                messages.success(request, f"Saved the {control.name}: {micros_text(control.limit_micros)}, "
+                                          f"{control.status.lower()}.")
+                return redirect("spend-controls")
+    controls = list(workspace.spend_controls.order_by("kind", "period"))
+    states = spend_control_states(workspace=workspace, controls=controls)
+    available, _ = wallet_available_and_held(workspace=workspace)
+    return render(request, "billing/controls.html", {
+        "workspace": workspace, "available": available, "budget_form": page_forms["budget"],
+        "run_cap_form": page_forms["run_cap"],
+        "budgets": sorted((state for state in states if state.control.kind == SpendControl.Kind.BUDGET),
+                          key=lambda state: SpendControl.Period.values.index(state.control.period)),
+        "run_cap": next((control for control in controls if control.kind == SpendControl.Kind.RUN_CAP), None),
+    }, status=status)
+
+
+@require_POST
+@login_required
+def spend_control_status(request, control_id):
+    workspace = workspace_for_user(request.user)
+    control = get_object_or_404(SpendControl, workspace=workspace, pk=control_id) if workspace else None
+    if control is None or request.POST.get("status") not in SpendControl.Status.values:
+        raise Http404("No such spend control.")
+    spend_control_update(control=control, status=request.POST["status"])
+    messages.success(request, f"The {control.name} is now {control.status.lower()}.")
+    return redirect("spend-controls")

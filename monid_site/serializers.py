@@ -20,11 +20,11 @@ class TimestampField(serializers.DateTimeField):
 
 
 class StrictSerializer(serializers.Serializer):
-    """An input serializer that names unknown fields instead of ignoring them."""
+    """An input serializer that names unknown fields instead of ignoring them, nested ones included."""
 
-    def validate(self, attrs):
-        unknown = sorted(set(self.initial_data) - set(self.fields))
+    def to_internal_value(self, data):
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
         if unknown:
             raise serializers.ValidationError(
                 {"body": f"unknown field(s) {', '.join(unknown)}; send only {', '.join(self.fields)}."})
-        return attrs
+        return super().to_internal_value(data)

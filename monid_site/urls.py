@@ -25,6 +25,9 @@ urlpatterns = [
     path("keys/", billing_views.key_list, name="key-list"),
     path("keys/<path:label>/revoke/", billing_views.key_revoke, name="key-revoke"),
     path("costs/", billing_views.cost_summary, name="cost-summary"),
+    path("wallet/", billing_views.customer_wallet, name="customer-wallet"),
+    path("controls/", billing_views.spend_controls, name="spend-controls"),
+    path("controls/<str:control_id>/status/", billing_views.spend_control_status, name="spend-control-status"),
     path("workspaces/", billing_views.workspace_list, name="workspace-list"),
     path("workspaces/<slug:slug>/wallet/", billing_views.workspace_wallet, name="workspace-wallet"),
 ]

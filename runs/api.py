@@ -1,3 +1,5 @@
+import datetime
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -67,6 +69,33 @@ class RunAcceptedSerializer(serializers.Serializer):
         return price
 
 
+class ControlSnapshotSerializer(serializers.Serializer):
+    controlId = serializers.CharField(help_text="ULID of the budget or run cap")
+    controlType = serializers.ChoiceField(choices=["BUDGET", "RUN_CAP"])
+    blocked = serializers.BooleanField(help_text="Whether this control is one that refused the run")
+    requiredAmount = serializers.FloatField(help_text="Dollars: the most the run could have cost")
+    limitAmount = serializers.FloatField(help_text="Dollars")
+    period = serializers.ChoiceField(choices=["HOUR", "DAY", "WEEK", "MONTH"], required=False, help_text="Budgets only")
+    spentAmount = serializers.FloatField(required=False, help_text="Budgets only: dollars charged in the window")
+    heldAmount = serializers.FloatField(required=False, help_text="Budgets only: dollars held for runs in flight")
+    availableAmount = serializers.FloatField(required=False, help_text="Budgets only: limit less spent and held")
+    windowStart = serializers.CharField(required=False, help_text="Budgets only: when the window began")
+    currency = serializers.ChoiceField(choices=["USD"])
+
+
+def control_snapshot_dollars(snapshot: dict) -> dict:
+    """A stored snapshot (integers) with its amounts in dollars, as the API shows money."""
+    shown = {}
+    for name, value in snapshot.items():
+        if name.endswith("Micros"):
+            shown[name.removesuffix("Micros") + "Amount"] = micros_to_usd(value or 0)
+        elif name == "windowStart":
+            shown[name] = TimestampField().to_representation(datetime.datetime.fromisoformat(value))
+        else:
+            shown[name] = value
+    return {**shown, "currency": "USD"}
+
+
 class RunListItemSerializer(RunAcceptedSerializer):
     providerName = serializers.CharField(source="endpoint.provider.name")
     stoppable = serializers.BooleanField(source="is_stoppable")
@@ -75,6 +104,8 @@ class RunListItemSerializer(RunAcceptedSerializer):
     error = serializers.SerializerMethodField()
     billing = serializers.SerializerMethodField()
     cost = serializers.SerializerMethodField()
+    reason = serializers.SerializerMethodField()
+    controls = serializers.SerializerMethodField()
     resultCount = serializers.IntegerField(source="result_count", allow_null=True)
     startedAt = TimestampField(source="started_at", allow_null=True)
     completedAt = TimestampField(source="completed_at", allow_null=True)
@@ -93,6 +124,15 @@ class RunListItemSerializer(RunAcceptedSerializer):
         if run.status not in (Run.Status.FAILED, Run.Status.TIMED_OUT, Run.Status.BLOCKED):
             return None
         return {"source": "platform", "message": run.error_message or run.status}
+
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="BLOCKED runs: why, and what to do"))
+    def get_reason(self, run):
+        return run.error_message if run.status == Run.Status.BLOCKED else None
+
+    @extend_schema_field(ControlSnapshotSerializer(many=True, allow_null=True,
+                                                   help_text="BLOCKED runs: each active spend control as it stood"))
+    def get_controls(self, run):
+        return [control_snapshot_dollars(snapshot) for snapshot in run.controls] if run.controls is not None else None
 
     @extend_schema_field(BillingSerializer)
     def get_billing(self, run):
@@ -147,7 +187,7 @@ class RunCreateApi(APIView):
 
     @staticmethod
     def respond(run):
-        if run.endpoint.provider.is_async:
+        if run.endpoint.provider.is_async and run.status != Run.Status.BLOCKED:
             return Response(RunAcceptedSerializer(run).data, status=202)
         return Response(RunSerializer(run).data, status=200)
 

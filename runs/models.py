@@ -1,12 +1,10 @@
 from django.db import models
-from ulid import ULID
 
-from billing.models import ApiKey, Workspace
+from billing.models import ApiKey, Workspace, new_ulid
 from providers.models import Endpoint
 
 
-def new_run_id():
-    return str(ULID())
+new_run_id = new_ulid  # the name migrations refer to
 
 
 class RunStatus(models.TextChoices):
@@ -36,7 +34,10 @@ class Run(models.Model):
     output = models.JSONField(null=True, blank=True)
     provider_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     provider_error = models.JSONField(null=True, blank=True)
-    error_message = models.TextField(blank=True, help_text="Our own infrastructure error, never a stack trace")
+    error_message = models.TextField(blank=True, help_text="Our own infrastructure error, never a stack trace, "
+                                                            "or why a spend control BLOCKED the run")
+    # A BLOCKED run's spend controls as they stood when it was refused, in micro-dollars (see billing.controls).
+    controls = models.JSONField(null=True, blank=True)
     provider_run_id = models.CharField(max_length=100, blank=True)
     # The price as it was when the run was created, in micro-dollars.
     price_type = models.CharField(max_length=10, choices=Endpoint.PriceType.choices)

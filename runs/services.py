@@ -19,8 +19,9 @@ from django_q.brokers import get_broker
 from django_q.tasks import async_task
 from jsonschema import Draft202012Validator
 
-from billing.costs import run_costs
-from billing.models import ApiKey
+from billing.controls import ControlState, spend_controls_check
+from billing.costs import Costs, run_costs
+from billing.models import ApiKey, KeyDailyCost
 from billing.services import key_cost_record, wallet_hold, wallet_settle
 from monid_site.errors import ApplicationError
 from providers.adapters import (ProviderAnswer, ProviderTimeout, ProviderUnavailable, adapter_for, credential_setting,
@@ -28,6 +29,7 @@ from providers.adapters import (ProviderAnswer, ProviderTimeout, ProviderUnavail
 from providers.models import Endpoint, Provider
 
 from .models import IdempotencyKey, Run, new_run_id
+from .rollup import cost_rollup_build
 
 logger = logging.getLogger("monid.runs")
 
@@ -77,7 +79,8 @@ def _schema_message(error) -> str:
 
 
 def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict) -> Run:
-    """Validates and stores a new run; the dispatcher hands an async one to a worker once it is committed."""
+    """Validates and stores a new run, or a BLOCKED one when a spend control forbids it; the dispatcher hands
+    an async run to a worker once it is committed."""
     params = run_input_flatten(raw_input)
     run_input_validate(endpoint=endpoint, params=params)
     provider = endpoint.provider
@@ -85,19 +88,38 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict) -> Run:
         raise ApplicationError(503, f"Provider {provider.slug!r} is not configured on this server "
                                     f"({credential_setting(provider.slug)} is unset). Use a monid_test_ key, "
                                     "or ask the operator to configure it.")
-    run_id, held = new_run_id(), 0 if api_key.is_test else run_hold_estimate(endpoint=endpoint, params=params)
+    # Test runs are never charged, so neither the wallet nor the spend controls have a say in them.
+    estimate = 0 if api_key.is_test else run_hold_estimate(endpoint=endpoint, params=params)
+    fields = {"id": new_run_id(), "workspace_id": api_key.workspace_id, "api_key": api_key, "endpoint": endpoint,
+              "is_test": api_key.is_test, "input": raw_input, "price_type": endpoint.price_type,
+              "price_micros": endpoint.price_micros, "flat_fee_micros": endpoint.flat_fee_micros}
     with transaction.atomic():  # the hold and the run stand or fall together: a 402 leaves neither
-        run = Run.objects.create(
-            id=run_id, held_micros=held,
-            workspace_id=api_key.workspace_id, api_key=api_key, endpoint=endpoint, is_test=api_key.is_test,
-            status=Run.Status.RUNNING if provider.is_async else Run.Status.READY, input=raw_input,
-            price_type=endpoint.price_type, price_micros=endpoint.price_micros,
-            flat_fee_micros=endpoint.flat_fee_micros,
-            # An async run's first step is due at once: the dispatcher hands it out with others, in one task.
-            next_step_at=timezone.now() if provider.is_async else None,
-        )
-        if held:  # last, so the wallet's row is locked for as short a time as can be
-            wallet_hold(workspace_id=api_key.workspace_id, amount_micros=held, run_id=run_id)
+        blocked = spend_controls_check(workspace_id=api_key.workspace_id, amount_micros=estimate) if estimate else None
+        if blocked is None:
+            run = Run.objects.create(
+                **fields, held_micros=estimate,
+                status=Run.Status.RUNNING if provider.is_async else Run.Status.READY,
+                # An async run's first step is due at once: the dispatcher hands it out with others, in one task.
+                next_step_at=timezone.now() if provider.is_async else None,
+            )
+            if estimate:  # last, so the wallet's row is locked for as short a time as can be
+                wallet_hold(workspace_id=api_key.workspace_id, amount_micros=estimate, run_id=run.pk)
+            return run
+    # In a transaction of its own: the check's lock on the wallet row is gone, so recording the run on its key's
+    # rollup cannot wait on a settlement that waits on that lock.
+    return _run_block(fields=fields, states=blocked)
+
+
+@transaction.atomic
+def _run_block(*, fields: dict, states: list[ControlState]) -> Run:
+    """Stores a run that a spend control refused: never sent to a provider, never charged."""
+    now = timezone.now()
+    run = Run.objects.create(**fields, status=Run.Status.BLOCKED, completed_at=now,
+                             error_message=next(state for state in states if state.blocks).reason(),
+                             controls=[state.snapshot() for state in states])
+    key_cost_record(api_key_id=run.api_key_id, provider=run.endpoint.provider.slug, endpoint=run.endpoint.path,
+                    status=run.status, day=now.date(),
+                    costs=Costs(calculated_micros=0, actual_micros=0, reported_micros=0))
     return run
 
 
@@ -408,7 +430,8 @@ def run_finish(*, run: Run, status: str, answer: ProviderAnswer | None = None, e
         fields["provider_run_id"] = answer.provider_run_id
     # The status filter makes the transition one-way: of two workers finishing one run, only one wins.
     if Run.objects.filter(pk=run.pk).exclude(status__in=Run.TERMINAL).update(**fields):
-        key_cost_record(api_key_id=run.api_key_id, day=now.date(), costs=costs)
+        key_cost_record(api_key_id=run.api_key_id, provider=run.endpoint.provider.slug, endpoint=run.endpoint.path,
+                        status=status, day=now.date(), costs=costs)
         wallet_settle(workspace_id=run.workspace_id, run_id=run.pk, held_micros=run.held_micros,
                       charge_micros=costs.reported_micros)
         for name, value in fields.items():
@@ -462,3 +485,11 @@ def idempotency_attach(*, workspace, key: str, run: Run) -> None:
 def idempotency_release(*, workspace, key: str) -> None:
     """A request that created no run gives its key up, so a corrected retry with the same key can go ahead."""
     IdempotencyKey.objects.filter(workspace=workspace, key=key, run__isnull=True).delete()
+
+
+@transaction.atomic
+def cost_rollup_rebuild() -> int:
+    """Rebuilds the whole daily cost rollup from the runs that ended; returns the rows written. For loading runs
+    in bulk (bench/cost_summary.py): run_finish keeps the rollup exact run by run, and a run ending while this
+    runs could be lost from it."""
+    return cost_rollup_build(run_model=Run, rollup_model=KeyDailyCost, statuses=Run.TERMINAL)

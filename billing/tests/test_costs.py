@@ -1,9 +1,16 @@
+import datetime
 import json
 
 import pytest
+import time_machine
 
 from billing.costs import micros_to_usd, run_costs
-from billing.queries import cost_summary_by_key
+from billing.models import ApiKey, KeyDailyCost
+from billing.queries import cost_summary_by
+from runs.models import Run
+from runs.services import cost_rollup_rebuild
+
+FEB_10 = datetime.date(2025, 2, 10)
 
 
 def costs(**overrides):
@@ -38,18 +45,173 @@ def test_dollars_appear_only_at_the_edge():
     assert micros_to_usd(3000) == 0.003 and micros_to_usd(1) == 0.000001
 
 
+def post_run(client, key, email="sean@example.com"):
+    response = client.post("/v1/run", data=json.dumps({"provider": "pdl", "endpoint": "/person/enrich",
+                                                        "input": {"email": email}}),
+                           content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert response.status_code == 200, response.content
+
+
+def rollup(label, *, day=FEB_10, provider="pdl", endpoint="/person/enrich", status="COMPLETED", runs=1,
+           calculated=0, actual=0, reported=0):
+    """One row of the daily rollup, as settling `runs` runs of the key labelled `label` would leave it."""
+    return KeyDailyCost.objects.create(
+        api_key=ApiKey.objects.get(label=label), day=day, provider=provider, endpoint=endpoint, status=status,
+        run_count=runs, calculated_cost_micros=calculated, actual_cost_micros=actual, reported_cost_micros=reported)
+
+
+def summary(group="key", mode="live", **dates):
+    return cost_summary_by(group=group, mode=mode, **dates)
+
+
 @pytest.mark.django_db
 def test_the_cost_summary_sums_each_keys_runs(client, alice_key, bob_key):
-    def post(key, email):
-        client.post("/v1/run", data=json.dumps({"provider": "pdl", "endpoint": "/person/enrich",
-                                                 "input": {"email": email}}),
-                    content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
+    for key, email in [(alice_key, "a@example.com"), (alice_key, "b@example.com"),
+                       (alice_key, "nomatch@example.com"), (bob_key, "c@example.com")]:
+        post_run(client, key, email)
 
-    post(alice_key, "a@example.com")
-    post(alice_key, "b@example.com")
-    post(alice_key, "nomatch@example.com")
-    post(bob_key, "c@example.com")
-    rows = {row.label: row for row in cost_summary_by_key()}
-    assert (rows["alice-live"].run_count, rows["alice-live"].calculated_micros,
-            rows["alice-live"].reported_micros) == (3, 9000, 6000)
-    assert (rows["bob-live"].run_count, rows["bob-live"].reported_micros) == (1, 3000)
+    rows, totals = summary()
+
+    by_key = {row["key"]: row for row in rows}
+    assert (by_key["alice-live"]["runs"], by_key["alice-live"]["calculated_micros"],
+            by_key["alice-live"]["reported_micros"]) == (3, 9000, 6000)
+    assert (by_key["bob-live"]["runs"], by_key["bob-live"]["reported_micros"]) == (1, 3000)
+    assert (totals["runs"], totals["reported_micros"]) == (4, 9000)
+
+
+@pytest.mark.django_db
+def test_settling_a_run_records_it_under_its_key_day_provider_endpoint_and_status(client, alice_key):
+    with time_machine.travel(datetime.datetime(2025, 2, 10, 23, 59, 59, tzinfo=datetime.UTC), tick=False):
+        post_run(client, alice_key)
+
+    row = KeyDailyCost.objects.get()
+    assert (row.api_key.label, row.day, row.provider, row.endpoint, row.status) == (
+        "alice-live", FEB_10, "pdl", "/person/enrich", "COMPLETED")
+    assert (row.run_count, row.calculated_cost_micros, row.reported_cost_micros) == (1, 3000, 3000)
+
+
+@pytest.mark.django_db
+def test_runs_are_counted_by_the_status_they_ended_in(alice_key):
+    for status, runs in [("COMPLETED", 5), ("FAILED", 4), ("BLOCKED", 3), ("STOPPED", 2), ("TIMED_OUT", 1)]:
+        rollup("alice-live", status=status, runs=runs)
+
+    [row], totals = summary()
+
+    assert [row[name] for name in ("completed", "failed", "blocked", "stopped", "timed_out", "runs")] == [
+        5, 4, 3, 2, 1, 15]
+    assert totals["runs"] == 15 and totals["blocked"] == 3
+
+
+@pytest.mark.django_db
+def test_the_margin_is_reported_less_actual_and_may_be_negative(alice_key):
+    rollup("alice-live", status="COMPLETED", calculated=3000, actual=1200, reported=3000)
+    rollup("alice-live", status="FAILED", calculated=3000, actual=2500, reported=0)
+
+    [row], totals = summary()
+
+    assert (row["calculated_micros"], row["actual_micros"], row["reported_micros"]) == (6000, 3700, 3000)
+    assert row["margin_micros"] == -700 and totals["margin_micros"] == -700
+
+
+@pytest.mark.django_db
+def test_a_summary_by_workspace_sums_its_keys(alice_key, alice, bob_key):
+    from billing.services import api_key_create
+
+    api_key_create(workspace=alice.workspaces.get(), label="alice-live-2", mode="live")
+    rollup("alice-live", reported=1000)
+    rollup("alice-live-2", reported=20_000)
+    rollup("bob-live", reported=300_000)
+
+    rows, _ = summary(group="workspace")
+
+    assert [(row["workspace"], row["runs"], row["reported_micros"]) for row in rows] == [
+        ("globex", 1, 300_000), ("acme", 2, 21_000)]
+
+
+@pytest.mark.django_db
+def test_a_summary_by_provider_sums_its_endpoints_across_keys(alice_key, bob_key):
+    rollup("alice-live", provider="pdl", endpoint="/person/enrich", reported=1000)
+    rollup("bob-live", provider="pdl", endpoint="/company/enrich", reported=20_000)
+    rollup("bob-live", provider="apify", endpoint="/apidojo/tweet-scraper", reported=300_000)
+
+    rows, _ = summary(group="provider")
+
+    assert [(row["provider_slug"], row["runs"], row["reported_micros"]) for row in rows] == [
+        ("apify", 1, 300_000), ("pdl", 2, 21_000)]
+
+
+@pytest.mark.django_db
+def test_a_summary_by_endpoint_keeps_each_providers_endpoints_apart(alice_key, bob_key):
+    rollup("alice-live", provider="pdl", endpoint="/person/enrich", reported=1000)
+    rollup("bob-live", provider="pdl", endpoint="/person/enrich", reported=20_000)
+    rollup("bob-live", provider="other", endpoint="/person/enrich", reported=300_000)
+
+    rows, _ = summary(group="endpoint")
+
+    assert [(row["provider_slug"], row["path"], row["runs"], row["reported_micros"]) for row in rows] == [
+        ("other", "/person/enrich", 1, 300_000), ("pdl", "/person/enrich", 2, 21_000)]
+
+
+@pytest.mark.django_db
+def test_live_and_test_keys_are_never_summed_together(alice_key, alice_test_key):
+    rollup("alice-live", calculated=3000, reported=3000)
+    rollup("alice-test", runs=7, calculated=21_000)
+
+    live, live_totals = summary(mode="live")
+    test, test_totals = summary(mode="test")
+
+    assert [row["key"] for row in live] == ["alice-live"] and live_totals["runs"] == 1
+    assert [row["key"] for row in test] == ["alice-test"] and test_totals["runs"] == 7
+    assert test_totals["calculated_micros"] == 21_000
+
+
+@pytest.mark.django_db
+def test_both_ends_of_the_date_range_are_included(alice_key):
+    for day, reported in [(datetime.date(2025, 1, 31), 1), (datetime.date(2025, 2, 1), 20),
+                          (datetime.date(2025, 2, 28), 300), (datetime.date(2025, 3, 1), 4000)]:
+        rollup("alice-live", day=day, reported=reported)
+
+    _, february = summary(start=datetime.date(2025, 2, 1), end=datetime.date(2025, 2, 28))
+    _, since = summary(start=datetime.date(2025, 2, 28))
+    _, until = summary(end=datetime.date(2025, 2, 1))
+
+    assert (february["runs"], february["reported_micros"]) == (2, 320)
+    assert (since["runs"], since["reported_micros"]) == (2, 4300)
+    assert (until["runs"], until["reported_micros"]) == (2, 21)
+
+
+@pytest.mark.django_db
+def test_a_range_without_runs_has_no_rows_and_zero_totals(alice_key):
+    rollup("alice-live", reported=3000)
+
+    rows, totals = summary(start=datetime.date(2030, 1, 1))
+
+    assert rows == []
+    assert totals == dict.fromkeys(["completed", "failed", "blocked", "stopped", "timed_out", "runs",
+                                    "calculated_micros", "actual_micros", "reported_micros", "margin_micros"], 0)
+
+
+@pytest.mark.django_db
+def test_rebuilding_the_rollup_from_runs_gives_what_settling_them_recorded(client, settings, alice_key,
+                                                                           alice_test_key, bob_key):
+    for moment, key, email in [("2025-02-10 23:59:59Z", alice_key, "a@example.com"),
+                               ("2025-02-11 00:00:00Z", alice_key, "a@example.com"),
+                               ("2025-02-11 12:00:00Z", alice_key, "nomatch@example.com"),
+                               ("2025-02-11 12:00:00Z", alice_test_key, "a@example.com"),
+                               ("2025-02-11 12:00:00Z", bob_key, "b@example.com")]:
+        with time_machine.travel(moment, tick=False):
+            post_run(client, key, email)
+    settings.PDL_API_BASE_URL = "http://127.0.0.1:9"  # refused: the run ends FAILED
+    post_run(client, alice_key)
+    fields = ("api_key__label", "day", "provider", "endpoint", "status", "run_count", "calculated_cost_micros",
+              "actual_cost_micros", "reported_cost_micros")
+    recorded = set(KeyDailyCost.objects.values_list(*fields))
+
+    written = cost_rollup_rebuild()
+
+    assert written == len(recorded) == 5
+    assert set(KeyDailyCost.objects.values_list(*fields)) == recorded
+
+
+def test_the_rollup_knows_every_terminal_status_of_a_run():
+    assert set(KeyDailyCost.STATUSES) == set(Run.TERMINAL)

@@ -156,7 +156,14 @@ def test_an_operator_without_a_workspace_is_told_where_keys_live(client, operato
     assert logged_in(client, operator).get("/keys/anything/revoke/").status_code == 404
 
 
-def test_the_costs_page_sums_each_key_and_totals_them(client, operator, alice_key, alice_test_key, bob_key):
+def rollup(label, *, day=datetime.date(2025, 2, 10), provider="pdl", endpoint="/person/enrich",
+           status="COMPLETED", runs=1, actual=0, reported=0):
+    KeyDailyCost.objects.create(api_key=ApiKey.objects.get(label=label), day=day, provider=provider,
+                                endpoint=endpoint, status=status, run_count=runs, calculated_cost_micros=reported,
+                                actual_cost_micros=actual, reported_cost_micros=reported)
+
+
+def test_the_costs_page_sums_each_live_key_and_totals_them(client, operator, alice_key, alice_test_key, bob_key):
     for key, email in [(alice_key, "sean@example.com"), (alice_key, "sean@example.com"),
                        (alice_key, "nomatch@example.com"), (alice_test_key, "sean@example.com"),
                        (bob_key, "sean@example.com")]:
@@ -165,33 +172,86 @@ def test_the_costs_page_sums_each_key_and_totals_them(client, operator, alice_ke
     response = logged_in(client, operator).get("/costs/")
 
     assert response.status_code == 200
-    rows = _table(response.content.decode())
-    assert rows["alice-live"] == {"workspace": "acme", "key": "alice-live", "runs": "3", "calculated": "$0.009000",
-                                  "actual": "$0.000000", "reported": "$0.006000", "margin": "$0.006000"}
-    assert rows["alice-test"]["runs"] == "1" and rows["alice-test"]["reported"] == "$0.000000"
+    rows = _table(response.content.decode(), "key")
+    assert rows["alice-live"] == {"workspace": "acme", "key": "alice-live", "completed": "3", "failed": "0",
+                                  "blocked": "0", "stopped": "0", "timed out": "0", "runs": "3",
+                                  "calculated": "$0.009000", "actual": "$0.000000", "reported": "$0.006000",
+                                  "margin": "$0.006000"}
     assert rows["bob-live"]["reported"] == "$0.003000"
-    assert rows["Total"]["runs"] == "5" and rows["Total"]["reported"] == "$0.009000"
+    assert "alice-test" not in rows
+    assert rows["Total"]["runs"] == "4" and rows["Total"]["reported"] == "$0.009000"
+
+
+def test_the_costs_page_shows_test_keys_apart(client, operator, alice_key, alice_test_key):
+    api_run(alice_key, "sean@example.com")
+    api_run(alice_test_key, "sean@example.com")
+
+    response = logged_in(client, operator).get("/costs/", {"mode": "test"})
+
+    assert response.status_code == 200
+    rows = _table(response.content.decode(), "key")
+    assert set(rows) == {"alice-test", "Total"}
+    assert (rows["alice-test"]["runs"], rows["alice-test"]["calculated"], rows["alice-test"]["reported"]) == (
+        "1", "$0.003000", "$0.000000")
+
+
+@pytest.mark.parametrize("group, first, expected", [
+    ("workspace", "workspace", {"acme": "2", "globex": "1"}),
+    ("provider", "provider", {"pdl": "2", "apify": "1"}),
+    ("endpoint", "endpoint", {"/person/enrich": "2", "/apidojo/tweet-scraper": "1"}),
+])
+def test_the_costs_page_groups_by_workspace_provider_or_endpoint(client, operator, alice_key, bob_key, group,
+                                                                  first, expected):
+    rollup("alice-live", provider="pdl", endpoint="/person/enrich")
+    rollup("alice-live", provider="apify", endpoint="/apidojo/tweet-scraper")
+    rollup("bob-live", provider="pdl", endpoint="/person/enrich")
+
+    response = logged_in(client, operator).get("/costs/", {"group": group})
+
+    assert response.status_code == 200
+    rows = _table(response.content.decode(), first)
+    assert {name: row["runs"] for name, row in rows.items() if name != "Total"} == expected
+    assert rows["Total"]["runs"] == "3"
+
+
+def test_the_costs_page_shows_a_negative_margin_in_red_with_a_minus(client, operator, alice_key):
+    rollup("alice-live", status="FAILED", actual=2500, reported=0)
+
+    response = logged_in(client, operator).get("/costs/")
+
+    assert response.status_code == 200
+    rows = _table(response.content.decode(), "key")
+    assert rows["alice-live"]["failed"] == "1" and rows["alice-live"]["margin"] == "-$0.002500"
+    assert '<td class="num negative">-$0.002500</td>' in response.content.decode()
 
 
 def test_the_costs_page_counts_only_the_chosen_days(client, operator, alice_key):
-    api_key = ApiKey.objects.get(label="alice-live")
     for day, reported in [(datetime.date(2025, 1, 31), 1000), (datetime.date(2025, 2, 1), 20_000),
                           (datetime.date(2025, 2, 28), 300_000), (datetime.date(2025, 3, 1), 4_000_000)]:
-        KeyDailyCost.objects.create(api_key=api_key, day=day, run_count=1, reported_cost_micros=reported,
-                                    actual_cost_micros=reported // 2)
+        rollup("alice-live", day=day, reported=reported, actual=reported // 2)
 
     response = logged_in(client, operator).get("/costs/", {"start": "2025-02-01", "end": "2025-02-28"})
 
     assert response.status_code == 200
-    rows = _table(response.content.decode())
+    rows = _table(response.content.decode(), "key")
     assert rows["alice-live"]["runs"] == "2" and rows["alice-live"]["reported"] == "$0.320000"
     assert rows["alice-live"]["margin"] == "$0.160000"
     assert rows["Total"]["reported"] == "$0.320000"
 
 
+def test_days_without_runs_say_so(client, operator, alice_key):
+    rollup("alice-live", day=datetime.date(2025, 2, 10))
+
+    response = logged_in(client, operator).get("/costs/", {"start": "2025-03-01"})
+
+    assert response.status_code == 200
+    assert b"No live runs ended in these days." in response.content
+
+
 @pytest.mark.parametrize("query", [{"start": "yesterday"}, {"end": "2025-02-30"},
-                                   {"start": "2025-03-01", "end": "2025-02-01"}])
-def test_bad_dates_on_the_costs_page_are_form_errors(client, operator, query):
+                                   {"start": "2025-03-01", "end": "2025-02-01"}, {"group": "label"},
+                                   {"mode": "both"}])
+def test_bad_filters_on_the_costs_page_are_form_errors(client, operator, query):
     response = logged_in(client, operator).get("/costs/", query)
 
     assert response.status_code == 400
@@ -204,31 +264,59 @@ def test_the_costs_page_is_404_for_customers(client, alice):
     assert response.status_code == 404
 
 
-def test_the_costs_table_downloads_as_csv(client, operator, alice_key):
+def test_the_costs_table_downloads_as_csv(client, operator, alice_key, bob_key):
     api_run(alice_key, "sean@example.com")
-    api_key_create(workspace=ApiKey.objects.get(label="alice-live").workspace, label="=HYPERLINK(1)", mode="test")
+    rollup("bob-live", day=datetime.date(2025, 2, 10), status="TIMED_OUT", actual=1_234_567)
+
+    page = logged_in(client, operator).get("/costs/", {"start": "2025-01-01"})
+    response = client.get("/costs/", {"start": "2025-01-01", "format": "csv"})
+
+    assert 'href="?start=2025-01-01&amp;format=csv"' in page.content.decode()
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert 'filename="monid-costs-live-by-key-2025-01-01-to-today.csv"' in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows == [
+        ["workspace", "key", "completed", "failed", "blocked", "stopped", "timed_out", "runs", "calculated_usd",
+         "actual_usd", "reported_usd", "margin_usd"],
+        ["acme", "alice-live", "1", "0", "0", "0", "0", "1", "0.003000", "0.000000", "0.003000", "0.003000"],
+        ["globex", "bob-live", "0", "0", "0", "0", "1", "1", "0.000000", "1.234567", "0.000000", "-1.234567"],
+        ["TOTAL", "", "1", "0", "0", "0", "1", "2", "0.003000", "1.234567", "0.003000", "-1.231567"],
+    ]
+
+
+def test_the_costs_csv_by_endpoint_names_provider_and_endpoint(client, operator, alice_key):
+    rollup("alice-live", provider="apify", endpoint="/apidojo/tweet-scraper", reported=3000)
+
+    response = logged_in(client, operator).get("/costs/", {"group": "endpoint", "format": "csv"})
+
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][:3] == ["provider", "endpoint", "completed"]
+    assert rows[1:] == [["apify", "/apidojo/tweet-scraper", "1", "0", "0", "0", "0", "1", "0.003000", "0.000000",
+                         "0.003000", "0.003000"],
+                        ["TOTAL", "", "1", "0", "0", "0", "0", "1", "0.003000", "0.000000", "0.003000", "0.003000"]]
+
+
+def test_a_label_that_looks_like_a_formula_is_defused_in_the_csv(client, operator, alice, alice_key):
+    api_key_create(workspace=alice.workspaces.get(), label="=HYPERLINK(1)", mode="live")
+    rollup("=HYPERLINK(1)")
 
     response = logged_in(client, operator).get("/costs/", {"format": "csv"})
 
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/csv")
-    assert "attachment" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == ["workspace", "key", "mode", "runs", "calculated_usd", "actual_usd", "reported_usd", "margin_usd"]
-    assert ["acme", "alice-live", "live", "1", "0.003000", "0.000000", "0.003000", "0.003000"] in rows
-    assert ["acme", "'=HYPERLINK(1)", "test", "0", "0.000000", "0.000000", "0.000000", "0.000000"] in rows
-    assert rows[-1] == ["TOTAL", "", "", "1", "0.003000", "0.000000", "0.003000", "0.003000"]
+    assert ["acme", "'=HYPERLINK(1)"] in [row[:2] for row in rows]
 
 
-def _table(html):
-    """The costs table as {key label: {column: cell text}}, the totals row under "Total"."""
-    columns = ["workspace", "key", "mode", "runs", "calculated", "actual", "reported", "margin"]
+def _table(html, first):
+    """The costs table as {value of the `first` column: {column heading, lowercased: cell text}}, the totals row
+    under "Total"."""
+    headings = [re.sub(r"<[^>]+>", "", cell).strip().lower()
+                for cell in re.findall(r"<th[^>]*>(.*?)</th>", re.search(r"<thead>(.*?)</thead>", html, re.S)[1])]
     rows = {}
     for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S)[1:]:
         cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, re.S)]
-        if cells[0] == "Total":
-            cells = ["", "Total", "", *cells[1:]]
-        row = dict(zip(columns, cells))
-        row.pop("mode")
-        rows[row["key"]] = row
+        if cells[0] == "Total":  # one cell spans the grouping's columns
+            cells = [*["Total"] * (len(headings) - len(cells) + 1), *cells[1:]]
+        row = dict(zip(headings, cells))
+        rows[row[first]] = row
     return rows

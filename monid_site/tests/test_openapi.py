@@ -17,7 +17,10 @@ def test_the_document_lists_every_route_with_its_error_statuses(client):
     assert response.status_code == 200
     document = response.json()
     assert set(document["paths"]) == {"/v1/run", "/v1/runs", "/v1/runs/{run_id}", "/v1/runs/{run_id}/stop",
-                                      "/v1/api-keys", "/v1/api-keys/{label}", "/v1/wallet/balance"}
+                                      "/v1/api-keys", "/v1/api-keys/{label}", "/v1/wallet/balance",
+                                      "/v1/controls/workspace/budgets", "/v1/controls/workspace/budgets/{control_id}",
+                                      "/v1/controls/workspace/run-caps",
+                                      "/v1/controls/workspace/run-caps/{control_id}"}
     create = document["paths"]["/v1/run"]["post"]
     assert {"200", "202", "400", "401", "402", "404", "415", "429", "500"} <= set(create["responses"])
     assert document["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"

@@ -1,18 +1,21 @@
 """Every money path of a run: a hold at admission (or a 402), then in the transaction that ends the run the hold
 given back and what it cost charged, once; test mode never touches the wallet."""
 
+import datetime
 import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
 from django.db.models import Sum
+from django.utils import timezone
 
-from billing.models import ApiKey, LedgerEntry, Wallet
+from billing.models import ApiKey, KeyDailyCost, LedgerEntry, Wallet
 from billing.services import api_key_create, wallet_credit
 from providers.models import Endpoint
 from runs.models import Run
-from runs.services import run_create, run_finish, run_stop
+from runs import services
+from runs.services import run_create, run_finish, run_stop, runs_reconcile
 
 pytestmark = pytest.mark.django_db
 
@@ -156,3 +159,56 @@ def test_a_hundred_runs_at_once_against_a_wallet_for_ten_admit_exactly_ten(alice
     assert {getattr(o, "status_code", o) for o in refused} == {402}
     assert len(outcomes) - len(refused) == Run.objects.count() == 10
     assert (wallet().balance_micros, wallet().held_micros) == (10 * endpoint.price_micros,) * 2
+
+
+class ProcessDied(BaseException):
+    """Raised where a process could be killed: not an Exception, so no handler of ours catches it, and the
+    open transaction is rolled back as the database would roll back a dead connection's."""
+
+
+def die_after(function):
+    def dying(**kwargs):
+        function(**kwargs)
+        raise ProcessDied
+    return dying
+
+
+def past_lease(run_id):
+    """As if the dead worker's lease had run out."""
+    Run.objects.filter(pk=run_id).update(lease_until=timezone.now() - datetime.timedelta(seconds=1))
+
+
+def test_a_crash_during_an_async_runs_settlement_charges_nothing_and_the_resumed_run_settles_once(
+        client, alice_key, task_queue, monkeypatch):
+    run_id = post(client, alice_key, TWEETS).json()["runId"]
+    held = Run.objects.get(pk=run_id).held_micros
+    monkeypatch.setattr(services, "wallet_settle", die_after(services.wallet_settle))
+    with pytest.raises(ProcessDied):
+        task_queue.run()
+    assert Run.objects.get(pk=run_id).status == "RUNNING" and ledger(run_id) == [("hold", held)]
+    assert wallet().held_micros == held and not KeyDailyCost.objects.exists()
+    monkeypatch.undo()
+    task_queue.purge()  # the dead worker's task died with it
+    past_lease(run_id)
+    assert runs_reconcile()["resumed"] == 1
+    task_queue.run()
+    run = Run.objects.get(pk=run_id)
+    assert run.status == "COMPLETED" and ledger(run_id) == sorted(
+        [("hold", held), ("release", held), ("charge", run.reported_cost_micros)])
+    assert (wallet().balance_micros, wallet().held_micros) == (FUNDS - run.reported_cost_micros, 0)
+    assert KeyDailyCost.objects.get().run_count == 1
+
+
+def test_a_crash_during_a_sync_runs_settlement_leaves_it_to_the_reconciler_which_gives_the_hold_back(
+        client, alice_key, monkeypatch):
+    monkeypatch.setattr(services, "wallet_settle", die_after(services.wallet_settle))
+    with pytest.raises(ProcessDied):
+        post(client, alice_key, PDL_MATCH)
+    monkeypatch.undo()
+    run = Run.objects.get()
+    assert run.status == "RUNNING" and ledger(run.pk) == [("hold", run.held_micros)]
+    Run.objects.filter(pk=run.pk).update(created_at=run.created_at - datetime.timedelta(minutes=10))
+    assert runs_reconcile()["failed"] == 1
+    run.refresh_from_db()
+    assert run.status == "FAILED" and ledger(run.pk) == [("hold", run.held_micros), ("release", run.held_micros)]
+    assert (wallet().balance_micros, wallet().held_micros) == (FUNDS, 0)

@@ -1,0 +1,206 @@
+"""Spend controls: a workspace's budgets (a limit per hour, day, week or month) and its per-run cap.
+
+A live run is checked against every ACTIVE control before it is admitted. A budget counts what was charged in
+its current window plus everything held for runs in flight, so the charges that land in one window can never
+add up to more than its limit: a run's charge never exceeds its hold, and every hold was counted when each
+later run was admitted. Settlement keeps each budget's charged-in-window sum on its own row, in the
+transaction that charges the run, so admission reads a few small rows and never sums the ledger.
+"""
+
+import calendar
+import datetime
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import BigIntegerField, Case, DateTimeField, F, Sum, Value, When
+from django.utils import timezone
+
+from monid_site.errors import ApplicationError
+
+from .costs import micros_text
+from .models import LedgerEntry, SpendControl, Wallet, Workspace
+
+MAX_LIMIT_MICROS = 10**15  # $1,000,000,000, as for credits
+PERIOD_LENGTH = {"HOUR": datetime.timedelta(hours=1), "DAY": datetime.timedelta(days=1),
+                 "WEEK": datetime.timedelta(weeks=1)}
+
+
+def window_start(period: str, now: datetime.datetime) -> datetime.datetime:
+    """The start of the window `now` falls in: the hour, the UTC day, the week from Monday, the month."""
+    now = now.astimezone(datetime.timezone.utc)
+    if period == SpendControl.Period.HOUR:
+        return now.replace(minute=0, second=0, microsecond=0)
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == SpendControl.Period.DAY:
+        return day
+    if period == SpendControl.Period.WEEK:
+        return day - datetime.timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def window_end(period: str, start: datetime.datetime) -> datetime.datetime:
+    if period == SpendControl.Period.MONTH:
+        return start + datetime.timedelta(days=calendar.monthrange(start.year, start.month)[1])
+    return start + PERIOD_LENGTH[period]
+
+
+@dataclass(frozen=True)
+class ControlState:
+    """A control as it stands at one instant, in micro-dollars; what the API, the pages and a BLOCKED run show."""
+
+    control: SpendControl
+    required_micros: int | None = None  # what the run being admitted needs; None outside admission
+    spent_micros: int = 0
+    held_micros: int = 0
+    window_start: datetime.datetime | None = None
+
+    @property
+    def available_micros(self) -> int:
+        return max(0, self.control.limit_micros - self.spent_micros - self.held_micros)
+
+    @property
+    def blocks(self) -> bool:
+        if self.required_micros is None or self.control.status != SpendControl.Status.ACTIVE:
+            return False
+        if self.control.kind == SpendControl.Kind.RUN_CAP:
+            return self.required_micros > self.control.limit_micros
+        return self.spent_micros + self.held_micros + self.required_micros > self.control.limit_micros
+
+    def reason(self) -> str:
+        need, control = micros_text(self.required_micros or 0), self.control
+        if control.kind == SpendControl.Kind.RUN_CAP:
+            return (f"This run may cost up to {need}, more than the workspace's per-run cap of "
+                    f"{micros_text(control.limit_micros)}. Ask for fewer results, or raise or pause the run cap "
+                    "in the dashboard.")
+        return (f"This run may cost up to {need}, and the workspace's {control.period} budget of "
+                f"{micros_text(control.limit_micros)} has {micros_text(self.available_micros)} left "
+                f"({micros_text(self.spent_micros)} spent, {micros_text(self.held_micros)} held for runs in flight) "
+                f"until {window_end(control.period, self.window_start):%Y-%m-%dT%H:%M:%SZ}. Raise or pause the "
+                "budget in the dashboard, or wait for the next window.")
+
+    def snapshot(self) -> dict:
+        """Stored on a BLOCKED run as it is: integers only, turned into dollars where it is shown."""
+        control = self.control
+        state = {"controlId": control.pk, "controlType": control.kind, "blocked": self.blocks,
+                 "requiredMicros": self.required_micros, "limitMicros": control.limit_micros}
+        if control.kind == SpendControl.Kind.BUDGET:
+            state.update(period=control.period, spentMicros=self.spent_micros, heldMicros=self.held_micros,
+                         availableMicros=self.available_micros, windowStart=self.window_start.isoformat())
+        return state
+
+
+def control_states(controls, *, held_micros: int, now: datetime.datetime,
+                   required_micros: int | None = None) -> list[ControlState]:
+    """Each control's state: a budget counts its window's charges (none once the window has moved on) and the
+    workspace's holds; a run cap has neither."""
+    states = []
+    for control in controls:
+        if control.kind == SpendControl.Kind.RUN_CAP:
+            states.append(ControlState(control, required_micros))
+            continue
+        start = window_start(control.period, now)
+        spent = control.spent_micros if control.window_start == start else 0
+        states.append(ControlState(control, required_micros, spent, held_micros, start))
+    return states
+
+
+def spend_controls_check(*, workspace_id: int, amount_micros: int) -> list[ControlState] | None:
+    """The states of the workspace's ACTIVE controls when one of them forbids a run of `amount_micros`, else None.
+
+    Called in a transaction. With a budget in play, the wallet row is locked first: admissions and settlements
+    of the workspace then take turns, so two runs can never both fit into the same room under a budget.
+    """
+    active = SpendControl.objects.filter(workspace_id=workspace_id, status=SpendControl.Status.ACTIVE
+                                         ).order_by("kind", "period")
+    controls, held = list(active), 0
+    if any(control.kind == SpendControl.Kind.BUDGET for control in controls):
+        wallet = Wallet.objects.select_for_update().filter(workspace_id=workspace_id).first()
+        held = wallet.held_micros if wallet else 0
+        controls = list(active)  # read again under the lock: a settlement may have moved them meanwhile
+    states = control_states(controls, held_micros=held, now=timezone.now(), required_micros=amount_micros)
+    return states if any(state.blocks for state in states) else None
+
+
+def budget_spend_record(*, workspace_id: int, charge_micros: int, now: datetime.datetime) -> None:
+    """Adds a charge to every budget of the workspace (paused ones too, so resuming one finds it right); a
+    budget still on an earlier window starts its new one with this charge.
+
+    In the settling transaction, after the wallet's row: see spend_control_set for why it comes after.
+    """
+    starts = {period: window_start(period, now) for period in SpendControl.Period.values}
+    SpendControl.objects.filter(workspace_id=workspace_id, kind=SpendControl.Kind.BUDGET).update(
+        spent_micros=Case(
+            *(When(period=period, window_start=start, then=F("spent_micros") + charge_micros)
+              for period, start in starts.items()),
+            # A run charged just before a window turned, whose transaction commits just after: it belongs to
+            # the window that ended, which no longer counts.
+            *(When(period=period, window_start__gt=start, then=F("spent_micros")) for period, start in starts.items()),
+            default=Value(charge_micros), output_field=BigIntegerField()),
+        window_start=Case(
+            *(When(period=period, window_start__gt=start, then=F("window_start")) for period, start in starts.items()),
+            *(When(period=period, then=Value(start)) for period, start in starts.items()), output_field=DateTimeField()),
+    )
+
+
+def _clean_limit(limit_micros: int) -> int:
+    if not 0 <= limit_micros <= MAX_LIMIT_MICROS:
+        raise ApplicationError(400, f"limitAmount: a limit is from $0 to ${MAX_LIMIT_MICROS // 10**6:,}.")
+    return limit_micros
+
+
+@transaction.atomic
+def spend_control_set(*, workspace: Workspace, kind: str, period: str = "", limit_micros: int,
+                      status: str = SpendControl.Status.ACTIVE) -> SpendControl:
+    """Creates the workspace's budget for `period` (or its run cap), or changes the one it has.
+
+    A new budget starts from what the ledger already charged in its window. The wallet row is locked while
+    the ledger is summed, and settlement moves budgets only after the wallet row: a run settling meanwhile
+    either is in the sum or waits and then finds the new budget, never neither.
+    """
+    if kind == SpendControl.Kind.BUDGET and period not in SpendControl.Period.values:
+        raise ApplicationError(400, f"A budget's period is one of {', '.join(SpendControl.Period.values)}.")
+    if kind == SpendControl.Kind.RUN_CAP:
+        period = ""
+    fields = {"limit_micros": _clean_limit(limit_micros), "status": status}
+    control = SpendControl.objects.filter(workspace=workspace, kind=kind, period=period).first()
+    if control is not None:
+        return spend_control_update(control=control, **fields)
+    spent, start = 0, None
+    if kind == SpendControl.Kind.BUDGET:
+        list(Wallet.objects.select_for_update().filter(workspace=workspace))
+        start = window_start(period, timezone.now())
+        spent = (LedgerEntry.objects.filter(workspace=workspace, kind=LedgerEntry.Kind.CHARGE, created_at__gte=start)
+                 .aggregate(total=Sum("amount_micros"))["total"] or 0)
+    return SpendControl.objects.create(workspace=workspace, kind=kind, period=period, window_start=start,
+                                       spent_micros=spent, **fields)
+
+
+def spend_control_update(*, control: SpendControl, limit_micros: int | None = None,
+                         status: str | None = None) -> SpendControl:
+    """Changes a control's limit or status; what it has counted so far stays."""
+    update_fields = ["updated_at"]
+    if limit_micros is not None:
+        control.limit_micros = _clean_limit(limit_micros)
+        update_fields.append("limit_micros")
+    if status is not None:
+        if status not in SpendControl.Status.values:
+            raise ApplicationError(400, "status: a control is ACTIVE or PAUSED.")
+        control.status = status
+        update_fields.append("status")
+    control.save(update_fields=update_fields)
+    return control
+
+
+def spend_control_states(*, workspace: Workspace, controls) -> list[ControlState]:
+    """Controls of one workspace as they stand now, with the wallet's holds read once for all of them."""
+    wallet = Wallet.objects.filter(workspace=workspace).first()
+    return control_states(controls, held_micros=wallet.held_micros if wallet else 0, now=timezone.now())
+
+
+def spend_control_get_for_workspace(*, workspace: Workspace, kind: str, control_id: str) -> SpendControl:
+    """Another workspace's control is as unknown as one that never was."""
+    control = SpendControl.objects.filter(workspace=workspace, kind=kind, pk=control_id).first()
+    if control is None:
+        name = "budget" if kind == SpendControl.Kind.BUDGET else "run cap"
+        raise ApplicationError(404, f"No {name} with id {control_id!r} in this workspace.")
+    return control

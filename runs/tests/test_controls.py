@@ -1,0 +1,199 @@
+"""Spend controls at admission: a live run that would break an active budget or the run cap ends BLOCKED, is
+never sent to a provider and is never charged; everything else is admitted as before."""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import time_machine
+from django.db import connection
+
+from billing.controls import spend_control_set
+from billing.models import ApiKey, LedgerEntry, SpendControl, Wallet
+from billing.services import api_key_create, wallet_credit
+from providers.adapters import SANDBOX_CREDENTIALS
+from providers.adapters.apify import ApifyAdapter
+from providers.models import Endpoint
+from runs.models import Run
+from runs.services import run_create
+
+pytestmark = pytest.mark.django_db
+
+PDL_MATCH = {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": "sean@example.com"}}
+TWEETS = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"searchTerms": ["budget"]}}
+PRICE = 3_000  # both endpoints above cost $0.003 a call in the seed catalog
+
+
+def post(client, key, body):
+    return client.post("/v1/run", data=json.dumps(body), content_type="application/json",
+                       HTTP_AUTHORIZATION=f"Bearer {key}")
+
+
+def acme():
+    return ApiKey.objects.get(label="alice-live").workspace
+
+
+def budget(period="DAY", limit=10 * PRICE, status="ACTIVE"):
+    return spend_control_set(workspace=acme(), kind="BUDGET", period=period, limit_micros=limit, status=status)
+
+
+def run_cap(limit, status="ACTIVE"):
+    return spend_control_set(workspace=acme(), kind="RUN_CAP", limit_micros=limit, status=status)
+
+
+def test_a_sync_run_over_the_run_cap_is_blocked_with_200_and_the_cap_snapshot(client, alice_key):
+    cap = run_cap(PRICE - 1)
+    response = post(client, alice_key, PDL_MATCH)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "BLOCKED" and "per-run cap of $0.002999" in body["reason"]
+    assert body["error"] == {"source": "platform", "message": body["reason"]}
+    assert body["controls"] == [{"controlId": cap.pk, "controlType": "RUN_CAP", "blocked": True,
+                                 "requiredAmount": 0.003, "limitAmount": 0.002999, "currency": "USD"}]
+    assert body["providerResponse"] is None and body["startedAt"] is None and body["completedAt"]
+
+
+def test_a_blocked_run_is_not_charged_and_holds_nothing(client, alice_key):
+    run_cap(0)
+    body = post(client, alice_key, PDL_MATCH).json()
+    assert body["billing"]["reportedCost"]["value"] == 0 and body["cost"] == {"value": 0.0, "currency": "USD"}
+    assert not LedgerEntry.objects.filter(run_id=body["runId"]).exists()
+    wallet = Wallet.objects.get(workspace=acme())
+    assert (wallet.balance_micros, wallet.held_micros) == (100_000_000, 0)
+
+
+def test_an_async_run_that_is_blocked_answers_200_and_never_reaches_apify(client, alice_key, task_queue, emulators):
+    run_cap(0)
+    response = post(client, alice_key, TWEETS)
+    assert response.status_code == 200 and response.json()["status"] == "BLOCKED"
+    assert task_queue.run() == 0
+    run = Run.objects.get(pk=response.json()["runId"])
+    assert (run.status, run.provider_run_id, run.next_step_at) == ("BLOCKED", "", None)
+    apify = ApifyAdapter(base_url=f"{emulators.url}/apify", credential=SANDBOX_CREDENTIALS["apify"])
+    assert not [r for r in apify.runs_started_since(path=TWEETS["endpoint"], since=run.created_at)]
+
+
+def test_a_run_within_the_cap_and_the_budget_is_admitted(client, alice_key):
+    run_cap(PRICE)
+    budget(limit=PRICE)
+    assert post(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
+
+
+def test_a_budget_blocks_the_run_that_would_take_it_past_its_limit(client, alice_key):
+    day = budget(limit=2 * PRICE)
+    assert [post(client, alice_key, PDL_MATCH).json()["status"] for _ in range(3)] == [
+        "COMPLETED", "COMPLETED", "BLOCKED"]
+    blocked = Run.objects.get(status="BLOCKED")
+    [snapshot] = blocked.controls
+    assert snapshot == {"controlId": day.pk, "controlType": "BUDGET", "blocked": True, "requiredMicros": PRICE,
+                        "limitMicros": 2 * PRICE, "period": "DAY", "spentMicros": 2 * PRICE, "heldMicros": 0,
+                        "availableMicros": 0, "windowStart": day.window_start.isoformat()}
+    assert "DAY budget of $0.006000 has $0.000000 left ($0.006000 spent" in blocked.error_message
+
+
+def test_a_provider_error_spends_nothing_from_the_budget(client, alice_key):
+    budget(limit=PRICE)
+    no_match = {**PDL_MATCH, "input": {"email": "nomatch@example.com"}}
+    assert post(client, alice_key, no_match).json()["providerResponse"]["httpStatus"] == 404
+    assert post(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
+
+
+def test_runs_in_flight_count_against_a_budget_through_their_holds(client, alice_key):
+    budget(limit=2 * PRICE)
+    assert [post(client, alice_key, TWEETS).json()["status"] for _ in range(3)] == ["RUNNING", "RUNNING", "BLOCKED"]
+    assert Run.objects.get(status="BLOCKED").controls[0]["heldMicros"] == 2 * PRICE
+
+
+def test_a_paused_budget_or_cap_blocks_nothing(client, alice_key):
+    budget(limit=0, status="PAUSED")
+    run_cap(0, status="PAUSED")
+    assert post(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
+
+
+def test_a_paused_budget_keeps_counting_so_it_is_right_when_resumed(client, alice_key):
+    day = budget(limit=PRICE, status="PAUSED")
+    post(client, alice_key, PDL_MATCH)
+    budget(limit=PRICE, status="ACTIVE")
+    assert post(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
+    day.refresh_from_db()
+    assert day.spent_micros == PRICE
+
+
+def test_a_new_budget_counts_what_its_window_already_spent(client, alice_key):
+    post(client, alice_key, PDL_MATCH)
+    assert budget(limit=PRICE).spent_micros == PRICE
+    assert post(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
+
+
+def test_a_budget_starts_afresh_when_its_window_turns(client, alice_key):
+    with time_machine.travel("2026-11-29 23:59:00Z", tick=False):
+        budget(limit=PRICE)
+        assert post(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
+        assert post(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
+    with time_machine.travel("2026-11-30 00:00:01Z", tick=False):
+        assert post(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
+        day = SpendControl.objects.get()
+        assert (day.window_start.isoformat(), day.spent_micros) == ("2026-11-30T00:00:00+00:00", PRICE)
+
+
+@pytest.mark.parametrize("now, period, start", [
+    ("2026-11-29 13:45:10Z", "HOUR", "2026-11-29T13:00:00+00:00"),
+    ("2026-11-29 13:45:10Z", "WEEK", "2026-11-23T00:00:00+00:00"),  # the Monday before
+    ("2026-11-29 13:45:10Z", "MONTH", "2026-11-01T00:00:00+00:00"),
+])
+def test_each_period_has_its_own_window(client, alice_key, now, period, start):
+    with time_machine.travel(now, tick=False):
+        budget(period=period, limit=0)
+        assert Run.objects.get(pk=post(client, alice_key, PDL_MATCH).json()["runId"]).controls[0]["windowStart"] == start
+
+
+def test_the_reason_names_the_first_control_broken_and_the_snapshot_lists_them_all(client, alice_key):
+    run_cap(0)
+    budget(limit=10 * PRICE)
+    body = post(client, alice_key, PDL_MATCH).json()
+    assert "per-run cap" in body["reason"]
+    assert [(c["controlType"], c["blocked"]) for c in body["controls"]] == [("BUDGET", False), ("RUN_CAP", True)]
+
+
+def test_test_keys_are_never_blocked(client, alice_test_key, alice_key):
+    run_cap(0)
+    budget(limit=0)
+    assert post(client, alice_test_key, PDL_MATCH).json()["status"] == "COMPLETED"
+
+
+def test_a_blocked_run_is_counted_on_its_key_and_listed(client, alice_key):
+    run_cap(0)
+    run_id = post(client, alice_key, PDL_MATCH).json()["runId"]
+    listed = client.get("/v1/runs?status=BLOCKED", HTTP_AUTHORIZATION=f"Bearer {alice_key}").json()["items"]
+    assert [item["runId"] for item in listed] == [run_id] and listed[0]["reason"]
+    got = client.get(f"/v1/runs/{run_id}", HTTP_AUTHORIZATION=f"Bearer {alice_key}").json()
+    assert got["status"] == "BLOCKED" and got["controls"][0]["controlType"] == "RUN_CAP"
+
+
+def test_a_blocked_run_replays_under_its_idempotency_key(client, alice_key):
+    run_cap(0)
+    first, again = (client.post("/v1/run", data=json.dumps(TWEETS), content_type="application/json",
+                                HTTP_AUTHORIZATION=f"Bearer {alice_key}", HTTP_IDEMPOTENCY_KEY="once")
+                    for _ in range(2))
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert first.json()["runId"] == again.json()["runId"] and Run.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hundred_runs_at_once_against_a_budget_for_ten_admit_exactly_ten(alice, catalog):
+    workspace = alice.workspaces.get()
+    endpoint = Endpoint.objects.get(path=TWEETS["endpoint"])
+    wallet_credit(workspace=workspace, amount_micros=100 * PRICE, note="a hundred runs")
+    spend_control_set(workspace=workspace, kind="BUDGET", period="MONTH", limit_micros=10 * PRICE)
+    api_key = api_key_create(workspace=workspace, label="racer", mode="live")[0]
+
+    def admit(i):
+        try:
+            return run_create(api_key=api_key, endpoint=endpoint, raw_input={"searchTerms": [f"race {i}"]}).status
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(admit, range(100)))
+    assert (statuses.count("RUNNING"), statuses.count("BLOCKED")) == (10, 90)
+    assert Wallet.objects.get(workspace=workspace).held_micros == 10 * PRICE
