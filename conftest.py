@@ -1,6 +1,7 @@
 """Shared fixtures: real emulators on loopback, a small catalog, named people and their keys."""
 
 import ipaddress
+import os
 import socket
 from pydoc import locate
 
@@ -178,48 +179,64 @@ def task_queue(db):
     return Queue()
 
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright's own browser download cannot reach the internet here
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                  "--disable-background-networking", "--disable-component-update"]
+NO_CHROMIUM = f"{CHROMIUM} is missing: the browser tests did not run. Install it with `make test-deps` (as root)."
+
+
+def _uses_browser(item):
+    return "browser" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without Chromium the browser tests cannot run; they are skipped, and the summary says so loudly."""
+    if not os.path.exists(CHROMIUM):
+        for item in filter(_uses_browser, items):
+            item.add_marker(pytest.mark.skip(reason=NO_CHROMIUM))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not os.path.exists(CHROMIUM) and any(map(_uses_browser, terminalreporter.stats.get("skipped", []))):
+        terminalreporter.write_sep("!", NO_CHROMIUM, red=True, bold=True)
 
 
 @pytest.fixture(scope="session")
 def browser():
-    """Headless Chromium (Debian's, installed by `make test`); flags keep it off the network it does not have."""
-    from selenium import webdriver
+    """Headless Chromium driven by Playwright. Playwright's sync API keeps an event loop running in this thread,
+    which Django would otherwise take for async code and refuse to query the database from."""
+    from playwright.sync_api import sync_playwright
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1280,900"]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
-
-
-def wait_for(browser, css, seconds=10):
-    """A click that navigates returns before the next page is there; wait for what that page should show."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.wait import WebDriverWait
-
-    return WebDriverWait(browser, seconds).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css)))
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture
-def signed_in(browser, live_server):
-    """Signs a person in through the real login form and returns a function that opens a dashboard path."""
-    from selenium.webdriver.common.by import By
+def page(browser, live_server):
+    """A fresh browser tab on the live server, whose clipboard the page may use; it fails the test if a page
+    breaks the Content-Security-Policy or throws a script error."""
+    context = browser.new_context(base_url=live_server.url)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    problems = []
+    tab.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    tab.on("pageerror", lambda error: problems.append(str(error)))
+    yield tab
+    context.close()
+    assert not problems, f"the page reported errors: {problems}"
 
-    browser.delete_all_cookies()
 
+@pytest.fixture
+def sign_in(page):
+    """Signs a person in through the real login form."""
     def sign_in(username, password):
-        browser.get(f"{live_server.url}/login/")
-        browser.find_element(By.NAME, "username").send_keys(username)
-        browser.find_element(By.NAME, "password").send_keys(password)
-        browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-        wait_for(browser, "form.who")
-        return lambda path: browser.get(f"{live_server.url}{path}")
-
+        page.goto("/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.click("main form button[type=submit]")
+        page.wait_for_selector("form.who")
     return sign_in

@@ -1,6 +1,10 @@
+import datetime
 from decimal import Decimal
 
 from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.utils import timezone
 
 from .models import ApiKey, SpendControl
 
@@ -62,3 +66,85 @@ class BudgetForm(forms.Form):
 class RunCapForm(forms.Form):
     limit_usd = _limit_field()
     status = _status_field()
+
+
+class KeyRenameForm(forms.Form):
+    label = forms.CharField(label="New label", max_length=100)
+
+
+def _username_field():
+    return forms.CharField(max_length=150, validators=[UnicodeUsernameValidator()],
+                           widget=forms.TextInput(attrs={"autocomplete": "username"}),
+                           help_text="Letters, digits and @ . + - _ only; you log in with it.")
+
+
+def _password_field():
+    return forms.CharField(strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                           help_text="At least 8 characters, and not a common password.")
+
+
+def _validate_password(form, username, email):
+    """Django's password validators (settings.AUTH_PASSWORD_VALIDATORS), their messages on the password field."""
+    password = form.cleaned_data.get("password")
+    if password:
+        try:
+            password_validation.validate_password(password, get_user_model()(username=username, email=email))
+        except forms.ValidationError as error:
+            form.add_error("password", error)
+
+
+class SignUpForm(forms.Form):
+    username = _username_field()
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+                             help_text="Where a password reset link is sent.")
+    password = _password_field()
+    workspace_name = forms.CharField(max_length=200, help_text="Your team or company; invite teammates into it later.")
+
+    def clean(self):
+        data = super().clean()
+        _validate_password(self, data.get("username", ""), data.get("email", ""))
+        return data
+
+
+class InvitedSignUpForm(forms.Form):
+    """Signing up through an invitation: the address is the one invited, and the workspace is the inviter's."""
+
+    username = _username_field()
+    password = _password_field()
+
+    def __init__(self, *args, email: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean(self):
+        data = super().clean()
+        _validate_password(self, data.get("username", ""), self.email)
+        return data
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label="Teammate's email", widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+                             help_text="They get a link that lets them join this workspace for 7 days.")
+
+
+class UsageFilterForm(forms.Form):
+    """The customer's usage page: a range of UTC days (the last 30 when left empty) and live or test keys."""
+
+    DEFAULT_DAYS = 30
+
+    start = forms.DateField(required=False, label="From", widget=_date_input())
+    end = forms.DateField(required=False, label="To", widget=_date_input())
+    mode = forms.ChoiceField(required=False, label="Keys", choices=[
+        (ApiKey.Mode.LIVE, "Live"), (ApiKey.Mode.TEST, "Test")])
+
+    def clean_mode(self):
+        return self.cleaned_data["mode"] or ApiKey.Mode.LIVE
+
+    def clean(self):
+        data = super().clean()
+        if "start" in data and "end" in data:
+            data["end"] = data["end"] or timezone.now().date()
+            data["start"] = data["start"] or data["end"] - datetime.timedelta(days=self.DEFAULT_DAYS - 1)
+            if data["start"] > data["end"]:
+                raise forms.ValidationError("The start date is after the end date.")
+        return data

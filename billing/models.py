@@ -1,5 +1,8 @@
+import datetime
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from ulid import ULID
 
 
@@ -184,3 +187,33 @@ class SpendControl(models.Model):
     @property
     def name(self):
         return f"{self.period.lower()} budget" if self.kind == self.Kind.BUDGET else "run cap"
+
+
+class Invitation(models.Model):
+    """An invitation to join a workspace, emailed as a link; like an API key, its token is kept only as an HMAC."""
+
+    VALID_FOR = datetime.timedelta(days=7)
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(help_text="Who it was sent to; only an account with this address may accept it")
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(help_text="created_at + VALID_FOR")
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+
+    class Meta:
+        constraints = [
+            # Inviting an address again replaces its pending invitation (services.invitation_create).
+            models.UniqueConstraint(fields=["workspace", "email"], condition=models.Q(accepted_at__isnull=True),
+                                    name="billing_invitation_one_pending_per_email"),
+        ]
+
+    def __str__(self):
+        return f"{self.email} to {self.workspace.slug}"
+
+    @property
+    def is_expired(self):
+        return self.expires_at <= timezone.now()

@@ -2,8 +2,10 @@ import datetime
 
 from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from .models import KeyDailyCost, LedgerEntry, Wallet, Workspace
+from .keys import hash_key
+from .models import Invitation, KeyDailyCost, LedgerEntry, Wallet, Workspace
 
 
 def workspace_for_user(user) -> Workspace | None:
@@ -39,20 +41,35 @@ def _cost_sums() -> dict:
     }
 
 
-def cost_summary_by(*, group: str, mode: str, start: datetime.date | None = None,
-                    end: datetime.date | None = None) -> tuple[list[dict], dict]:
-    """Runs by status and summed costs over the UTC days [start, end] of live or test keys, one row per key,
-    workspace, provider or endpoint (`group`), largest reported first; and the totals row. Read from the daily
-    rollup, each in one query: a month is a few thousand rollup rows, however many runs it had."""
+def _rollup_rows(*, mode: str, start: datetime.date | None, end: datetime.date | None,
+                 workspace: Workspace | None):
     rows = KeyDailyCost.objects.filter(api_key__mode=mode)
+    if workspace is not None:
+        rows = rows.filter(api_key__workspace=workspace)
     if start:
         rows = rows.filter(day__gte=start)
     if end:
         rows = rows.filter(day__lte=end)
+    return rows
+
+
+def cost_summary_by(*, group: str, mode: str, start: datetime.date | None = None,
+                    end: datetime.date | None = None, workspace: Workspace | None = None) -> tuple[list[dict], dict]:
+    """Runs by status and summed costs over the UTC days [start, end] of live or test keys (of one workspace, or
+    all), one row per key, workspace, provider or endpoint (`group`), largest reported first; and the totals row.
+    Read from the daily rollup, each in one query: a month is a few thousand rollup rows, however many runs it had."""
+    rows = _rollup_rows(mode=mode, start=start, end=end, workspace=workspace)
     columns = COST_GROUPS[group]
     grouped = (rows.values(**columns).annotate(**_cost_sums())
                .order_by("-reported_micros", *(name for name in columns if name != "revoked_at")))
     return list(grouped), rows.aggregate(**_cost_sums())
+
+
+def cost_daily_series(*, mode: str, start: datetime.date | None = None, end: datetime.date | None = None,
+                      workspace: Workspace | None = None) -> list[dict]:
+    """The same sums per UTC day, oldest first, for the days in [start, end] on which runs ended; one query."""
+    rows = _rollup_rows(mode=mode, start=start, end=end, workspace=workspace)
+    return list(rows.values("day").annotate(**_cost_sums()).order_by("day"))
 
 
 def api_key_page(*, workspace: Workspace, limit: int, after: list | None):
@@ -83,3 +100,18 @@ def workspaces_with_wallets():
 def ledger_newest(*, workspace: Workspace, limit: int = 100):
     return (LedgerEntry.objects.filter(workspace=workspace).select_related("created_by")
             .order_by("-id")[:limit])
+
+
+def workspace_members(*, workspace: Workspace):
+    return workspace.members.order_by("username")
+
+
+def invitations_pending(*, workspace: Workspace):
+    """Invitations not yet accepted nor expired, newest first, with who sent them."""
+    return (workspace.invitations.filter(accepted_at__isnull=True, expires_at__gt=timezone.now())
+            .select_related("invited_by").order_by("-created_at"))
+
+
+def invitation_for_token(*, token: str) -> Invitation | None:
+    """The invitation whose link carries `token`, found by its HMAC as API keys are; None for an unknown one."""
+    return Invitation.objects.select_related("workspace", "invited_by").filter(token_hash=hash_key(token)).first()

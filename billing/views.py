@@ -1,22 +1,32 @@
 import csv
+import logging
 from decimal import Decimal
 
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from monid_site.errors import ApplicationError
 
-from .controls import spend_control_set, spend_control_states, spend_control_update
+from .controls import control_states, spend_control_set, spend_control_states, spend_control_update
 from .costs import MICROS_PER_DOLLAR, dollars_to_micros, micros_text
-from .forms import BudgetForm, CostFilterForm, KeyCreateForm, RunCapForm, WalletCreditForm
+from .forms import (BudgetForm, CostFilterForm, InvitationForm, InvitedSignUpForm, KeyCreateForm, KeyRenameForm,
+                    RunCapForm, SignUpForm, UsageFilterForm, WalletCreditForm)
 from .models import SpendControl, Workspace
-from .queries import (api_keys_for_workspace, cost_summary_by, ledger_newest, wallet_available_and_held,
-                      workspace_for_user, workspaces_with_wallets)
-from .services import api_key_create, api_key_revoke, wallet_credit
+from .queries import (api_keys_for_workspace, cost_daily_series, cost_summary_by, invitation_for_token,
+                      invitations_pending, ledger_newest, wallet_available_and_held, workspace_for_user,
+                      workspace_members, workspaces_with_wallets)
+from .services import (account_sign_up, api_key_create, api_key_rename, api_key_revoke, invitation_accept,
+                       invitation_cancel, invitation_check, invitation_create, invitation_send, invitation_sign_up,
+                       wallet_credit)
+
+logger = logging.getLogger("monid")
 
 NEW_KEY = "billing.new_key"  # session slot that carries a fresh key across one redirect, then is emptied
 
@@ -65,6 +75,32 @@ def key_revoke(request, label):
     return render(request, "billing/key_revoke.html", {"api_key": api_key})
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+def key_rename(request, label):
+    workspace = workspace_for_user(request.user)
+    if workspace is None:
+        raise Http404("No such key.")
+    api_key = get_object_or_404(api_keys_for_workspace(workspace=workspace), label=label, revoked_at__isnull=True)
+    status = 200
+    if request.method == "POST":
+        form = KeyRenameForm(request.POST)
+        status = 400
+        if form.is_valid():
+            old_label = api_key.label
+            try:
+                api_key_rename(api_key=api_key, label=form.cleaned_data["label"])
+            except ApplicationError as exc:
+                form.add_error("label", exc.message)
+                status = exc.status_code
+            else:
+                messages.success(request, f"The key “{old_label}” is now labelled “{api_key.label}”.")
+                return redirect("key-list")
+    else:
+        form = KeyRenameForm(initial={"label": api_key.label})
+    return render(request, "billing/key_rename.html", {"api_key": api_key, "form": form}, status=status)
+
+
 @require_safe
 @login_required
 def cost_summary(request):
@@ -75,14 +111,21 @@ def cost_summary(request):
     choice = form.cleaned_data
     rows, totals = cost_summary_by(group=choice["group"], mode=choice["mode"], start=choice["start"],
                                    end=choice["end"])
+    sort, descending = _cost_sort(rows, group=choice["group"], sort=request.GET.get("sort", ""))
     if request.GET.get("format") == "csv":
         return _costs_csv(rows, totals, group=choice["group"],
                           name=f"monid-costs-{choice['mode']}-by-{choice['group']}-"
                                f"{choice['start'] or 'start'}-to-{choice['end'] or 'today'}.csv")
     csv_query = request.GET.copy()
     csv_query["format"] = "csv"
-    return render(request, "billing/costs.html", {"form": form, "group": choice["group"], "mode": choice["mode"],
-                                                  "rows": rows, "totals": totals, "csv_query": csv_query.urlencode()})
+    return render(request, "billing/costs.html", {
+        "form": form, "group": choice["group"], "mode": choice["mode"], "rows": rows, "totals": totals,
+        "csv_query": csv_query.urlencode(), "sort": f"{'-' if descending else ''}{sort}",
+        "headings": _cost_headings(choice["group"], sort=sort, descending=descending),
+        "start": choice["start"], "end": choice["end"],
+        # Per UTC day for the chart, with the same mode and range; none to draw when no run ended in it.
+        "days": cost_daily_series(mode=choice["mode"], start=choice["start"], end=choice["end"]) if rows else [],
+    })
 
 
 def _staff_only(request):
@@ -99,7 +142,9 @@ def workspace_list(request):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
-def workspace_wallet(request, slug):
+def workspace_detail(request, slug):
+    """One workspace for operators: members, keys, wallet and its ledger, the credit form, spend controls. One
+    query per section, whatever their sizes."""
     _staff_only(request)
     workspace = get_object_or_404(Workspace, slug=slug)
     status = 200
@@ -115,16 +160,31 @@ def workspace_wallet(request, slug):
                 status = exc.status_code
             else:
                 messages.success(request, f"Credited {workspace.slug}'s wallet.")
-                return redirect("workspace-wallet", slug=workspace.slug)
+                return redirect("workspace-detail", slug=workspace.slug)
         else:
             status = 400
     else:
         form = WalletCreditForm()
     available, held = wallet_available_and_held(workspace=workspace)
-    return render(request, "billing/wallet.html", {
+    controls = sorted(workspace.spend_controls.all(), key=lambda control: (
+        control.kind, SpendControl.Period.values.index(control.period) if control.period else 0))
+    return render(request, "billing/workspace.html", {
         "workspace": workspace, "available": available, "held": held, "form": form,
+        "members": workspace_members(workspace=workspace), "keys": api_keys_for_workspace(workspace=workspace),
+        # The wallet's holds as read above, rather than spend_control_states reading the wallet again.
+        "controls": control_states(controls, held_micros=held, now=timezone.now()),
         "entries": ledger_newest(workspace=workspace),
     }, status=status)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+def workspace_wallet(request, slug):
+    """The wallet page's old address: the workspace page shows the wallet now. A 308, so that a credit form
+    still open on the old page is posted again, not turned into a GET."""
+    _staff_only(request)
+    workspace = get_object_or_404(Workspace, slug=slug)
+    return redirect("workspace-detail", slug=workspace.slug, permanent=True, preserve_request=True)
 
 
 def _usd(micros):
@@ -145,6 +205,39 @@ CSV_GROUP_COLUMNS = {
 }
 CSV_COUNTS = ("completed", "failed", "blocked", "stopped", "timed_out", "runs")
 CSV_MONEY = ("calculated", "actual", "reported", "margin")
+COST_SORT_DEFAULT = "reported"  # largest first: the order cost_summary_by returns
+
+
+def _cost_columns(group):
+    """The costs table's columns, named for `sort` as the CSV heads them: name -> the row's field."""
+    return {**CSV_GROUP_COLUMNS[group], **{count: count for count in CSV_COUNTS},
+            **{money: f"{money}_micros" for money in CSV_MONEY}}
+
+
+def _cost_sort(rows, *, group, sort):
+    """Sorts the rows in place by the column `sort` names, descending when it starts with "-"; returns that
+    column and direction. Any other `sort` leaves the default order. Stable, so ties keep that order."""
+    columns, name = _cost_columns(group), sort.removeprefix("-")
+    if name not in columns:
+        return COST_SORT_DEFAULT, True
+    field, descending = columns[name], sort.startswith("-")
+    rows.sort(key=lambda row: row[field].casefold() if isinstance(row[field], str) else row[field],
+              reverse=descending)
+    return name, descending
+
+
+def _cost_headings(group, *, sort, descending):
+    """Each column heading with the `sort` its link asks for: the current column the other way round, another
+    names from A and figures from the largest; and its aria-sort."""
+    headings = []
+    for name in _cost_columns(group):
+        is_text = name in CSV_GROUP_COLUMNS[group]
+        current = name == sort
+        ascending_next = descending if current else is_text
+        headings.append({"label": name.replace("_", " ").capitalize(), "numeric": not is_text,
+                         "link": name if ascending_next else f"-{name}",
+                         "aria_sort": ("descending" if descending else "ascending") if current else ""})
+    return headings
 
 
 def _costs_csv(rows, totals, *, group, name):
@@ -227,3 +320,143 @@ def spend_control_status(request, control_id):
     spend_control_update(control=control, status=request.POST["status"])
     messages.success(request, f"The {control.name} is now {control.status.lower()}.")
     return redirect("spend-controls")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def sign_up(request):
+    if request.user.is_authenticated:
+        return redirect("key-list")
+    status = 200
+    if request.method == "POST":
+        form = SignUpForm(request.POST)
+        status = 400
+        if form.is_valid():
+            try:
+                user = account_sign_up(**form.cleaned_data)
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status_code
+            else:
+                login(request, user)
+                messages.success(request, "Welcome to Monid. Create an API key to make your first run.")
+                return redirect("key-list")
+    else:
+        form = SignUpForm()
+    return render(request, "registration/signup.html", {"form": form}, status=status)
+
+
+@require_safe
+@login_required
+def usage(request):
+    workspace = workspace_for_user(request.user)
+    if workspace is None:
+        return render(request, "billing/usage.html", {"workspace": None})
+    form = UsageFilterForm(request.GET)
+    if not form.is_valid():
+        return render(request, "billing/usage.html", {"workspace": workspace, "form": form}, status=400)
+    choice = form.cleaned_data
+    keys, totals = cost_summary_by(group="key", workspace=workspace, **choice)
+    days = cost_daily_series(workspace=workspace, **choice)
+    return render(request, "billing/usage.html", {"workspace": workspace, "form": form, **choice, "keys": keys,
+                                                  "days": days, "totals": totals})
+
+
+NEW_INVITATION = "billing.new_invitation"  # session slot that carries a fresh invitation link across one redirect
+
+
+@never_cache  # the page may show an invitation link once
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+def customer_workspace(request):
+    workspace = workspace_for_user(request.user)
+    if workspace is None:
+        return render(request, "billing/customer_workspace.html", {"workspace": None})
+    status = 200
+    if request.method == "POST":
+        form = InvitationForm(request.POST)
+        status = 400
+        if form.is_valid():
+            try:
+                invitation, token = invitation_create(workspace=workspace, email=form.cleaned_data["email"],
+                                                      invited_by=request.user)
+            except ApplicationError as exc:
+                form.add_error("email", exc.message)
+                status = exc.status_code
+            else:
+                link = request.build_absolute_uri(reverse("invitation", args=[token]))
+                _invitation_email(request, invitation, link)
+                request.session[NEW_INVITATION] = {"email": invitation.email, "link": link}
+                return redirect("customer-workspace")
+    else:
+        form = InvitationForm()
+    new_invitation = request.session.pop(NEW_INVITATION, None) if request.method == "GET" else None
+    return render(request, "billing/customer_workspace.html", {
+        "workspace": workspace, "members": workspace_members(workspace=workspace),
+        "invitations": invitations_pending(workspace=workspace), "form": form, "new_invitation": new_invitation,
+    }, status=status)
+
+
+def _invitation_email(request, invitation, link):
+    """The invitation stands whether or not its email leaves: the inviter is shown the link to pass on."""
+    try:
+        invitation_send(invitation=invitation, link=link)
+    except OSError:  # smtplib's errors included
+        logger.exception("could not email the invitation to %s", invitation.email)
+        messages.warning(request, f"The invitation to {invitation.email} could not be emailed; send them the "
+                                  "link below yourself.")
+    else:
+        messages.success(request, f"Invitation emailed to {invitation.email}.")
+
+
+@require_POST
+@login_required
+def invitation_withdraw(request):
+    workspace = workspace_for_user(request.user)
+    if workspace is None:
+        raise Http404("No such invitation.")
+    try:
+        invitation_cancel(workspace=workspace, email=request.POST.get("email", ""))
+    except ApplicationError as exc:
+        raise Http404(exc.message)
+    messages.success(request, f"The invitation to {request.POST['email']} is withdrawn: its link no longer works.")
+    return redirect("customer-workspace")
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def invitation_page(request, token):
+    """An invitation's link: a signed-in customer joins with one button; a visitor signs up into the workspace."""
+    invitation = invitation_for_token(token=token)
+    if invitation is None:
+        return render(request, "billing/invitation_gone.html", {"reason": "unknown"}, status=404)
+    if invitation.accepted_at is not None or invitation.is_expired:
+        reason = "used" if invitation.accepted_at is not None else "expired"
+        return render(request, "billing/invitation_gone.html", {"invitation": invitation, "reason": reason},
+                      status=410)
+    context = {"invitation": invitation}
+    status = 200
+    if request.user.is_authenticated:
+        try:
+            invitation_check(invitation=invitation, user=request.user)
+            if request.method == "POST":
+                invitation_accept(invitation=invitation, user=request.user)
+                messages.success(request, f"You joined {invitation.workspace.name}.")
+                return redirect("customer-workspace")
+        except ApplicationError as exc:
+            context["refusal"] = exc.message
+            status = exc.status_code
+        return render(request, "billing/invitation.html", context, status=status)
+    form = InvitedSignUpForm(request.POST if request.method == "POST" else None, email=invitation.email)
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                user = invitation_sign_up(invitation=invitation, **form.cleaned_data)
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status_code
+            else:
+                login(request, user)
+                messages.success(request, f"Welcome to Monid: you joined {invitation.workspace.name}.")
+                return redirect("customer-workspace")
+    return render(request, "billing/invitation.html", {**context, "form": form}, status=status)

@@ -6,22 +6,40 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 from billing import views as billing_views
 from runs import views as runs_views
 
+from . import ops
 from .errors import api_route_not_found
+from .middleware import content_security_policy
 
 handler500 = "monid_site.errors.server_error"
+# Redoc (served from our static files) injects its styles and runs its search in a worker made from a blob.
+with_docs_policy = content_security_policy("default-src 'self'; style-src 'self' 'unsafe-inline'; worker-src blob:; "
+                                      "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'")
 
 urlpatterns = [
     path("v1/openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
-    path("docs", SpectacularRedocView.as_view(url_name="openapi"), name="docs"),
+    path("docs", with_docs_policy(SpectacularRedocView.as_view(url_name="openapi")), name="docs"),
     path("v1/", include("runs.urls")),
     path("v1/", include("billing.urls")),
     re_path(r"^v1(/|$)", api_route_not_found),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("signup/", billing_views.sign_up, name="signup"),
+    path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("invite/<str:token>/", billing_views.invitation_page, name="invitation"),
+    path("workspace/", billing_views.customer_workspace, name="customer-workspace"),
+    path("workspace/invitations/withdraw/", billing_views.invitation_withdraw, name="invitation-withdraw"),
+    path("usage/", billing_views.usage, name="usage"),
+    path("keys/<path:label>/rename/", billing_views.key_rename, name="key-rename"),
     path("", runs_views.home, name="home"),
     path("runs/", runs_views.run_list, name="run-list"),
+    path("runs/live/", runs_views.run_list_live, name="run-list-live"),
     path("runs/<str:run_id>/", runs_views.run_detail, name="run-detail"),
+    path("runs/<str:run_id>/output.json", runs_views.run_output, name="run-output"),
+    path("runs/<str:run_id>/stop/", runs_views.run_stop, name="run-stop"),
     path("keys/", billing_views.key_list, name="key-list"),
     path("keys/<path:label>/revoke/", billing_views.key_revoke, name="key-revoke"),
     path("costs/", billing_views.cost_summary, name="cost-summary"),
@@ -29,5 +47,7 @@ urlpatterns = [
     path("controls/", billing_views.spend_controls, name="spend-controls"),
     path("controls/<str:control_id>/status/", billing_views.spend_control_status, name="spend-control-status"),
     path("workspaces/", billing_views.workspace_list, name="workspace-list"),
+    path("workspaces/<slug:slug>/", billing_views.workspace_detail, name="workspace-detail"),
+    path("ops/queue/", ops.queue_health, name="ops-queue"),
     path("workspaces/<slug:slug>/wallet/", billing_views.workspace_wallet, name="workspace-wallet"),
 ]

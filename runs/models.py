@@ -27,7 +27,8 @@ class Run(models.Model):
     id = models.CharField(primary_key=True, max_length=26, default=new_run_id, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="runs")
     api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="runs")
-    endpoint = models.ForeignKey(Endpoint, on_delete=models.PROTECT, related_name="runs")
+    # Indexed by runs_run_endpoint_newest below, which serves whatever a plain foreign key index would.
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.PROTECT, related_name="runs", db_index=False)
     is_test = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.READY)
     input = models.JSONField()
@@ -70,6 +71,10 @@ class Run(models.Model):
             models.Index(fields=["workspace", "status", "-id"], name="runs_run_workspace_status"),
             models.Index(fields=["status", "-id"], name="runs_run_status_newest"),
             models.Index(fields=["api_key", "-id"], name="runs_run_key_newest"),
+            # The runs list's filters (bench/pages.py): an endpoint's runs newest first at any depth, and the
+            # rare HTTP classes (3xx, 5xx) found without reading the runs of every other class.
+            models.Index(fields=["endpoint", "-id"], name="runs_run_endpoint_newest"),
+            models.Index(fields=["provider_http_status", "-id"], name="runs_run_http_newest"),
             models.Index(fields=["status", "heartbeat_at"], name="runs_run_status_heartbeat"),
             # Only runs waiting for a step are in it, so the dispatcher's poll costs the same at any table size.
             models.Index(fields=["next_step_at"], name="runs_run_step_due",
@@ -113,3 +118,19 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"{self.workspace_id}/{self.key}"
+
+
+class RunEvent(models.Model):
+    """One moment of a run's life, for the timeline on its page: created, each worker step (started at the
+    provider, checked, collected), a stop asked for, resumed after a lost worker, ended. Only appended."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=20)
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "id"], name="runs_runevent_timeline")]
+
+    def __str__(self):
+        return f"{self.run_id} {self.kind}"

@@ -1,3 +1,7 @@
+import datetime
+
+from ulid import ULID
+
 from billing.models import Workspace
 from monid_site.errors import ApplicationError
 
@@ -26,3 +30,45 @@ def runs_page(runs, *, before: str | None, limit: int):
         runs = runs.filter(pk__lt=before)
     page = list(runs.order_by("-id")[: limit + 1])
     return page[:limit], (page[limit - 1].id if len(page) > limit else None)
+
+
+HTTP_CLASS_RANGES = {"2xx": (200, 300), "3xx": (300, 400), "4xx": (400, 500), "5xx": (500, 600)}
+EPOCH = datetime.date(1970, 1, 1)
+MS_PER_DAY = 86_400_000
+
+
+def run_id_floor(day: datetime.date) -> str:
+    """The smallest run id of the first millisecond of a UTC day: run ids are ULIDs, whose first ten characters
+    are the time they were made, so the runs made from that day on are those whose id sorts at or after it."""
+    milliseconds = max(0, (day - EPOCH).days * MS_PER_DAY)
+    return str(ULID.from_bytes(milliseconds.to_bytes(6, "big") + bytes(10)))
+
+
+def runs_filtered(runs, *, workspace: Workspace | None = None, api_key_id: int | None = None,
+                  endpoint_ids: list[int] | None = None, status: str = "", http: str = "", is_test: bool | None = None,
+                  start: datetime.date | None = None, end: datetime.date | None = None):
+    """The runs matching the runs list's filters (each optional); the key and endpoints come as ids, already found.
+
+    The UTC days [start, end] are a range of run ids, not of created_at: the primary key's index serves it, and
+    each filter's own index keeps serving "newest first" within it.
+    """
+    if workspace is not None:
+        runs = runs.filter(workspace=workspace)
+    if api_key_id is not None:
+        runs = runs.filter(api_key_id=api_key_id)
+    if endpoint_ids is not None:
+        runs = runs.filter(endpoint_id__in=endpoint_ids)
+    if status:
+        runs = runs.filter(status=status)
+    if http == "none":
+        runs = runs.filter(provider_http_status__isnull=True)
+    elif http:
+        low, high = HTTP_CLASS_RANGES[http]
+        runs = runs.filter(provider_http_status__gte=low, provider_http_status__lt=high)
+    if is_test is not None:
+        runs = runs.filter(is_test=is_test)
+    if start:
+        runs = runs.filter(pk__gte=run_id_floor(start))
+    if end and end < datetime.date.max:
+        runs = runs.filter(pk__lt=run_id_floor(end + datetime.timedelta(days=1)))
+    return runs

@@ -28,7 +28,7 @@ from providers.adapters import (ProviderAnswer, ProviderTimeout, ProviderUnavail
                                 is_configured)
 from providers.models import Endpoint, Provider
 
-from .models import IdempotencyKey, Run, new_run_id
+from .models import IdempotencyKey, Run, RunEvent, new_run_id
 from .rollup import cost_rollup_build
 
 logger = logging.getLogger("monid.runs")
@@ -46,6 +46,8 @@ CHECK_MIN_SECONDS, CHECK_AGE_FRACTION, CHECK_MAX_SECONDS = 0.5, 0.2, 30.0
 PROVIDER_CLOCK_SKEW = datetime.timedelta(minutes=1)
 # Due runs per task: fewer tasks to queue, while one slow check delays only a few others.
 DISPATCH_BATCH = 10
+# Stalled runs resumed per UPDATE: well under SQLite's limit on a statement's parameters.
+RECONCILE_BATCH = 1000
 INTERNAL_ERROR = "An internal error in Monid ended this run; it was not charged."
 
 
@@ -102,6 +104,7 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict) -> Run:
                 # An async run's first step is due at once: the dispatcher hands it out with others, in one task.
                 next_step_at=timezone.now() if provider.is_async else None,
             )
+            RunEvent.objects.create(run=run, at=run.created_at, kind="created")
             if estimate:  # last, so the wallet's row is locked for as short a time as can be
                 wallet_hold(workspace_id=api_key.workspace_id, amount_micros=estimate, run_id=run.pk)
             return run
@@ -117,6 +120,8 @@ def _run_block(*, fields: dict, states: list[ControlState]) -> Run:
     run = Run.objects.create(**fields, status=Run.Status.BLOCKED, completed_at=now,
                              error_message=next(state for state in states if state.blocks).reason(),
                              controls=[state.snapshot() for state in states])
+    _events_write([_event(run, "created", at=run.created_at),
+                   _event(run, "ended", _ended_detail(status=run.status), at=now)])
     key_cost_record(api_key_id=run.api_key_id, provider=run.endpoint.provider.slug, endpoint=run.endpoint.path,
                     status=run.status, day=now.date(),
                     costs=Costs(calculated_micros=0, actual_micros=0, reported_micros=0))
@@ -143,21 +148,28 @@ def run_results_covered(run: Run) -> int | None:
 
 def run_execute_sync(*, run: Run) -> Run:
     """Calls a synchronous provider in the request; whatever the provider answers completes the run."""
-    run.status, run.started_at = Run.Status.RUNNING, timezone.now()
-    Run.objects.filter(pk=run.pk, status=Run.Status.READY).update(status=run.status, started_at=run.started_at)
+    started_at = timezone.now()
+    if not Run.objects.filter(pk=run.pk, status=Run.Status.READY).update(status=Run.Status.RUNNING,
+                                                                         started_at=started_at):
+        run.refresh_from_db()  # BLOCKED at admission: never sent to the provider
+        return run
+    run.status, run.started_at = Run.Status.RUNNING, started_at
     endpoint = run.endpoint
+    # Written with the ended event, in run_finish's transaction: no INSERT of its own inside the request.
+    events = [_event(run, "started", at=run.started_at)]
     adapter = adapter_for(endpoint.provider.slug, sandbox=run.is_test)
     try:
         answer = adapter.call(path=endpoint.path, params=run_input_flatten(run.input),
                               credit_cost_micros=endpoint.credit_cost_micros, timeout_seconds=endpoint.deadline_seconds)
     except ProviderTimeout:
-        return run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint))
+        return run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint),
+                          events=events)
     except ProviderUnavailable as exc:
-        return run_finish(run=run, status=Run.Status.FAILED, error_message=str(exc))
+        return run_finish(run=run, status=Run.Status.FAILED, error_message=str(exc), events=events)
     except Exception:
         logger.exception("Run %s failed unexpectedly", run.id)
-        return run_finish(run=run, status=Run.Status.FAILED, error_message=INTERNAL_ERROR)
-    return run_finish(run=run, status=Run.Status.COMPLETED, answer=answer)
+        return run_finish(run=run, status=Run.Status.FAILED, error_message=INTERNAL_ERROR, events=events)
+    return run_finish(run=run, status=Run.Status.COMPLETED, answer=answer, events=events)
 
 
 def _deadline_message(endpoint: Endpoint) -> str:
@@ -184,11 +196,12 @@ def runs_advance(*, run_ids: Sequence[str]) -> None:
     # Ours are the rows this very update leased: this process runs one task at a time, and the instant is unique.
     runs = list(Run.objects.filter(pk__in=run_ids, worker=worker, lease_until=lease_until)
                 .select_related("endpoint__provider"))
-    due = {}
+    # The timeline entries of these steps, written in one INSERT after them (or with a run's end, by run_finish).
+    due, events = {}, []
     with _heartbeat.holding([run.pk for run in runs], worker):
         for run in runs:
             try:
-                delay = _advance_step(run)
+                delay = _advance_step(run, events)
             except Exception:
                 # Only our own database failing gets here (the step fails the run on anything else): try later.
                 logger.exception("Run %s: its step failed; it is tried again shortly", run.pk)
@@ -200,6 +213,7 @@ def runs_advance(*, run_ids: Sequence[str]) -> None:
     (Run.objects.filter(pk__in=[run.pk for run in runs], worker=worker).exclude(status__in=Run.TERMINAL)
      .update(lease_until=None, next_step_at=Case(
          *(When(pk=pk, then=Value(at)) for pk, at in due.items()), default=None, output_field=DateTimeField())))
+    _events_write(events)
 
 
 def _enqueue_steps(*run_ids: str) -> None:
@@ -263,57 +277,66 @@ def run_check_delay(run: Run, deadline: datetime.datetime) -> float:
     return max(0.0, min(delay, (deadline - now).total_seconds()))
 
 
-def _advance_step(run: Run) -> float | None:
-    """The body of a step; the seconds until the next one, or None when the run has ended."""
+def _advance_step(run: Run, events: list[RunEvent]) -> float | None:
+    """The body of a step; the seconds until the next one, or None when the run has ended. Appends what it did
+    to `events` for the timeline; run_finish writes them when the step ends the run."""
     endpoint = run.endpoint
     adapter = adapter_for(endpoint.provider.slug, sandbox=run.is_test)
     deadline = run.created_at + datetime.timedelta(seconds=endpoint.deadline_seconds)
     try:
         if run.status == Run.Status.STOPPING:
-            run_stop_at_provider(run=run, adapter=adapter)
+            run_stop_at_provider(run=run, adapter=adapter, events=events)
             return None
         if not run.provider_run_id:
             if timezone.now() >= deadline:
-                run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint))
+                run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint),
+                           events=events)
                 return None
             # A crash after Apify accepted a start and before its run id is stored below would have a successor
             # start the actor again. So a run that an earlier step took, and that has no provider run yet, first
             # looks for one that step may have left behind, and adopts it.
             params = run_input_flatten(run.input)
-            started = _provider_run_left_behind(run, adapter, params) if run.steps > 1 else None
-            if started:
+            adopted = _provider_run_left_behind(run, adapter, params) if run.steps > 1 else None
+            if adopted:
                 logger.info("Run %s adopted provider run %s, which an interrupted start left behind", run.pk,
-                            started.id)
-            started = started or adapter.start(path=endpoint.path, actor_input=params)
+                            adopted.id)
+            started = adopted or adapter.start(path=endpoint.path, actor_input=params)
             if isinstance(started, ProviderAnswer):
-                run_finish(run=run, status=Run.Status.COMPLETED, answer=started)
+                run_finish(run=run, status=Run.Status.COMPLETED, answer=started, events=events)
                 return None
             unstored, now = Run.objects.filter(pk=run.pk, provider_run_id=""), timezone.now()
+            events.append(_event(run, "adopted" if adopted else "started", started.id, at=now))
             if not unstored.filter(status=Run.Status.RUNNING).update(provider_run_id=started.id, started_at=now):
                 unstored.update(provider_run_id=started.id, started_at=now)  # stopped while Apify was starting it
-                run_stop_at_provider(run=run, adapter=adapter)
+                run_stop_at_provider(run=run, adapter=adapter, events=events)
                 return None
             run.provider_run_id, run.started_at = started.id, now
             return run_check_delay(run, deadline)
         if timezone.now() >= deadline:
             aborted = adapter.abort(run_id=run.provider_run_id)
             run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint),
-                       actual_cost_micros=aborted.usage_total_micros)
+                       actual_cost_micros=aborted.usage_total_micros, events=events)
             return None
         provider_run = adapter.status(run_id=run.provider_run_id)
+        events.append(_event(run, "checked", provider_run.status))
         if not provider_run.is_terminal:
             return run_check_delay(run, deadline)
         if provider_run.status == "ABORTED":
-            run_finish(run=run, status=Run.Status.STOPPED, actual_cost_micros=provider_run.usage_total_micros)
+            run_finish(run=run, status=Run.Status.STOPPED, actual_cost_micros=provider_run.usage_total_micros,
+                       events=events)
         else:
-            run_finish(run=run, status=Run.Status.COMPLETED, answer=adapter.answer(
-                provider_run, max_bytes=settings.MONID_OUTPUT_MAX_BYTES, max_items=run_results_covered(run)))
+            answer = adapter.answer(provider_run, max_bytes=settings.MONID_OUTPUT_MAX_BYTES,
+                                    max_items=run_results_covered(run))
+            if answer.result_count is not None:
+                events.append(_event(run, "collected", _results_text(answer.result_count)
+                                     + (", more left at the provider" if answer.output_truncated else "")))
+            run_finish(run=run, status=Run.Status.COMPLETED, answer=answer, events=events)
     except ProviderUnavailable as exc:
-        run_finish(run=run, status=Run.Status.FAILED, error_message=str(exc))
+        run_finish(run=run, status=Run.Status.FAILED, error_message=str(exc), events=events)
     except Exception:
         # A bug must not leave the run RUNNING forever: the client is told it failed, the log keeps the trace.
         logger.exception("Run %s failed unexpectedly", run.id)
-        run_finish(run=run, status=Run.Status.FAILED, error_message=INTERNAL_ERROR)
+        run_finish(run=run, status=Run.Status.FAILED, error_message=INTERNAL_ERROR, events=events)
     return None
 
 
@@ -365,7 +388,16 @@ def runs_reconcile() -> dict:
     stalled = (Run.objects.exclude(status__in=Run.TERMINAL).filter(next_step_at__isnull=True)
                .alias(last_seen=Coalesce("heartbeat_at", "created_at"))
                .filter(Q(lease_until__lt=now) | Q(lease_until__isnull=True, last_seen__lt=now - STALL)))
-    resumed = stalled.filter(endpoint__provider__mode=Provider.Mode.ASYNC).update(next_step_at=now)
+    resumed = 0
+    with transaction.atomic():
+        # Locked, so that two reconcilers never both resume (and record) the same run; normally none is found.
+        lost = list(stalled.filter(endpoint__provider__mode=Provider.Mode.ASYNC)
+                    .select_for_update(skip_locked=True, of=("self",)).values_list("pk", "lease_until"))
+        for i in range(0, len(lost), RECONCILE_BATCH):
+            resumed += stalled.filter(pk__in=[pk for pk, _ in lost[i:i + RECONCILE_BATCH]]).update(next_step_at=now)
+        _events_write([RunEvent(run_id=pk, at=now, kind="resumed", detail=(
+            "its worker stopped renewing its lease" if lease_until else
+            f"its step was lost: no sign of life for {STALL.total_seconds():.0f} s")) for pk, lease_until in lost])
     failed = 0
     for run in stalled.filter(endpoint__provider__mode=Provider.Mode.SYNC).select_related("endpoint"):
         if now - run.created_at > datetime.timedelta(seconds=run.endpoint.deadline_seconds) + STALL:
@@ -384,12 +416,13 @@ def run_stop(*, run: Run) -> Run:
             status=Run.Status.STOPPING):
         run.refresh_from_db(fields=["status"])
         raise ApplicationError(409, f"Run {run.id} is {run.status}; only a READY or RUNNING run can be stopped.")
+    RunEvent.objects.create(run=run, at=timezone.now(), kind="stop_asked")
     transaction.on_commit(lambda: _enqueue("runs.tasks.stop_run", run.id, name=f"stop {run.id}"))
     run.refresh_from_db(fields=["status"])
     return run
 
 
-def run_stop_at_provider(*, run: Run, adapter=None) -> None:
+def run_stop_at_provider(*, run: Run, adapter=None, events: list[RunEvent] | None = None) -> None:
     """Aborts the provider's run, if one was started, and ends ours STOPPED with whatever the provider billed."""
     run.refresh_from_db(fields=["status", "provider_run_id"])
     actual = 0
@@ -400,15 +433,17 @@ def run_stop_at_provider(*, run: Run, adapter=None) -> None:
         except ProviderUnavailable as exc:
             # Our run still ends: the customer asked to stop and is not charged; the operator sees the log.
             logger.warning("Run %s: could not abort provider run %s: %s", run.id, run.provider_run_id, exc)
-    run_finish(run=run, status=Run.Status.STOPPED, actual_cost_micros=actual)
+    run_finish(run=run, status=Run.Status.STOPPED, actual_cost_micros=actual, events=events)
 
 
 @transaction.atomic
 def run_finish(*, run: Run, status: str, answer: ProviderAnswer | None = None, error_message: str = "",
-               actual_cost_micros: int = 0) -> Run:
+               actual_cost_micros: int = 0, events: list[RunEvent] | None = None) -> Run:
     """Ends a run once and for all: records the answer and its three costs, then rolls them up on the key.
 
     `actual_cost_micros` is what the provider billed when there is no answer (an aborted run still costs us).
+    `events` are the caller's timeline entries not yet written (its step's): they are written here, ahead of
+    the ended one and in the same INSERT, and the list is emptied.
     """
     now = timezone.now()
     http_status = answer.http_status if answer else None
@@ -430,6 +465,10 @@ def run_finish(*, run: Run, status: str, answer: ProviderAnswer | None = None, e
         fields["provider_run_id"] = answer.provider_run_id
     # The status filter makes the transition one-way: of two workers finishing one run, only one wins.
     if Run.objects.filter(pk=run.pk).exclude(status__in=Run.TERMINAL).update(**fields):
+        ended = _event(run, "ended", _ended_detail(status=status, http_status=http_status, result_count=result_count),
+                       at=now)
+        # Before the settlement, which updates the wallet row last so that its lock is held for as short as can be.
+        _events_write(events if events is not None else [], ended)
         key_cost_record(api_key_id=run.api_key_id, provider=run.endpoint.provider.slug, endpoint=run.endpoint.path,
                         status=status, day=now.date(), costs=costs)
         wallet_settle(workspace_id=run.workspace_id, run_id=run.pk, held_micros=run.held_micros,
@@ -437,8 +476,35 @@ def run_finish(*, run: Run, status: str, answer: ProviderAnswer | None = None, e
         for name, value in fields.items():
             setattr(run, name, value)
     else:
+        _events_write(events if events is not None else [])  # what the step did still happened
         run.refresh_from_db()
     return run
+
+
+def _event(run: Run, kind: str, detail: str = "", *, at: datetime.datetime | None = None) -> RunEvent:
+    """A timeline entry, not yet written. Its detail is a status, a count or a provider's run id: never a
+    secret, an input or an output."""
+    return RunEvent(run_id=run.pk, at=at or timezone.now(), kind=kind, detail=detail[:300])
+
+
+def _events_write(events: list[RunEvent], *more: RunEvent) -> None:
+    """Writes pending timeline entries in one INSERT, in order (the timeline sorts by id), and empties the list."""
+    if events or more:
+        RunEvent.objects.bulk_create([*events, *more])
+        events.clear()
+
+
+def _results_text(count: int) -> str:
+    return f"{count} result{'' if count == 1 else 's'}"
+
+
+def _ended_detail(*, status: str, http_status: int | None = None, result_count: int | None = None) -> str:
+    parts = [status]
+    if http_status is not None:
+        parts.append(f"provider HTTP {http_status}")
+    if result_count is not None:
+        parts.append(_results_text(result_count))
+    return ", ".join(parts)
 
 
 IDEMPOTENCY_TTL = datetime.timedelta(hours=24)

@@ -310,7 +310,8 @@ def test_a_label_that_looks_like_a_formula_is_defused_in_the_csv(client, operato
 def _table(html, first):
     """The costs table as {value of the `first` column: {column heading, lowercased: cell text}}, the totals row
     under "Total"."""
-    headings = [re.sub(r"<[^>]+>", "", cell).strip().lower()
+    html = re.search(r"<table.*?</table>", html, re.S)[0]  # the first table; the chart's daily figures follow
+    headings = [re.sub(r"<[^>]+>", "", cell).strip(" ▲▼").lower()  # the arrow marks the column sorted by
                 for cell in re.findall(r"<th[^>]*>(.*?)</th>", re.search(r"<thead>(.*?)</thead>", html, re.S)[1])]
     rows = {}
     for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S)[1:]:

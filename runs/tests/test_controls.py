@@ -197,3 +197,41 @@ def test_a_hundred_runs_at_once_against_a_budget_for_ten_admit_exactly_ten(alice
         statuses = list(pool.map(admit, range(100)))
     assert (statuses.count("RUNNING"), statuses.count("BLOCKED")) == (10, 90)
     assert Wallet.objects.get(workspace=workspace).held_micros == 10 * PRICE
+
+
+@pytest.fixture
+def counting_pdl(settings, emulators):
+    """PDL behind a loopback proxy that counts the calls it passes on."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import requests
+
+    calls = []
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_GET(self):
+            calls.append(self.path)
+            upstream = requests.get(f"{emulators.url}/pdl{self.path}", headers=dict(self.headers), timeout=10)
+            self.send_response(upstream.status_code)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(upstream.content)
+
+        do_POST = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.PDL_API_BASE_URL = f"http://127.0.0.1:{server.server_address[1]}"
+    yield calls
+    server.shutdown()
+
+
+def test_a_blocked_sync_run_never_calls_pdl(client, alice_key, counting_pdl):
+    assert post(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED" and len(counting_pdl) == 1
+    run_cap(0)
+    assert post(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
+    assert len(counting_pdl) == 1

@@ -1,0 +1,118 @@
+"""The operators' queue health page: what waits in the django-q2 broker, which tasks failed, the runs in
+flight and whether a cluster is alive. Read-only; the same on the ORM broker (SQLite) and Redis."""
+
+import datetime
+import logging
+import re
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Max, Min, Q
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+from django_q.conf import Conf
+from django_q.models import Failure, Schedule, Success
+from django_q.status import Stat
+
+from runs.models import Run
+from runs.services import _broker
+
+logger = logging.getLogger("monid.ops")
+
+FAILURES_SHOWN = 20
+RECONCILE_FUNC = "runs.tasks.reconcile_runs"  # the schedule migration runs.0004 creates
+RECONCILE_GRACE = datetime.timedelta(minutes=1)
+IN_FLIGHT = [status for status in Run.Status.values if status not in Run.TERMINAL]
+# A failed task's error is shown by its first line only, which may still quote a URL or a key: these go.
+_SECRET_SHAPES = [
+    (re.compile(r"\bmonid_(live|test)_[\w-]+"), r"monid_\1_…"),
+    (re.compile(r"([?&](?:token|api_?key|key|password|secret)=)[^&\s'\"]+", re.IGNORECASE), r"\1…"),
+    (re.compile(r"(://[^/\s:@]+:)[^/\s@]+@"), r"\1…@"),
+]
+SECRET_SETTINGS = ("SECRET_KEY", "APIFY_TOKEN", "PDL_API_KEY", "EMAIL_HOST_PASSWORD")
+
+
+@require_safe
+@login_required
+def queue_health(request):
+    if not request.user.is_staff:
+        raise Http404("No such page.")
+    now = timezone.now()
+    return render(request, "ops/queue.html", {
+        "now": now, "broker": broker_state(), "clusters": clusters_reporting(now=now),
+        "reconciler": Schedule.objects.filter(func=RECONCILE_FUNC).order_by("next_run").first(),
+        # A live cluster's scheduler takes a due schedule within about half a minute: later than this, none does.
+        "overdue_before": now - RECONCILE_GRACE,
+        "runs": runs_in_flight(now=now), "successes": successes_kept(now=now),
+        "failure_count": Failure.objects.count(), "failures": failures_newest(),
+    })
+
+
+def broker_state() -> dict:
+    """The broker, how many tasks wait in our queue and (ORM broker only: Redis does not say) how many a worker
+    has taken and not yet acknowledged; or why the broker did not answer."""
+    broker = _broker()
+    try:
+        return {"name": broker.info(), "queue": broker.list_key, "queued": broker.queue_size(),
+                "taken": broker.lock_size()}
+    except Exception as exc:  # the page is most wanted when the broker is down: show the rest
+        logger.warning("The queue page could not reach the broker: %r", exc)
+        return {"error": type(exc).__name__}
+
+
+def clusters_reporting(*, now: datetime.datetime) -> list[dict] | None:
+    """Each qcluster that has reported lately, with the age of its last report; None when the reports cannot be
+    read. django-q2 keeps a report for 3 seconds after each one, in Redis or (ORM broker) the cache, so a
+    cluster that stopped or died drops off the list within seconds."""
+    try:
+        stats = Stat.get_all(broker=_broker())
+    except Exception as exc:
+        logger.warning("The queue page could not read the clusters' reports: %r", exc)
+        return None
+    return [{"host": stat.host, "id": stat.cluster_id, "status": stat.status, "workers": len(stat.workers),
+             "up_seconds": stat.uptime() if stat.tob else None,
+             "report_age_seconds": max(0.0, (now - stat.timestamp).total_seconds())}
+            for stat in sorted(stats, key=lambda stat: (stat.host, str(stat.cluster_id)))]
+
+
+def runs_in_flight(*, now: datetime.datetime) -> dict:
+    """Runs not yet ended, in one query: how many, how many have a step due now and the longest one has waited,
+    how many a worker holds at this moment, and how many wait for a later status check."""
+    due = Q(next_step_at__lte=now)
+    counts = Run.objects.filter(status__in=IN_FLIGHT).aggregate(
+        in_flight=Count("pk"), due=Count("pk", filter=due), oldest_due=Min("next_step_at", filter=due),
+        stepping=Count("pk", filter=Q(lease_until__gt=now)), waiting=Count("pk", filter=Q(next_step_at__gt=now)))
+    oldest = counts.pop("oldest_due")
+    return {**counts, "oldest_due_seconds": (now - oldest).total_seconds() if oldest else None}
+
+
+def successes_kept(*, now: datetime.datetime) -> dict | None:
+    """Successful tasks in the last hour and the latest one's end; None when the cluster keeps none
+    (Q_CLUSTER save_limit below 0: every run is its own record)."""
+    if Conf.SAVE_LIMIT < 0:
+        return None
+    return Success.objects.aggregate(last_hour=Count("pk", filter=Q(stopped__gte=now - datetime.timedelta(hours=1))),
+                                     latest=Max("stopped"))
+
+
+def failures_newest(limit: int = FAILURES_SHOWN) -> list[dict]:
+    """The newest failed tasks: function, name, when and the first line of the error. Never the task's
+    arguments, nor the traceback."""
+    failures = Failure.objects.order_by("-stopped").values("func", "name", "stopped", "result")[:limit]
+    return [{"func": failure["func"], "name": failure["name"], "stopped": failure["stopped"],
+             "error": error_first_line(failure["result"])} for failure in failures]
+
+
+def error_first_line(result) -> str:
+    """django-q2 stores a failure as "<error> : <traceback>": the error's first line, without secrets."""
+    line = next(iter(str(result or "").splitlines()), "")
+    line = line.removesuffix(" : Traceback (most recent call last):").strip()
+    for setting in SECRET_SETTINGS:
+        value = getattr(settings, setting, "")
+        if value and len(value) >= 8:
+            line = line.replace(value, "…")
+    for shape, replacement in _SECRET_SHAPES:
+        line = shape.sub(replacement, line)
+    return line[:300]

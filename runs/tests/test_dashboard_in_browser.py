@@ -1,0 +1,85 @@
+"""The two journeys the dashboard exists for, in a real headless Chromium: a customer signs up, makes a key,
+copies it, calls the API with it, watches the run appear and finish, and revokes the key; an operator filters
+the runs, opens a failed provider call to read its error body, and reads the cost table."""
+
+import json
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from billing.models import ApiKey
+from runs.models import Run
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TWEETS = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"searchTerms": ["browsers"]}}
+
+
+def test_a_customer_signs_up_calls_the_api_with_a_new_key_and_watches_the_run_finish(
+        page, live_server, catalog, task_queue):
+    page.goto("/signup/")
+    page.fill("#id_username", "carol")
+    page.fill("#id_email", "carol@example.com")
+    page.fill("#id_password", "a-long-passphrase-7")
+    page.fill("#id_workspace_name", "Carol's Crawlers")
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("form.who")
+
+    page.goto("/keys/")
+    page.fill("#id_label", "crawler")
+    page.check("input[name=mode][value=test]")
+    page.click("form.card button[type=submit]")
+    page.click("#copy-key")
+    expect(page.locator("#copy-key")).to_have_text("Copied")
+    key = page.evaluate("navigator.clipboard.readText()")
+    assert key.startswith("monid_test_")
+
+    def call():
+        return requests.post(f"{live_server.url}/v1/run", json=TWEETS, timeout=10,
+                             headers={"Authorization": f"Bearer {key}"})
+
+    run_id = call().json()["runId"]
+    page.goto("/runs/")
+    row = page.locator("tr", has=page.locator(f"a:text-is('{run_id}')"))
+    expect(row).to_contain_text("RUNNING")
+    task_queue.run()  # a worker takes the run to its end at the (emulated) provider
+    assert Run.objects.get(pk=run_id).status == "COMPLETED"
+    expect(row).to_contain_text("COMPLETED", timeout=15_000)  # the page updated itself, with no reload
+
+    page.goto("/keys/")
+    page.click("text=Revoke…")
+    page.click("form.danger button[type=submit]")
+    expect(page.locator("ul.messages")).to_contain_text("revoked")
+    assert ApiKey.objects.get(label="crawler").revoked_at is not None
+    assert call().status_code == 401
+
+
+def test_an_operator_filters_the_runs_opens_a_provider_failure_and_reads_the_costs(
+        page, sign_in, client, alice_key, bob_key, operator):
+    def post(key, email):
+        body = {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": email}}
+        return client.post("/v1/run", data=json.dumps(body), content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Bearer {key}").json()["runId"]
+
+    post(alice_key, "sean@example.com")
+    failed = post(alice_key, "error@example.com")  # PDL answers 500
+    post(bob_key, "sean@example.com")
+    sign_in("olivia", "operator-pass-1")
+
+    page.goto("/runs/")
+    page.select_option("select[name=http]", "5xx")
+    page.select_option("select[name=workspace]", "acme")
+    page.click("form.filters button[type=submit]")
+    rows = page.locator("table tbody tr")
+    expect(rows).to_have_count(1)
+    page.click(f"text={failed}")
+    said = page.locator("section.said.provider")
+    expect(said).to_contain_text("500")
+    assert "error" in said.inner_text().lower() and "Monid error" not in page.inner_text("main")
+
+    page.goto("/costs/")
+    table = page.locator("table").first
+    expect(table).to_contain_text("alice-live")
+    expect(table).to_contain_text("bob-live")
+    assert "$0.003000" in table.inner_text()  # alice's one charged run; her PDL 500 is not charged
