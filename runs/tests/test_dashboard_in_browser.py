@@ -83,3 +83,22 @@ def test_an_operator_filters_the_runs_opens_a_provider_failure_and_reads_the_cos
     expect(table).to_contain_text("alice-live")
     expect(table).to_contain_text("bob-live")
     assert "$0.003000" in table.inner_text()  # alice's one charged run; her PDL 500 is not charged
+
+
+UNLABELLED_FIELDS = """() => [...document.querySelectorAll("input, select, textarea")]
+    .filter(f => f.type !== "hidden" && !f.hidden && !f.labels.length && !f.getAttribute("aria-label"))
+    .map(f => f.name || f.id)"""
+
+
+@pytest.mark.parametrize("who, password, paths", [
+    ("alice", "alice-pass-1", ["/runs/", "/keys/", "/wallet/", "/controls/", "/usage/", "/workspace/"]),
+    ("olivia", "operator-pass-1", ["/runs/", "/costs/", "/workspaces/", "/workspaces/acme/", "/ops/queue/"]),
+])
+def test_pages_fit_a_phone_and_label_every_field(page, sign_in, alice_key, operator, who, password, paths):
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(who, password)
+    for path in paths:
+        page.goto(path)
+        assert page.locator("h1").count() == 1, path
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), f"{path} is wider"
+        assert page.evaluate(UNLABELLED_FIELDS) == [], path
