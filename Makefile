@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test setup test-deps clean bench-async bench-crash bench-costs bench-pages
+.PHONY: run test setup test-deps clean bench-async bench-crash bench-costs bench-pages bench-discover
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ bench-costs: $(VENV)/.installed
 # No deployment either: the same 1,000,000 runs, then the runs list (first, filtered, deep page) and a run page timed.
 bench-pages: $(VENV)/.installed
 	$(PY) -m bench.pages $(ARGS)
+
+# No deployment: the seed catalog and 10,000 generated endpoints, then catalog search and POST /v1/discover timed.
+bench-discover: $(VENV)/.installed
+	$(PY) -m bench.discover $(ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -101,6 +101,6 @@ def server_error(request, *args, **kwargs):
     """Django's last resort; API clients get the JSON shape, people get a plain page."""
     request_id = getattr(request, "request_id", "unknown")
     message = f"Something went wrong on our side. Quote request id {request_id} when you report it."
-    if request.path.startswith("/v1/"):
+    if request.path.startswith(("/v1/", "/public/v1/")):
         return JsonResponse(error_body(500, message), status=500)
     return HttpResponseServerError(f"<h1>Server error</h1><p>{message}</p>")

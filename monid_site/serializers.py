@@ -28,3 +28,12 @@ class StrictSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"body": f"unknown field(s) {', '.join(unknown)}; send only {', '.join(self.fields)}."})
         return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer and nothing else in a JSON body: DRF's IntegerField would take "5" (and 5.0) for 5."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)

@@ -205,7 +205,10 @@ SPECTACULAR_SETTINGS = {
                             "SpendControlStatusEnum": ["ACTIVE", "PAUSED"]},
     "TAGS": [{"name": "Runs", "description": "Execute data endpoints and follow their runs."},
              {"name": "API keys", "description": "Keys are created in the dashboard and shown once."},
-             {"name": "Wallet", "description": "What the workspace has left to spend, in dollars."}],
+             {"name": "Wallet", "description": "What the workspace has left to spend, in dollars."},
+             {"name": "Catalog", "description": "Find the right endpoint, and learn its input and price."},
+             {"name": "Public registry", "description": "The catalog for anyone, without a key, under /public/v1; "
+                                                        "answers may be cached for a minute."}],
 }
 
 SESSION_COOKIE_HTTPONLY = True

@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 
 from billing import views as billing_views
+from providers import urls as providers_urls
 from runs import views as runs_views
 
 from . import ops
@@ -20,7 +21,10 @@ urlpatterns = [
     path("docs", with_docs_policy(SpectacularRedocView.as_view(url_name="openapi")), name="docs"),
     path("v1/", include("runs.urls")),
     path("v1/", include("billing.urls")),
+    path("v1/", include("providers.urls")),
+    path("public/v1/", include(providers_urls.public_urlpatterns)),
     re_path(r"^v1(/|$)", api_route_not_found),
+    re_path(r"^public/v1(/|$)", api_route_not_found),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 
@@ -9,6 +10,8 @@ class Provider(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=100)
     mode = models.CharField(max_length=5, choices=Mode.choices)
+    description = models.TextField(blank=True)
+    doc_url = models.URLField(blank=True, help_text="The provider's own API documentation")
     enabled = models.BooleanField(default=True)
 
     class Meta:
@@ -29,7 +32,12 @@ class Endpoint(models.Model):
 
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="endpoints")
     path = models.CharField(max_length=200, help_text="As clients name it, e.g. /person/enrich")
+    name = models.CharField(max_length=200, blank=True, help_text="A short title, e.g. Person enrichment")
     description = models.TextField(blank=True)
+    method = models.CharField(max_length=6, default="POST", help_text="The HTTP method the provider's API takes")
+    doc_url = models.URLField(blank=True, help_text="Documentation of this endpoint at the provider")
+    notes = models.TextField(blank=True, help_text="What an agent should know before calling it")
+    tags = models.JSONField(default=list, blank=True, help_text='Words to find it by, e.g. ["person", "email"]')
     input_schema = models.JSONField(default=dict, help_text="JSON Schema that a run's input must satisfy")
     price_type = models.CharField(max_length=10, choices=PriceType.choices, default=PriceType.PER_CALL)
     price_micros = models.BigIntegerField(help_text="Price per call or per result, in micro-dollars")
@@ -56,3 +64,27 @@ class Endpoint(models.Model):
 
     def __str__(self):
         return f"{self.provider.slug} {self.path}"
+
+
+class CatalogChange(models.Model):
+    """One change an operator made to the catalog, kept for good: who, when, which provider or endpoint, and
+    each changed field's value before and after."""
+
+    class Action(models.TextChoices):
+        CREATED = "created"
+        CHANGED = "changed"
+        DELETED = "deleted"
+
+    at = models.DateTimeField(auto_now_add=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    action = models.CharField(max_length=7, choices=Action.choices)
+    # "provider apify" or "endpoint apify /apidojo/tweet-scraper": still readable once the row itself is gone.
+    subject = models.CharField(max_length=300)
+    changes = models.JSONField(default=dict, help_text='{"field": [before, after]}')
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.subject}"

@@ -1,16 +1,56 @@
+from django.db.models import Count, Q
+
 from monid_site.errors import ApplicationError
 
-from .models import Endpoint
+from .models import Endpoint, Provider
 
 
 def endpoint_get_enabled(*, provider: str, path: str) -> Endpoint:
     """The enabled endpoint a client named, or a 404 that says what was not found."""
-    endpoint = (
-        Endpoint.objects.select_related("provider")
-        .filter(provider__slug=provider, path=path, enabled=True, provider__enabled=True)
-        .first()
-    )
+    endpoints = Endpoint.objects.select_related("provider").filter(enabled=True, provider__enabled=True)
+    # A URL may carry a NUL character, which PostgreSQL cannot even compare; no endpoint has one.
+    endpoint = None if "\x00" in provider + path else endpoints.filter(provider__slug=provider, path=path).first()
     if endpoint is None:
         raise ApplicationError(404, f"There is no enabled endpoint {path!r} on provider {provider!r}. "
                                     "Check the provider slug and the endpoint path (it starts with '/').")
     return endpoint
+
+
+def endpoints_enabled():
+    """The catalog as clients see it: enabled endpoints of enabled providers, in (provider, path) order."""
+    return (Endpoint.objects.filter(enabled=True, provider__enabled=True).select_related("provider")
+            .order_by("provider__slug", "path"))
+
+
+def endpoints_page(endpoints, *, limit: int, after: list | None = None) -> tuple[list[Endpoint], list | None]:
+    """One page of `endpoints` (in (provider, path) order) after a [provider, path] position, and the position
+    after it, or None on the last page."""
+    if after is not None:
+        provider, path = after
+        endpoints = endpoints.filter(Q(provider__slug__gt=provider) | Q(provider__slug=provider, path__gt=path))
+    page = list(endpoints[: limit + 1])
+    if len(page) <= limit:
+        return page, None
+    last = page[limit - 1]
+    return page[:limit], [last.provider.slug, last.path]
+
+
+def providers_listed():
+    """Enabled providers with at least one enabled endpoint, each with `endpoint_count`, by slug."""
+    return (Provider.objects.filter(enabled=True)
+            .annotate(endpoint_count=Count("endpoints", filter=Q(endpoints__enabled=True)))
+            .filter(endpoint_count__gt=0).order_by("slug"))
+
+
+def provider_get_listed(*, slug: str) -> Provider:
+    """A provider the public catalog lists, or a 404."""
+    provider = None if "\x00" in slug else providers_listed().filter(slug=slug).first()
+    if provider is None:
+        raise ApplicationError(404, f"There is no provider {slug!r} with enabled endpoints. "
+                                    "GET /public/v1/providers lists them.")
+    return provider
+
+
+def catalog_counts() -> dict:
+    """How many endpoints and providers the catalog lists, in one query."""
+    return endpoints_enabled().order_by().aggregate(endpoints=Count("id"), providers=Count("provider", distinct=True))

@@ -11,6 +11,7 @@ from monid_site.errors import error_responses
 from monid_site.pagination import PageQuerySerializer, cursor_dump, cursor_load
 from monid_site.serializers import StrictCharField, StrictSerializer, TimestampField
 from providers.queries import endpoint_get_enabled
+from providers.serializers import PriceSerializer
 
 from .models import Run
 from .queries import run_get_for_workspace, runs_page
@@ -22,13 +23,6 @@ class MoneySerializer(serializers.Serializer):
     value = serializers.IntegerField(help_text="Micro-dollars")
     unit = serializers.ChoiceField(choices=["MICRO_DOLLAR"])
     currency = serializers.ChoiceField(choices=["USD"])
-
-
-class PriceSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["PER_CALL", "PER_RESULT"])
-    amount = serializers.FloatField(help_text="Dollars per call or per result")
-    currency = serializers.ChoiceField(choices=["USD"])
-    flatFee = serializers.FloatField(required=False, help_text="PER_RESULT only: dollars added once per run")
 
 
 class ProviderResponseSerializer(serializers.Serializer):
@@ -58,15 +52,8 @@ class RunAcceptedSerializer(serializers.Serializer):
     provider = serializers.CharField(source="endpoint.provider.slug")
     endpoint = serializers.CharField(source="endpoint.path")
     status = serializers.ChoiceField(choices=Run.Status.choices)
-    price = serializers.SerializerMethodField()
+    price = PriceSerializer(source="*")
     createdAt = TimestampField(source="created_at")
-
-    @extend_schema_field(PriceSerializer)
-    def get_price(self, run):
-        price = {"type": run.price_type, "amount": micros_to_usd(run.price_micros), "currency": "USD"}
-        if run.price_type == "PER_RESULT":
-            price["flatFee"] = micros_to_usd(run.flat_fee_micros)
-        return price
 
 
 class ControlSnapshotSerializer(serializers.Serializer):

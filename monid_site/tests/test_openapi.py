@@ -20,10 +20,15 @@ def test_the_document_lists_every_route_with_its_error_statuses(client):
                                       "/v1/api-keys", "/v1/api-keys/{label}", "/v1/wallet/balance",
                                       "/v1/controls/workspace/budgets", "/v1/controls/workspace/budgets/{control_id}",
                                       "/v1/controls/workspace/run-caps",
-                                      "/v1/controls/workspace/run-caps/{control_id}"}
+                                      "/v1/controls/workspace/run-caps/{control_id}",
+                                      "/v1/endpoints", "/v1/discover", "/v1/inspect", "/public/v1/stats",
+                                      "/public/v1/providers", "/public/v1/providers/{provider}/endpoints",
+                                      "/public/v1/providers/{provider}/endpoints/{endpoint}", "/public/v1/search"}
     create = document["paths"]["/v1/run"]["post"]
     assert {"200", "202", "400", "401", "402", "404", "415", "429", "500"} <= set(create["responses"])
     assert document["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+    assert "security" not in document["paths"]["/public/v1/search"]["get"]
+    assert document["paths"]["/v1/discover"]["post"]["security"] == [{"apiKey": []}]
 
 
 def test_the_docs_page_is_served_from_our_own_static_files(client):

@@ -44,9 +44,12 @@ each run's INPUT read back (`GET /v2/actor-runs/{runId}/key-value-store/records/
 Not part of Apify, for benchmarks: `GET /emulator/runs` (same token) answers `{"data": [{"id", "actId",
 "status", "startedAt", "input"}, ...]}` for every run started so far, in start order.
 
-Known actors: apidojo~tweet-scraper. Another actor is one input-to-items function plus an `ACTORS` entry.
+Known actors, each answering items shaped like the real actor's output (see each function):
+apidojo~tweet-scraper, apify~website-content-crawler, compass~crawler-google-places and apify~instagram-scraper.
+Another actor is one input-to-items function plus an `ACTORS` entry.
 """
 
+import base64
 import hashlib
 import json
 import re
@@ -56,7 +59,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from http import HTTPStatus
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 DEFAULT_TOKEN = "sandbox-apify-token"
 MAGIC = ("emulator:fail", "emulator:timeout", "emulator:bad-input", "emulator:rate-limit", "emulator:slow",
@@ -68,7 +71,13 @@ GENERATED = re.compile(r"emulator:items-(\d+)x(\d+)")
 COMPACT = (",", ":")
 # Deterministic stand-in for the platform's bill: a start fee plus a price per dataset item.
 USD_PER_RUN, USD_PER_ITEM = 0.0004, 0.00025
-TWEET_EPOCH = 1704067200  # 2024-01-01T00:00:00Z; tweet dates are offsets from it, never from the clock
+EPOCH = 1704067200  # 2024-01-01T00:00:00Z; the items' dates are offsets from it, never from the clock
+WORDS = ("coffee", "garden", "harbor", "pixel", "maple", "river", "summit", "lantern", "atlas", "orbit", "meadow",
+         "copper", "studio", "cedar", "falcon", "willow")
+CITIES = (("Austin", "Texas", "United States"), ("Prague", "Czechia"), ("London", "United Kingdom"),
+          ("Toronto", "Ontario", "Canada"))
+COUNTRY_CODES = {"united states": "US", "usa": "US", "czechia": "CZ", "czech republic": "CZ", "united kingdom": "GB",
+                 "uk": "GB", "canada": "CA", "germany": "DE", "france": "FR", "spain": "ES", "italy": "IT"}
 
 
 class RawAnswer(Exception):
@@ -88,20 +97,20 @@ class ApiError(Exception):
 
 
 def tweet_scraper(run_input):
-    """apidojo~tweet-scraper: `searchTerms` (strings) and `maxItems` (default 10, capped at 1000)."""
-    terms, max_items = run_input.get("searchTerms"), run_input.get("maxItems", 10)
-    if not terms or not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
-        raise ApiError(400, "invalid-input", "Input is not valid: searchTerms must be a non-empty array of strings")
-    if not isinstance(max_items, int) or isinstance(max_items, bool) or max_items < 0:
-        raise ApiError(400, "invalid-input", "Input is not valid: maxItems must be a non-negative integer")
-    return [_tweet(terms[i % len(terms)], i) for i in range(min(max_items, 1000))]
+    """apidojo~tweet-scraper: `searchTerms`, `twitterHandles` (read as from:<handle>) or `startUrls` (strings or
+    {url}), and `maxItems` (default 10, capped at 1000)."""
+    terms = _strings(run_input, "searchTerms") + [f"from:{handle}" for handle in _strings(run_input, "twitterHandles")]
+    terms += _urls(run_input, "startUrls")
+    if not terms:
+        raise ApiError(400, "invalid-input", "Input is not valid: give searchTerms, twitterHandles or startUrls")
+    return [_tweet(terms[i % len(terms)], i) for i in range(min(_count(run_input, "maxItems", 10), 1000))]
 
 
 def _tweet(term, index):
     digest = hashlib.sha256(f"{term}\n{index}".encode()).digest()
     tweet_id = str(10**18 + int.from_bytes(digest[:8]) % (9 * 10**18))
-    user = f"user_{digest[8:11].hex()}"
-    created = time.gmtime(TWEET_EPOCH + int.from_bytes(digest[11:14]) % (365 * 86400))
+    user = term[len("from:"):] if term.startswith("from:") else f"user_{digest[8:11].hex()}"
+    created = time.gmtime(EPOCH + int.from_bytes(digest[11:14]) % (365 * 86400))
     return {
         "type": "tweet",
         "id": tweet_id,
@@ -114,6 +123,207 @@ def _tweet(term, index):
         "replyCount": digest[16] % 50,
         "lang": "en",
     }
+
+
+def website_content_crawler(run_input):
+    """apify~website-content-crawler: 3 to 10 pages under each of `startUrls` (strings or {url}), at most
+    `maxCrawlPages` and `maxResults` of them (and 1000), the start URLs only with `maxCrawlDepth` 0."""
+    urls = _urls(run_input, "startUrls")
+    if not urls:
+        raise ApiError(400, "invalid-input", "Input is not valid: startUrls must be a non-empty array of URLs")
+    limit = min(_count(run_input, "maxCrawlPages", 1000), _count(run_input, "maxResults", 1000), 1000)
+    depth = _count(run_input, "maxCrawlDepth", 20)
+    pages = [_page(run_input, url, i) for url in urls
+             for i in range(1 if depth == 0 else 3 + hashlib.sha256(url.encode()).digest()[0] % 8)]
+    return pages[:limit]
+
+
+def _page(run_input, start_url, index):
+    url = start_url if index == 0 else f"{start_url.rstrip('/')}/{WORDS[index % len(WORDS)]}-{index}"
+    digest = hashlib.sha256(url.encode()).digest()
+    host = url.split("/")[2]
+    title = f"{WORDS[digest[0] % len(WORDS)].title()} {WORDS[digest[1] % len(WORDS)]} | {host}"
+    body = (f"{WORDS[digest[2] % len(WORDS)].title()} is explained here step by step, with examples of "
+            f"{WORDS[digest[3] % len(WORDS)]} and {WORDS[digest[4] % len(WORDS)]}. (Emulated page {index + 1}.)")
+    page = {
+        "url": url,
+        "crawl": {"loadedUrl": url, "loadedTime": _iso(EPOCH + int.from_bytes(digest[5:8]) % (365 * 86400)),
+                  "referrerUrl": start_url, "depth": 0 if index == 0 else 1, "httpStatusCode": 200},
+        "metadata": {"canonicalUrl": url, "title": title, "description": body[:120], "author": None,
+                     "keywords": None, "languageCode": "en"},
+        "text": f"{title}\n{body}",
+    }
+    if run_input.get("saveMarkdown", True):
+        page["markdown"] = f"# {title}\n\n{body}"
+    if run_input.get("saveHtml"):
+        page["html"] = f"<h1>{title}</h1><p>{body}</p>"
+    return page
+
+
+def google_places(run_input):
+    """compass~crawler-google-places: `maxCrawledPlacesPerSearch` (default 20) places for each of
+    `searchStringsArray` near `locationQuery`, and one for each of `startUrls` and `placeIds`; at most 1000."""
+    searches = _strings(run_input, "searchStringsArray")
+    direct = _urls(run_input, "startUrls") + _strings(run_input, "placeIds")
+    if not searches and not direct:
+        raise ApiError(400, "invalid-input", "Input is not valid: give searchStringsArray, startUrls or placeIds")
+    per_search = _count(run_input, "maxCrawledPlacesPerSearch", 20)
+    where = str(run_input.get("locationQuery") or run_input.get("city") or "")
+    country_code = str(run_input.get("countryCode") or "").upper()
+    places = [_place(term, where, rank, country_code) for term in searches for rank in range(min(per_search, 1000))]
+    places += [_place(reference, where, 0, country_code) for reference in direct]
+    return places[:1000]
+
+
+def _place(term, where, rank, country_code):
+    digest = hashlib.sha256(f"{term}\n{where}\n{rank}".encode()).digest()
+    parts = where.split(", ") if where else list(CITIES[digest[0] % len(CITIES)])
+    category = term if len(term) < 40 else "Point of interest"  # a place's URL or id is no category
+    name = f"{WORDS[digest[1] % len(WORDS)].title()} {category.title()}"
+    place_id = "ChIJ" + base64.urlsafe_b64encode(digest[2:19]).decode()[:23]
+    street = f"{1 + int.from_bytes(digest[19:21]) % 999} {WORDS[digest[21] % len(WORDS)].title()} Street"
+    return {
+        "title": name,
+        "categoryName": category,
+        "categories": [category],
+        "address": ", ".join([street, *parts]),
+        "street": street,
+        "city": parts[0],
+        "state": parts[1] if len(parts) > 2 else None,
+        "countryCode": country_code or COUNTRY_CODES.get(parts[-1].lower(), "US"),
+        "postalCode": f"{10000 + int.from_bytes(digest[22:24]) % 89999}",
+        "phone": f"+1 555-01{digest[24] % 100:02d}",
+        "website": f"https://www.{''.join(c for c in name.lower() if c.isalnum())}.example.com",
+        "location": {"lat": round(-60 + digest[25] / 255 * 120, 6), "lng": round(-180 + digest[26] / 255 * 360, 6)},
+        "totalScore": round(3 + digest[27] % 21 / 10, 1),
+        "reviewsCount": int.from_bytes(digest[28:30]) % 3000,
+        "price": "$" * (1 + digest[30] % 3),
+        "placeId": place_id,
+        "url": f"https://www.google.com/maps/search/?api=1&query={quote(name)}&query_place_id={place_id}",
+        "searchString": term,
+        "rank": rank + 1,
+        "permanentlyClosed": False,
+        "temporarilyClosed": False,
+    }
+
+
+def instagram_scraper(run_input):
+    """apify~instagram-scraper: for each of `directUrls` (or `searchLimit` results of `search`), `resultsLimit`
+    (default 20) posts, reels, mentions or comments, or its details, by `resultsType`; at most 1000 items."""
+    kind = run_input.get("resultsType", "posts")
+    if kind not in ("posts", "comments", "details", "mentions", "reels"):
+        raise ApiError(400, "invalid-input", "Input is not valid: resultsType must be posts, comments, details, "
+                                             "mentions or reels")
+    urls = _strings(run_input, "directUrls")
+    if not urls and isinstance(run_input.get("search"), str) and run_input["search"]:
+        prefix = {"hashtag": "explore/tags/", "place": "explore/locations/"}.get(run_input.get("searchType"), "")
+        found = [quote(run_input["search"]) + (f"_{i + 1}" if i else "")
+                 for i in range(_count(run_input, "searchLimit", 1))]
+        urls = [f"https://www.instagram.com/{prefix}{name}/" for name in found]
+    if not urls:
+        raise ApiError(400, "invalid-input", "Input is not valid: give directUrls or search")
+    limit = _count(run_input, "resultsLimit", 20)
+    if kind == "details":
+        return [_profile(url) for url in urls][:1000]
+    make = _comment if kind == "comments" else _post
+    return [make(url, i, kind) for url in urls for i in range(min(limit, 1000))][:1000]
+
+
+def _owner(url):
+    return [part for part in url.split("/") if part][-1].lower()
+
+
+def _post(url, index, kind):
+    digest = hashlib.sha256(f"{url}\n{kind}\n{index}".encode()).digest()
+    owner = _owner(url) if kind != "mentions" else f"user_{digest[0:3].hex()}"
+    short_code = base64.urlsafe_b64encode(digest[3:11]).decode().rstrip("=")
+    video = kind == "reels" or digest[11] % 3 == 0
+    tag = WORDS[digest[12] % len(WORDS)]
+    post = {
+        "id": str(3 * 10**18 + int.from_bytes(digest[13:21]) % 10**18),
+        "type": "Video" if video else ("Sidecar" if digest[11] % 3 == 1 else "Image"),
+        "shortCode": short_code,
+        "caption": f"A day of {tag} #{tag} (emulated post {index + 1})",
+        "hashtags": [tag],
+        "mentions": [_owner(url)] if kind == "mentions" else [],
+        "url": f"https://www.instagram.com/{'reel' if kind == 'reels' else 'p'}/{short_code}/",
+        "commentsCount": digest[21] % 200,
+        "likesCount": int.from_bytes(digest[22:25]) % 50000,
+        "timestamp": _iso(EPOCH + int.from_bytes(digest[25:28]) % (365 * 86400)),
+        "ownerUsername": owner,
+        "ownerFullName": owner.replace("_", " ").title(),
+        "ownerId": str(int.from_bytes(digest[28:32])),
+        "displayUrl": f"https://scontent.cdninstagram.com/v/{short_code}.jpg",
+        "inputUrl": url,
+        "productType": "clips" if kind == "reels" else "feed",
+    }
+    if video:
+        post.update(videoUrl=f"https://scontent.cdninstagram.com/v/{short_code}.mp4",
+                    videoViewCount=int.from_bytes(digest[5:8]) % 500000)
+    return post
+
+
+def _comment(url, index, kind):
+    digest = hashlib.sha256(f"{url}\n{kind}\n{index}".encode()).digest()
+    return {
+        "id": str(17 * 10**15 + int.from_bytes(digest[:7]) % 10**15),
+        "postUrl": url,
+        "text": f"Love the {WORDS[digest[7] % len(WORDS)]}! (emulated comment {index + 1})",
+        "ownerUsername": f"user_{digest[8:11].hex()}",
+        "timestamp": _iso(EPOCH + int.from_bytes(digest[11:14]) % (365 * 86400)),
+        "likesCount": digest[14] % 100,
+        "repliesCount": digest[15] % 10,
+    }
+
+
+def _profile(url):
+    digest = hashlib.sha256(url.encode()).digest()
+    username = _owner(url)
+    return {
+        "id": str(int.from_bytes(digest[:5])),
+        "username": username,
+        "url": f"https://www.instagram.com/{username}/",
+        "fullName": username.replace("_", " ").title(),
+        "biography": f"Stories about {WORDS[digest[5] % len(WORDS)]} (emulated profile)",
+        "externalUrl": f"https://{username}.example.com",
+        "followersCount": int.from_bytes(digest[6:10]) % 10**8,
+        "followsCount": int.from_bytes(digest[10:12]) % 5000,
+        "postsCount": int.from_bytes(digest[12:14]) % 20000,
+        "verified": digest[14] % 2 == 0,
+        "private": False,
+        "isBusinessAccount": digest[15] % 2 == 0,
+        "profilePicUrl": f"https://scontent.cdninstagram.com/v/{username}.jpg",
+        "inputUrl": url,
+    }
+
+
+def _strings(run_input, field):
+    """A field that must be an array of strings, or absent."""
+    value = run_input.get(field) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ApiError(400, "invalid-input", f"Input is not valid: {field} must be an array of strings")
+    return value
+
+
+def _urls(run_input, field):
+    """A field of URLs, each a string or a request source {"url": ...}, as Apify's actors take them."""
+    value = run_input.get(field) or []
+    urls = [v.get("url") if isinstance(v, dict) else v for v in value] if isinstance(value, list) else None
+    if urls is None or not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls):
+        raise ApiError(400, "invalid-input", f"Input is not valid: {field} must be an array of URLs")
+    return urls
+
+
+def _count(run_input, field, default):
+    """A field that must be a non-negative integer, or absent (the actor's default)."""
+    value = run_input.get(field, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ApiError(400, "invalid-input", f"Input is not valid: {field} must be a non-negative integer")
+    return value
+
+
+def _iso(seconds):
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(seconds))
 
 
 class GeneratedItems:
@@ -147,7 +357,12 @@ class GeneratedItems:
 
 
 # actorId ("username~actor-name") -> function(input) -> dataset items, raising ApiError on bad input
-ACTORS = {"apidojo~tweet-scraper": tweet_scraper}
+ACTORS = {
+    "apidojo~tweet-scraper": tweet_scraper,
+    "apify~website-content-crawler": website_content_crawler,
+    "compass~crawler-google-places": google_places,
+    "apify~instagram-scraper": instagram_scraper,
+}
 
 
 def _apify_id():

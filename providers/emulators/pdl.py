@@ -4,18 +4,30 @@ It answers like the real API (paths, auth, error shape, rate-limit and credit he
 can be tested over loopback HTTP and sandbox keys work without an account. Records are derived from a
 sha256 of the identifying parameters, so the same input always gets the same answer.
 
-Magic inputs (the `email` parameter, case-insensitive):
+Endpoints (each takes GET with query parameters or POST with a JSON body, as PDL does):
+    /v5/person/enrich     {status, likelihood, data: person}; a credit per match
+    /v5/person/identify   {status, matches: [{data: person, match_score, matched_on}]}, best first; a credit
+                          per request, match or not
+    /v5/person/search     `sql` or `query` (one, not both), `size` 1-100 (default 1), `scroll_token`:
+                          {status, data: [persons], total, scroll_token}; a credit per record. Conditions of the
+                          form field='value' in the SQL, or `term`/`match` clauses in the query, show in the
+                          records they answer.
+    /v5/company/enrich    {status, likelihood, <company fields>} (PDL answers a company flat); a credit per match
+
+Magic inputs (case-insensitive), for every endpoint: one of these addresses in any parameter (the `email` of
+an enrichment, a search's `sql` or `query`, a company's `website`) answers:
     nomatch@example.com      404 not_found, "No records were found matching your request"
     ratelimited@example.com  429 rate_limit_error, x-ratelimit-remaining {'minute': 0}
     error@example.com        500 api_error
     nocredits@example.com    402 payment_required
 
-Only `/v5/person/enrich` exists; another endpoint is one handler plus one `ROUTES` entry.
+Another endpoint is one handler plus one `ROUTES` entry.
 """
 
 import base64
 import hashlib
 import json
+import re
 import time
 from http import HTTPStatus
 from urllib.parse import parse_qsl
@@ -27,6 +39,13 @@ RATE_LIMIT_PER_MINUTE = 100
 PERSON_IDS = ("profile", "email", "phone", "email_hash", "lid", "pdl_id")
 PERSON_CONTEXT = ("company", "school", "location", "street_address", "locality", "region", "country",
                   "postal_code", "birth_date")
+PERSON_NAMES = ("name", "first_name", "last_name")
+# Any one of these is enough for Person Identify.
+IDENTIFY_INPUTS = ("profile", "email", "phone", "email_hash", "lid", "name", "first_name", "last_name", "company",
+                   "school", "location", "locality", "region", "street_address", "postal_code")
+COMPANY_IDS = ("website", "name", "profile", "ticker", "pdl_id")
+MAX_IDENTIFY_MATCHES = 20
+MAX_SEARCH_SIZE = 100
 
 MAGIC_EMAILS = {
     "nomatch@example.com": (404, "not_found", "No records were found matching your request"),
@@ -41,10 +60,20 @@ TITLES = ("software engineer", "product manager", "data scientist", "head of sal
 COMPANIES = ("acme", "globex", "initech", "umbrella", "hooli", "stark industries")
 LOCATIONS = ("san francisco, california, united states", "london, england, united kingdom",
              "berlin, berlin, germany", "toronto, ontario, canada")
+INDUSTRIES = ("computer software", "information technology and services", "financial services",
+              "marketing and advertising", "hospital & health care", "retail")
+# PDL's size ranges, each with the smallest and largest employee count it stands for.
+SIZES = (("1-10", 1, 10), ("11-50", 11, 50), ("51-200", 51, 200), ("201-500", 201, 500), ("501-1000", 501, 1000),
+         ("1001-5000", 1001, 5000), ("5001-10000", 5001, 10000), ("10001+", 10001, 250000))
+CONDITION = re.compile(r"\b([a-z_]+)\s*=\s*'([^']*)'", re.IGNORECASE)
 
 
 def error(status, type_, message):
     return status, {"status": status, "error": {"type": type_, "message": message}}
+
+
+def _digest(value):
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).digest()
 
 
 def _pick(options, digest, i):
@@ -55,6 +84,44 @@ def _slug(text):
     return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
 
 
+def _pdl_id(digest):
+    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=") + "_0000"
+
+
+def _magic(params):
+    """A magic address anywhere in the parameters answers its error."""
+    text = json.dumps(params).lower()
+    return next((error(*answer) for address, answer in MAGIC_EMAILS.items() if address in text), None)
+
+
+def _person(digest, given):
+    """A person record from a digest; the given values (a name, a company, an email, a location) win over made-up
+    ones, lower-cased as PDL answers unless asked to titlecase."""
+    names = str(given.get("name", "")).lower().split()
+    first = str(given.get("first_name", "")).lower() or (names[0] if names else _pick(FIRST_NAMES, digest, 0))
+    last = str(given.get("last_name", "")).lower() or (names[-1] if len(names) > 1 else _pick(LAST_NAMES, digest, 1))
+    company = str(given.get("company", given.get("job_company_name", ""))).lower() or _pick(COMPANIES, digest, 2)
+    email = str(given.get("email", "")).strip().lower()
+    work_email = email or f"{first}.{last}@{_slug(company)}.com"
+    handle = f"{_slug(first)}-{_slug(last)}-{digest[3:5].hex()}"
+    location = str(given.get("location", "")).lower() or _pick(LOCATIONS, digest, 5)
+    return {
+        "id": _pdl_id(digest),
+        "full_name": f"{first} {last}",
+        "first_name": first,
+        "last_name": last,
+        "linkedin_url": f"linkedin.com/in/{handle}",
+        "linkedin_username": handle,
+        "job_title": str(given.get("job_title", "")).lower() or _pick(TITLES, digest, 4),
+        "job_company_name": company,
+        "job_company_website": str(given.get("job_company_website", "")).lower() or f"{_slug(company)}.com",
+        "work_email": work_email,
+        "emails": [{"address": work_email, "type": "current_professional"}],
+        "location_name": location,
+        "location_country": str(given.get("location_country", "")).lower() or location.split(", ")[-1],
+    }
+
+
 def person_enrich(params):
     """Match one person; the record is a pure function of the identifying parameters."""
     has_name = "name" in params or ("first_name" in params and "last_name" in params)
@@ -62,39 +129,144 @@ def person_enrich(params):
         return error(400, "invalid_request_error",
                      "Request needs one of profile, email, phone, email_hash, lid, pdl_id, or a name "
                      "(name, or first_name and last_name) with one of " + ", ".join(PERSON_CONTEXT))
-    email = str(params.get("email", "")).strip().lower()
-    if email in MAGIC_EMAILS:
-        return error(*MAGIC_EMAILS[email])
+    if magic := _magic(params):
+        return magic
+    digest = _digest({k: v for k, v in params.items() if k in PERSON_IDS + PERSON_CONTEXT + PERSON_NAMES})
+    return 200, {"status": 200, "likelihood": 6 + digest[6] % 5, "data": _person(digest, params)}
 
-    identity = {k: v for k, v in params.items() if k in PERSON_IDS + PERSON_CONTEXT
-                or k in ("name", "first_name", "last_name")}
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).digest()
-    # PDL lowercases values unless asked to titlecase; a given name wins over a made-up one.
-    names = str(params.get("name", "")).lower().split()
-    first = str(params.get("first_name", "")).lower() or (names[0] if names else _pick(FIRST_NAMES, digest, 0))
-    last = str(params.get("last_name", "")).lower() or (names[-1] if len(names) > 1 else _pick(LAST_NAMES, digest, 1))
-    company = str(params.get("company", "")).lower() or _pick(COMPANIES, digest, 2)
-    work_email = email or f"{first}.{last}@{_slug(company)}.com"
-    handle = f"{_slug(first)}-{_slug(last)}-{digest[3:5].hex()}"
-    person = {
-        "id": base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=") + "_0000",
-        "full_name": f"{first} {last}",
-        "first_name": first,
-        "last_name": last,
-        "linkedin_url": f"linkedin.com/in/{handle}",
-        "linkedin_username": handle,
-        "job_title": _pick(TITLES, digest, 4),
-        "job_company_name": company,
-        "work_email": work_email,
-        "emails": [{"address": work_email, "type": "current_professional"}],
-        "location_name": str(params.get("location", "")).lower() or _pick(LOCATIONS, digest, 5),
+
+def person_identify(params):
+    """Up to 20 candidates, best first: the first has every given detail, the others share only the name."""
+    if not any(k in params for k in IDENTIFY_INPUTS):
+        return error(400, "invalid_request_error", "Request needs at least one of " + ", ".join(IDENTIFY_INPUTS))
+    if magic := _magic(params):
+        return magic
+    given = {k: v for k, v in params.items() if k in IDENTIFY_INPUTS}
+    digest = _digest(given)
+    names = {k: v for k, v in given.items() if k in PERSON_NAMES}
+    matches, score = [], 70 + digest[0] % 30
+    for index in range(min(1 + digest[1] % 5, MAX_IDENTIFY_MATCHES)):
+        matches.append({"data": _person(_digest([given, index]), given if index == 0 else names),
+                        "match_score": score, "matched_on": sorted(given if index == 0 else names or given)})
+        score = max(6, score - 8 - digest[2 + index] % 10)  # PDL leaves out matches scoring 5 or less
+    return 200, {"status": 200, "matches": matches}
+
+
+def person_search(params):
+    """A page of `size` records out of a total fixed by the query; `scroll_token` carries the offset."""
+    if ("sql" in params) == ("query" in params):
+        return error(400, "invalid_request_error", "Provide either a query or a sql parameter, but not both")
+    query = params.get("query")
+    if isinstance(query, str):  # a GET's query string carries it as JSON text
+        try:
+            query = json.loads(query)
+        except ValueError:
+            return error(400, "invalid_request_error", "query must be a JSON object")
+    if "query" in params and not isinstance(query, dict):
+        return error(400, "invalid_request_error", "query must be a JSON object")
+    try:
+        size = int(params.get("size", 1))
+        offset = int(str(params.get("scroll_token", "0$")).split("$")[0])
+    except ValueError:
+        return error(400, "invalid_request_error", "size must be an integer and scroll_token one PDL gave")
+    if not 1 <= size <= MAX_SEARCH_SIZE:
+        return error(400, "invalid_request_error", f"size must be between 1 and {MAX_SEARCH_SIZE}")
+    if magic := _magic(params):
+        return magic
+    search = {"sql": params.get("sql"), "query": query, "dataset": params.get("dataset")}
+    digest = _digest(search)
+    total = 1 + int.from_bytes(digest[:2]) % 2000
+    if offset >= total:
+        return error(404, "not_found", "No records were found matching your request")
+    given = _conditions(params.get("sql") or query)
+    data = [_person(_digest([search, index]), given) for index in range(offset, min(offset + size, total))]
+    after = offset + len(data)
+    scroll_token = f"{after}${int.from_bytes(digest[2:5]) / 1000:.6f}" if after < total else None
+    return 200, {"status": 200, "data": data, "total": total, "scroll_token": scroll_token}
+
+
+def _conditions(query):
+    """field='value' pairs of a SQL query, or the `term` and `match` clauses of an Elasticsearch one."""
+    if isinstance(query, str):
+        return {field.lower(): value for field, value in CONDITION.findall(query)}
+    found = {}
+    if isinstance(query, dict):
+        for key, value in query.items():
+            if key in ("term", "match") and isinstance(value, dict):
+                found.update({field: v for field, v in value.items() if isinstance(v, str)})
+            else:
+                found.update(_conditions(value))
+    elif isinstance(query, list):
+        for value in query:
+            found.update(_conditions(value))
+    return found
+
+
+def company_enrich(params):
+    """Match one company; the record is a pure function of the identifying parameters, answered flat."""
+    if not any(k in params for k in COMPANY_IDS):
+        return error(400, "invalid_request_error", "Request needs one of " + ", ".join(COMPANY_IDS))
+    if magic := _magic(params):
+        return magic
+    digest = _digest({k: v for k, v in params.items() if k in COMPANY_IDS + PERSON_CONTEXT})
+    domain = re.sub(r"^(https?://)?(www\.)?", "", str(params.get("website", "")).lower()).split("/")[0]
+    profile = str(params.get("profile", "")).lower().rstrip("/").split("/")[-1]
+    name = (str(params.get("name", "")).lower() or domain.split(".")[0].replace("-", " ") or profile.replace("-", " ")
+            or _pick(COMPANIES, digest, 0))
+    domain = domain or f"{_slug(name)}.com"
+    size, smallest, largest = _pick(SIZES, digest, 1)
+    industry = _pick(INDUSTRIES, digest, 8)
+    place = ({k: str(params[k]).lower() for k in ("locality", "region", "country") if k in params}
+             or dict(zip(("locality", "region", "country"), _pick(LOCATIONS, digest, 2).split(", "))))
+    handle = _slug(name)
+    ticker = str(params.get("ticker", "")).upper() or None
+    return 200, {
+        "status": 200,
+        "likelihood": 6 + digest[3] % 5,
+        "id": _pdl_id(digest),
+        "name": name,
+        "display_name": name.title(),
+        "website": domain,
+        "size": size,
+        "employee_count": smallest + int.from_bytes(digest[4:7]) % (largest - smallest + 1),
+        "founded": 1950 + digest[7] % 74,
+        "industry": industry,
+        "type": "public" if ticker else "private",
+        "ticker": ticker,
+        "location": {"name": ", ".join(place.values()), "locality": place.get("locality"),
+                     "region": place.get("region"), "country": place.get("country"),
+                     "postal_code": f"{10000 + int.from_bytes(digest[9:11]) % 89999}",
+                     "street_address": f"{1 + digest[11] % 999} market street"},
+        "linkedin_url": f"linkedin.com/company/{handle}",
+        "linkedin_id": str(1000 + int.from_bytes(digest[12:15])),
+        "facebook_url": f"facebook.com/{handle}",
+        "twitter_url": f"twitter.com/{handle}",
+        "profiles": [f"linkedin.com/company/{handle}", f"facebook.com/{handle}", f"twitter.com/{handle}"],
+        "headline": f"{name} builds {industry}",
+        "summary": f"{name}: {industry} in {', '.join(place.values())}, {size} employees (emulated)",
+        "tags": sorted({industry, _pick(INDUSTRIES, digest, 15)}),
+        "alternative_domains": [],
     }
-    return 200, {"status": 200, "likelihood": 6 + digest[6] % 5, "data": person}
 
 
-# path -> (allowed methods, x-call-credits-type, handler(params) -> (status, body))
+def _per_match(status, body):
+    return 1 if status == 200 else 0
+
+
+def _per_request(status, body):
+    return 1 if status in (200, 404) else 0
+
+
+def _per_record(status, body):
+    return len(body["data"]) if status == 200 else 0
+
+
+# path -> (allowed methods, x-call-credits-type, credits spent(status, body), handler(params) -> (status, body))
 ROUTES = {
-    "/v5/person/enrich": (("GET", "POST"), "enrich", person_enrich),
+    "/v5/person/enrich": (("GET", "POST"), "enrich", _per_match, person_enrich),
+    "/v5/person/identify": (("GET", "POST"), "person_identify", _per_request, person_identify),
+    "/v5/person/search": (("GET", "POST"), "search", _per_record, person_search),
+    "/v5/company/enrich": (("GET", "POST"), "enrich_company", _per_match, company_enrich),
 }
 
 
@@ -125,7 +297,7 @@ def make_app(api_key: str = DEFAULT_API_KEY):
     """A WSGI app accepting only `api_key`, so tests can prove that a wrong key is refused."""
 
     def app(environ, start_response):
-        methods, credits_type, handler = ROUTES.get(environ.get("PATH_INFO", ""), ((), None, None))
+        methods, credits_type, spent, handler = ROUTES.get(environ.get("PATH_INFO", ""), ((), None, None, None))
         if handler is None:
             status, body = error(404, "not_found", "No such endpoint")
         elif environ["REQUEST_METHOD"] not in methods:
@@ -142,7 +314,7 @@ def make_app(api_key: str = DEFAULT_API_KEY):
             ("x-ratelimit-limit", str({"minute": RATE_LIMIT_PER_MINUTE})),
             ("x-ratelimit-remaining", str({"minute": remaining})),
             ("x-ratelimit-reset", reset),
-            ("x-call-credits-spent", "1" if status == 200 else "0"),
+            ("x-call-credits-spent", str(spent(status, body) if spent else 0)),
         ]
         if credits_type:
             headers.append(("x-call-credits-type", credits_type))

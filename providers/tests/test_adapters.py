@@ -44,6 +44,29 @@ def test_pdl_with_a_wrong_key_is_the_providers_401_not_an_outage(emulators):
     assert answer.http_status == 401 and answer.error["error"]["type"] == "authentication_error"
 
 
+
+def test_pdl_posts_a_search_and_hands_back_the_page_with_its_total_and_scroll_token(pdl):
+    query = {"query": {"bool": {"must": [{"term": {"job_company_name": "people data labs"}}]}}}
+    answer = pdl.call(path="/person/search", params={"query": query, "size": 3}, credit_cost_micros=1000,
+                      timeout_seconds=10)
+    assert answer.http_status == 200 and answer.output.keys() == {"data", "total", "scroll_token"}
+    assert {person["job_company_name"] for person in answer.output["data"]} == {"people data labs"}
+    assert (answer.result_count, answer.actual_cost_micros) == (3, 3000)
+
+
+def test_pdl_hands_back_identify_matches_and_counts_them(pdl):
+    answer = pdl.call(path="/person/identify", params={"name": "sean thorne", "locality": "san francisco"},
+                      credit_cost_micros=0, timeout_seconds=10)
+    assert answer.http_status == 200 and answer.result_count == len(answer.output) >= 1
+    assert {"data", "match_score", "matched_on"} == answer.output[0].keys()
+
+
+def test_pdl_hands_back_a_company_without_pdls_status_echo(pdl):
+    answer = pdl.call(path="/company/enrich", params={"website": "peopledatalabs.com"}, credit_cost_micros=0,
+                      timeout_seconds=10)
+    assert answer.http_status == 200 and answer.result_count == 1
+    assert answer.output["website"] == "peopledatalabs.com" and "status" not in answer.output
+
 def test_an_unreachable_provider_raises_a_retryable_error():
     adapter = PdlAdapter(base_url="http://127.0.0.1:9", credential="x")
     with pytest.raises(ProviderUnavailable) as caught:

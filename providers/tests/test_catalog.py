@@ -6,26 +6,89 @@ from django.core.management import call_command
 from jsonschema import Draft202012Validator
 
 from providers.admin import EndpointForm
+from providers.catalog import ENDPOINTS, PROVIDERS
 from providers.models import Endpoint, Provider
+from runs.models import Run
 
 pytestmark = pytest.mark.django_db
 
 
+def _catalog_rows():
+    return list(Provider.objects.order_by("pk").values()), list(Endpoint.objects.order_by("pk").values())
+
+
 def test_seed_catalog_is_idempotent_and_keeps_operators_changes():
     call_command("seed_catalog", stdout=io.StringIO())
-    Endpoint.objects.filter(path="/person/enrich").update(price_micros=5000, enabled=False)
+    Endpoint.objects.filter(path="/person/enrich").update(price_micros=5000, enabled=False, tags=["mine"])
+    before = _catalog_rows()
     call_command("seed_catalog", stdout=io.StringIO())
-    assert Provider.objects.count() == 2 and Endpoint.objects.count() == 2
+    assert _catalog_rows() == before
+    assert Provider.objects.count() == len(PROVIDERS) and Endpoint.objects.count() == len(ENDPOINTS)
     enrich = Endpoint.objects.get(path="/person/enrich")
-    assert (enrich.price_micros, enrich.enabled) == (5000, False)
+    assert (enrich.price_micros, enrich.enabled, enrich.tags) == (5000, False, ["mine"])
 
 
-def test_the_seed_endpoints_cost_three_tenths_of_a_cent_a_call_and_have_valid_schemas(catalog):
-    for endpoint in Endpoint.objects.select_related("provider"):
-        assert (endpoint.price_type, endpoint.price_micros) == ("PER_CALL", 3000)
-        Draft202012Validator.check_schema(endpoint.input_schema)
-    assert {(e.provider.slug, e.path, e.provider.mode) for e in Endpoint.objects.select_related("provider")} == {
-        ("pdl", "/person/enrich", "sync"), ("apify", "/apidojo/tweet-scraper", "async")}
+def test_seeding_gives_rows_from_before_the_catalog_details_the_details_they_lack():
+    pdl = Provider.objects.create(slug="pdl", name="PDL", mode="sync")
+    Endpoint.objects.create(provider=pdl, path="/person/enrich", description="Old words", price_micros=4000,
+                            input_schema={"type": "object"})  # as an older seed left it: no name, method POST
+    call_command("seed_catalog", stdout=io.StringIO())
+    pdl.refresh_from_db()
+    enrich = Endpoint.objects.get(path="/person/enrich")
+    spec = next(spec for spec in ENDPOINTS if spec["path"] == "/person/enrich")
+    assert (enrich.name, enrich.method, enrich.tags, enrich.doc_url, enrich.notes) == (
+        "Person enrichment", "GET", spec["tags"], spec["doc_url"], spec["notes"])
+    assert (enrich.description, enrich.price_micros, enrich.input_schema) == ("Old words", 4000, {"type": "object"})
+    assert (pdl.name, pdl.doc_url) == ("PDL", "https://docs.peopledatalabs.com/docs") and pdl.description
+
+
+def test_seeding_keeps_the_details_an_operator_gave_and_fills_only_blank_ones(catalog):
+    Endpoint.objects.filter(path="/person/enrich").update(name="Find a person", method="POST", tags=["mine"],
+                                                          notes="")
+    call_command("seed_catalog", stdout=io.StringIO())
+    enrich = Endpoint.objects.get(path="/person/enrich")
+    assert (enrich.name, enrich.method, enrich.tags) == ("Find a person", "POST", ["mine"])
+    assert enrich.notes.startswith("Answers the single best match")
+
+
+def test_the_endpoints_clients_already_use_keep_their_paths_modes_and_prices(catalog):
+    seeded = {(e.provider.slug, e.path): e for e in Endpoint.objects.select_related("provider")}
+    for key, mode in [(("pdl", "/person/enrich"), "sync"), (("apify", "/apidojo/tweet-scraper"), "async")]:
+        assert (seeded[key].provider.mode, seeded[key].price_type, seeded[key].price_micros) == (mode, "PER_CALL", 3000)
+    assert set(seeded) == {(spec["provider"], spec["path"]) for spec in ENDPOINTS}
+
+
+@pytest.mark.parametrize("spec", ENDPOINTS, ids=[spec["path"] for spec in ENDPOINTS])
+def test_every_seeded_schema_is_valid_json_schema_and_its_examples_match_it(spec):
+    schema = spec["input_schema"]
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema" and schema["type"] == "object"
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    assert schema["examples"]
+    for example in schema["examples"]:
+        assert not list(validator.iter_errors(example)), example
+    for name, field in schema["properties"].items():
+        assert field.get("description"), f"{name} says nothing to an agent"
+        for example in field.get("examples", []):
+            assert not list(Draft202012Validator(field).iter_errors(example)), (name, example)
+
+
+@pytest.mark.parametrize("spec", ENDPOINTS, ids=[spec["path"] for spec in ENDPOINTS])
+def test_every_seeded_endpoint_says_what_an_agent_chooses_it_by(spec):
+    assert spec["name"] and len(spec["description"]) >= 60 and spec["notes"]
+    assert spec["method"] in ("GET", "POST") and spec["doc_url"].startswith("https://")
+    assert 3 <= len(spec["tags"]) <= 20 and all(tag == tag.lower() and len(tag) <= 30 for tag in spec["tags"])
+    provider = next(p for p in PROVIDERS if p["slug"] == spec["provider"])
+    assert provider["description"] and provider["doc_url"].startswith("https://")
+
+
+@pytest.mark.parametrize("spec", [spec for spec in ENDPOINTS if spec["price_type"] == "PER_RESULT"],
+                         ids=lambda spec: spec["path"])
+def test_a_per_result_endpoint_is_held_for_an_integer_field_of_its_input_that_caps_its_results(spec):
+    field = spec["input_schema"]["properties"][spec["result_limit_field"]]
+    assert field["type"] == "integer" and field["minimum"] >= 1 and field["maximum"]
+    assert spec["flat_fee_micros"] > 0 and spec["price_micros"] > 0
+    assert 1 <= spec["default_result_estimate"] <= field["maximum"]
 
 
 def test_the_admin_refuses_an_input_schema_that_is_not_json_schema(catalog):
@@ -46,10 +109,49 @@ def test_an_operator_edits_prices_in_the_admin(client, operator, catalog):
     url = f"/admin/providers/endpoint/{endpoint.pk}/change/"
     assert client.get(url).status_code == 200
     response = client.post(url, {
-        "provider": endpoint.provider_id, "path": endpoint.path, "description": endpoint.description,
+        "provider": endpoint.provider_id, "path": endpoint.path, "description": endpoint.description, "method": "POST",
         "input_schema": json.dumps(endpoint.input_schema), "price_type": "PER_CALL", "price_micros": 4500,
         "flat_fee_micros": 0, "credit_cost_micros": 2800, "deadline_seconds": 30, "enabled": "on",
         "result_limit_field": "", "default_result_estimate": 100})
     assert response.status_code == 302
     endpoint.refresh_from_db()
     assert (endpoint.price_micros, endpoint.credit_cost_micros) == (4500, 2800)
+
+
+EXAMPLES = [(spec["provider"], spec["path"], example) for spec in ENDPOINTS
+            for example in spec["input_schema"]["examples"]]
+
+
+def post_run(client, key, body):
+    return client.post("/v1/run", data=json.dumps(body), content_type="application/json",
+                       HTTP_AUTHORIZATION=f"Bearer {key}")
+
+
+@pytest.mark.parametrize("provider, path, example", EXAMPLES, ids=[f"{p}{path}-{i}" for i, (p, path, _)
+                                                                   in enumerate(EXAMPLES)])
+def test_every_example_runs_end_to_end_with_a_test_key(client, alice_test_key, task_queue, provider, path, example):
+    response = post_run(client, alice_test_key, {"provider": provider, "endpoint": path, "input": example})
+    endpoint = Endpoint.objects.select_related("provider").get(provider__slug=provider, path=path)
+    if endpoint.provider.is_async:
+        assert response.status_code == 202 and response.json()["status"] == "RUNNING"
+        task_queue.run()
+        response = client.get(f"/v1/runs/{response.json()['runId']}", HTTP_AUTHORIZATION=f"Bearer {alice_test_key}")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["status"], body["providerResponse"]) == ("COMPLETED", {"httpStatus": 200})
+    assert body["output"] and body["resultCount"] >= 1
+    if endpoint.provider.is_async:
+        assert isinstance(body["output"], list) and body["resultCount"] == len(body["output"])
+        assert all(isinstance(item, dict) for item in body["output"])
+        assert body["resultCount"] <= example.get(endpoint.result_limit_field, 1000)
+
+
+def test_a_live_per_result_run_is_held_for_its_limit_and_charged_per_result(client, alice_key, task_queue):
+    places = {"provider": "apify", "endpoint": "/compass/crawler-google-places",
+              "input": {"searchStringsArray": ["bakery"], "locationQuery": "Prague, Czechia",
+                        "maxCrawledPlacesPerSearch": 4}}
+    run_id = post_run(client, alice_key, places).json()["runId"]
+    assert Run.objects.get(pk=run_id).held_micros == 10_000 + 4 * 5_000
+    task_queue.run()
+    run = Run.objects.get(pk=run_id)
+    assert (run.status, run.result_count, run.reported_cost_micros) == ("COMPLETED", 4, 30_000)

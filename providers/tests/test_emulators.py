@@ -138,6 +138,114 @@ def test_it_answers_405_for_a_wrong_pdl_method(emulators):
     assert response.status_code == 405
 
 
+# PDL: person search, person identify, company enrichment
+
+
+def pdl_call(emulators, method, path, key=PDL_KEY, **params):
+    url = f"{emulators.url}/pdl/v5{path}"
+    if method == "POST":
+        return requests.post(url, json=params, headers={"X-Api-Key": key}, timeout=5)
+    return requests.get(url, params=params, headers={"X-Api-Key": key}, timeout=5)
+
+
+ENGINEERS = "SELECT * FROM person WHERE job_company_name='people data labs' AND job_title_role='engineering'"
+
+
+def test_it_answers_a_person_search_with_a_page_its_total_and_a_credit_a_record(emulators):
+    response = pdl_call(emulators, "POST", "/person/search", sql=ENGINEERS, size=3)
+    assert response.status_code == 200
+    assert (response.headers["x-call-credits-spent"], response.headers["x-call-credits-type"]) == ("3", "search")
+    body = response.json()
+    assert body["status"] == 200 and len(body["data"]) == 3 and body["total"] >= 3 and body["scroll_token"]
+    assert {"id", "full_name", "job_title", "job_company_name", "work_email"} <= body["data"][0].keys()
+
+
+def test_it_answers_one_record_when_a_search_gives_no_size(emulators):
+    assert len(pdl_call(emulators, "POST", "/person/search", sql=ENGINEERS).json()["data"]) == 1
+
+
+def test_it_pages_a_person_search_by_its_scroll_token(emulators):
+    first = pdl_call(emulators, "POST", "/person/search", sql=ENGINEERS, size=2).json()
+    second = pdl_call(emulators, "POST", "/person/search", sql=ENGINEERS, size=2,
+                      scroll_token=first["scroll_token"]).json()
+    assert second["total"] == first["total"]
+    assert not {p["id"] for p in first["data"]} & {p["id"] for p in second["data"]}
+
+
+def test_it_shows_a_searchs_conditions_in_the_records_it_answers(emulators):
+    sql = pdl_call(emulators, "POST", "/person/search", sql=ENGINEERS, size=5).json()["data"]
+    query = {"query": {"bool": {"must": [{"term": {"location_country": "germany"}}]}}}
+    elastic = pdl_call(emulators, "POST", "/person/search", query=query, size=5).json()["data"]
+    assert {person["job_company_name"] for person in sql} == {"people data labs"}
+    assert {person["location_country"] for person in elastic} == {"germany"}
+
+
+def test_it_takes_a_search_query_as_json_text_in_a_get(emulators):
+    query = {"query": {"term": {"job_title": "founder"}}}
+    response = pdl_call(emulators, "GET", "/person/search", query=json.dumps(query), size="2")
+    assert response.status_code == 200 and len(response.json()["data"]) == 2
+
+
+@pytest.mark.parametrize("params", [{}, {"sql": ENGINEERS, "query": {"query": {"match_all": {}}}},
+                                    {"sql": ENGINEERS, "size": 101}, {"sql": ENGINEERS, "scroll_token": "nope"}])
+def test_it_refuses_a_search_without_exactly_one_query_or_with_a_bad_size_or_token(emulators, params):
+    response = pdl_call(emulators, "POST", "/person/search", **params)
+    assert response.status_code == 400 and response.json()["error"]["type"] == "invalid_request_error"
+    assert response.headers["x-call-credits-spent"] == "0"
+
+
+def test_it_answers_a_magic_email_anywhere_in_a_search(emulators):
+    response = pdl_call(emulators, "POST", "/person/search", sql="SELECT * FROM person WHERE "
+                        "work_email='nomatch@example.com'")
+    assert response.status_code == 404 and response.headers["x-call-credits-spent"] == "0"
+
+
+def test_it_answers_person_identify_with_matches_best_first(emulators):
+    response = pdl_call(emulators, "GET", "/person/identify", name="Sean Thorne", company="People Data Labs")
+    assert response.status_code == 200
+    assert response.headers["x-call-credits-type"] == "person_identify"
+    matches = response.json()["matches"]
+    assert 1 <= len(matches) <= 20 and all(5 < match["match_score"] < 100 for match in matches)
+    assert [m["match_score"] for m in matches] == sorted((m["match_score"] for m in matches), reverse=True)
+    assert matches[0]["matched_on"] == ["company", "name"]
+    assert (matches[0]["data"]["full_name"], matches[0]["data"]["job_company_name"]) == ("sean thorne",
+                                                                                         "people data labs")
+
+
+def test_it_spends_an_identify_credit_match_or_not(emulators):
+    match = pdl_call(emulators, "GET", "/person/identify", email="sean@peopledatalabs.com")
+    miss = pdl_call(emulators, "GET", "/person/identify", email="nomatch@example.com")
+    assert (match.status_code, miss.status_code) == (200, 404)
+    assert match.headers["x-call-credits-spent"] == miss.headers["x-call-credits-spent"] == "1"
+
+
+def test_it_refuses_an_identify_without_anything_to_identify_by(emulators):
+    response = pdl_call(emulators, "GET", "/person/identify", country="germany")
+    assert response.status_code == 400 and response.headers["x-call-credits-spent"] == "0"
+
+
+def test_it_answers_a_company_flat_with_a_credit(emulators):
+    response = pdl_call(emulators, "GET", "/company/enrich", website="https://www.peopledatalabs.com/")
+    assert response.status_code == 200
+    assert (response.headers["x-call-credits-spent"], response.headers["x-call-credits-type"]) == (
+        "1", "enrich_company")
+    body = response.json()
+    assert "data" not in body and body["status"] == 200 and 1 <= body["likelihood"] <= 10
+    assert body["website"] == "peopledatalabs.com"
+    assert {"id", "name", "size", "employee_count", "industry", "founded", "location", "linkedin_url"} <= body.keys()
+    assert body == pdl_call(emulators, "POST", "/company/enrich", website="https://www.peopledatalabs.com/").json()
+
+
+def test_it_uses_a_given_company_name_and_place(emulators):
+    body = pdl_call(emulators, "GET", "/company/enrich", name="People Data Labs", locality="San Francisco").json()
+    assert (body["name"], body["location"]["locality"]) == ("people data labs", "san francisco")
+
+
+def test_it_refuses_a_company_enrich_without_an_identifier(emulators):
+    response = pdl_call(emulators, "GET", "/company/enrich", locality="san francisco")
+    assert response.status_code == 400 and "website" in response.json()["error"]["message"]
+
+
 # Apify
 
 
@@ -430,3 +538,88 @@ def test_it_answers_the_input_a_run_was_started_with(apify):
 def test_it_refuses_a_start_time_that_is_not_a_date(apify):
     response = apify("GET", TWEETS, params={"startedAfter": "yesterday"})
     assert response.status_code == 400 and response.json()["error"]["type"] == "invalid-input"
+
+
+# Apify: the other actors
+
+
+def actor_items(apify, actor, actor_input):
+    run = apify("POST", f"/v2/acts/{actor}/runs", json=actor_input, params={"waitForFinish": 1}).json()["data"]
+    assert run["status"] == "SUCCEEDED"
+    return apify("GET", f"/v2/datasets/{run['defaultDatasetId']}/items").json()
+
+
+def test_the_tweet_scraper_reads_the_tweets_of_twitter_handles(apify):
+    items = actor_items(apify, "apidojo~tweet-scraper", {"twitterHandles": ["nasa"], "maxItems": 2})
+    assert [item["author"]["userName"] for item in items] == ["nasa", "nasa"]
+
+
+def test_the_website_crawler_answers_pages_up_to_max_crawl_pages(apify):
+    items = actor_items(apify, "apify~website-content-crawler",
+                        {"startUrls": [{"url": "https://docs.example.com/guide"}], "maxCrawlPages": 2})
+    assert len(items) == 2 and items[0]["url"] == "https://docs.example.com/guide"
+    assert items[1]["url"].startswith("https://docs.example.com/guide/") and items[1]["crawl"]["depth"] == 1
+    assert {"url", "crawl", "metadata", "text", "markdown"} <= items[0].keys()
+    assert items[0]["markdown"].startswith(f"# {items[0]['metadata']['title']}")
+
+
+def test_the_website_crawler_reads_only_the_start_urls_at_depth_0_and_markdown_only_when_asked(apify):
+    start = ["https://a.example.com/", "https://b.example.com/"]
+    items = actor_items(apify, "apify~website-content-crawler",
+                        {"startUrls": start, "maxCrawlDepth": 0, "saveMarkdown": False, "saveHtml": True})
+    assert [item["url"] for item in items] == start
+    assert all("markdown" not in item and item["html"].startswith("<h1>") for item in items)
+
+
+def test_the_places_scraper_answers_max_places_for_each_search(apify):
+    items = actor_items(apify, "compass~crawler-google-places",
+                        {"searchStringsArray": ["bakery", "florist"], "locationQuery": "Prague, Czechia",
+                         "maxCrawledPlacesPerSearch": 3})
+    assert [(item["searchString"], item["rank"]) for item in items] == [
+        ("bakery", 1), ("bakery", 2), ("bakery", 3), ("florist", 1), ("florist", 2), ("florist", 3)]
+    assert {(item["city"], item["countryCode"]) for item in items} == {("Prague", "CZ")}
+    assert {"title", "address", "phone", "website", "location", "totalScore", "reviewsCount", "placeId",
+            "url"} <= items[0].keys()
+
+
+def test_the_instagram_scraper_answers_results_limit_posts_for_each_url(apify):
+    urls = ["https://www.instagram.com/natgeo/", "https://www.instagram.com/nasa/"]
+    items = actor_items(apify, "apify~instagram-scraper", {"directUrls": urls, "resultsLimit": 2})
+    assert [item["ownerUsername"] for item in items] == ["natgeo", "natgeo", "nasa", "nasa"]
+    assert {"id", "type", "shortCode", "caption", "url", "likesCount", "commentsCount", "timestamp"} <= items[0].keys()
+
+
+@pytest.mark.parametrize("kind, fields", [("details", {"username", "followersCount", "postsCount", "biography"}),
+                                          ("comments", {"id", "text", "ownerUsername", "postUrl"})])
+def test_the_instagram_scraper_answers_profiles_or_comments_by_results_type(apify, kind, fields):
+    items = actor_items(apify, "apify~instagram-scraper",
+                        {"directUrls": ["https://www.instagram.com/natgeo/"], "resultsType": kind, "resultsLimit": 3})
+    assert len(items) == (1 if kind == "details" else 3) and fields <= items[0].keys()
+
+
+@pytest.mark.parametrize("actor, actor_input", [
+    ("apidojo~tweet-scraper", {"maxItems": 5}),
+    ("apify~website-content-crawler", {"startUrls": ["not a url"]}),
+    ("compass~crawler-google-places", {"locationQuery": "Prague"}),
+    ("apify~instagram-scraper", {"resultsLimit": 5}),
+    ("apify~instagram-scraper", {"directUrls": ["https://www.instagram.com/nasa/"], "resultsType": "stories"}),
+])
+def test_each_actor_refuses_an_input_without_what_it_reads(apify, actor, actor_input):
+    response = apify("POST", f"/v2/acts/{actor}/runs", json=actor_input)
+    assert response.status_code == 400 and response.json()["error"]["type"] == "invalid-input"
+
+
+@pytest.mark.parametrize("actor, actor_input", [
+    ("apify~website-content-crawler", {"startUrls": ["https://example.com/emulator:fail"]}),
+    ("compass~crawler-google-places", {"searchStringsArray": ["emulator:fail"]}),
+    ("apify~instagram-scraper", {"directUrls": ["https://www.instagram.com/emulator:fail/"]}),
+])
+def test_the_magic_inputs_work_for_every_actor(apify, actor, actor_input):
+    run = apify("POST", f"/v2/acts/{actor}/runs", json=actor_input, params={"waitForFinish": 1}).json()["data"]
+    assert run["status"] == "FAILED"
+
+
+def test_every_actor_answers_the_same_items_for_the_same_input(apify):
+    places = {"searchStringsArray": ["bakery"], "maxCrawledPlacesPerSearch": 2}
+    assert actor_items(apify, "compass~crawler-google-places", places) == actor_items(
+        apify, "compass~crawler-google-places", places)

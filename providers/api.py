@@ -1,0 +1,258 @@
+from django.utils.cache import patch_cache_control
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from monid_site.errors import error_responses
+from monid_site.pagination import PageQuerySerializer, cursor_dump, cursor_load
+from monid_site.serializers import StrictCharField, StrictIntegerField, StrictSerializer
+
+from .queries import (catalog_counts, endpoint_get_enabled, endpoints_enabled, endpoints_page, provider_get_listed,
+                      providers_listed)
+from .search import endpoints_search
+from .serializers import PriceSerializer
+
+CATALOG, PUBLIC = "Catalog", "Public registry"
+PUBLIC_MAX_AGE = 60  # seconds a cache or proxy may keep a public answer: the catalog changes rarely
+
+
+class EndpointNameField(serializers.CharField):
+    """The endpoint's short title, or its path when it has none."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, endpoint):
+        return endpoint.name or endpoint.path
+
+
+class TagsField(serializers.ListField):
+    """The endpoint's tags: always a list of strings, whatever an operator stored."""
+
+    child = serializers.CharField()
+
+    def to_representation(self, tags):
+        return [str(tag) for tag in tags] if isinstance(tags, list) else []
+
+
+class EndpointCardSerializer(serializers.Serializer):
+    """An endpoint as catalogs list it (the field names of Monid's public registry)."""
+
+    provider = serializers.CharField(source="provider.slug", help_text='Provider slug, e.g. "apify"')
+    providerDisplayName = serializers.CharField(source="provider.name")
+    providerDisplayDescription = serializers.CharField(source="provider.description")
+    endpoint = serializers.CharField(source="path", help_text='Endpoint path, e.g. "/apidojo/tweet-scraper"')
+    displayName = EndpointNameField()
+    displayDescription = serializers.CharField(source="description")
+    price = PriceSerializer(source="*")
+    tags = TagsField()
+
+
+@extend_schema_serializer(component_name="EndpointPage")
+class EndpointPageSerializer(serializers.Serializer):
+    items = EndpointCardSerializer(many=True)
+    cursor = serializers.CharField(allow_null=True, help_text="Pass back for the next page; null on the last")
+    total = serializers.IntegerField(help_text="Endpoints in the whole list, over all its pages")
+
+
+def endpoint_page_body(endpoints, *, params: dict, cursor_kind: str, total: int) -> dict:
+    """One page of a catalog list, as EndpointPageSerializer shows it."""
+    after = cursor_load(params["cursor"], kind=cursor_kind) if params.get("cursor") else None
+    page, next_after = endpoints_page(endpoints, limit=params["limit"], after=after)
+    return {"items": EndpointCardSerializer(page, many=True).data,
+            "cursor": cursor_dump(next_after, kind=cursor_kind) if next_after else None, "total": total}
+
+
+class EndpointListApi(APIView):
+    @extend_schema(tags=[CATALOG], operation_id="endpoint_list",
+                   summary="Browse the enabled catalog, by provider and path",
+                   parameters=[PageQuerySerializer],
+                   responses={200: EndpointPageSerializer, **error_responses(400, 401)})
+    def get(self, request):
+        query = PageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        endpoints = endpoints_enabled()
+        return Response(endpoint_page_body(endpoints, params=query.validated_data, cursor_kind="endpoints",
+                                           total=endpoints.count()))
+
+
+class DiscoverResultSerializer(serializers.Serializer):
+    provider = serializers.CharField(source="provider.slug")
+    providerName = serializers.CharField(source="provider.name")
+    endpoint = serializers.CharField(source="path")
+    name = EndpointNameField()
+    description = serializers.CharField()
+    price = PriceSerializer(source="*")
+    tags = TagsField()
+    score = serializers.FloatField(help_text="How well the endpoint matches, from 0 to 1; higher is better")
+
+
+class EndpointDiscoverApi(APIView):
+    @extend_schema_serializer(component_name="Discover")
+    class InputSerializer(StrictSerializer):
+        query = StrictCharField(min_length=1, max_length=1000,
+                                help_text='What the data is for, in plain words, e.g. "twitter posts"')
+        limit = StrictIntegerField(min_value=1, max_value=50, default=5, help_text="At most this many results")
+
+    @extend_schema_serializer(component_name="Discovery")
+    class OutputSerializer(serializers.Serializer):
+        results = DiscoverResultSerializer(many=True, help_text="Best first")
+        query = serializers.CharField()
+        count = serializers.IntegerField(help_text="How many results there are")
+
+    @extend_schema(tags=[CATALOG], operation_id="endpoint_discover", summary="Find the endpoints for a need",
+                   description="Full-text search over the names, paths, tags and descriptions of the enabled "
+                               "catalog: any word may match, whole, stemmed or as the start of a word; an endpoint "
+                               "matching more of the words, or matching them in its name, ranks higher.",
+                   request=InputSerializer, responses={200: OutputSerializer, **error_responses(400, 401, 415)})
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        results = endpoints_search(data["query"], data["limit"])
+        return Response({"results": DiscoverResultSerializer(results, many=True).data, "query": data["query"],
+                         "count": len(results)})
+
+
+class EndpointInspectApi(APIView):
+    @extend_schema_serializer(component_name="Inspect")
+    class InputSerializer(StrictSerializer):
+        provider = StrictCharField(max_length=50, help_text='Provider slug, e.g. "apify"')
+        endpoint = StrictCharField(max_length=200, help_text='Endpoint path, e.g. "/apidojo/tweet-scraper"')
+
+    @extend_schema_serializer(component_name="EndpointDetail")
+    class OutputSerializer(serializers.Serializer):
+        provider = serializers.CharField(source="provider.slug")
+        providerName = serializers.CharField(source="provider.name")
+        endpoint = serializers.CharField(source="path")
+        name = EndpointNameField()
+        description = serializers.CharField()
+        price = PriceSerializer(source="*")
+        method = serializers.CharField(help_text="The HTTP method the provider's API takes")
+        docUrl = serializers.SerializerMethodField()
+        notes = serializers.CharField(help_text="What an agent should know before calling it")
+        tags = TagsField()
+        inputSchema = serializers.JSONField(source="input_schema",
+                                            help_text="The JSON Schema that POST /v1/run checks `input` against")
+
+        def get_docUrl(self, endpoint) -> str:
+            """The endpoint's documentation at the provider, else the provider's own; empty when neither is known."""
+            return endpoint.doc_url or endpoint.provider.doc_url
+
+    @extend_schema(tags=[CATALOG], operation_id="endpoint_inspect",
+                   summary="Everything needed to call one endpoint: its input schema, price and notes",
+                   request=InputSerializer, responses={200: OutputSerializer, **error_responses(400, 401, 404, 415)})
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        endpoint = endpoint_get_enabled(provider=data["provider"], path=data["endpoint"])
+        return Response(self.OutputSerializer(endpoint).data)
+
+
+class _PublicApi(APIView):
+    """The public registry: no key, and the same answer for everyone, so a cache or proxy in front may keep it."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code == 200:
+            patch_cache_control(response, public=True, max_age=PUBLIC_MAX_AGE)
+        return response
+
+
+class CatalogStatsApi(_PublicApi):
+    @extend_schema_serializer(component_name="CatalogStats")
+    class OutputSerializer(serializers.Serializer):
+        endpointCount = serializers.IntegerField(help_text="Enabled endpoints of enabled providers")
+        providerCount = serializers.IntegerField(help_text="Enabled providers with at least one enabled endpoint")
+
+    @extend_schema(tags=[PUBLIC], operation_id="public_stats", summary="How many endpoints and providers", auth=[],
+                   responses={200: OutputSerializer, **error_responses()})
+    def get(self, request):
+        counts = catalog_counts()
+        return Response({"endpointCount": counts["endpoints"], "providerCount": counts["providers"]})
+
+
+class ProviderCardSerializer(serializers.Serializer):
+    provider = serializers.CharField(source="slug")
+    displayName = serializers.CharField(source="name")
+    displayDescription = serializers.CharField(source="description")
+    docUrl = serializers.CharField(source="doc_url", help_text="The provider's own API documentation")
+    endpointCount = serializers.IntegerField(source="endpoint_count", help_text="Its enabled endpoints")
+
+
+class ProviderListApi(_PublicApi):
+    @extend_schema_serializer(component_name="ProviderPage")
+    class OutputSerializer(serializers.Serializer):
+        items = ProviderCardSerializer(many=True)
+        cursor = serializers.CharField(allow_null=True, help_text="Pass back for the next page; null on the last")
+
+    @extend_schema(tags=[PUBLIC], operation_id="public_provider_list", summary="List the providers, by slug",
+                   auth=[], parameters=[PageQuerySerializer], responses={200: OutputSerializer, **error_responses(400)})
+    def get(self, request):
+        query = PageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        providers = providers_listed()
+        if params.get("cursor"):
+            providers = providers.filter(slug__gt=cursor_load(params["cursor"], kind="providers"))
+        page = list(providers[: params["limit"] + 1])
+        more = len(page) > params["limit"]
+        page = page[: params["limit"]]
+        return Response({"items": ProviderCardSerializer(page, many=True).data,
+                         "cursor": cursor_dump(page[-1].slug, kind="providers") if more else None})
+
+
+class ProviderEndpointListApi(_PublicApi):
+    @extend_schema(tags=[PUBLIC], operation_id="public_provider_endpoint_list",
+                   summary="List a provider's enabled endpoints, by path", auth=[], parameters=[PageQuerySerializer],
+                   responses={200: EndpointPageSerializer, **error_responses(400, 404)})
+    def get(self, request, provider):
+        query = PageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        listed = provider_get_listed(slug=provider)
+        return Response(endpoint_page_body(endpoints_enabled().filter(provider=listed), params=query.validated_data,
+                                           cursor_kind=f"provider-endpoints.{listed.slug}",
+                                           total=listed.endpoint_count))
+
+
+class EndpointDetailApi(_PublicApi):
+    @extend_schema(tags=[PUBLIC], operation_id="public_endpoint_get", summary="Get one endpoint's card", auth=[],
+                   parameters=[OpenApiParameter("endpoint", str, OpenApiParameter.PATH,
+                                                description="The endpoint's path without its first '/', e.g. "
+                                                            "apidojo/tweet-scraper: it may contain slashes")],
+                   responses={200: EndpointCardSerializer, **error_responses(404)})
+    def get(self, request, provider, endpoint):
+        return Response(EndpointCardSerializer(endpoint_get_enabled(provider=provider,
+                                                                    path="/" + endpoint.lstrip("/"))).data)
+
+
+class SearchHitSerializer(EndpointCardSerializer):
+    score = serializers.FloatField(help_text="How well the endpoint matches, from 0 to 1; higher is better")
+
+
+class EndpointSearchApi(_PublicApi):
+    class QuerySerializer(serializers.Serializer):
+        q = serializers.CharField(min_length=1, max_length=200, help_text='Free text, e.g. "twitter scraper"')
+        limit = serializers.IntegerField(min_value=1, max_value=20, default=10)
+
+    @extend_schema_serializer(component_name="SearchPage")
+    class OutputSerializer(serializers.Serializer):
+        items = SearchHitSerializer(many=True, help_text="Best first")
+        query = serializers.CharField()
+        count = serializers.IntegerField(help_text="How many items there are")
+
+    @extend_schema(tags=[PUBLIC], operation_id="public_search", summary="Search the catalog", auth=[],
+                   description="The same search as POST /v1/discover, for anyone.",
+                   parameters=[QuerySerializer], responses={200: OutputSerializer, **error_responses(400)})
+    def get(self, request):
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        hits = endpoints_search(params["q"], params["limit"])
+        return Response({"items": SearchHitSerializer(hits, many=True).data, "query": params["q"], "count": len(hits)})

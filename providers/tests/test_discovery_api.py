@@ -1,0 +1,391 @@
+"""Catalog and discovery: GET /v1/endpoints, POST /v1/discover and /v1/inspect, and the keyless /public/v1 registry."""
+
+import json
+
+import pytest
+from django.db import connection
+
+from providers.models import Endpoint, Provider
+from providers.search import endpoints_search
+
+pytestmark = pytest.mark.django_db
+
+
+def get(client, url, key=None):
+    return client.get(url, **({"HTTP_AUTHORIZATION": f"Bearer {key}"} if key else {}))
+
+
+def post(client, url, body, key):
+    return client.post(url, data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
+
+
+def discover(client, key, query, **more):
+    return post(client, "/v1/discover", {"query": query, **more}, key)
+
+
+def enabled_catalog():
+    return Endpoint.objects.filter(enabled=True, provider__enabled=True)
+
+
+def walk(client, url, key=None):
+    """Every item of a cursor-paginated list, three at a time, and the pages' bodies."""
+    items, pages, cursor = [], [], ""
+    while True:
+        page = get(client, f"{url}?limit=3&cursor={cursor}", key)
+        assert page.status_code == 200
+        pages.append(page.json())
+        items += page.json()["items"]
+        cursor = page.json()["cursor"]
+        if cursor is None:
+            return items, pages
+
+
+@pytest.fixture
+def hidden(catalog):
+    """One disabled endpoint, and a disabled provider whose endpoint is itself enabled: neither may show."""
+    Endpoint.objects.filter(path="/person/identify").update(enabled=False)
+    ghost = Provider.objects.create(slug="ghost", name="Ghost Data", mode="sync", enabled=False)
+    Endpoint.objects.create(provider=ghost, path="/tweets/identify", name="Tweet identify", tags=["twitter"],
+                            description="Twitter posts and people, identified.", price_micros=1)
+
+
+# GET /v1/endpoints
+
+def test_the_catalog_lists_each_endpoint_with_its_provider_and_price(client, alice_key):
+    response = get(client, "/v1/endpoints?limit=100", alice_key)
+    assert response.status_code == 200
+    body = response.json()
+    enrich = Endpoint.objects.select_related("provider").get(path="/person/enrich")
+    assert body["items"][[item["endpoint"] for item in body["items"]].index("/person/enrich")] == {
+        "provider": "pdl", "providerDisplayName": enrich.provider.name,
+        "providerDisplayDescription": enrich.provider.description, "endpoint": "/person/enrich",
+        "displayName": enrich.name, "displayDescription": enrich.description,
+        "price": {"type": "PER_CALL", "amount": 0.003, "currency": "USD"}, "tags": enrich.tags}
+    assert body["cursor"] is None and body["total"] == Endpoint.objects.count() == len(body["items"])
+
+
+def test_the_catalog_pages_by_provider_and_path_with_the_total_on_every_page(client, alice_key):
+    items, pages = walk(client, "/v1/endpoints", alice_key)
+    assert [(item["provider"], item["endpoint"]) for item in items] == sorted(
+        enabled_catalog().values_list("provider__slug", "path"))
+    assert {page["total"] for page in pages} == {len(items)}
+    assert all(page["items"] for page in pages)  # never a cursor to an empty page
+
+
+def test_the_catalog_hides_disabled_endpoints_and_the_endpoints_of_disabled_providers(client, alice_key, hidden):
+    body = get(client, "/v1/endpoints?limit=100", alice_key).json()
+    shown = {item["endpoint"] for item in body["items"]}
+    assert "/person/identify" not in shown and "/tweets/identify" not in shown
+    assert body["total"] == len(shown) == enabled_catalog().count()
+
+
+def test_an_endpoint_without_a_name_shows_its_path_as_its_name(client, alice_key):
+    Endpoint.objects.filter(path="/person/enrich").update(name="")
+    items = get(client, "/v1/endpoints?limit=100", alice_key).json()["items"]
+    assert next(item for item in items if item["endpoint"] == "/person/enrich")["displayName"] == "/person/enrich"
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "cursor=forged"])
+def test_a_bad_page_request_is_a_400(client, alice_key, query):
+    response = get(client, f"/v1/endpoints?{query}", alice_key)
+    assert response.status_code == 400 and response.json()["code"] == 400
+
+
+def test_a_cursor_of_another_list_is_refused(client, alice_key):
+    cursor = get(client, "/public/v1/providers?limit=1").json()["cursor"]
+    assert get(client, f"/v1/endpoints?cursor={cursor}", alice_key).status_code == 400
+
+
+# POST /v1/discover
+
+@pytest.mark.parametrize("query, provider, path", [
+    ("twitter posts", "apify", "/apidojo/tweet-scraper"),
+    ("enrich a person by email", "pdl", "/person/enrich"),
+    ("company data", "pdl", "/company/enrich"),
+    ("google maps places", "apify", "/compass/crawler-google-places"),
+    ("crawl a website", "apify", "/apify/website-content-crawler"),
+    ("instagram", "apify", "/apify/instagram-scraper"),
+])
+def test_discover_puts_the_obviously_right_endpoint_first(client, alice_key, query, provider, path):
+    response = discover(client, alice_key, query)
+    assert response.status_code == 200
+    first = response.json()["results"][0]
+    assert (first["provider"], first["endpoint"]) == (provider, path)
+
+
+def test_discover_answers_each_result_with_its_price_and_a_score_best_first(client, alice_key):
+    response = discover(client, alice_key, "twitter posts", limit=2)
+    assert response.status_code == 200
+    body = response.json()
+    tweets = Endpoint.objects.select_related("provider").get(path="/apidojo/tweet-scraper")
+    first = body["results"][0]
+    assert first == {"provider": "apify", "providerName": tweets.provider.name, "endpoint": "/apidojo/tweet-scraper",
+                     "name": tweets.name, "description": tweets.description,
+                     "price": {"type": "PER_CALL", "amount": 0.003, "currency": "USD"}, "tags": tweets.tags,
+                     "score": first["score"]}
+    scores = [result["score"] for result in body["results"]]
+    assert scores == sorted(scores, reverse=True) and all(0 < score <= 1 for score in scores)
+    assert (body["query"], body["count"]) == ("twitter posts", len(body["results"])) and body["count"] <= 2
+
+
+def test_discover_gives_five_results_unless_asked_for_another_number(client, alice_key):
+    assert discover(client, alice_key, "person company website data scraper").json()["count"] == 5
+    assert discover(client, alice_key, "person company website data scraper", limit=1).json()["count"] == 1
+
+
+@pytest.mark.parametrize("query, path", [
+    ("tweeting", "/apidojo/tweet-scraper"),  # stemmed
+    ("instag", "/apify/instagram-scraper"),  # the start of a word
+    ("TWITTER", "/apidojo/tweet-scraper"),
+    ("google-maps", "/compass/crawler-google-places"),
+])
+def test_discover_matches_stems_and_partial_words_whatever_their_case(client, alice_key, query, path):
+    assert discover(client, alice_key, query).json()["results"][0]["endpoint"] == path
+
+
+def test_an_exact_word_ranks_above_a_word_that_merely_begins_with_it(alice_key):
+    pdl = Provider.objects.get(slug="pdl")
+    Endpoint.objects.create(provider=pdl, path="/x/one", name="Quux", description="", price_micros=1)
+    Endpoint.objects.create(provider=pdl, path="/x/two", name="Quuxes galore", description="", price_micros=1)
+    Endpoint.objects.create(provider=pdl, path="/x/three", name="Quuxotic", description="", price_micros=1)
+    assert [endpoint.path for endpoint in endpoints_search("quux", 5)][-1] == "/x/three"
+
+
+def test_discover_never_shows_disabled_endpoints_or_providers(client, alice_key, hidden):
+    results = discover(client, alice_key, "identify twitter", limit=50).json()["results"]
+    shown = {result["endpoint"] for result in results}
+    assert shown and not shown & {"/person/identify", "/tweets/identify"}
+
+
+HOSTILE = ['"', "'", "AND", "OR NOT", "*", "NEAR(", "NEAR(a b", "((", ")", "name: x", "{name path}: x", ":*", "a:*",
+           "!&|<->", "\\", "-", "^x", "émigré naïve", "日本語の検索", "🙂 twitter", "x" * 1000, "a " * 500,
+           "%s %%s", "very", "'; DROP TABLE providers_endpoint; --", "\u200b", "twitter\u0301"]
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+def test_no_query_can_break_discover(client, alice_key, query):
+    response = discover(client, alice_key, query)
+    assert response.status_code in (200, 400)  # 400: blank once trimmed
+    if response.status_code == 200:
+        assert response.json()["count"] == len(response.json()["results"])
+    assert Endpoint.objects.exists()
+
+
+@pytest.mark.parametrize("query", [q[:200] for q in HOSTILE if q.strip()])
+def test_no_query_can_break_the_public_search(client, query):
+    response = client.get("/public/v1/search", {"q": query})
+    assert response.status_code == 200
+
+
+def test_words_that_say_nothing_find_nothing(client, alice_key):
+    body = discover(client, alice_key, "a the of").json()
+    assert (body["results"], body["count"]) == ([], 0)
+
+
+@pytest.mark.parametrize("body", [
+    {}, {"query": ""}, {"query": "   "}, {"query": "x" * 1001}, {"query": 42}, {"query": ["twitter"]},
+    {"query": "twitter", "limit": 0}, {"query": "twitter", "limit": 51}, {"query": "twitter", "limit": "5"},
+    {"query": "twitter", "limit": 2.5}, {"query": "twitter", "limit": True}, {"query": "twitter", "minScore": 0.2},
+])
+def test_discover_refuses_a_bad_body_with_a_400(client, alice_key, body):
+    response = post(client, "/v1/discover", body, alice_key)
+    assert response.status_code == 400
+    assert response.json()["code"] == 400 and response.json()["message"]
+
+
+def test_discover_refuses_a_body_that_is_not_json(client, alice_key):
+    response = client.post("/v1/discover", data="twitter", content_type="text/plain",
+                           HTTP_AUTHORIZATION=f"Bearer {alice_key}")
+    assert response.status_code == 415
+
+
+# POST /v1/inspect
+
+def test_inspect_tells_everything_needed_to_call_an_endpoint(client, alice_key):
+    response = post(client, "/v1/inspect", {"provider": "pdl", "endpoint": "/person/enrich"}, alice_key)
+    assert response.status_code == 200
+    enrich = Endpoint.objects.select_related("provider").get(path="/person/enrich")
+    assert response.json() == {
+        "provider": "pdl", "providerName": enrich.provider.name, "endpoint": "/person/enrich", "name": enrich.name,
+        "description": enrich.description, "price": {"type": "PER_CALL", "amount": 0.003, "currency": "USD"},
+        "method": enrich.method, "docUrl": enrich.doc_url or enrich.provider.doc_url, "notes": enrich.notes,
+        "tags": enrich.tags, "inputSchema": enrich.input_schema}
+
+
+def test_inspect_shows_a_per_result_price_with_its_flat_fee(client, alice_key):
+    Endpoint.objects.filter(path="/apidojo/tweet-scraper").update(price_type="PER_RESULT", price_micros=400,
+                                                                  flat_fee_micros=20_000)
+    body = post(client, "/v1/inspect", {"provider": "apify", "endpoint": "/apidojo/tweet-scraper"}, alice_key).json()
+    assert body["price"] == {"type": "PER_RESULT", "amount": 0.0004, "currency": "USD", "flatFee": 0.02}
+
+
+def test_inspect_falls_back_to_the_providers_documentation(client, alice_key):
+    Endpoint.objects.filter(path="/person/enrich").update(doc_url="")
+    Provider.objects.filter(slug="pdl").update(doc_url="https://docs.example.com/")
+    body = post(client, "/v1/inspect", {"provider": "pdl", "endpoint": "/person/enrich"}, alice_key).json()
+    assert body["docUrl"] == "https://docs.example.com/"
+
+
+@pytest.mark.parametrize("provider, path", [("pdl", "/person/nobody"), ("nobody", "/person/enrich"),
+                                            ("pdl", "person/enrich"), ("pdl", "/person/identify"),
+                                            ("ghost", "/tweets/identify")])
+def test_inspect_answers_404_for_an_unknown_or_disabled_endpoint(client, alice_key, hidden, provider, path):
+    response = post(client, "/v1/inspect", {"provider": provider, "endpoint": path}, alice_key)
+    assert response.status_code == 404
+    assert response.json()["code"] == 404 and path in response.json()["message"]
+
+
+@pytest.mark.parametrize("body", [{}, {"provider": "pdl"}, {"provider": "pdl", "endpoint": 1},
+                                  {"provider": "pdl", "endpoint": "/person/enrich", "input": {}}])
+def test_inspect_refuses_a_bad_body_with_a_400(client, alice_key, body):
+    response = post(client, "/v1/inspect", body, alice_key)
+    assert (response.status_code, response.json()["code"]) == (400, 400)
+
+
+# Keys
+
+V1_ROUTES = [("get", "/v1/endpoints", None), ("post", "/v1/discover", {"query": "twitter"}),
+             ("post", "/v1/inspect", {"provider": "pdl", "endpoint": "/person/enrich"})]
+
+
+@pytest.mark.parametrize("method, url, body", V1_ROUTES)
+@pytest.mark.parametrize("authorization", [None, "Bearer monid_live_" + "x" * 32, "Token abc"])
+def test_the_v1_catalog_routes_refuse_a_bad_key(client, catalog, method, url, body, authorization):
+    kwargs = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+    if body is not None:
+        kwargs.update(data=json.dumps(body), content_type="application/json")
+    response = getattr(client, method)(url, **kwargs)
+    assert response.status_code == 401
+    assert response.json()["code"] == 401 and response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_test_key_sees_the_same_catalog(client, alice_test_key):
+    first = discover(client, alice_test_key, "twitter posts").json()["results"][0]
+    assert first["endpoint"] == "/apidojo/tweet-scraper"
+
+
+# /public/v1
+
+def test_the_stats_count_what_the_catalog_lists(client, hidden):
+    Provider.objects.create(slug="empty", name="Empty", mode="sync")  # enabled, but with nothing to call
+    response = client.get("/public/v1/stats")
+    assert response.status_code == 200
+    assert response.json() == {"endpointCount": enabled_catalog().count(), "providerCount": 2}
+
+
+def test_the_public_routes_need_no_key_and_ignore_a_bad_one(client, catalog):
+    for url in ["/public/v1/stats", "/public/v1/providers", "/public/v1/providers/pdl/endpoints",
+                "/public/v1/providers/apify/endpoints/apidojo/tweet-scraper", "/public/v1/search?q=twitter"]:
+        assert client.get(url).status_code == 200, url
+        assert client.get(url, HTTP_AUTHORIZATION="Bearer monid_live_wrong").status_code == 200, url
+
+
+def test_public_answers_may_be_cached_for_a_minute_but_errors_may_not(client, catalog):
+    response = client.get("/public/v1/providers")
+    assert "public" in response["Cache-Control"] and "max-age=60" in response["Cache-Control"]
+    assert not client.get("/public/v1/providers/nobody/endpoints").has_header("Cache-Control")
+
+
+def test_the_public_providers_list_gives_each_its_count_of_enabled_endpoints(client, hidden):
+    Provider.objects.create(slug="empty", name="Empty", mode="sync")
+    items, _ = walk(client, "/public/v1/providers")
+    pdl = Provider.objects.get(slug="pdl")
+    assert [item["provider"] for item in items] == ["apify", "pdl"]
+    assert items[1] == {"provider": "pdl", "displayName": pdl.name, "displayDescription": pdl.description,
+                        "docUrl": pdl.doc_url, "endpointCount": enabled_catalog().filter(provider=pdl).count()}
+
+
+def test_the_public_providers_list_pages_one_at_a_time(client, catalog):
+    first = client.get("/public/v1/providers?limit=1").json()
+    second = client.get(f"/public/v1/providers?limit=1&cursor={first['cursor']}").json()
+    assert [first["items"][0]["provider"], second["items"][0]["provider"], second["cursor"]] == ["apify", "pdl", None]
+
+
+def test_a_providers_endpoints_are_listed_by_path_with_their_total(client, hidden):
+    items, pages = walk(client, "/public/v1/providers/pdl/endpoints")
+    expected = sorted(enabled_catalog().filter(provider__slug="pdl").values_list("path", flat=True))
+    assert [item["endpoint"] for item in items] == expected and "/person/identify" not in expected
+    assert {page["total"] for page in pages} == {len(expected)}
+    assert {item["provider"] for item in items} == {"pdl"}
+
+
+def test_a_cursor_of_one_providers_endpoints_is_refused_by_another(client, catalog):
+    cursor = client.get("/public/v1/providers/pdl/endpoints?limit=1").json()["cursor"]
+    assert client.get(f"/public/v1/providers/apify/endpoints?cursor={cursor}").status_code == 400
+
+
+@pytest.mark.parametrize("provider", ["nobody", "ghost", "empty", "pdl%00"])
+def test_the_endpoints_of_an_unknown_disabled_or_empty_provider_are_a_404(client, hidden, provider):
+    Provider.objects.create(slug="empty", name="Empty", mode="sync")
+    response = client.get(f"/public/v1/providers/{provider}/endpoints")
+    assert (response.status_code, response.json()["code"]) == (404, 404)
+
+
+def test_one_endpoints_card_is_found_by_its_path_slashes_and_all(client, catalog):
+    response = client.get("/public/v1/providers/apify/endpoints/apidojo/tweet-scraper")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["provider"], body["endpoint"], body["price"]["amount"]) == ("apify", "/apidojo/tweet-scraper", 0.003)
+    assert set(body) == {"provider", "providerDisplayName", "providerDisplayDescription", "endpoint", "displayName",
+                         "displayDescription", "price", "tags"}
+
+
+@pytest.mark.parametrize("url", ["/public/v1/providers/pdl/endpoints/person/identify",
+                                 "/public/v1/providers/ghost/endpoints/tweets/identify",
+                                 "/public/v1/providers/pdl/endpoints/person/nobody",
+                                 "/public/v1/providers/pdl/endpoints/person/enrich%00"])
+def test_an_unknown_or_disabled_endpoints_card_is_a_404(client, hidden, url):
+    response = client.get(url)
+    assert (response.status_code, response.json()["code"]) == (404, 404)
+
+
+def test_the_public_search_ranks_like_discover(client, catalog):
+    response = client.get("/public/v1/search", {"q": "enrich a person by email", "limit": 2})
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["query"], body["count"], len(body["items"])) == ("enrich a person by email", 2, 2)
+    assert body["items"][0]["endpoint"] == "/person/enrich" and 0 < body["items"][0]["score"] <= 1
+    assert body["items"][0]["displayName"] == Endpoint.objects.get(path="/person/enrich").name
+
+
+def test_the_public_search_never_shows_what_is_disabled(client, hidden):
+    shown = {item["endpoint"] for item in client.get("/public/v1/search?q=identify+twitter&limit=20").json()["items"]}
+    assert shown and not shown & {"/person/identify", "/tweets/identify"}
+
+
+@pytest.mark.parametrize("query", ["", "?q=", "?q=" + "x" * 201, "?q=twitter%00", "?q=twitter&limit=0",
+                                   "?q=twitter&limit=21"])
+def test_the_public_search_refuses_a_missing_empty_or_too_long_query(client, catalog, query):
+    response = client.get(f"/public/v1/search{query}")
+    assert (response.status_code, response.json()["code"]) == (400, 400)
+
+
+@pytest.mark.parametrize("method, url", [("get", "/public/v1/nothing"), ("get", "/public/v1"),
+                                         ("get", "/public/v1/providers/pdl"), ("post", "/public/v1/stats")])
+def test_unknown_public_routes_and_methods_answer_in_the_error_shape(client, catalog, method, url):
+    response = getattr(client, method)(url)
+    assert response.status_code == (405 if method == "post" else 404)
+    assert response.json()["code"] == response.status_code and response.json()["message"]
+
+
+# The index
+
+def test_the_search_follows_every_change_to_an_endpoint(catalog):
+    enrich = Endpoint.objects.get(path="/person/enrich")
+    enrich.description, enrich.tags = "Zebras, catalogued.", ["okapi"]
+    enrich.save()
+    assert [endpoint.path for endpoint in endpoints_search("zebra okapi", 5)] == ["/person/enrich"]
+    enrich.description = "Giraffes."
+    enrich.save(update_fields=["description"])
+    assert [endpoint.path for endpoint in endpoints_search("zebra", 5)] == []
+    enrich.delete()
+    assert [endpoint.path for endpoint in endpoints_search("giraffe okapi", 5)] == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plan")
+def test_postgresql_searches_through_the_gin_index(catalog):
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN SELECT id FROM providers_endpoint WHERE search_vector @@ to_tsquery('twitter')")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "providers_endpoint_search" in plan
