@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 
 .PHONY: run test setup test-deps clean bench-async bench-crash bench-costs bench-pages bench-discover
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt client/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt

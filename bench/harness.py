@@ -190,6 +190,11 @@ class Deployment:
         """The pids a process started (a qcluster's workers, among others)."""
         return [pid for pid, parent in _parents().items() if parent == self.processes[name].pid]
 
+    def descendants(self, name: str) -> list[int]:
+        """Every pid a process started, and they started in turn (a qcluster's sentinel and its workers)."""
+        parents = _parents()
+        return [pid for pid in parents if pid != self.processes[name].pid and self.owner(pid, parents) == name]
+
     def owner(self, pid: int, parents: dict[int, int] | None = None) -> str | None:
         """The name of the process of ours that `pid` is, or descends from."""
         parents, ours = parents or _parents(), {process.pid: name for name, process in self.processes.items()}

@@ -225,7 +225,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"},
+                # The MCP SDK logs every stateless request's end at INFO; its warnings and errors still show.
+                "mcp": {"level": "WARNING"}},
 }
 
 # Email: password resets and workspace invitations. The console backend prints each message to the server's

@@ -9,6 +9,7 @@ from runs import views as runs_views
 
 from . import ops
 from .errors import api_route_not_found
+from .mcp_server import McpApi
 from .middleware import content_security_policy
 
 handler500 = "monid_site.errors.server_error"
@@ -23,6 +24,7 @@ urlpatterns = [
     path("v1/", include("billing.urls")),
     path("v1/", include("providers.urls")),
     path("public/v1/", include(providers_urls.public_urlpatterns)),
+    path("mcp", McpApi.as_view(), name="mcp"),  # the MCP server: the same API as tools for a model
     re_path(r"^v1(/|$)", api_route_not_found),
     re_path(r"^public/v1(/|$)", api_route_not_found),
     path("admin/", admin.site.urls),

@@ -33,6 +33,9 @@ def post(url, key, *terms):
 def test_several_qclusters_share_the_runs_and_a_50_mb_dataset_stays_far_below_300_mb(deployment, alice_key):
     url = deployment.web(workers=1, threads=4)
     start_workers(deployment)
+    # Each cluster starts a sentinel, which starts a monitor, a pusher and two workers: runs posted before both
+    # clusters are up could all go to the first, on a busy machine.
+    wait_until(lambda: all(len(deployment.descendants(name)) >= 5 for name in CLUSTERS), what="both clusters")
     run_ids = [post(url, alice_key, f"share-{i}", "emulator:duration-1500") for i in range(40)]
     big_id = post(url, alice_key, "big", "emulator:items-10000x5000")  # 10,000 items of 5 kB: 50 MB
     ours = Run.objects.filter(pk__in=[*run_ids, big_id])

@@ -1,0 +1,300 @@
+"""The MCP server at /mcp: Monid's /v1 API as seven tools a model can call, over MCP's Streamable HTTP transport.
+
+Mounting. The MCP SDK's server is an ASGI app and Monid is served over WSGI (gunicorn; runserver under `make run`;
+pytest-django's live_server). /mcp is an ordinary Django route, `McpApi`, that hands each request to the SDK's app
+through a2wsgi, an ASGI-in-WSGI adapter. A route rather than a dispatcher in wsgi.py, because the live server of
+the tests builds its own WSGIHandler and never reads wsgi.py: a route is served alike by all three, with no second
+process, behind the same middleware (request id, ALLOWED_HOSTS) and DRF's key authentication, so a missing, bad or
+revoked key is answered 401 `{code, message}`, as on /v1, before the MCP layer sees the request.
+
+The SDK runs stateless, answering JSON: each POST is a whole exchange answered with one JSON body. Nothing is kept
+in a process's memory between requests (gunicorn's workers each have their own, and a session opened on one would
+be unknown to the next), and no event stream is held open through WSGI. The SDK's session manager (its lifespan
+and the task group in which it serves each request) runs in an event loop on a daemon thread of each process,
+started by the first /mcp request, so never before gunicorn forks its workers; a2wsgi runs each request's ASGI
+exchange on that loop while the request's own thread waits for the answer.
+
+Tools. The SDK runs a plain (not async) tool function in a worker thread, where the ORM may be used as in a view.
+Each tool calls, in process, the /v1 view that does the same thing, with the caller's own Authorization header: the
+same authentication (the key's workspace, so another workspace's run is "not found"), rate limit, validation,
+services, serializers and `{code, message}` errors as the HTTP API, and no rule of the API repeated here. A tool
+answers that view's JSON; an error status comes back as a tool error whose text is the API's error body.
+"""
+
+import asyncio
+import functools
+import io
+import json
+import math
+import os
+import threading
+import time
+from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlencode
+
+from a2wsgi import ASGIMiddleware
+from django.core.handlers.wsgi import WSGIRequest
+from django.db import connections
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import Field
+from rest_framework.views import APIView
+
+from billing.api import WalletBalanceApi
+from providers.api import EndpointDiscoverApi, EndpointInspectApi
+from runs.api import RunCreateApi, RunDetailApi, RunListApi, RunStopApi
+from runs.models import Run
+
+PATH = "/mcp"
+# monid_run's wait for an async run: polled this often (an async run's first status check is half a second after
+# its start, so sooner would see nothing new), for at most MAX_WAIT_SECONDS, as it holds a web server thread.
+POLL_SECONDS = 0.5
+DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS = 20, 60
+_sleep = time.sleep  # tests replace it: they run the workers instead of waiting for them
+
+INSTRUCTIONS = (
+    "Monid is one gateway to many third-party data providers (people and company data, web scrapers, social "
+    "media, maps). The usual way: monid_discover with what the data is for, monid_inspect on the endpoint you "
+    "choose to learn its input, monid_run with that input, then monid_get_run while the run is unfinished. "
+    "Answers are the JSON of Monid's /v1 HTTP API; failures are tool errors carrying its {code, message}."
+)
+
+server = MCPServer("monid", title="Monid", instructions=INSTRUCTIONS)
+
+
+def _field(serializer_class, name: str):
+    """A field of an API input serializer: its bounds and default are the tool's, so the two never disagree."""
+    return serializer_class().fields[name]
+
+
+_DISCOVER_LIMIT = _field(EndpointDiscoverApi.InputSerializer, "limit")
+_RUNS_LIMIT = _field(RunListApi.FilterSerializer, "limit")
+
+Provider = Annotated[str, Field(description='The provider\'s slug, as monid_discover answers it, '
+                                            'e.g. "pdl" or "apify"')]
+EndpointPath = Annotated[str, Field(description='The endpoint\'s path, starting with "/", as monid_discover answers '
+                                                'it, e.g. "/person/enrich" or "/apidojo/tweet-scraper"')]
+RunId = Annotated[str, Field(description="The run's runId, as monid_run or monid_list_runs answered it")]
+READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+
+
+def _tool(title: str, annotations: ToolAnnotations = READ_ONLY):
+    """Registers a tool; the database connection its worker thread opened is closed after each call, as Django
+    does after each request (the SDK's worker threads are not requests, so nothing else would close it)."""
+    def register(fn):
+        @functools.wraps(fn)
+        def call(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                connections.close_all()
+        server.add_tool(call, title=title, annotations=annotations)
+        return fn
+    return register
+
+
+@functools.cache
+def _view(view_class: type[APIView]):
+    return view_class.as_view()
+
+
+def _api(ctx: Context, view_class: type[APIView], method: str, path: str, *, body: dict | None = None,
+         query: dict | None = None, **kwargs) -> tuple[int, Any]:
+    """Calls a /v1 view in process as the caller: their Authorization header and request id, the route's own path;
+    returns its status and JSON body."""
+    headers = ctx.headers or {}
+    data = json.dumps(body).encode() if body is not None else b""
+    request = WSGIRequest({
+        "REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": path,
+        "QUERY_STRING": urlencode({name: value for name, value in (query or {}).items() if value is not None}),
+        "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(data)), "wsgi.input": io.BytesIO(data),
+        "wsgi.url_scheme": "http", "SERVER_NAME": "localhost", "SERVER_PORT": "80",
+        "HTTP_HOST": headers.get("host", "localhost"), "HTTP_AUTHORIZATION": headers.get("authorization", ""),
+    })
+    request.request_id = headers.get("x-request-id", "unknown")  # McpApi passed on the one of the /mcp request
+    response = _view(view_class)(request, **kwargs)
+    response.render()
+    return response.status_code, json.loads(response.content)
+
+
+def _answer(status: int, body: Any) -> CallToolResult:
+    """The view's JSON as the tool's answer; an error status makes it a tool error, its text the API's error body."""
+    return CallToolResult(content=[TextContent(type="text", text=json.dumps(body, ensure_ascii=False))],
+                          is_error=status >= 400)
+
+
+@_tool("Find endpoints for a need")
+def monid_discover(
+    query: Annotated[str, Field(min_length=1, max_length=1000,
+                                description='What the data is for, in plain words, e.g. "enrich a person by email", '
+                                            '"twitter posts", "google maps places", "company data"')],
+    ctx: Context,
+    limit: Annotated[int, Field(ge=_DISCOVER_LIMIT.min_value, le=_DISCOVER_LIMIT.max_value,
+                                description="At most this many results")] = _DISCOVER_LIMIT.default,
+) -> CallToolResult:
+    """Search Monid's catalog of data endpoints for the ones that fit a need described in plain words. Answers
+    {results, query, count}: the best matches first, each with its provider and endpoint (the two names every
+    other tool takes), name, description, price, tags and a score from 0 to 1. Call monid_inspect next on the one
+    you choose, to learn the input it takes."""
+    return _answer(*_api(ctx, EndpointDiscoverApi, "POST", "/v1/discover", body={"query": query, "limit": limit}))
+
+
+@_tool("Learn an endpoint's input and price")
+def monid_inspect(provider: Provider, endpoint: EndpointPath, ctx: Context) -> CallToolResult:
+    """Everything needed to run one endpoint: inputSchema (the JSON Schema that monid_run checks `input` against,
+    with its required fields, limits and examples), price (PER_CALL, or PER_RESULT plus a flatFee, in US dollars),
+    notes on what to know before calling it, tags, the provider's HTTP method and documentation URL. Build
+    monid_run's `input` from inputSchema."""
+    return _answer(*_api(ctx, EndpointInspectApi, "POST", "/v1/inspect",
+                         body={"provider": provider, "endpoint": endpoint}))
+
+
+@_tool("Run an endpoint", ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
+                                          open_world_hint=True))
+def monid_run(
+    provider: Provider,
+    endpoint: EndpointPath,
+    input: Annotated[dict[str, Any], Field(description="The endpoint's parameters, an object matching the "
+                                                       "inputSchema of monid_inspect; {} when it needs none")],
+    ctx: Context,
+    wait_seconds: Annotated[float, Field(ge=0, le=MAX_WAIT_SECONDS,
+                                         description="How long to wait for an asynchronous run to finish before "
+                                                     "answering with it unfinished")] = DEFAULT_WAIT_SECONDS,
+) -> CallToolResult:
+    """Run a data endpoint with `input` and answer the run. This spends money: a run with a live key
+    (monid_live_…) is charged to the workspace's wallet at the endpoint's price (see monid_inspect; provider errors
+    and FAILED, TIMED_OUT, BLOCKED or STOPPED runs are not charged), and is refused when the wallet cannot cover
+    it. A test key (monid_test_…) runs against built-in emulators of the providers and is never charged.
+    Synchronous endpoints answer the finished run. An asynchronous one (a scraper, say) is waited for up to
+    wait_seconds; if it has not finished by then it is answered with status RUNNING and its runId: call
+    monid_get_run with that runId a little later (or monid_stop_run to give up on it) instead of running it again,
+    which would be charged again. A run that ended has status COMPLETED when the provider answered, whatever it
+    answered (providerResponse.httpStatus says what: 200 with the data in output, 404 no match, ...), FAILED or
+    TIMED_OUT when our side could not get an answer, and BLOCKED when a spend control refused it (reason says
+    which)."""
+    status, body = _api(ctx, RunCreateApi, "POST", "/v1/run",
+                        body={"provider": provider, "endpoint": endpoint, "input": input})
+    if status != 202:
+        return _answer(status, body)
+    run_id = body["runId"]
+    for _ in range(math.ceil(wait_seconds / POLL_SECONDS)):
+        # The run this call just made, so no ownership to check: only whether it ended, without spending a request
+        # of the key's rate limit on each look.
+        if Run.objects.filter(pk=run_id, status__in=Run.TERMINAL).exists():
+            break
+        _sleep(POLL_SECONDS)
+    return _answer(*_api(ctx, RunDetailApi, "GET", f"/v1/runs/{quote(run_id, safe='')}", run_id=run_id))
+
+
+@_tool("Get a run")
+def monid_get_run(run_id: RunId, ctx: Context) -> CallToolResult:
+    """One run of this workspace: status (READY, RUNNING or STOPPING while it is in progress; COMPLETED, FAILED,
+    BLOCKED, STOPPED or TIMED_OUT once it ended), input, output (the data, once it ended; null on a provider's
+    error), resultCount, providerResponse (the provider's HTTP status and error), error, price, billing, cost and
+    times. Call it a few seconds apart for a run that monid_run answered unfinished, until its status is one of
+    an ended run."""
+    return _answer(*_api(ctx, RunDetailApi, "GET", f"/v1/runs/{quote(run_id, safe='')}", run_id=run_id))
+
+
+@_tool("List runs")
+def monid_list_runs(
+    ctx: Context,
+    status: Annotated[Literal[tuple(Run.Status.values)] | None,
+                      Field(description="Only runs with this status")] = None,
+    provider: Annotated[str | None, Field(description='Only runs of this provider, e.g. "apify"')] = None,
+    endpoint: Annotated[str | None, Field(description='Only runs of this endpoint path, e.g. "/person/enrich"')] = None,
+    limit: Annotated[int, Field(ge=_RUNS_LIMIT.min_value, le=_RUNS_LIMIT.max_value,
+                                description="At most this many runs")] = _RUNS_LIMIT.default,
+    cursor: Annotated[str | None, Field(description="The cursor of the previous page, for the next one")] = None,
+) -> CallToolResult:
+    """The workspace's runs, newest first, each without its input and output (monid_get_run has them). Answers
+    {items, cursor}: pass cursor back, with the same filters, for the next page; it is null on the last page."""
+    return _answer(*_api(ctx, RunListApi, "GET", "/v1/runs", query={
+        "status": status, "provider": provider, "endpoint": endpoint, "limit": limit, "cursor": cursor}))
+
+
+@_tool("Stop a run", ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False,
+                                     open_world_hint=True))
+def monid_stop_run(run_id: RunId, ctx: Context) -> CallToolResult:
+    """Stop an asynchronous run that is READY or RUNNING: it is aborted at the provider and ends STOPPED, and is
+    not charged. Answers {runId, status: "STOPPING", message}; monid_get_run shows it STOPPED shortly after. A run
+    that already ended, or a synchronous one, cannot be stopped (an error with code 409)."""
+    return _answer(*_api(ctx, RunStopApi, "POST", f"/v1/runs/{quote(run_id, safe='')}/stop", run_id=run_id))
+
+
+@_tool("Wallet balance")
+def monid_balance(ctx: Context) -> CallToolResult:
+    """The workspace's wallet in US dollars: balance (what is left for runs with live keys, after what is held for
+    runs in flight) and held (set aside for runs in flight until they end). Runs with test keys never touch it."""
+    return _answer(*_api(ctx, WalletBalanceApi, "GET", "/v1/wallet/balance"))
+
+
+class _Bridge:
+    """The SDK's ASGI app as a WSGI app, with its session manager running: one per process."""
+
+    def __init__(self):
+        self.lock, self.pid, self.app = threading.Lock(), None, None
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            if self.pid != os.getpid():  # the first request of this process (a forked worker has no thread of ours)
+                self.app, self.pid = self.start(), os.getpid()
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def start():
+        asgi_app = server.streamable_http_app(
+            streamable_http_path=PATH, stateless_http=True, json_response=True,
+            # Django has already checked the Host header against ALLOWED_HOSTS (a rebound DNS name is refused
+            # there), and a browser cannot send a page's cross-origin request here with an Authorization header.
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False))
+        manager = server.session_manager
+        loop = asyncio.new_event_loop()
+        threading.Thread(target=loop.run_forever, name="mcp", daemon=True).start()
+        running = threading.Event()
+
+        async def serve():
+            async with manager.run():
+                running.set()
+                await asyncio.Event().wait()  # for the life of the process
+
+        loop.call_soon_threadsafe(lambda: loop.create_task(serve()))
+        if not running.wait(timeout=10):
+            raise RuntimeError("The MCP session manager did not start.")
+        # wait_time: once the answer is sent, how long the request's thread waits for the exchange to wind down.
+        return ASGIMiddleware(asgi_app, wait_time=5, loop=loop)
+
+
+_bridge = _Bridge()
+
+
+@extend_schema(exclude=True)  # MCP's own protocol, not a /v1 operation
+class McpApi(APIView):
+    """/mcp: the key is checked as on /v1, then the request is MCP's. POST only: a stateless server offers no event
+    stream to GET (the SDK would hold one open for ever) and no session to DELETE, so both are 405, as MCP allows."""
+
+    throttle_classes = []  # each tool call is counted as the /v1 request it makes
+
+    def perform_content_negotiation(self, request, force=False):
+        # The MCP layer judges Accept (it asks for JSON and event streams); our own answers are JSON regardless.
+        return super().perform_content_negotiation(request, force=True)
+
+    def post(self, request):
+        django_request = request._request
+        environ = {**django_request.environ, "wsgi.input": django_request, "SCRIPT_NAME": "", "PATH_INFO": PATH,
+                   "HTTP_X_REQUEST_ID": django_request.request_id}
+        answer = {}
+
+        def start_response(status, headers, exc_info=None):
+            answer["status"], answer["headers"] = int(status.split()[0]), headers
+
+        # Answers are single JSON bodies (json_response=True), so the whole body is read before it is returned.
+        body = b"".join(_bridge(environ, start_response))
+        response = HttpResponse(body, status=answer["status"])
+        for name, value in answer["headers"]:
+            if name.lower() != "content-length":
+                response[name] = value
+        return response

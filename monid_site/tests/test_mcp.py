@@ -1,0 +1,284 @@
+"""The MCP server at /mcp, driven by the MCP SDK's own client over real HTTP against the live server: the /v1 API as
+tools, with the same keys, workspaces, answers and errors."""
+
+import json
+
+import anyio
+import httpx2
+import pytest
+import requests
+from mcp import Client, ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+from billing.models import ApiKey
+from billing.services import api_key_revoke
+from monid_site import mcp_server
+from runs.models import Run
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TOOLS = {"monid_discover", "monid_inspect", "monid_run", "monid_get_run", "monid_list_runs", "monid_stop_run",
+         "monid_balance"}
+PDL_MATCH = {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": "sean@example.com"}}
+TWEETS = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"searchTerms": ["AI"], "maxItems": 3}}
+NEVER_ENDS = {**TWEETS, "input": {"searchTerms": ["emulator:slow"], "maxItems": 3}}
+
+
+def mcp(live_server, key, *calls, headers=None):
+    """Opens an MCP session on /mcp with this key, initializes it, makes the tool calls [(name, arguments)] in
+    turn and answers their results. Each test step opens its own: the server keeps no session between requests."""
+    headers = {"Authorization": f"Bearer {key}", **(headers or {})}
+
+    async def session():
+        async with (httpx2.AsyncClient(headers=headers, timeout=60) as http,
+                    streamable_http_client(f"{live_server.url}/mcp", http_client=http) as (read, write),
+                    ClientSession(read, write) as client):
+            await client.initialize()
+            return [await client.call_tool(name, arguments) for name, arguments in calls]
+    return anyio.run(session)
+
+
+def call(live_server, key, name, arguments=None):
+    """One tool call: (whether it is a tool error, the JSON it answered)."""
+    [result] = mcp(live_server, key, (name, arguments or {}))
+    return result.is_error, json.loads(result.content[0].text)
+
+
+@pytest.fixture
+def no_waiting(monkeypatch):
+    """monid_run's waits for an async run are recorded, not slept."""
+    waits = []
+    monkeypatch.setattr(mcp_server, "_sleep", waits.append)
+    return waits
+
+
+def test_it_lists_seven_tools_each_with_a_schema_and_a_description_and_only_monid_run_spends(
+        live_server, alice_test_key):
+    async def tools():
+        async with (httpx2.AsyncClient(headers={"Authorization": f"Bearer {alice_test_key}"}) as http,
+                    streamable_http_client(f"{live_server.url}/mcp", http_client=http) as (read, write),
+                    ClientSession(read, write) as client):
+            initialized = await client.initialize()
+            return initialized, (await client.list_tools()).tools
+
+    initialized, tools = anyio.run(tools)
+    assert initialized.server_info.name == "monid" and "monid_discover" in initialized.instructions
+    assert {tool.name for tool in tools} == TOOLS
+    for tool in tools:
+        assert tool.input_schema["type"] == "object" and len(tool.description) > 100, tool.name
+        for name, schema in tool.input_schema["properties"].items():
+            assert schema.get("description"), (tool.name, name)
+        spends = "money" in tool.description.lower() or "spend" in tool.description.lower()
+        assert spends == (tool.name == "monid_run"), tool.name
+    run = next(tool for tool in tools if tool.name == "monid_run")
+    assert run.input_schema["required"] == ["provider", "endpoint", "input"]
+    assert run.input_schema["properties"]["wait_seconds"]["maximum"] == mcp_server.MAX_WAIT_SECONDS
+    assert "monid_test_" in run.description and not run.annotations.read_only_hint
+    assert next(tool for tool in tools if tool.name == "monid_balance").annotations.read_only_hint
+
+
+def test_the_sdks_own_client_on_the_newer_protocol_gets_the_same_tools(live_server, alice_test_key):
+    async def run():
+        async with (httpx2.AsyncClient(headers={"Authorization": f"Bearer {alice_test_key}"}, timeout=60) as http,
+                    Client(streamable_http_client(f"{live_server.url}/mcp", http_client=http)) as client):
+            tools = (await client.list_tools()).tools
+            return client.session.protocol_version, tools, await client.call_tool("monid_run", PDL_MATCH)
+
+    version, tools, result = anyio.run(run)
+
+    assert version >= "2026" and {tool.name for tool in tools} == TOOLS  # no initialize handshake in this one
+    assert not result.is_error and json.loads(result.content[0].text)["status"] == "COMPLETED"
+
+
+def test_it_refuses_a_bad_key_before_any_mcp_session(live_server, alice_test_key):
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                  "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                             "clientInfo": {"name": "test", "version": "1"}}}
+    headers = {"Accept": "application/json, text/event-stream"}
+    for authorization in ("", "Bearer monid_test_not-a-real-key", "Basic abc"):
+        response = requests.post(f"{live_server.url}/mcp", json=initialize, timeout=10,
+                                 headers={**headers, **({"Authorization": authorization} if authorization else {})})
+        assert response.status_code == 401, authorization
+        assert response.json()["code"] == 401 and response.json()["message"]
+        assert "mcp-session-id" not in response.headers and response.headers["x-request-id"]
+
+
+def test_it_refuses_a_revoked_key(live_server, alice_test_key):
+    api_key_revoke(api_key=ApiKey.objects.get(label="alice-test"))
+
+    response = requests.post(f"{live_server.url}/mcp", json={}, headers={"Authorization": f"Bearer {alice_test_key}"},
+                             timeout=10)
+
+    assert response.status_code == 401
+    assert response.json() == {"code": 401, "message": "This API key is not valid or has been revoked. "
+                                                       "Create a new one in the dashboard."}
+
+
+def test_it_offers_no_event_stream_to_hold_open(live_server, alice_test_key):
+    response = requests.get(f"{live_server.url}/mcp", headers={"Authorization": f"Bearer {alice_test_key}",
+                                                               "Accept": "text/event-stream"}, timeout=10)
+
+    assert response.status_code == 405
+    assert response.json()["code"] == 405
+
+
+def test_each_tool_call_counts_against_the_keys_rate_limit(live_server, alice_test_key, settings):
+    settings.MONID_RATE_LIMIT_PER_MINUTE = 2
+    discover = ("monid_discover", {"query": "company data"})
+
+    results = mcp(live_server, alice_test_key, discover, discover, discover)
+
+    assert [result.is_error for result in results] == [False, False, True]
+    assert json.loads(results[2].content[0].text)["code"] == 429
+
+
+def test_a_bug_is_a_tool_error_that_names_the_request_id(live_server, alice_test_key, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+    monkeypatch.setattr("runs.api.run_get_for_workspace", broken)
+
+    [result] = mcp(live_server, alice_test_key, ("monid_get_run", {"run_id": "01J00000000000000000000000"}),
+                   headers={"x-request-id": "agent-request-7"})
+
+    assert result.is_error
+    body = json.loads(result.content[0].text)
+    assert body["code"] == 500 and "agent-request-7" in body["message"] and "a bug" not in body["message"]
+
+
+def test_discover_and_inspect_answer_as_the_api_does(live_server, alice_test_key):
+    found, card = mcp(live_server, alice_test_key,
+                      ("monid_discover", {"query": "enrich a person by email", "limit": 3}),
+                      ("monid_inspect", {"provider": "pdl", "endpoint": "/person/enrich"}))
+
+    assert not found.is_error and not card.is_error
+    found, card = json.loads(found.content[0].text), json.loads(card.content[0].text)
+    assert found["count"] == len(found["results"]) <= 3
+    assert (found["results"][0]["provider"], found["results"][0]["endpoint"]) == ("pdl", "/person/enrich")
+    assert card["inputSchema"]["type"] == "object" and card["price"]["currency"] == "USD"
+    assert card == requests.post(f"{live_server.url}/v1/inspect", headers={"Authorization": f"Bearer {alice_test_key}"},
+                                 json={"provider": "pdl", "endpoint": "/person/enrich"}, timeout=10).json()
+
+
+def test_an_unknown_endpoint_is_a_tool_error_with_the_apis_message(live_server, alice_test_key):
+    is_error, body = call(live_server, alice_test_key, "monid_inspect", {"provider": "pdl", "endpoint": "/nope"})
+
+    assert is_error
+    assert body["code"] == 404 and "/nope" in body["message"]
+
+
+def test_a_sync_run_answers_the_finished_run(live_server, alice_test_key):
+    is_error, run = call(live_server, alice_test_key, "monid_run", PDL_MATCH)
+
+    assert not is_error
+    assert run["status"] == "COMPLETED" and run["providerResponse"]["httpStatus"] == 200
+    assert run["output"] and run["testMode"] and run["billing"]["reportedCost"]["value"] == 0
+    assert Run.objects.get(pk=run["runId"]).status == Run.Status.COMPLETED
+
+
+def test_input_that_fails_the_schema_is_a_tool_error_with_the_failing_path(live_server, alice_test_key):
+    is_error, body = call(live_server, alice_test_key, "monid_run", {**PDL_MATCH, "input": {"email": 5}})
+
+    assert is_error
+    assert body["code"] == 400 and body["details"][0]["path"].startswith("input")
+    assert not Run.objects.exists()
+
+
+def test_an_async_run_answered_running_is_followed_with_monid_get_run(live_server, alice_test_key, task_queue):
+    is_error, started = call(live_server, alice_test_key, "monid_run", {**TWEETS, "wait_seconds": 0})
+    assert not is_error and started["status"] == "RUNNING" and started["output"] is None
+
+    task_queue.run()  # the workers, which a deployment runs beside the web server
+
+    is_error, run = call(live_server, alice_test_key, "monid_get_run", {"run_id": started["runId"]})
+    assert not is_error
+    assert run["status"] == "COMPLETED" and run["resultCount"] == 3 and len(run["output"]) == 3
+
+
+def test_monid_run_waits_for_an_async_run_to_end(live_server, alice_test_key, task_queue, monkeypatch):
+    waits = []
+    monkeypatch.setattr(mcp_server, "_sleep", lambda seconds: (waits.append(seconds), task_queue.run()))
+
+    is_error, run = call(live_server, alice_test_key, "monid_run", {**TWEETS, "wait_seconds": 10})
+
+    assert not is_error
+    assert run["status"] == "COMPLETED" and len(run["output"]) == 3
+    assert waits == [mcp_server.POLL_SECONDS]  # looked again once the workers had run, and found it ended
+
+
+def test_a_wait_that_runs_out_answers_the_run_id_to_poll(live_server, alice_test_key, no_waiting):
+    is_error, run = call(live_server, alice_test_key, "monid_run", {**NEVER_ENDS, "wait_seconds": 2})
+
+    assert not is_error
+    assert run["status"] == "RUNNING" and run["runId"] and run["stoppable"]
+    assert no_waiting == [mcp_server.POLL_SECONDS] * 4
+
+
+def test_a_wait_past_the_bound_is_refused(live_server, alice_test_key):
+    [result] = mcp(live_server, alice_test_key, ("monid_run", {**TWEETS, "wait_seconds": 3600}))
+
+    assert result.is_error and "wait_seconds" in result.content[0].text
+    assert not Run.objects.exists()
+
+
+def test_list_runs_filters_and_pages_as_the_api_does(live_server, alice_test_key, task_queue):
+    first, second, tweets = mcp(live_server, alice_test_key, ("monid_run", PDL_MATCH), ("monid_run", PDL_MATCH),
+                                ("monid_run", {**TWEETS, "wait_seconds": 0}))
+    newest_pdl = json.loads(second.content[0].text)["runId"]
+
+    is_error, page = call(live_server, alice_test_key, "monid_list_runs", {"provider": "pdl", "limit": 1})
+    assert not is_error
+    assert [run["runId"] for run in page["items"]] == [newest_pdl] and page["cursor"]
+    assert "output" not in page["items"][0]
+    is_error, page = call(live_server, alice_test_key, "monid_list_runs",
+                          {"provider": "pdl", "limit": 1, "cursor": page["cursor"]})
+    assert [run["runId"] for run in page["items"]] == [json.loads(first.content[0].text)["runId"]]
+    assert page["cursor"] is None
+    is_error, page = call(live_server, alice_test_key, "monid_list_runs", {"status": "RUNNING"})
+    assert [run["runId"] for run in page["items"]] == [json.loads(tweets.content[0].text)["runId"]]
+
+
+def test_a_bad_cursor_is_a_tool_error(live_server, alice_test_key):
+    is_error, body = call(live_server, alice_test_key, "monid_list_runs", {"cursor": "forged"})
+
+    assert is_error and body["code"] == 400
+
+
+def test_stopping_a_run_answers_stopping_and_it_ends_stopped(live_server, alice_test_key, task_queue):
+    _, run = call(live_server, alice_test_key, "monid_run", {**NEVER_ENDS, "wait_seconds": 0})
+    task_queue.run(checks=1)  # started at the provider, which never finishes it
+
+    is_error, stopping = call(live_server, alice_test_key, "monid_stop_run", {"run_id": run["runId"]})
+    assert not is_error and stopping["status"] == "STOPPING" and stopping["runId"] == run["runId"]
+    task_queue.run()
+
+    _, stopped = call(live_server, alice_test_key, "monid_get_run", {"run_id": run["runId"]})
+    assert stopped["status"] == "STOPPED"
+    is_error, again = call(live_server, alice_test_key, "monid_stop_run", {"run_id": run["runId"]})
+    assert is_error and again["code"] == 409
+
+
+def test_balance_answers_the_wallet(live_server, alice_key):
+    is_error, wallet = call(live_server, alice_key, "monid_balance")
+
+    assert not is_error
+    assert wallet == {"balance": {"value": 100.0, "currency": "USD"}, "held": {"value": 0.0, "currency": "USD"}}
+
+
+def test_a_live_run_is_charged_to_the_wallet(live_server, alice_key):
+    _, run = call(live_server, alice_key, "monid_run", PDL_MATCH)
+    _, wallet = call(live_server, alice_key, "monid_balance")
+
+    assert run["status"] == "COMPLETED" and run["cost"]["value"] > 0
+    assert wallet["balance"]["value"] == pytest.approx(100.0 - run["cost"]["value"])
+
+
+def test_another_workspaces_run_is_not_found(live_server, alice_test_key, bob_key):
+    _, run = call(live_server, alice_test_key, "monid_run", {**NEVER_ENDS, "wait_seconds": 0})
+
+    for tool in ("monid_get_run", "monid_stop_run"):
+        is_error, body = call(live_server, bob_key, tool, {"run_id": run["runId"]})
+        assert is_error, tool
+        assert body["code"] == 404 and "No run" in body["message"]
+    _, page = call(live_server, bob_key, "monid_list_runs")
+    assert page["items"] == []
+    assert Run.objects.get(pk=run["runId"]).status == Run.Status.RUNNING
