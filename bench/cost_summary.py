@@ -174,15 +174,22 @@ def summary_from_runs(start, end):
     return rows, runs.aggregate(**sums)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def loaded_runs_arguments(description: str, timed: str) -> argparse.Namespace:
+    """The command line of a bench that loads runs in bulk (this one, bench/pages.py); --database-url, when
+    given, becomes DATABASE_URL for bench_database."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--runs", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=15, help="timed tries of each fast query; the median counts")
+    parser.add_argument("--repeat", type=int, default=15, help=f"timed tries of each {timed}; the median counts")
     parser.add_argument("--database-url", help="a database of this kind is made for the bench (default: DATABASE_URL)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if args.database_url:
         os.environ["DATABASE_URL"] = args.database_url
+    return args
+
+
+def main():
+    args = loaded_runs_arguments(__doc__.splitlines()[0], "fast query")
     with bench_database("monid-costs-") as (database, _):
         from django.db import connection
 

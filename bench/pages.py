@@ -19,14 +19,14 @@ and a customer's pages. Each should take well under 150 ms.
     make bench-pages ARGS="--runs 100000"
 """
 
-import argparse
 import os
 import random
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.cost_summary import DAYS, FIRST_DAY, WORKSPACES, analyze, catalog, load, median_ms  # noqa: E402
+from bench.cost_summary import (DAYS, FIRST_DAY, WORKSPACES, analyze, catalog, load,  # noqa: E402
+                                loaded_runs_arguments, median_ms)
 from bench.harness import bench_database  # noqa: E402
 
 DEEP = 900_000  # rows down, for the deep page (or nine tenths of --runs, if fewer)
@@ -49,14 +49,7 @@ def timed(client, url, repeat):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=15, help="timed tries of each page; the median counts")
-    parser.add_argument("--database-url", help="a database of this kind is made for the bench (default: DATABASE_URL)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    if args.database_url:
-        os.environ["DATABASE_URL"] = args.database_url
+    args = loaded_runs_arguments(__doc__.splitlines()[0], "page")
     os.environ["DJANGO_DEBUG"] = "0"  # as in production: no debug toolbar of queries kept per request
     with bench_database("monid-pages-") as _:
         from django.contrib.auth import get_user_model
