@@ -50,10 +50,14 @@ def backoff_waits(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache(request):
-    """Rate-limit counters live in the cache (a database table or Redis), which outlives a test's transaction."""
+    """Rate-limit counters, API keys and endpoints are kept in caches (Redis, the database's cache table, this
+    process's memory), which outlive a test's transaction."""
     if request.node.get_closest_marker("django_db") or "db" in request.fixturenames:
         from django.core.cache import cache
+
+        from providers.queries import endpoint_cache_clear
         cache.clear()
+        endpoint_cache_clear()  # a test's catalog is rolled back with it
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ import argparse
 import datetime
 import json
 import os
+import secrets
 import sys
 import time
 import uuid
@@ -165,6 +166,29 @@ def big_dataset(monid_url, key):
           f"{rss_peak_mb(int(run.worker.rsplit(':', 1)[1])):.0f} MB")
 
 
+def print_metrics(monid_url, token):
+    """The deployment's /metrics after the phases above, Monid's own series only."""
+    text = requests.get(f"{monid_url}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=60).text
+    print("  /metrics, the monid_ series:")
+    for line in text.splitlines():
+        if line.startswith(("monid_", "# HELP monid_", "# TYPE monid_")):
+            print(f"    {line}")
+
+
+def print_health(began):
+    """Each endpoint's health (runs.health) over this bench's runs: its window widened to the whole bench."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from providers.health import health_table
+    from runs.health import endpoint_health_compute
+
+    settings.MONID_HEALTH_WINDOW_MINUTES = int((time.monotonic() - began) // 60) + 1
+    print(f"  provider health over the bench's runs (a window of {settings.MONID_HEALTH_WINDOW_MINUTES} min):")
+    for line in health_table(endpoint_health_compute(now=timezone.now())).splitlines():
+        print(f"    {line}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
@@ -176,8 +200,17 @@ def main():
     parser.add_argument("--clusters", type=int, default=1, help="qcluster processes")
     parser.add_argument("--workers", type=int, default=4, help="workers per qcluster")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--print-metrics", action="store_true",
+                        help="end by printing the deployment's /metrics (every process's counts added up)")
+    parser.add_argument("--print-health", action="store_true",
+                        help="end by printing each endpoint's provider health over the bench's runs")
     args = parser.parse_args()
+    began = time.monotonic()
     with bench_deployment("monid-bench-", MONID_WORKERS=str(args.workers)) as (deployment, key):
+        metrics_token = secrets.token_urlsafe()
+        if args.print_metrics:
+            deployment.env.update(MONID_METRICS_TOKEN=metrics_token,
+                                  PROMETHEUS_MULTIPROC_DIR=str(deployment.log_dir / "metrics"))
         emulators_url = deployment.emulators()
         monid_url = deployment.web(workers=args.web_workers)
         for i in range(args.clusters):
@@ -190,6 +223,10 @@ def main():
         big_dataset(monid_url, key)
         if args.in_flight:
             in_flight(monid_url, key, args)
+        if args.print_health:
+            print_health(began)
+        if args.print_metrics:
+            print_metrics(monid_url, metrics_token)
 
 
 if __name__ == "__main__":

@@ -138,13 +138,6 @@ def analyze():
         cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
-def ulid_floor(moment: datetime.datetime) -> str:
-    """The smallest ULID of that millisecond: run ids from `moment` on sort at or after it."""
-    from ulid import ULID
-
-    return str(ULID.from_datetime(moment))[:10] + "0" * 16
-
-
 def median_ms(fn, repeat):
     """Median wall time of `fn()` in milliseconds, and its last result; one untimed try first warms caches."""
     result, times = fn(), []
@@ -196,6 +189,7 @@ def main():
         from billing.models import KeyDailyCost
         from billing.queries import cost_summary_by
         from runs.models import Run
+        from runs.queries import run_id_floor
         from runs.services import cost_rollup_rebuild
 
         keys, endpoints = catalog()
@@ -216,8 +210,7 @@ def main():
               f"{rollup_rows:,} rows for {Run.objects.count():,} runs")
 
         start, end = MONTH
-        low = ulid_floor(datetime.datetime.combine(start, datetime.time(), datetime.UTC))
-        high = ulid_floor(datetime.datetime.combine(end, datetime.time(), datetime.UTC) + datetime.timedelta(days=1))
+        low, high = run_id_floor(start), run_id_floor(end + datetime.timedelta(days=1))
         month_rollup = KeyDailyCost.objects.filter(day__range=MONTH, api_key__mode="live").count()
         summary_ms, (rows, totals) = median_ms(
             lambda: cost_summary_by(group="key", mode="live", start=start, end=end), args.repeat)

@@ -8,6 +8,7 @@ broker, on a database number of its own, with a queue name of its own.
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -80,6 +81,9 @@ def bench_database(prefix: str):
     with tempfile.TemporaryDirectory(prefix=prefix) as workdir:
         database, drop = fresh_database(os.environ.get("DATABASE_URL", ""), Path(workdir))
         os.environ.update(DATABASE_URL=database, DJANGO_SETTINGS_MODULE="monid_site.settings")
+        # A bench that takes production settings (DJANGO_DEBUG=0) serves plain HTTP on loopback, with a key of its own.
+        os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+        os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
         sys.path.insert(0, str(BASE_DIR))
         import django
         from django.core.management import call_command
@@ -126,9 +130,13 @@ def emulator_runs(emulators_url: str) -> list[dict]:
 
 
 def deployment_env(*, database_url: str, redis_url: str, **extra: str) -> dict:
+    from django.conf import settings
+
     # One key posts everything here: the per-key rate limit would measure itself, not the runs.
     # A queue of its own, so no other deployment's workers (a straggler, a parallel run) take its tasks.
+    # Production settings over plain HTTP on loopback, with this process's secret key, which hashed the API keys.
     return {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": settings.SECRET_KEY, "DJANGO_SECURE_SSL_REDIRECT": "0",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "MONID_RATE_LIMIT_PER_MINUTE": "1000000",
             "MONID_QUEUE": os.environ.get("MONID_QUEUE") or f"monid-{uuid.uuid4().hex[:8]}", **extra}
 
@@ -158,7 +166,7 @@ class Deployment:
         self.start("web", [sys.executable, "-m", "gunicorn", "monid_site.wsgi", "--bind", f"127.0.0.1:{port}",
                            "--workers", str(workers), "--threads", str(threads)])
         url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _answers(f"{url}/v1/endpoints"), what="the web server")
+        wait_until(lambda: answers(f"{url}/v1/endpoints"), what="the web server")
         return url
 
     def emulators(self) -> str:
@@ -166,7 +174,7 @@ class Deployment:
         port = free_port()
         self.manage("emulators", "run_emulators", "--port", str(port))
         url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _answers(f"{url}/apify/v2/actor-runs/none"), what="the emulators")
+        wait_until(lambda: answers(f"{url}/apify/v2/actor-runs/none"), what="the emulators")
         self.use_emulators(url)
         return url
 
@@ -265,11 +273,11 @@ def rss_peak_mb(pid: int) -> float:
     raise LookupError(f"no VmHWM for pid {pid}")
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
     import requests
 
     try:
-        requests.get(url, timeout=2)
+        requests.get(url, timeout=10)
         return True
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting up
         return False

@@ -1,70 +1,155 @@
-"""How much time Monid adds to a synchronous provider call.
+"""How much time a synchronous provider call gains by going through Monid, and how much throughput it keeps.
 
-Against a running Monid (`make run`), calls the sandbox PDL emulator directly and through `POST /v1/run` with a
-test-mode key (which Monid sends to that same emulator), sequentially, and prints latency percentiles of both.
+Starts the PDL emulator under gunicorn with a fixed answer delay (--delay-ms), and Monid under gunicorn as the
+README recommends for two cores, on a fresh database of DATABASE_URL's kind (SQLite when unset; Redis as the
+broker and cache when REDIS_URL is set). Then, at each concurrency, it drives the same request mix for --seconds
+(after a second of warm-up), first straight at the emulator, then through `POST /v1/run` with a funded live key
+(so every run takes its hold and is charged), and prints requests per second both ways and their ratio, and the
+latency Monid adds (through Monid minus direct) at p50, p95 and p99, with the CPU each side spent per request.
 
-    .venv/bin/python bench/sync_overhead.py                      # uses var/demo_key and the default ports
-    .venv/bin/python bench/sync_overhead.py --requests 500 --monid http://127.0.0.1:8000 --key monid_test_...
+The mix: of each client's requests, one in four asks for an address PDL has no record of (its 404), the rest
+match; every other one carries an Idempotency-Key of its own. Every answer is checked, and at the end every run
+Monid answered for must be in the database, COMPLETED with the provider's status.
+
+    make bench-sync
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 make bench-sync
 """
 
 import argparse
-import statistics
+import http.client
+import json
+import sys
+import threading
 import time
+import uuid
+from collections import Counter
 from pathlib import Path
 
-import requests
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.harness import answers, bench_deployment, cpu_seconds, free_port, setup_name, wait_until  # noqa: E402
 
-PDL_SANDBOX_KEY = "sandbox-pdl-key"
-
-
-def percentiles(samples_ms):
-    ordered = sorted(samples_ms)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return {"p50": pick(0.50), "p90": pick(0.90), "p99": pick(0.99), "mean": statistics.fmean(ordered)}
+WEB_WORKERS, WEB_THREADS = 2, 8  # the README's recommendation for two cores
+NO_MATCH = "nomatch@example.com"
 
 
-def timed(call, n):
-    samples = []
-    for i in range(n):
-        start = time.perf_counter()
-        response = call(i)
-        samples.append((time.perf_counter() - start) * 1000)
-        response.raise_for_status()
-    return samples
+def percentile(samples, q):
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def requests_of(client: int, i: int, key: str) -> tuple[tuple, tuple, int]:
+    """Request i of a client, straight to PDL and through Monid, and the status PDL answers it with."""
+    email = NO_MATCH if i % 4 == 3 else f"bench-{client}-{i}@example.com"
+    direct = ("GET", f"/pdl/v5/person/enrich?email={email}", None, {"X-Api-Key": "sandbox-pdl-key"})
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    if i % 2:
+        headers["Idempotency-Key"] = uuid.uuid4().hex
+    body = json.dumps({"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": email}})
+    return direct, ("POST", "/v1/run", body, headers), 404 if email == NO_MATCH else 200
+
+
+def drive(port: int, *, concurrency: int, seconds: float, through_monid: bool, key: str) -> dict:
+    """`concurrency` clients, each on one kept-alive connection, sending request after request for `seconds`;
+    returns their latencies (ms), how many requests were answered, and the wall time taken."""
+    latencies, answered, errors, lock = [], Counter(), [], threading.Lock()
+    start_gate, deadline = threading.Barrier(concurrency + 1), [0.0]
+
+    def client(n):
+        connection, mine = http.client.HTTPConnection("127.0.0.1", port, timeout=60), []
+        start_gate.wait()
+        i = 0
+        while time.perf_counter() < deadline[0]:
+            direct, monid, provider_status = requests_of(n, i, key)
+            method, path, body, headers = monid if through_monid else direct
+            began = time.perf_counter()
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            payload = response.read()
+            mine.append((time.perf_counter() - began) * 1000)
+            got = (response.status, json.loads(payload)["providerResponse"]["httpStatus"]) if through_monid else (
+                response.status, response.status)
+            if got != (200 if through_monid else provider_status, provider_status):
+                errors.append(f"{method} {path} answered {got}: {payload[:300]!r}")
+                break
+            i += 1
+        with lock:
+            latencies.extend(mine)
+            answered["requests"] += len(mine)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    deadline[0] = time.perf_counter() + seconds
+    began = time.perf_counter()
+    start_gate.wait()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise SystemExit(f"a request went wrong: {errors[0]}")
+    return {"latencies": latencies, "requests": answered["requests"], "seconds": time.perf_counter() - began}
 
 
 def main():
-    default_key = Path(__file__).resolve().parent.parent / "var" / "demo_key"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--monid", default="http://127.0.0.1:8000")
-    parser.add_argument("--sandbox", default="http://127.0.0.1:8001")
-    parser.add_argument("--key", default=default_key.read_text().strip() if default_key.exists() else None)
-    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--delay-ms", type=int, default=20, help="how long the PDL emulator takes to answer")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured time at each concurrency, each way")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     args = parser.parse_args()
-    if not args.key:
-        parser.error("no --key given and var/demo_key is missing: run `make run` first")
 
-    session = requests.Session()
+    with bench_deployment("monid-bench-sync-") as (deployment, key):
+        deployment.env["MONID_EMULATOR_PDL_DELAY_MS"] = str(args.delay_ms)
+        emulator_port = free_port()
+        deployment.start("emulator", [sys.executable, "-m", "gunicorn", "providers.emulators.wsgi", "--bind",
+                                      f"127.0.0.1:{emulator_port}", "--worker-class", "gthread", "--threads", "64"])
+        emulator_url = f"http://127.0.0.1:{emulator_port}"
+        wait_until(lambda: answers(f"{emulator_url}/apify/v2/actor-runs/none"), what="the emulator")
+        deployment.use_emulators(emulator_url)
+        monid_port = int(deployment.web(workers=WEB_WORKERS, threads=WEB_THREADS).rsplit(":", 1)[1])
 
-    def direct(i):
-        return session.get(f"{args.sandbox}/pdl/v5/person/enrich", params={"email": f"bench{i}@example.com"},
-                           headers={"X-Api-Key": PDL_SANDBOX_KEY}, timeout=30)
+        print(f"{setup_name()}; PDL emulator answering in {args.delay_ms} ms; Monid on gunicorn {WEB_WORKERS} "
+              f"workers x {WEB_THREADS} threads; {args.seconds:g} s each way at each concurrency")
+        print(f"{'clients':>7} {'direct req/s':>13} {'Monid req/s':>12} {'ratio':>6}   {'added latency ms':^23}   "
+              f"{'CPU ms per request':^28}")
+        print(f"{'':>7} {'':>13} {'':>12} {'':>6}   {'p50':>7}{'p95':>8}{'p99':>8}   "
+              f"{'direct':>8}{'Monid web':>10}{'database':>10}")
+        monid_requests = 0
+        for concurrency in args.concurrency:
+            result = {}
+            for way, port in (("direct", emulator_port), ("monid", monid_port)):
+                through_monid = way == "monid"
+                warm = drive(port, concurrency=concurrency, seconds=1.0, through_monid=through_monid, key=key)
+                cpu_before = cpu_seconds(deployment)
+                result[way] = drive(port, concurrency=concurrency, seconds=args.seconds, through_monid=through_monid,
+                                    key=key)
+                cpu_after = cpu_seconds(deployment)
+                result[way]["cpu"] = {role: cpu_after.get(role, 0) - cpu_before.get(role, 0) for role in cpu_after}
+                if through_monid:
+                    monid_requests += warm["requests"] + result[way]["requests"]
+            direct, monid = result["direct"], result["monid"]
+            rate = {way: r["requests"] / r["seconds"] for way, r in result.items()}
+            added = [percentile(monid["latencies"], q) - percentile(direct["latencies"], q) for q in (.5, .95, .99)]
+            per_request = lambda r, *roles: sum(r["cpu"].get(role, 0) for role in roles) * 1000 / r["requests"]  # noqa: E731
+            database = ("postgres", "redis-server")
+            print(f"{concurrency:>7} {rate['direct']:>13.0f} {rate['monid']:>12.0f} {rate['monid'] / rate['direct']:>6.0%}"
+                  f"   {added[0]:>7.2f}{added[1]:>8.2f}{added[2]:>8.2f}   "
+                  f"{per_request(direct, 'bench client', 'emulator'):>8.2f}{per_request(monid, 'web'):>10.2f}"
+                  f"{per_request(monid, *database):>10.2f}", flush=True)
+        print("CPU: direct = this client and the emulator; Monid web = the gunicorn workers alone; database = "
+              "PostgreSQL and Redis, whoever they served (SQLite runs inside the web workers).")
+        check_recorded(monid_requests)
 
-    def through_monid(i):
-        return session.post(f"{args.monid}/v1/run", timeout=30, headers={"Authorization": f"Bearer {args.key}"},
-                            json={"provider": "pdl", "endpoint": "/person/enrich",
-                                  "input": {"email": f"bench{i}@example.com"}})
 
-    timed(direct, 10), timed(through_monid, 10)  # warm connections and caches
-    results = {"direct to PDL emulator": percentiles(timed(direct, args.requests)),
-               "through Monid /v1/run": percentiles(timed(through_monid, args.requests))}
-    print(f"{args.requests} sequential sync calls each")
-    print(f"{'':26}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'mean ms':>10}")
-    for name, p in results.items():
-        print(f"{name:26}{p['p50']:10.2f}{p['p90']:10.2f}{p['p99']:10.2f}{p['mean']:10.2f}")
-    direct_p, monid_p = results.values()
-    print(f"{'Monid adds':26}{monid_p['p50'] - direct_p['p50']:10.2f}{monid_p['p90'] - direct_p['p90']:10.2f}"
-          f"{monid_p['p99'] - direct_p['p99']:10.2f}{monid_p['mean'] - direct_p['mean']:10.2f}")
+def check_recorded(expected: int) -> None:
+    """Every run Monid answered for was durably recorded, ended and charged as the provider answered."""
+    from runs.models import Run
+
+    statuses = Counter(Run.objects.values_list("status", "provider_http_status"))
+    recorded = sum(statuses.values())
+    ok = recorded == expected and set(statuses) <= {("COMPLETED", 200), ("COMPLETED", 404)}
+    print(f"{'OK' if ok else 'WRONG'}: {expected} requests through Monid, {recorded} runs recorded: "
+          + ", ".join(f"{count} {status} (PDL {http})" for (status, http), count in sorted(statuses.items())))
+    if not ok:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

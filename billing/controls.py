@@ -12,7 +12,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import BigIntegerField, Case, DateTimeField, F, Sum, Value, When
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from monid_site.errors import ApplicationError
@@ -125,21 +125,17 @@ def budget_spend_record(*, workspace_id: int, charge_micros: int, now: datetime.
     """Adds a charge to every budget of the workspace (paused ones too, so resuming one finds it right); a
     budget still on an earlier window starts its new one with this charge.
 
-    In the settling transaction, after the wallet's row: see spend_control_set for why it comes after.
+    In the settling transaction, after the wallet's row: every writer of a budget's spend holds that row's lock
+    first (see spend_control_set), so what is read here cannot change before it is written.
     """
-    starts = {period: window_start(period, now) for period in SpendControl.Period.values}
-    SpendControl.objects.filter(workspace_id=workspace_id, kind=SpendControl.Kind.BUDGET).update(
-        spent_micros=Case(
-            *(When(period=period, window_start=start, then=F("spent_micros") + charge_micros)
-              for period, start in starts.items()),
-            # A run charged just before a window turned, whose transaction commits just after: it belongs to
-            # the window that ended, which no longer counts.
-            *(When(period=period, window_start__gt=start, then=F("spent_micros")) for period, start in starts.items()),
-            default=Value(charge_micros), output_field=BigIntegerField()),
-        window_start=Case(
-            *(When(period=period, window_start__gt=start, then=F("window_start")) for period, start in starts.items()),
-            *(When(period=period, then=Value(start)) for period, start in starts.items()), output_field=DateTimeField()),
-    )
+    for budget in SpendControl.objects.filter(workspace_id=workspace_id, kind=SpendControl.Kind.BUDGET):
+        start = window_start(budget.period, now)
+        if budget.window_start and budget.window_start > start:
+            # A run charged just before a window turned, whose transaction commits just after: it belongs to the
+            # window that ended, which no longer counts.
+            continue
+        spent = F("spent_micros") + charge_micros if budget.window_start == start else charge_micros
+        SpendControl.objects.filter(pk=budget.pk).update(spent_micros=spent, window_start=start)
 
 
 def _clean_limit(limit_micros: int) -> int:

@@ -51,6 +51,17 @@ class ApiKey(models.Model):
         return self.mode == self.Mode.TEST
 
 
+class RequestWindow(models.Model):
+    """A key's requests in one minute, for the rate limit where there is no Redis (billing.ratelimit)."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    minute = models.BigIntegerField(help_text="Minutes since the Unix epoch")
+    requests = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["api_key", "minute"], name="billing_requestwindow_unique")]
+
+
 class KeyDailyCost(models.Model):
     """Ended runs summed per key, UTC day, provider, endpoint and terminal status, so cost pages never scan runs.
 

@@ -3,6 +3,7 @@ import itertools
 import secrets
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -18,6 +19,13 @@ from .keys import generate_key, hash_key, shown_prefix
 from .models import ApiKey, Invitation, KeyDailyCost, LedgerEntry, Wallet, Workspace
 
 LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
+# An active key is kept in the shared cache (Redis, or the database's cache table) this long, so that requests
+# verify it without a query; revoking it replaces the entry with a tombstone at once, for every process. The
+# tombstone outlives by far any request that read the key before it was revoked and caches it only now: such a
+# request adds its entry only where there is none, so it can never cover the tombstone.
+KEY_CACHE_SECONDS = LAST_USED_RESOLUTION.total_seconds()
+KEY_TOMBSTONE_SECONDS = 3600
+_REVOKED = "revoked"
 
 
 def workspace_get_or_create(*, slug: str, name: str = "") -> Workspace:
@@ -60,21 +68,30 @@ def _clean_label(label: str) -> str:
 
 def api_key_revoke(*, api_key: ApiKey) -> None:
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    # Now, not on commit: should the caller's transaction roll back, the key only stays refused (fails safe).
+    cache.set(_key_cache_key(api_key.key_hash), _REVOKED, timeout=KEY_TOMBSTONE_SECONDS)
 
 
 def api_key_authenticate(*, key: str) -> ApiKey | None:
-    """The active key matching `key`, with last use recorded at most once a minute to spare the database writes."""
-    api_key = (
-        ApiKey.objects.select_related("workspace")
-        .filter(key_hash=hash_key(key), revoked_at__isnull=True)
-        .first()
-    )
-    if api_key is not None:
-        now = timezone.now()
-        if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
-            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-            api_key.last_used_at = now
+    """The active key matching `key`: from the cache when it was used in the last minute, else from the
+    database, recording its last use (so at most once a minute per key)."""
+    key_hash = hash_key(key)
+    cached = cache.get(_key_cache_key(key_hash))
+    if cached is not None:
+        return None if cached == _REVOKED else cached
+    api_key = ApiKey.objects.select_related("workspace").filter(key_hash=key_hash, revoked_at__isnull=True).first()
+    if api_key is None:
+        return None  # not cached: guesses must not fill the cache
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    cache.add(_key_cache_key(key_hash), api_key, timeout=KEY_CACHE_SECONDS)
     return api_key
+
+
+def _key_cache_key(key_hash: str) -> str:
+    return f"monid:apikey:{key_hash}"
 
 
 def key_cost_record(*, api_key_id: int, provider: str, endpoint: str, status: str, day: datetime.date,
@@ -137,7 +154,7 @@ def wallet_credit(*, workspace: Workspace, amount_micros: int, note: str, create
                          note=note.strip(), created_by=created_by)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # a refusal rolls back the caller's transaction too: no run, no hold
 def wallet_hold(*, workspace_id: int, amount_micros: int, run_id: str) -> None:
     """Sets a run's estimated price aside, or refuses it with a 402 that names the shortfall.
 

@@ -5,6 +5,8 @@ from django.conf import settings
 
 from ulid import ULID
 
+from . import logs
+
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -17,7 +19,7 @@ class RequestIdMiddleware:
     def __call__(self, request):
         sent = request.headers.get("x-request-id", "")
         request.request_id = sent if _SANE_REQUEST_ID.match(sent) else str(ULID())
-        response = self.get_response(request)
+        response = logs.request_served(request, self.get_response)  # logged and counted with its id
         response["x-request-id"] = request.request_id
         return response
 

@@ -1,9 +1,9 @@
 """The operators' queue health page: what waits in the django-q2 broker, which tasks failed, the runs in
-flight and whether a cluster is alive. Read-only; the same on the ORM broker (SQLite) and Redis."""
+flight and whether a cluster is alive. Read-only; the same on the ORM broker (SQLite) and Redis. And the provider
+health page: each endpoint's health now and over the last day (providers.health)."""
 
 import datetime
 import logging
-import re
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -16,8 +16,11 @@ from django_q.conf import Conf
 from django_q.models import Failure, Schedule, Success
 from django_q.status import Stat
 
+from providers.health import endpoint_health_board
 from runs.models import Run
 from runs.services import _broker
+
+from .logs import redact
 
 logger = logging.getLogger("monid.ops")
 
@@ -25,13 +28,6 @@ FAILURES_SHOWN = 20
 RECONCILE_FUNC = "runs.tasks.reconcile_runs"  # the schedule migration runs.0004 creates
 RECONCILE_GRACE = datetime.timedelta(minutes=1)
 IN_FLIGHT = [status for status in Run.Status.values if status not in Run.TERMINAL]
-# A failed task's error is shown by its first line only, which may still quote a URL or a key: these go.
-_SECRET_SHAPES = [
-    (re.compile(r"\bmonid_(live|test)_[\w-]+"), r"monid_\1_…"),
-    (re.compile(r"([?&](?:token|api_?key|key|password|secret)=)[^&\s'\"]+", re.IGNORECASE), r"\1…"),
-    (re.compile(r"(://[^/\s:@]+:)[^/\s@]+@"), r"\1…@"),
-]
-SECRET_SETTINGS = ("SECRET_KEY", "APIFY_TOKEN", "PDL_API_KEY", "EMAIL_HOST_PASSWORD")
 
 
 @require_safe
@@ -108,11 +104,18 @@ def failures_newest(limit: int = FAILURES_SHOWN) -> list[dict]:
 def error_first_line(result) -> str:
     """django-q2 stores a failure as "<error> : <traceback>": the error's first line, without secrets."""
     line = next(iter(str(result or "").splitlines()), "")
-    line = line.removesuffix(" : Traceback (most recent call last):").strip()
-    for setting in SECRET_SETTINGS:
-        value = getattr(settings, setting, "")
-        if value and len(value) >= 8:
-            line = line.replace(value, "…")
-    for shape, replacement in _SECRET_SHAPES:
-        line = shape.sub(replacement, line)
-    return line[:300]
+    return redact(line.removesuffix(" : Traceback (most recent call last):").strip())[:300]
+
+
+@require_safe
+@login_required
+def provider_health(request):
+    if not request.user.is_staff:
+        raise Http404("No such page.")
+    now = timezone.now()
+    return render(request, "ops/providers.html", {
+        "now": now, "rows": endpoint_health_board(now=now), "window_minutes": settings.MONID_HEALTH_WINDOW_MINUTES,
+        "min_runs": settings.MONID_HEALTH_MIN_RUNS, "outage_below": settings.MONID_HEALTH_OUTAGE_BELOW_PERCENT,
+        "degraded_below": settings.MONID_HEALTH_DEGRADED_BELOW_PERCENT,
+        "slow_percent": settings.MONID_HEALTH_SLOW_PERCENT,
+    })

@@ -1,6 +1,7 @@
 """Monid settings: every deploy-time value comes from the environment (see .env.example)."""
 
 import os
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import urlparse
@@ -50,7 +51,12 @@ def default_secret_key():
 
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = env_str("DJANGO_SECRET_KEY") or default_secret_key()
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+if not SECRET_KEY and not DEBUG:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is 0: the key generated into "
+                               "var/secret_key is for a laptop. Make one with: python3 -c 'import secrets; "
+                               "print(secrets.token_urlsafe(50))', and keep it (API key hashes depend on it)")
+SECRET_KEY = SECRET_KEY or default_secret_key()
 ALLOWED_HOSTS = [h.strip() for h in env_str("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must name at least one host, e.g. 127.0.0.1,localhost")
@@ -69,6 +75,7 @@ INSTALLED_APPS = [
     "billing",
     "providers",
     "runs",
+    "monid_site",  # no models: its management commands (doctor)
 ]
 
 MIDDLEWARE = [
@@ -108,6 +115,7 @@ DATABASE_URL = env_url(
 )
 if DATABASE_URL.startswith("sqlite:///") and not DATABASE_URL.startswith("sqlite:///:memory:"):
     Path(DATABASE_URL.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+# Kept open between requests: opening one costs more than a whole run's queries (SQLite also reads its schema).
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while the worker writes; the timeout rides out short write locks.
@@ -116,7 +124,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     # A file, not memory: live-server and browser tests then reach the database over their own connections,
     # as the web server and the worker do. Named after the database, so two checkouts' suites never share one.
     _name = Path(DATABASES["default"]["NAME"])
@@ -158,9 +165,28 @@ PROVIDER_TIMEOUT_SECONDS = 30
 # The most of an async run's dataset kept as its output, in bytes of compact JSON; what does not fit is left at
 # the provider, and the run says outputTruncated (resultCount and a per-result price count what was kept).
 MONID_OUTPUT_MAX_BYTES = env_int("MONID_OUTPUT_MAX_BYTES", 10_000_000)
+# A terminal run's output is dropped this many days after the run was made (the run, its costs and its ledger
+# entries stay); 0 keeps outputs for ever. See runs/retention.py.
+MONID_OUTPUT_RETENTION_DAYS = env_int("MONID_OUTPUT_RETENTION_DAYS", 30, minimum=0)
 
 # Requests one API key may make per minute, counted in the shared cache (so across processes and machines).
 MONID_RATE_LIMIT_PER_MINUTE = env_int("MONID_RATE_LIMIT_PER_MINUTE", 600)
+
+# Prometheus metrics at /metrics (monid_site/metrics.py), for `Authorization: Bearer <this>`; unset, /metrics is 404.
+MONID_METRICS_TOKEN = env_str("MONID_METRICS_TOKEN")
+# Set in the environment of every process of a machine, the directory where each writes its counts for /metrics to
+# add up (prometheus-client's multiprocess mode). It must exist before the first count.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
+# Provider health per endpoint (runs/health.py), from the live runs that ended in the last window: unknown
+# below the minimum of runs; an outage when fewer than OUTAGE_BELOW % of them succeeded; degraded below
+# DEGRADED_BELOW %, or when their p95 duration passes SLOW % of the endpoint's deadline; else healthy.
+MONID_HEALTH_WINDOW_MINUTES = env_int("MONID_HEALTH_WINDOW_MINUTES", 15)
+MONID_HEALTH_MIN_RUNS = env_int("MONID_HEALTH_MIN_RUNS", 5)
+MONID_HEALTH_OUTAGE_BELOW_PERCENT = env_int("MONID_HEALTH_OUTAGE_BELOW_PERCENT", 50)
+MONID_HEALTH_DEGRADED_BELOW_PERCENT = env_int("MONID_HEALTH_DEGRADED_BELOW_PERCENT", 95)
+MONID_HEALTH_SLOW_PERCENT = env_int("MONID_HEALTH_SLOW_PERCENT", 50)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -214,18 +240,43 @@ SPECTACULAR_SETTINGS = {
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+# Production (DJANGO_DEBUG=0) is HTTPS only, by default; see README, "Production configuration". Behind a proxy that
+# ends TLS, Django learns a request came over HTTPS from the header the proxy sets (to "https", having dropped any
+# the client sent); unset, no header is trusted.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # a load balancer's probe speaks plain HTTP
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", not DEBUG)
+_proxy_ssl_header = env_str("DJANGO_SECURE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    if not re.fullmatch(r"[A-Za-z0-9-]+", _proxy_ssl_header):
+        raise ImproperlyConfigured(f"DJANGO_SECURE_PROXY_SSL_HEADER must be a header name such as X-Forwarded-Proto, "
+                                   f"not {_proxy_ssl_header!r}")
+    SECURE_PROXY_SSL_HEADER = (f"HTTP_{_proxy_ssl_header.upper().replace('-', '_')}", "https")
 X_FRAME_OPTIONS = "DENY"
 MONID_CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                                  "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
                                  "frame-ancestors 'none'")
 
+# Logs: one JSON object per line in production, plain text for the dev server (monid_site/logs.py). Every line goes
+# through RedactSecrets, which blanks anything shaped like a key or a credential.
+MONID_LOG_FORMAT = env_str("MONID_LOG_FORMAT") or ("text" if DEBUG else "json")
+if MONID_LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"MONID_LOG_FORMAT must be json or text, not {MONID_LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_secrets": {"()": "monid_site.logs.RedactSecrets"}},
+    "formatters": {"text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+                   "json": {"()": "monid_site.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": MONID_LOG_FORMAT,
+                             "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"},
+    # "django": Django's own console handler (DEBUG only) would write its lines again, past the redaction.
+    # "django.request": its 4xx warnings come after the request's log context ended; the access line has them.
+    "loggers": {"django": {"handlers": [], "level": "INFO"}, "django.request": {"level": "ERROR"},
+                "django.db.backends": {"level": "WARNING"},
                 # The MCP SDK logs every stateless request's end at INFO; its warnings and errors still show.
                 "mcp": {"level": "WARNING"}},
 }

@@ -7,7 +7,7 @@ from billing import views as billing_views
 from providers import urls as providers_urls
 from runs import views as runs_views
 
-from . import ops
+from . import health, metrics, ops
 from .errors import api_route_not_found
 from .mcp_server import McpApi
 from .middleware import content_security_policy
@@ -18,6 +18,9 @@ with_docs_policy = content_security_policy("default-src 'self'; style-src 'self'
                                       "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'")
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),  # probes: unauthenticated, exempt from the HTTPS redirect
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_page, name="metrics"),  # Prometheus, with MONID_METRICS_TOKEN; not an API key
     path("v1/openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", with_docs_policy(SpectacularRedocView.as_view(url_name="openapi")), name="docs"),
     path("v1/", include("runs.urls")),
@@ -55,5 +58,6 @@ urlpatterns = [
     path("workspaces/", billing_views.workspace_list, name="workspace-list"),
     path("workspaces/<slug:slug>/", billing_views.workspace_detail, name="workspace-detail"),
     path("ops/queue/", ops.queue_health, name="ops-queue"),
+    path("ops/providers/", ops.provider_health, name="ops-providers"),
     path("workspaces/<slug:slug>/wallet/", billing_views.workspace_wallet, name="workspace-wallet"),
 ]

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.utils.cache import patch_cache_control
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
@@ -9,6 +10,8 @@ from monid_site.errors import error_responses
 from monid_site.pagination import PageQuerySerializer, cursor_dump, cursor_load
 from monid_site.serializers import StrictCharField, StrictIntegerField, StrictSerializer
 
+from .health import endpoints_health
+from .models import EndpointHealthSample
 from .queries import (catalog_counts, endpoint_get_enabled, endpoints_enabled, endpoints_page, provider_get_listed,
                       providers_listed)
 from .search import endpoints_search
@@ -78,6 +81,33 @@ class EndpointListApi(APIView):
                                            total=endpoints.count()))
 
 
+class HealthField(serializers.ChoiceField):
+    """The newest health sampling's word on the endpoint: the serializer's context["health"] holds each endpoint's
+    (providers.health.endpoints_health), read in one query for them all."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            choices=EndpointHealthSample.State.choices, source="*", read_only=True, **kwargs,
+            help_text=f"How its provider served the live runs that ended in the last "
+                      f"{settings.MONID_HEALTH_WINDOW_MINUTES} minutes: healthy; degraded (under "
+                      f"{settings.MONID_HEALTH_DEGRADED_BELOW_PERCENT} % succeeded, or slow); outage (under "
+                      f"{settings.MONID_HEALTH_OUTAGE_BELOW_PERCENT} % succeeded); unknown (fewer than "
+                      f"{settings.MONID_HEALTH_MIN_RUNS} runs, or no recent sampling). Prefer a healthy endpoint.")
+
+    def to_representation(self, endpoint):
+        return self.context["health"][endpoint.pk].state
+
+
+class MedianDurationField(serializers.IntegerField):
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, allow_null=True, **kwargs,
+                         help_text="The median duration of the runs that health judged, in milliseconds; null when "
+                                   "health is unknown")
+
+    def to_representation(self, endpoint):
+        return self.context["health"][endpoint.pk].median_ms
+
+
 class DiscoverResultSerializer(serializers.Serializer):
     provider = serializers.CharField(source="provider.slug")
     providerName = serializers.CharField(source="provider.name")
@@ -87,6 +117,8 @@ class DiscoverResultSerializer(serializers.Serializer):
     price = PriceSerializer(source="*")
     tags = TagsField()
     score = serializers.FloatField(help_text="How well the endpoint matches, from 0 to 1; higher is better")
+    health = HealthField()
+    medianDurationMs = MedianDurationField()
 
 
 class EndpointDiscoverApi(APIView):
@@ -112,8 +144,9 @@ class EndpointDiscoverApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         results = endpoints_search(data["query"], data["limit"])
-        return Response({"results": DiscoverResultSerializer(results, many=True).data, "query": data["query"],
-                         "count": len(results)})
+        health = endpoints_health(results)
+        return Response({"results": DiscoverResultSerializer(results, many=True, context={"health": health}).data,
+                         "query": data["query"], "count": len(results)})
 
 
 class EndpointInspectApi(APIView):
@@ -136,6 +169,8 @@ class EndpointInspectApi(APIView):
         tags = TagsField()
         inputSchema = serializers.JSONField(source="input_schema",
                                             help_text="The JSON Schema that POST /v1/run checks `input` against")
+        health = HealthField()
+        medianDurationMs = MedianDurationField()
 
         def get_docUrl(self, endpoint) -> str:
             """The endpoint's documentation at the provider, else the provider's own; empty when neither is known."""
@@ -149,7 +184,7 @@ class EndpointInspectApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         endpoint = endpoint_get_enabled(provider=data["provider"], path=data["endpoint"])
-        return Response(self.OutputSerializer(endpoint).data)
+        return Response(self.OutputSerializer(endpoint, context={"health": endpoints_health([endpoint])}).data)
 
 
 class _PublicApi(APIView):

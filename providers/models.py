@@ -1,3 +1,5 @@
+import datetime
+
 from django.conf import settings
 from django.db import models
 
@@ -88,3 +90,52 @@ class CatalogChange(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.subject}"
+
+
+class EndpointHealthSample(models.Model):
+    """One endpoint's health over the window that ended at `at`, as runs.health found it.
+
+    Each sampling writes one row per endpoint with a recent live run, all with the same `at`: an endpoint missing
+    from the newest sampling is `unknown`.
+    """
+
+    class State(models.TextChoices):
+        HEALTHY = "healthy"
+        DEGRADED = "degraded"
+        OUTAGE = "outage"
+        UNKNOWN = "unknown"
+
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="health_samples")
+    at = models.DateTimeField()
+    state = models.CharField(max_length=8, choices=State.choices)
+    counted = models.PositiveIntegerField(help_text="Live runs that ended in the window COMPLETED, FAILED or TIMED_OUT")
+    successes = models.PositiveIntegerField(help_text="Those the provider did not fail (see runs.health)")
+    median_ms = models.PositiveIntegerField(null=True, blank=True,
+                                            help_text="The counted runs' median duration, in milliseconds")
+    p95_ms = models.PositiveIntegerField(null=True, blank=True,
+                                         help_text="Their 95th percentile duration, in milliseconds")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "at"], name="providers_healthsample_one_per_time"),
+            models.CheckConstraint(condition=models.Q(successes__lte=models.F("counted")),
+                                   name="providers_healthsample_successes_of_counted"),
+        ]
+        # The newest sampling, the last day's history and the week-old rows to delete are all found by time.
+        indexes = [models.Index(fields=["at"], name="providers_healthsample_at")]
+
+    def __str__(self):
+        return f"{self.endpoint_id} {self.at:%Y-%m-%d %H:%M} {self.state}"
+
+    @property
+    def success_percent(self) -> float | None:
+        """Rounded down to a tenth, so that 94.96 % (degraded) never reads 95.0 %."""
+        return self.successes * 1000 // self.counted / 10 if self.counted else None
+
+    @property
+    def median(self) -> datetime.timedelta | None:
+        return None if self.median_ms is None else datetime.timedelta(milliseconds=self.median_ms)
+
+    @property
+    def p95(self) -> datetime.timedelta | None:
+        return None if self.p95_ms is None else datetime.timedelta(milliseconds=self.p95_ms)

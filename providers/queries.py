@@ -1,3 +1,5 @@
+import time
+
 from django.db.models import Count, Q
 
 from monid_site.errors import ApplicationError
@@ -5,15 +7,33 @@ from monid_site.errors import ApplicationError
 from .models import Endpoint, Provider
 
 
+# Each process keeps the enabled endpoints it looked up for a few seconds: the lookup is on every run's path and
+# the catalog changes rarely. An edit through providers.services clears this process's copies at once; other
+# processes see it within ENDPOINT_CACHE_SECONDS.
+ENDPOINT_CACHE_SECONDS = 5.0
+_endpoints: dict[tuple[str, str], tuple[float, Endpoint]] = {}
+
+
 def endpoint_get_enabled(*, provider: str, path: str) -> Endpoint:
-    """The enabled endpoint a client named, or a 404 that says what was not found."""
+    """The enabled endpoint a client named, or a 404 that says what was not found. The instance may be shared
+    with other requests of this process: read it, never change it."""
+    now = time.monotonic()
+    kept = _endpoints.get((provider, path))
+    if kept is not None and now - kept[0] < ENDPOINT_CACHE_SECONDS:
+        return kept[1]
     endpoints = Endpoint.objects.select_related("provider").filter(enabled=True, provider__enabled=True)
     # A URL may carry a NUL character, which PostgreSQL cannot even compare; no endpoint has one.
     endpoint = None if "\x00" in provider + path else endpoints.filter(provider__slug=provider, path=path).first()
-    if endpoint is None:
+    if endpoint is None:  # not kept: made-up names must not fill the memory
         raise ApplicationError(404, f"There is no enabled endpoint {path!r} on provider {provider!r}. "
                                     "Check the provider slug and the endpoint path (it starts with '/').")
+    _endpoints[(provider, path)] = (now, endpoint)
     return endpoint
+
+
+def endpoint_cache_clear() -> None:
+    """Forgets this process's copies: called by whatever changes the catalog."""
+    _endpoints.clear()
 
 
 def endpoints_enabled():

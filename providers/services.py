@@ -5,6 +5,7 @@ from django.db import transaction
 
 from .catalog import ENDPOINTS, PROVIDERS
 from .models import CatalogChange, Endpoint, Provider
+from .queries import endpoint_cache_clear
 
 CatalogEntry = Provider | Endpoint
 
@@ -20,6 +21,7 @@ def catalog_seed() -> tuple[int, int]:
         if not created:
             _catalog_fill(provider, spec, [name for name in ("description", "doc_url") if not getattr(provider, name)])
         providers[spec["slug"]] = provider
+    _catalog_changed()
     for spec in ENDPOINTS:
         fields = {k: v for k, v in spec.items() if k not in ("provider", "path")}
         endpoint, created = Endpoint.objects.get_or_create(provider=providers[spec["provider"]], path=spec["path"],
@@ -37,6 +39,13 @@ def _catalog_fill(entry: CatalogEntry, spec: dict, fields: list[str]) -> None:
         setattr(entry, name, spec[name])
     if fields:
         entry.save(update_fields=fields)
+
+
+def _catalog_changed() -> None:
+    """This process forgets the endpoints it kept (see endpoint_get_enabled) now, and again once the change is
+    committed, lest a request in between keep what it is replacing."""
+    endpoint_cache_clear()
+    transaction.on_commit(endpoint_cache_clear)
 
 
 def catalog_subject(entry: CatalogEntry) -> str:
@@ -85,5 +94,6 @@ def catalog_change_record(*, user: AbstractBaseUser | None, action: str, entry: 
                if before.get(name) != after.get(name)}
     if not changes:
         return None
+    _catalog_changed()
     return CatalogChange.objects.create(changed_by=user, action=action, subject=catalog_subject(entry),
                                         changes=changes)

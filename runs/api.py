@@ -15,8 +15,7 @@ from providers.serializers import PriceSerializer
 
 from .models import Run
 from .queries import run_get_for_workspace, runs_page
-from .services import (idempotency_attach, idempotency_claim, idempotency_release, run_create, run_execute_sync,
-                       run_stop)
+from .services import idempotency_claim, idempotency_release, run_create, run_execute_sync, run_stop
 
 
 class MoneySerializer(serializers.Serializer):
@@ -133,10 +132,14 @@ class RunListItemSerializer(RunAcceptedSerializer):
 
 class RunSerializer(RunListItemSerializer):
     input = serializers.JSONField(help_text="As sent")
-    output = serializers.JSONField(allow_null=True, help_text="Terminal runs only; null on a provider error")
+    output = serializers.JSONField(allow_null=True, help_text="Terminal runs only; null on a provider error, and "
+                                                              "once expired (outputExpiredAt)")
     outputTruncated = serializers.BooleanField(
         source="output_truncated", help_text="(ours) The dataset was larger than this server keeps "
                                              "(MONID_OUTPUT_MAX_BYTES): output and resultCount hold the items kept")
+    outputExpiredAt = TimestampField(
+        source="output_expired_at", allow_null=True, help_text="(ours) When the output was dropped, the run being "
+                                                               "older than this server keeps outputs; null until then")
 
 
 class RunCreateApi(APIView):
@@ -163,13 +166,12 @@ class RunCreateApi(APIView):
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
             endpoint = endpoint_get_enabled(provider=data["provider"], path=data["endpoint"])
-            run = run_create(api_key=request.auth, endpoint=endpoint, raw_input=data["input"])
+            run = run_create(api_key=request.auth, endpoint=endpoint, raw_input=data["input"],
+                             idempotency_key=idempotency_key)
         except Exception:
             if idempotency_key is not None:
                 idempotency_release(workspace=workspace, key=idempotency_key)
             raise
-        if idempotency_key is not None:
-            idempotency_attach(workspace=workspace, key=idempotency_key, run=run)
         return self.respond(run if endpoint.provider.is_async else run_execute_sync(run=run))
 
     @staticmethod

@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils import timezone
 
 from billing.models import ApiKey, Workspace, new_ulid
 from providers.models import Endpoint
@@ -53,7 +54,10 @@ class Run(models.Model):
     result_count = models.PositiveIntegerField(null=True, blank=True)
     # True when the provider had more items than MONID_OUTPUT_MAX_BYTES holds; result_count counts what was kept.
     output_truncated = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When retention (runs/retention.py) dropped the output; the run, its costs and its ledger entries stay.
+    output_expired_at = models.DateTimeField(null=True, blank=True)
+    # Given by run_create, so that a sync run's started_at (the same instant) never precedes it.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     # Execution bookkeeping: when the next step is due (null while one is queued or running, and once terminal),
@@ -79,6 +83,8 @@ class Run(models.Model):
             # Only runs waiting for a step are in it, so the dispatcher's poll costs the same at any table size.
             models.Index(fields=["next_step_at"], name="runs_run_step_due",
                          condition=models.Q(next_step_at__isnull=False)),
+            # Only runs still holding an output, so retention reads what it prunes, not every run since the first.
+            models.Index(fields=["id"], name="runs_run_output_kept", condition=models.Q(output__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=RunStatus.values), name="runs_run_status_valid"),
@@ -94,6 +100,11 @@ class Run(models.Model):
     @property
     def is_terminal(self):
         return self.status in self.TERMINAL
+
+    @property
+    def output_kept_days(self):
+        """How old the run was when retention dropped its output."""
+        return (self.output_expired_at - self.created_at).days
 
     @property
     def is_stoppable(self):

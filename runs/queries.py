@@ -34,14 +34,18 @@ def runs_page(runs, *, before: str | None, limit: int):
 
 HTTP_CLASS_RANGES = {"2xx": (200, 300), "3xx": (300, 400), "4xx": (400, 500), "5xx": (500, 600)}
 EPOCH = datetime.date(1970, 1, 1)
-MS_PER_DAY = 86_400_000
+
+
+def run_id_at(moment: datetime.datetime) -> str:
+    """The smallest run id made at `moment` (to the millisecond) or later: run ids are ULIDs, whose first ten
+    characters are the time they were made, so the runs made from then on are those whose id sorts at or after it."""
+    milliseconds = max(0, int(moment.timestamp() * 1000))
+    return str(ULID.from_bytes(milliseconds.to_bytes(6, "big") + bytes(10)))
 
 
 def run_id_floor(day: datetime.date) -> str:
-    """The smallest run id of the first millisecond of a UTC day: run ids are ULIDs, whose first ten characters
-    are the time they were made, so the runs made from that day on are those whose id sorts at or after it."""
-    milliseconds = max(0, (day - EPOCH).days * MS_PER_DAY)
-    return str(ULID.from_bytes(milliseconds.to_bytes(6, "big") + bytes(10)))
+    """The smallest run id of a UTC day."""
+    return run_id_at(datetime.datetime.combine(max(day, EPOCH), datetime.time(), datetime.UTC))
 
 
 def runs_filtered(runs, *, workspace: Workspace | None = None, api_key_id: int | None = None,

@@ -23,6 +23,7 @@ from billing.controls import ControlState, spend_controls_check
 from billing.costs import Costs, run_costs
 from billing.models import ApiKey, KeyDailyCost
 from billing.services import key_cost_record, wallet_hold, wallet_settle
+from monid_site import logs, metrics
 from monid_site.errors import ApplicationError
 from providers.adapters import (ProviderAnswer, ProviderTimeout, ProviderUnavailable, adapter_for, credential_setting,
                                 is_configured)
@@ -64,13 +65,20 @@ def run_input_flatten(raw: dict) -> dict:
 
 def run_input_validate(*, endpoint: Endpoint, params: dict) -> None:
     """Checks the input against the endpoint's JSON Schema and names every failing path."""
-    validator = Draft202012Validator(endpoint.input_schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = _schema_validator(json.dumps(endpoint.input_schema, sort_keys=True))
     errors = sorted(validator.iter_errors(params), key=lambda e: [str(part) for part in e.path])
     if errors:
         details = [{"path": ".".join(["input", *map(str, e.path)]), "message": _schema_message(e)} for e in errors]
         summary = "; ".join(f"{d['path']}: {d['message']}" for d in details[:3])
         raise ApplicationError(400, f"input does not match the schema of {endpoint.provider.slug} "
                                     f"{endpoint.path}: {summary}", details)
+
+
+@functools.lru_cache(maxsize=1024)
+def _schema_validator(schema_text: str) -> Draft202012Validator:
+    """One validator per version of a schema (its canonical text), built once per process: building one costs
+    more than most validations. An edited schema is new text, so it can never be checked against the old one."""
+    return Draft202012Validator(json.loads(schema_text), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def _schema_message(error) -> str:
@@ -80,9 +88,10 @@ def _schema_message(error) -> str:
     return error.message
 
 
-def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict) -> Run:
-    """Validates and stores a new run, or a BLOCKED one when a spend control forbids it; the dispatcher hands
-    an async run to a worker once it is committed."""
+def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict, idempotency_key: str | None = None) -> Run:
+    """Validates and stores a new run, or a BLOCKED one when a spend control forbids it, with the request's
+    Idempotency-Key claim pointed at it. A sync run is stored RUNNING: the request calls the provider as soon as
+    this commits. The dispatcher hands an async run to a worker once it is committed."""
     params = run_input_flatten(raw_input)
     run_input_validate(endpoint=endpoint, params=params)
     provider = endpoint.provider
@@ -96,25 +105,30 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict) -> Run:
               "is_test": api_key.is_test, "input": raw_input, "price_type": endpoint.price_type,
               "price_micros": endpoint.price_micros, "flat_fee_micros": endpoint.flat_fee_micros}
     with transaction.atomic():  # the hold and the run stand or fall together: a 402 leaves neither
+        if not provider.is_async:
+            _commit_without_flush()  # run_finish's commit makes the run durable before it is answered
         blocked = spend_controls_check(workspace_id=api_key.workspace_id, amount_micros=estimate) if estimate else None
         if blocked is None:
+            now = timezone.now()
             run = Run.objects.create(
-                **fields, held_micros=estimate,
-                status=Run.Status.RUNNING if provider.is_async else Run.Status.READY,
+                **fields, created_at=now, held_micros=estimate, status=Run.Status.RUNNING,
                 # An async run's first step is due at once: the dispatcher hands it out with others, in one task.
-                next_step_at=timezone.now() if provider.is_async else None,
+                next_step_at=now if provider.is_async else None, started_at=None if provider.is_async else now,
             )
-            RunEvent.objects.create(run=run, at=run.created_at, kind="created")
+            if provider.is_async:  # a sync run's timeline is written whole when it ends: see run_execute_sync
+                RunEvent.objects.create(run=run, at=run.created_at, kind="created")
+            if idempotency_key is not None:
+                IdempotencyKey.objects.filter(workspace_id=api_key.workspace_id, key=idempotency_key).update(run=run)
             if estimate:  # last, so the wallet's row is locked for as short a time as can be
                 wallet_hold(workspace_id=api_key.workspace_id, amount_micros=estimate, run_id=run.pk)
             return run
     # In a transaction of its own: the check's lock on the wallet row is gone, so recording the run on its key's
     # rollup cannot wait on a settlement that waits on that lock.
-    return _run_block(fields=fields, states=blocked)
+    return _run_block(fields=fields, states=blocked, idempotency_key=idempotency_key)
 
 
 @transaction.atomic
-def _run_block(*, fields: dict, states: list[ControlState]) -> Run:
+def _run_block(*, fields: dict, states: list[ControlState], idempotency_key: str | None) -> Run:
     """Stores a run that a spend control refused: never sent to a provider, never charged."""
     now = timezone.now()
     run = Run.objects.create(**fields, status=Run.Status.BLOCKED, completed_at=now,
@@ -122,10 +136,24 @@ def _run_block(*, fields: dict, states: list[ControlState]) -> Run:
                              controls=[state.snapshot() for state in states])
     _events_write([_event(run, "created", at=run.created_at),
                    _event(run, "ended", _ended_detail(status=run.status), at=now)])
+    if idempotency_key is not None:
+        IdempotencyKey.objects.filter(workspace_id=run.workspace_id, key=idempotency_key).update(run=run)
     key_cost_record(api_key_id=run.api_key_id, provider=run.endpoint.provider.slug, endpoint=run.endpoint.path,
                     status=run.status, day=now.date(),
                     costs=Costs(calculated_micros=0, actual_micros=0, reported_micros=0))
+    metrics.run_ended(run)
     return run
+
+
+def _commit_without_flush() -> None:
+    """Lets this transaction's commit return before PostgreSQL has flushed it to disk (about 2 ms saved), for
+    writes that a later commit of the same request, which does wait, makes durable before the client hears of
+    them: the log is flushed in order, so flushing that commit flushes this one. A crash of the database server
+    in between loses both, and the client, whose request died with it, was answered nothing. (SQLite's WAL
+    mode with synchronous=NORMAL never waits for the disk on commit.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def run_hold_estimate(*, endpoint: Endpoint, params: dict) -> int:
@@ -148,15 +176,11 @@ def run_results_covered(run: Run) -> int | None:
 
 def run_execute_sync(*, run: Run) -> Run:
     """Calls a synchronous provider in the request; whatever the provider answers completes the run."""
-    started_at = timezone.now()
-    if not Run.objects.filter(pk=run.pk, status=Run.Status.READY).update(status=Run.Status.RUNNING,
-                                                                         started_at=started_at):
-        run.refresh_from_db()  # BLOCKED at admission: never sent to the provider
-        return run
-    run.status, run.started_at = Run.Status.RUNNING, started_at
+    if run.status != Run.Status.RUNNING:
+        return run  # BLOCKED at admission: never sent to the provider
     endpoint = run.endpoint
-    # Written with the ended event, in run_finish's transaction: no INSERT of its own inside the request.
-    events = [_event(run, "started", at=run.started_at)]
+    logs.context_add(run_id=run.pk, provider=endpoint.provider.slug)  # for the rest of the request's log lines
+    events = _sync_run_events(run)
     adapter = adapter_for(endpoint.provider.slug, sandbox=run.is_test)
     try:
         answer = adapter.call(path=endpoint.path, params=run_input_flatten(run.input),
@@ -170,6 +194,12 @@ def run_execute_sync(*, run: Run) -> Run:
         logger.exception("Run %s failed unexpectedly", run.id)
         return run_finish(run=run, status=Run.Status.FAILED, error_message=INTERNAL_ERROR, events=events)
     return run_finish(run=run, status=Run.Status.COMPLETED, answer=answer, events=events)
+
+
+def _sync_run_events(run: Run) -> list[RunEvent]:
+    """A sync run's timeline up to its provider call, written with its end, in run_finish's one INSERT: the
+    request that carries the run then writes nothing of its own besides creating and ending it."""
+    return [_event(run, "created", at=run.created_at), _event(run, "started", at=run.started_at)]
 
 
 def _deadline_message(endpoint: Endpoint) -> str:
@@ -200,12 +230,13 @@ def runs_advance(*, run_ids: Sequence[str]) -> None:
     due, events = {}, []
     with _heartbeat.holding([run.pk for run in runs], worker):
         for run in runs:
-            try:
-                delay = _advance_step(run, events)
-            except Exception:
-                # Only our own database failing gets here (the step fails the run on anything else): try later.
-                logger.exception("Run %s: its step failed; it is tried again shortly", run.pk)
-                delay = CHECK_MAX_SECONDS
+            with logs.run_context(run):
+                try:
+                    delay = _advance_step(run, events)
+                except Exception:
+                    # Only our own database failing gets here (the step fails the run on anything else): try later.
+                    logger.exception("Run %s: its step failed; it is tried again shortly", run.pk)
+                    delay = CHECK_MAX_SECONDS
             if delay is not None:
                 due[run.pk] = timezone.now() + datetime.timedelta(seconds=delay)
     # Runs that ended were cleared by run_finish, and the status filter keeps this release from reviving them;
@@ -401,7 +432,7 @@ def runs_reconcile() -> dict:
     failed = 0
     for run in stalled.filter(endpoint__provider__mode=Provider.Mode.SYNC).select_related("endpoint"):
         if now - run.created_at > datetime.timedelta(seconds=run.endpoint.deadline_seconds) + STALL:
-            run_finish(run=run, status=Run.Status.FAILED,
+            run_finish(run=run, status=Run.Status.FAILED, events=_sync_run_events(run),
                        error_message="The request running this run was lost; it was not charged.")
             failed += 1
     return {"resumed": resumed, "failed": failed}
@@ -475,6 +506,7 @@ def run_finish(*, run: Run, status: str, answer: ProviderAnswer | None = None, e
                       charge_micros=costs.reported_micros)
         for name, value in fields.items():
             setattr(run, name, value)
+        metrics.run_ended(run)
     else:
         _events_write(events if events is not None else [])  # what the step did still happened
         run.refresh_from_db()
@@ -524,6 +556,7 @@ def idempotency_claim(*, workspace, key: str, body) -> IdempotencyKey | None:
     for _ in range(3):
         try:
             with transaction.atomic():
+                _commit_without_flush()  # whatever the request answers, a commit that waits for the disk comes first
                 IdempotencyKey.objects.create(workspace=workspace, key=key, request_hash=request_hash)
             return None
         except IntegrityError:
@@ -542,10 +575,6 @@ def idempotency_claim(*, workspace, key: str, body) -> IdempotencyKey | None:
             raise ApplicationError(409, "A request with this Idempotency-Key is still in flight; retry shortly.")
         return earlier
     raise ApplicationError(409, "A request with this Idempotency-Key is still in flight; retry shortly.")
-
-
-def idempotency_attach(*, workspace, key: str, run: Run) -> None:
-    IdempotencyKey.objects.filter(workspace=workspace, key=key).update(run=run)
 
 
 def idempotency_release(*, workspace, key: str) -> None:

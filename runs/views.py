@@ -93,15 +93,17 @@ def run_detail(request, run_id):
 @login_required
 def run_output(request, run_id):
     """The run's whole output as a JSON file. Read as the database's own text of it, so a 10 MB output is neither
-    parsed nor serialized again here."""
+    parsed nor serialized again here. 410 once retention has dropped it."""
     runs = _visible_runs(request.user)
     if runs is None:
         raise Http404("No such run.")
-    text = (runs.filter(pk=run_id, output__isnull=False).annotate(output_text=Cast("output", TextField()))
-            .values_list("output_text", flat=True).first())
-    if text is None:
+    run = runs.defer("output").annotate(output_text=Cast("output", TextField())).filter(pk=run_id).first()
+    if run is not None and run.output_expired_at:
+        return render(request, "runs/_output_expired.html", {"run": run}, content_type="text/plain; charset=utf-8",
+                      status=410)
+    if run is None or run.output_text is None:
         raise Http404("No such run, or it has no output.")
-    response = HttpResponse(text, content_type="application/json")
+    response = HttpResponse(run.output_text, content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="monid-run-{run_id}-output.json"'
     return response
 

@@ -108,7 +108,7 @@ def test_a_failed_tasks_arguments_and_any_key_or_token_in_its_error_are_never_sh
 
     page = page_of(operator_client)
 
-    assert "HTTPError: 401 for https://api.apify.com/v2/acts?token=…" in page
+    assert "HTTPError: 401 for https://api.apify.com/v2/acts?token=[redacted]" in page
     for secret in ("hunter2", "apify-secret-token-123", "abcdefghijklmnop", "monid_test_argument_secret"):
         assert secret not in page
 

@@ -39,6 +39,7 @@ def actor_id(path: str) -> str:
 
 class ApifyAdapter(Adapter):
     name = "Apify"
+    slug = "apify"
 
     def headers(self):
         return {"Authorization": f"Bearer {self.credential}", "Accept": "application/json"}

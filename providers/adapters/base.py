@@ -2,6 +2,7 @@
 
 import datetime
 import random
+import re
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -11,12 +12,17 @@ import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
+from monid_site import metrics
+
 CONNECT_TIMEOUT_SECONDS = 5
 RETRY_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 8.0
 RETRY_AFTER_CAP_SECONDS = 30.0
 _sleep = time.sleep  # a seam for tests, which record the waits instead of waiting
+# A path segment kept in a metric's operation: a word (`actor-runs`, `enrich`) or a version; anything else (a run,
+# dataset or actor id, a record key) is an id, so that an operation is one series, not one per run.
+_WORD_SEGMENT = re.compile(r"[a-z]+(?:-[a-z]+)*|v\d+")
 
 _session = requests.Session()
 _session.mount("http://", HTTPAdapter(pool_connections=8, pool_maxsize=32))
@@ -66,6 +72,7 @@ class ProviderAnswer:
 
 class Adapter:
     name = "provider"
+    slug = "provider"  # the catalog's, as the metrics label a provider
 
     def __init__(self, *, base_url: str, credential: str):
         self.base_url = base_url.rstrip("/")
@@ -86,8 +93,7 @@ class Adapter:
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
-                response = _session.request(method, self.base_url + path, headers=self.headers(),
-                                            timeout=timeout, **kwargs)
+                response = self._request(method, path, timeout=timeout, **kwargs)
                 if not last and (response.status_code == 429 or response.status_code >= 500):
                     _sleep(backoff_seconds(attempt, response.headers.get("Retry-After")))
                     continue
@@ -105,6 +111,22 @@ class Adapter:
             _sleep(backoff_seconds(attempt, None))
         raise AssertionError("unreachable")
 
+    def _request(self, method: str, path: str, **kwargs) -> requests.Response:
+        """One HTTP request, timed for the metrics by provider, operation and outcome (its status class, or a
+        timeout or another failure)."""
+        began, outcome = time.perf_counter(), "error"
+        try:
+            response = _session.request(method, self.base_url + path, headers=self.headers(), **kwargs)
+            outcome = f"{response.status_code // 100}xx"
+            return response
+        except requests.Timeout:
+            outcome = "timeout"
+            raise
+        finally:
+            metrics.provider_request_observed(provider=self.slug,
+                                              operation=operation_of(method, path), outcome=outcome,
+                                              seconds=time.perf_counter() - began)
+
     def json_of(self, response: requests.Response):
         try:
             return response.json()
@@ -112,3 +134,9 @@ class Adapter:
             raise ProviderUnavailable(
                 f"{self.name} answered HTTP {response.status_code} with a body that is not JSON", retryable=True
             ) from exc
+
+
+def operation_of(method: str, path: str) -> str:
+    """`GET /v2/actor-runs/{id}`: the request's method and path with its ids left out."""
+    return f"{method} " + "/".join(part if not part or _WORD_SEGMENT.fullmatch(part) else "{id}"
+                                   for part in path.split("/"))

@@ -11,6 +11,7 @@ JSON_BODY_PATHS = ("/person/search", "/company/search")
 
 class PdlAdapter(Adapter):
     name = "People Data Labs"
+    slug = "pdl"
 
     def headers(self):
         return {"X-Api-Key": self.credential, "Accept": "application/json"}

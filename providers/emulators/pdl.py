@@ -293,10 +293,13 @@ def _call(handler, environ, api_key):
     return handler(params)
 
 
-def make_app(api_key: str = DEFAULT_API_KEY):
-    """A WSGI app accepting only `api_key`, so tests can prove that a wrong key is refused."""
+def make_app(api_key: str = DEFAULT_API_KEY, answer_delay_seconds: float = 0.0):
+    """A WSGI app accepting only `api_key`, so tests can prove that a wrong key is refused. Each answer waits
+    `answer_delay_seconds` first, standing in for the real API's own time (bench/sync_overhead.py)."""
 
     def app(environ, start_response):
+        if answer_delay_seconds:
+            time.sleep(answer_delay_seconds)
         methods, credits_type, spent, handler = ROUTES.get(environ.get("PATH_INFO", ""), ((), None, None, None))
         if handler is None:
             status, body = error(404, "not_found", "No such endpoint")

@@ -13,9 +13,10 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from . import apify, pdl
 
 
-def make_app(pdl_key: str = pdl.DEFAULT_API_KEY, apify_token: str = apify.DEFAULT_TOKEN):
+def make_app(pdl_key: str = pdl.DEFAULT_API_KEY, apify_token: str = apify.DEFAULT_TOKEN,
+             pdl_delay_seconds: float = 0.0):
     """One WSGI app mounting each emulator under its prefix, which it strips from PATH_INFO."""
-    mounts = {"/pdl": pdl.make_app(pdl_key), "/apify": apify.make_app(apify_token)}
+    mounts = {"/pdl": pdl.make_app(pdl_key, pdl_delay_seconds), "/apify": apify.make_app(apify_token)}
 
     def app(environ, start_response):
         path = environ.get("PATH_INFO", "")

@@ -122,7 +122,7 @@ def test_discover_answers_each_result_with_its_price_and_a_score_best_first(clie
     assert first == {"provider": "apify", "providerName": tweets.provider.name, "endpoint": "/apidojo/tweet-scraper",
                      "name": tweets.name, "description": tweets.description,
                      "price": {"type": "PER_CALL", "amount": 0.003, "currency": "USD"}, "tags": tweets.tags,
-                     "score": first["score"]}
+                     "score": first["score"], "health": "unknown", "medianDurationMs": None}
     scores = [result["score"] for result in body["results"]]
     assert scores == sorted(scores, reverse=True) and all(0 < score <= 1 for score in scores)
     assert (body["query"], body["count"]) == ("twitter posts", len(body["results"])) and body["count"] <= 2
@@ -209,7 +209,7 @@ def test_inspect_tells_everything_needed_to_call_an_endpoint(client, alice_key):
         "provider": "pdl", "providerName": enrich.provider.name, "endpoint": "/person/enrich", "name": enrich.name,
         "description": enrich.description, "price": {"type": "PER_CALL", "amount": 0.003, "currency": "USD"},
         "method": enrich.method, "docUrl": enrich.doc_url or enrich.provider.doc_url, "notes": enrich.notes,
-        "tags": enrich.tags, "inputSchema": enrich.input_schema}
+        "tags": enrich.tags, "inputSchema": enrich.input_schema, "health": "unknown", "medianDurationMs": None}
 
 
 def test_inspect_shows_a_per_result_price_with_its_flat_fee(client, alice_key):

@@ -92,7 +92,8 @@ UNLABELLED_FIELDS = """() => [...document.querySelectorAll("input, select, texta
 
 @pytest.mark.parametrize("who, password, paths", [
     ("alice", "alice-pass-1", ["/runs/", "/keys/", "/wallet/", "/controls/", "/usage/", "/workspace/"]),
-    ("olivia", "operator-pass-1", ["/runs/", "/costs/", "/workspaces/", "/workspaces/acme/", "/ops/queue/"]),
+    ("olivia", "operator-pass-1", ["/runs/", "/costs/", "/workspaces/", "/workspaces/acme/", "/ops/queue/",
+                                   "/ops/providers/"]),
 ])
 def test_pages_fit_a_phone_and_label_every_field(page, sign_in, alice_key, operator, who, password, paths):
     page.set_viewport_size({"width": 390, "height": 844})

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
+from monid_site import metrics
 from runs.services import DISPATCH_BATCH, runs_dispatch, runs_reconcile
 
 logger = logging.getLogger("monid.runs")
@@ -28,7 +29,7 @@ class Command(BaseCommand):
         while not stopping.is_set():
             try:
                 if time.monotonic() - reconciled >= settings.MONID_RECONCILE_SECONDS:
-                    runs_reconcile()
+                    metrics.runs_reconciled(runs_reconcile())
                     reconciled = time.monotonic()
                 dispatched = runs_dispatch()
             except DatabaseError:

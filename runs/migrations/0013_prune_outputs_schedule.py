@@ -1,0 +1,23 @@
+from django.db import migrations
+
+NAME = "monid: prune expired run outputs"
+
+
+def create_schedule(apps, schema_editor):
+    """Idempotent: migrating again, or on many machines, leaves exactly one schedule."""
+    Schedule = apps.get_model("django_q", "Schedule")
+    Schedule.objects.update_or_create(name=NAME, defaults={
+        "func": "runs.tasks.prune_outputs", "schedule_type": "D", "repeats": -1})
+
+
+def delete_schedule(apps, schema_editor):
+    apps.get_model("django_q", "Schedule").objects.filter(name=NAME).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("runs", "0012_run_output_expired_at"),
+        ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more"),
+    ]
+
+    operations = [migrations.RunPython(create_schedule, delete_schedule)]
