@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test setup test-deps clean bench-async bench-crash bench-costs bench-pages bench-discover bench-sync
+.PHONY: run test setup test-deps clean bench-async bench-crash bench-costs bench-pages bench-discover bench-sync bench-sync-profile
 
 $(VENV)/.installed: requirements.txt client/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ bench-crash: $(VENV)/.installed
 # Monid and the PDL emulator under gunicorn: requests per second and added latency, direct vs through /v1/run.
 bench-sync: $(VENV)/.installed
 	$(PY) bench/sync_overhead.py $(ARGS)
+
+# No gunicorn: the same sync runs through the whole Django stack in one process under pyinstrument, by part.
+bench-sync-profile: $(VENV)/.installed
+	$(PY) bench/sync_profile.py $(ARGS)
 
 # No deployment: 1,000,000 runs loaded into a fresh database, the cost summary timed against a COUNT(*).
 bench-costs: $(VENV)/.installed

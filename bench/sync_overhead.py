@@ -5,7 +5,9 @@ README recommends for two cores, on a fresh database of DATABASE_URL's kind (SQL
 broker and cache when REDIS_URL is set). Then, at each concurrency, it drives the same request mix for --seconds
 (after a second of warm-up), first straight at the emulator, then through `POST /v1/run` with a funded live key
 (so every run takes its hold and is charged), and prints requests per second both ways and their ratio, and the
-latency Monid adds (through Monid minus direct) at p50, p95 and p99, with the CPU each side spent per request.
+latency Monid adds (through Monid minus direct) at p50, p95 and p99, with the CPU each side spent per request;
+and, for reference, what an empty view of Monid's (`GET /healthz`) answers through the same gunicorn: the floor that
+Django and gunicorn set on this machine, before Monid does anything.
 
 The mix: of each client's requests, one in four asks for an address PDL has no record of (its 404), the rest
 match; every other one carries an Idempotency-Key of its own. Every answer is checked, and at the end every run
@@ -30,6 +32,7 @@ from bench.harness import answers, bench_deployment, cpu_seconds, free_port, set
 
 WEB_WORKERS, WEB_THREADS = 2, 8  # the README's recommendation for two cores
 NO_MATCH = "nomatch@example.com"
+FLOOR = ("GET", "/healthz", None, {})  # Django, DRF-free, no query: what any request to Monid costs at least
 
 
 def percentile(samples, q):
@@ -38,7 +41,8 @@ def percentile(samples, q):
 
 
 def requests_of(client: int, i: int, key: str) -> tuple[tuple, tuple, int]:
-    """Request i of a client, straight to PDL and through Monid, and the status PDL answers it with."""
+    """Request i of a client, straight to PDL and through Monid, and the status PDL answers it with (the
+    floor's request, to an empty view of Monid's, is FLOOR)."""
     email = NO_MATCH if i % 4 == 3 else f"bench-{client}-{i}@example.com"
     direct = ("GET", f"/pdl/v5/person/enrich?email={email}", None, {"X-Api-Key": "sandbox-pdl-key"})
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
@@ -48,7 +52,7 @@ def requests_of(client: int, i: int, key: str) -> tuple[tuple, tuple, int]:
     return direct, ("POST", "/v1/run", body, headers), 404 if email == NO_MATCH else 200
 
 
-def drive(port: int, *, concurrency: int, seconds: float, through_monid: bool, key: str) -> dict:
+def drive(port: int, *, concurrency: int, seconds: float, way: str, key: str) -> dict:
     """`concurrency` clients, each on one kept-alive connection, sending request after request for `seconds`;
     returns their latencies (ms), how many requests were answered, and the wall time taken."""
     latencies, answered, errors, lock = [], Counter(), [], threading.Lock()
@@ -60,15 +64,16 @@ def drive(port: int, *, concurrency: int, seconds: float, through_monid: bool, k
         i = 0
         while time.perf_counter() < deadline[0]:
             direct, monid, provider_status = requests_of(n, i, key)
-            method, path, body, headers = monid if through_monid else direct
+            method, path, body, headers = {"direct": direct, "monid": monid, "floor": FLOOR}[way]
             began = time.perf_counter()
             connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
             payload = response.read()
             mine.append((time.perf_counter() - began) * 1000)
-            got = (response.status, json.loads(payload)["providerResponse"]["httpStatus"]) if through_monid else (
-                response.status, response.status)
-            if got != (200 if through_monid else provider_status, provider_status):
+            got, wanted = response.status, {"direct": provider_status, "monid": 200, "floor": 200}[way]
+            if way == "monid":
+                got, wanted = (got, json.loads(payload)["providerResponse"]["httpStatus"]), (200, provider_status)
+            if got != wanted:
                 errors.append(f"{method} {path} answered {got}: {payload[:300]!r}")
                 break
             i += 1
@@ -108,34 +113,32 @@ def main():
 
         print(f"{setup_name()}; PDL emulator answering in {args.delay_ms} ms; Monid on gunicorn {WEB_WORKERS} "
               f"workers x {WEB_THREADS} threads; {args.seconds:g} s each way at each concurrency")
-        print(f"{'clients':>7} {'direct req/s':>13} {'Monid req/s':>12} {'ratio':>6}   {'added latency ms':^23}   "
-              f"{'CPU ms per request':^28}")
-        print(f"{'':>7} {'':>13} {'':>12} {'':>6}   {'p50':>7}{'p95':>8}{'p99':>8}   "
-              f"{'direct':>8}{'Monid web':>10}{'database':>10}")
+        print(f"{'':>7} {'requests per second':^31}   {'latency Monid adds, ms':^23}   {'CPU ms per request':^26}")
+        print(f"{'clients':>7} {'direct':>8}{'Monid':>8}{'ratio':>7}{'floor':>8}   {'p50':>7}{'p95':>8}{'p99':>8}   "
+              f"{'direct':>7}{'web':>7}{'db':>6}{'floor':>6}")
         monid_requests = 0
         for concurrency in args.concurrency:
             result = {}
-            for way, port in (("direct", emulator_port), ("monid", monid_port)):
-                through_monid = way == "monid"
-                warm = drive(port, concurrency=concurrency, seconds=1.0, through_monid=through_monid, key=key)
+            for way, port in (("direct", emulator_port), ("monid", monid_port), ("floor", monid_port)):
+                warm = drive(port, concurrency=concurrency, seconds=1.0, way=way, key=key)
                 cpu_before = cpu_seconds(deployment)
-                result[way] = drive(port, concurrency=concurrency, seconds=args.seconds, through_monid=through_monid,
-                                    key=key)
+                result[way] = drive(port, concurrency=concurrency, seconds=args.seconds, way=way, key=key)
                 cpu_after = cpu_seconds(deployment)
                 result[way]["cpu"] = {role: cpu_after.get(role, 0) - cpu_before.get(role, 0) for role in cpu_after}
-                if through_monid:
+                if way == "monid":
                     monid_requests += warm["requests"] + result[way]["requests"]
-            direct, monid = result["direct"], result["monid"]
+            direct, monid, floor = result["direct"], result["monid"], result["floor"]
             rate = {way: r["requests"] / r["seconds"] for way, r in result.items()}
             added = [percentile(monid["latencies"], q) - percentile(direct["latencies"], q) for q in (.5, .95, .99)]
             per_request = lambda r, *roles: sum(r["cpu"].get(role, 0) for role in roles) * 1000 / r["requests"]  # noqa: E731
-            database = ("postgres", "redis-server")
-            print(f"{concurrency:>7} {rate['direct']:>13.0f} {rate['monid']:>12.0f} {rate['monid'] / rate['direct']:>6.0%}"
-                  f"   {added[0]:>7.2f}{added[1]:>8.2f}{added[2]:>8.2f}   "
-                  f"{per_request(direct, 'bench client', 'emulator'):>8.2f}{per_request(monid, 'web'):>10.2f}"
-                  f"{per_request(monid, *database):>10.2f}", flush=True)
-        print("CPU: direct = this client and the emulator; Monid web = the gunicorn workers alone; database = "
-              "PostgreSQL and Redis, whoever they served (SQLite runs inside the web workers).")
+            print(f"{concurrency:>7} {rate['direct']:>8.0f}{rate['monid']:>8.0f}{rate['monid'] / rate['direct']:>7.0%}"
+                  f"{rate['floor']:>8.0f}   {added[0]:>7.2f}{added[1]:>8.2f}{added[2]:>8.2f}   "
+                  f"{per_request(direct, 'bench client', 'emulator'):>7.2f}{per_request(monid, 'web'):>7.2f}"
+                  f"{per_request(monid, 'postgres', 'redis-server'):>6.2f}{per_request(floor, 'web'):>6.2f}",
+                  flush=True)
+        print("floor: GET /healthz, an empty view of Monid's, through the same gunicorn (no query, no key).\n"
+              "CPU: direct = this client and the emulator; web = Monid's gunicorn workers; db = PostgreSQL and "
+              "Redis, whoever they served (SQLite works inside the web workers); floor = the web workers per /healthz.")
         check_recorded(monid_requests)
 
 

@@ -51,7 +51,8 @@ def test_a_healthy_installation_passes_every_check(healthy):
     assert all(line.startswith(("ok: ", "skipped: ")) for line in lines.values())
     assert lines["database"] == f"ok: {connection.display_name} answers; every migration is applied"
     assert lines["workers"] == "ok: 1 cluster(s) reporting, 4 worker process(es)"
-    assert lines["schedules"] == "ok: the reconciler (every minute) and output pruning (daily): present and on time"
+    assert lines["schedules"] == ("ok: the reconciler (every minute), provider health (every minute), output pruning "
+                                  "(daily): present and on time")
 
 
 def test_no_worker_reporting_is_a_problem_that_says_to_start_one(catalog):
@@ -120,7 +121,7 @@ def test_with_retention_off_the_pruning_schedule_is_not_needed(healthy, settings
     lines, failed = doctor("--min-free-gb", "0")
 
     assert not failed, lines
-    assert lines["schedules"] == "ok: the reconciler (every minute): present and on time"
+    assert lines["schedules"] == "ok: the reconciler (every minute), provider health (every minute): present and on time"
 
 
 def test_a_clock_an_hour_ahead_of_the_servers_is_a_problem(healthy, settings):

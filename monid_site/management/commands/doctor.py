@@ -20,6 +20,7 @@ from runs.models import Run
 from runs.services import _broker
 
 PRUNE_FUNC = "runs.tasks.prune_outputs"  # the schedule migration runs.0013 creates
+HEALTH_FUNC = "runs.tasks.sample_endpoint_health"  # the schedule migration providers.0007 creates
 # The dispatcher hands out a due step within a fiftieth of a second; without one, the reconciler's schedule does,
 # once a minute. Steps due for longer than this mean no dispatcher is running, or it keeps failing.
 DISPATCH_GRACE = datetime.timedelta(seconds=30)
@@ -99,7 +100,7 @@ def check_workers() -> str:
 
 def check_schedules() -> str:
     now = timezone.now()
-    wanted = {RECONCILE_FUNC: "the reconciler (every minute)"}
+    wanted = {RECONCILE_FUNC: "the reconciler (every minute)", HEALTH_FUNC: "provider health (every minute)"}
     if settings.MONID_OUTPUT_RETENTION_DAYS:
         wanted[PRUNE_FUNC] = "output pruning (daily)"
     next_runs = dict(Schedule.objects.filter(func__in=wanted).values_list("func", "next_run"))
@@ -111,7 +112,7 @@ def check_schedules() -> str:
     if late:
         raise Problem(f"overdue: {'; '.join(late)}. No cluster is taking schedules: is `python manage.py qcluster` "
                       f"running?")
-    return f"{' and '.join(wanted.values())}: present and on time"
+    return f"{', '.join(wanted.values())}: present and on time"
 
 
 def check_dispatcher() -> str:
