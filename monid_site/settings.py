@@ -169,7 +169,8 @@ MONID_OUTPUT_MAX_BYTES = env_int("MONID_OUTPUT_MAX_BYTES", 10_000_000)
 # entries stay); 0 keeps outputs for ever. See runs/retention.py.
 MONID_OUTPUT_RETENTION_DAYS = env_int("MONID_OUTPUT_RETENTION_DAYS", 30, minimum=0)
 
-# Requests one API key may make per minute, counted in the shared cache (so across processes and machines).
+# Requests one API key may make per minute, counted across processes and machines: in Redis, or in the database
+# without it (billing/ratelimit.py).
 MONID_RATE_LIMIT_PER_MINUTE = env_int("MONID_RATE_LIMIT_PER_MINUTE", 600)
 
 # Prometheus metrics at /metrics (monid_site/metrics.py), for `Authorization: Bearer <this>`; unset, /metrics is 404.
