@@ -1,4 +1,7 @@
+import threading
+
 import pytest
+import requests
 import time_machine
 
 pytestmark = pytest.mark.django_db
@@ -38,3 +41,24 @@ def test_the_limit_resets_with_the_next_minute(client, alice_key, settings):
 def test_requests_without_a_valid_key_are_refused_before_they_count(client, settings):
     settings.MONID_RATE_LIMIT_PER_MINUTE = 1
     assert [client.get("/v1/runs").status_code for _ in range(3)] == [401, 401, 401]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_at_once_are_counted_exactly(live_server, alice_key, settings):
+    """Thirty threads released together against the threaded live server, with room for ten: exactly ten get in,
+    whichever store counts (one atomic increment, never a read then a write)."""
+    settings.MONID_RATE_LIMIT_PER_MINUTE = 10
+    start, statuses = threading.Barrier(30), []
+
+    def send():
+        start.wait()
+        statuses.append(requests.get(f"{live_server.url}/v1/runs", timeout=60,
+                                     headers={"Authorization": f"Bearer {alice_key}"}).status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # All within one minute's window, unless the clock turned a minute meanwhile: then each window has its ten.
+    assert statuses.count(200) in (10, 20) and statuses.count(429) == 30 - statuses.count(200), statuses
