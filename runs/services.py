@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -288,11 +288,17 @@ class _Heartbeat:
             time.sleep(HEARTBEAT_SECONDS)
             with self.lock:
                 held = dict(self.held)
-            if held:
-                now = timezone.now()
-                Run.objects.filter(pk__in=list(held), worker__in=set(held.values()), lease_until__isnull=False
-                                   ).update(lease_until=now + LEASE, heartbeat_at=now)
-            connection.close()  # nothing held for long: no idle connection kept open
+            try:
+                if held:
+                    now = timezone.now()
+                    Run.objects.filter(pk__in=list(held), worker__in=set(held.values()), lease_until__isnull=False
+                                       ).update(lease_until=now + LEASE, heartbeat_at=now)
+            except DatabaseError:
+                # A locked or restarting database must not end the renewals: the next beat tries again, well
+                # before the lease (four beats long) runs out.
+                logger.warning("Could not renew the leases of runs %s; trying again shortly", ", ".join(held))
+            finally:
+                connection.close()  # nothing held for long: no idle connection kept open
 
 
 _heartbeat = _Heartbeat()

@@ -130,6 +130,37 @@ def test_a_step_keeps_its_lease_alive_while_it_runs(alice_key, monkeypatch):
     assert Run.objects.get(pk=run.pk).lease_until > taken
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_leases_are_renewed_again_after_the_database_failed_a_renewal(alice_key, monkeypatch):
+    """A locked or restarting database fails a beat (here the first two); the thread lives on and the next
+    beat renews the lease."""
+    from django.db import DatabaseError
+    from django.db.models import QuerySet
+
+    from billing.models import ApiKey
+    from providers.models import Endpoint
+    run = services.run_create(api_key=ApiKey.objects.get(label="alice-live"), raw_input=TWEETS["input"],
+                              endpoint=Endpoint.objects.get(path=TWEETS["endpoint"]))
+    monkeypatch.setattr(services, "HEARTBEAT_SECONDS", 0.01)
+    failures, update = [], QuerySet.update
+
+    def failing_twice(queryset, **fields):
+        if threading.current_thread().name == "run leases" and len(failures) < 2:
+            failures.append(fields)
+            raise DatabaseError("database is locked")
+        return update(queryset, **fields)
+
+    monkeypatch.setattr(QuerySet, "update", failing_twice)
+    taken = timezone.now() + services.LEASE
+    Run.objects.filter(pk=run.pk).update(lease_until=taken, worker="here:1")
+    with services._Heartbeat().holding([run.pk], "here:1"):
+        for _ in range(500):
+            if Run.objects.get(pk=run.pk).lease_until > taken:
+                break
+            threading.Event().wait(0.01)
+    assert len(failures) == 2 and Run.objects.get(pk=run.pk).lease_until > taken
+
+
 def test_a_sync_run_whose_request_died_fails_uncharged(alice, alice_key):
     from billing.models import ApiKey
     from providers.models import Endpoint
