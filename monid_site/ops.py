@@ -3,6 +3,7 @@ flight and whether a cluster is alive. Read-only; the same on the ORM broker (SQ
 health page: each endpoint's health now and over the last day (providers.health)."""
 
 import datetime
+import functools
 import logging
 
 from django.conf import settings
@@ -30,11 +31,20 @@ RECONCILE_GRACE = datetime.timedelta(minutes=1)
 IN_FLIGHT = [status for status in Run.Status.values if status not in Run.TERMINAL]
 
 
-@require_safe
-@login_required
+def operator_page(view):
+    """A page for operators: read-only, signed in, and a 404 for anyone else, as if it did not exist."""
+    @require_safe
+    @login_required
+    @functools.wraps(view)
+    def page(request):
+        if not request.user.is_staff:
+            raise Http404("No such page.")
+        return view(request)
+    return page
+
+
+@operator_page
 def queue_health(request):
-    if not request.user.is_staff:
-        raise Http404("No such page.")
     now = timezone.now()
     return render(request, "ops/queue.html", {
         "now": now, "broker": broker_state(), "clusters": clusters_reporting(now=now),
@@ -107,11 +117,8 @@ def error_first_line(result) -> str:
     return redact(line.removesuffix(" : Traceback (most recent call last):").strip())[:300]
 
 
-@require_safe
-@login_required
+@operator_page
 def provider_health(request):
-    if not request.user.is_staff:
-        raise Http404("No such page.")
     now = timezone.now()
     return render(request, "ops/providers.html", {
         "now": now, "rows": endpoint_health_board(now=now), "window_minutes": settings.MONID_HEALTH_WINDOW_MINUTES,
