@@ -108,7 +108,9 @@ class MedianDurationField(serializers.IntegerField):
         return self.context["health"][endpoint.pk].median_ms
 
 
-class DiscoverResultSerializer(serializers.Serializer):
+class EndpointSummarySerializer(serializers.Serializer):
+    """What discover's results and inspect's answer both begin with."""
+
     provider = serializers.CharField(source="provider.slug")
     providerName = serializers.CharField(source="provider.name")
     endpoint = serializers.CharField(source="path")
@@ -116,6 +118,9 @@ class DiscoverResultSerializer(serializers.Serializer):
     description = serializers.CharField()
     price = PriceSerializer(source="*")
     tags = TagsField()
+
+
+class DiscoverResultSerializer(EndpointSummarySerializer):
     score = serializers.FloatField(help_text="How well the endpoint matches, from 0 to 1; higher is better")
     health = HealthField()
     medianDurationMs = MedianDurationField()
@@ -156,17 +161,10 @@ class EndpointInspectApi(APIView):
         endpoint = StrictCharField(max_length=200, help_text='Endpoint path, e.g. "/apidojo/tweet-scraper"')
 
     @extend_schema_serializer(component_name="EndpointDetail")
-    class OutputSerializer(serializers.Serializer):
-        provider = serializers.CharField(source="provider.slug")
-        providerName = serializers.CharField(source="provider.name")
-        endpoint = serializers.CharField(source="path")
-        name = EndpointNameField()
-        description = serializers.CharField()
-        price = PriceSerializer(source="*")
+    class OutputSerializer(EndpointSummarySerializer):
         method = serializers.CharField(help_text="The HTTP method the provider's API takes")
         docUrl = serializers.SerializerMethodField()
         notes = serializers.CharField(help_text="What an agent should know before calling it")
-        tags = TagsField()
         inputSchema = serializers.JSONField(source="input_schema",
                                             help_text="The JSON Schema that POST /v1/run checks `input` against")
         health = HealthField()
