@@ -6,18 +6,21 @@ import socket
 from pydoc import locate
 
 import pytest
+import requests
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.signing import SignedPackage
 
 from billing.services import api_key_create, wallet_credit, workspace_get_or_create
-from providers.adapters import SANDBOX_CREDENTIALS
-from providers.emulators import server
+from providers.emulators import apify, pdl, server
+from providers.engine import protocol_for
+from providers.models import Endpoint
 from providers.services import catalog_seed
 from runs.models import Run
 from runs.services import runs_dispatch
 
+APIFY_TOKEN, PDL_KEY = apify.DEFAULT_TOKEN, pdl.DEFAULT_API_KEY
 _real_connect = socket.socket.connect
 
 
@@ -41,7 +44,7 @@ def _no_network(monkeypatch):
 @pytest.fixture(autouse=True)
 def backoff_waits(monkeypatch):
     """Retry backoff is recorded, not slept: tests never depend on time passing."""
-    from providers.adapters import base
+    from providers.engine import transport as base
 
     waits = []
     monkeypatch.setattr(base, "_sleep", waits.append)
@@ -56,13 +59,15 @@ def _fresh_cache(request):
         from django.core.cache import cache
 
         from providers.queries import endpoint_cache_clear
+        if "db" in request.fixturenames:
+            request.getfixturevalue("db")  # a fixture that needs it may come after this one
         cache.clear()
         endpoint_cache_clear()  # a test's catalog is rolled back with it
 
 
 @pytest.fixture(scope="session")
 def emulators():
-    with server.start(pdl_key=SANDBOX_CREDENTIALS["pdl"], apify_token=SANDBOX_CREDENTIALS["apify"]) as emu:
+    with server.start() as emu:
         yield emu
 
 
@@ -70,10 +75,9 @@ def emulators():
 def _providers_point_at_emulators(settings, emulators):
     """Live keys reach the emulators too, configured exactly as a real deployment would be."""
     settings.APIFY_API_BASE_URL = f"{emulators.url}/apify"
-    settings.APIFY_TOKEN = SANDBOX_CREDENTIALS["apify"]
+    settings.APIFY_TOKEN = APIFY_TOKEN
     settings.PDL_API_BASE_URL = f"{emulators.url}/pdl"
-    settings.PDL_API_KEY = SANDBOX_CREDENTIALS["pdl"]
-    settings.MONID_SANDBOX_URL = emulators.url
+    settings.PDL_API_KEY = PDL_KEY
 
 
 @pytest.fixture
@@ -87,6 +91,40 @@ def silent_server():
 @pytest.fixture
 def catalog(db):
     catalog_seed()
+
+
+@pytest.fixture
+def protocol(catalog):
+    """A catalog endpoint's live protocol (pointed at the emulators), after these changes to its row."""
+    def of(provider, path, **changes):
+        Endpoint.objects.filter(provider__slug=provider, path=path).update(**changes)
+        return protocol_for(Endpoint.objects.select_related("provider").get(provider__slug=provider, path=path),
+                            sandbox=False)
+    return of
+
+
+@pytest.fixture
+def tweets_per_call(catalog):
+    """The tweet scraper priced $0.003 a call, as an operator may price it: for tests of controls, faults and
+    workers, whose arithmetic is one price a run (the usage models have tests of their own)."""
+    Endpoint.objects.filter(path="/apidojo/tweet-scraper").update(price_type="PER_CALL", price_micros=3000)
+
+
+@pytest.fixture
+def tweets(protocol):
+    return protocol("apify", "/apidojo/tweet-scraper")
+
+
+@pytest.fixture
+def apify_started(emulators):
+    """The emulator's runs of the tweet scraper started since a time: (id, input) pairs, oldest first."""
+    def since(when):
+        auth = {"Authorization": f"Bearer {APIFY_TOKEN}"}
+        runs = requests.get(f"{emulators.url}/apify/v2/acts/apidojo~tweet-scraper/runs", headers=auth, timeout=10,
+                            params={"startedAfter": when.isoformat()}).json()["data"]["items"]
+        return [(run["id"], requests.get(f"{emulators.url}/apify/v2/actor-runs/{run['id']}/key-value-store/records/"
+                                         "INPUT", headers=auth, timeout=10).json()) for run in runs]
+    return since
 
 
 @pytest.fixture
@@ -244,3 +282,10 @@ def sign_in(page):
         page.click("main form button[type=submit]")
         page.wait_for_selector("form.who")
     return sign_in
+
+
+def catalog_examples() -> list[tuple[str, str, dict]]:
+    """(provider, endpoint path, its input schema's first example) for every bundled endpoint."""
+    from providers.engine.loader import connectors_load
+    return [(connector.provider["slug"], spec["path"], spec["input_schema"]["examples"][0])
+            for connector in connectors_load() for spec in connector.endpoints]

@@ -72,6 +72,7 @@ def make_runs(count, keys, endpoints, rng):
     from ulid import ULID
 
     from billing.costs import run_costs
+    from providers.engine.usage import units_price_micros
     from runs.models import Run
 
     endpoint_list, endpoint_weights = zip(*endpoints)
@@ -91,8 +92,9 @@ def make_runs(count, keys, endpoints, rng):
             # What the provider charged us: about half our price, now and then more (the margin goes negative).
             price = endpoint.price_micros * ((results or 0) if endpoint.price_type == "PER_RESULT" else 1)
             actual = int((endpoint.flat_fee_micros + price) * rng.uniform(0.3, 1.1))
-        costs = run_costs(price_type=endpoint.price_type, price_micros=endpoint.price_micros,
-                          flat_fee_micros=endpoint.flat_fee_micros, result_count=results, provider_http_status=http,
+        calculated = units_price_micros(price_type=endpoint.price_type, price_micros=endpoint.price_micros,
+                                        flat_fee_micros=endpoint.flat_fee_micros, units=results)
+        costs = run_costs(calculated_micros=calculated, provider_http_status=http,
                           completed=status == "COMPLETED", actual_micros=actual, is_test=key.is_test)
         blocked = status == "BLOCKED"  # refused before reaching the provider: no costs at all
         chunk.append(Run(

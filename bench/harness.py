@@ -181,7 +181,7 @@ class Deployment:
     def use_emulators(self, url: str) -> None:
         """Live keys too reach the emulators, so runs cost real (emulated) money; start processes after this."""
         self.env.update(APIFY_API_BASE_URL=f"{url}/apify", APIFY_TOKEN="sandbox-apify-token",
-                        PDL_API_BASE_URL=f"{url}/pdl", PDL_API_KEY="sandbox-pdl-key", MONID_SANDBOX_URL=url)
+                        PDL_API_BASE_URL=f"{url}/pdl", PDL_API_KEY="sandbox-pdl-key")
 
     def kill(self, name: str) -> None:
         """SIGKILL for the process and everything it started, as when its machine dies."""

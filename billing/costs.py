@@ -13,16 +13,14 @@ class Costs:
     reported_micros: int
 
 
-def run_costs(*, price_type: str, price_micros: int, flat_fee_micros: int, result_count: int | None,
-              provider_http_status: int | None, completed: bool, actual_micros: int, is_test: bool) -> Costs:
-    """Calculated = price x billed units; reported = calculated only for a COMPLETED run the provider answered 2xx.
+def run_costs(*, calculated_micros: int, provider_http_status: int | None, completed: bool, actual_micros: int,
+              is_test: bool) -> Costs:
+    """Reported = calculated (the usage model's price of the billed units) only for a COMPLETED run the provider
+    answered 2xx.
 
-    Test-mode runs went to our emulators: they cost us nothing and are charged nothing.
+    Test-mode runs were answered from recorded fixtures: they cost us nothing and are charged nothing.
     """
-    if price_type == "PER_RESULT":
-        calculated = flat_fee_micros + price_micros * (result_count or 0)
-    else:
-        calculated = price_micros
+    calculated = calculated_micros
     provider_ok = provider_http_status is not None and 200 <= provider_http_status < 300
     reported = calculated if completed and provider_ok and not is_test else 0
     return Costs(calculated_micros=calculated, actual_micros=0 if is_test else actual_micros, reported_micros=reported)

@@ -167,7 +167,7 @@ def monid_run(
     """Run a data endpoint with `input` and answer the run. This spends money: a run with a live key
     (monid_live_…) is charged to the workspace's wallet at the endpoint's price (see monid_inspect; provider errors
     and FAILED, TIMED_OUT, BLOCKED or STOPPED runs are not charged), and is refused when the wallet cannot cover
-    it. A test key (monid_test_…) runs against built-in emulators of the providers and is never charged.
+    it. A test key (monid_test_…) is answered from each endpoint's recorded fixtures and is never charged.
     Synchronous endpoints answer the finished run. An asynchronous one (a scraper, say) is waited for up to
     wait_seconds; if it has not finished by then it is answered with status RUNNING and its runId: call
     monid_get_run with that runId a little later (or monid_stop_run to give up on it) instead of running it again,

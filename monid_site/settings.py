@@ -155,12 +155,12 @@ MONID_RUN_LEASE_SECONDS = env_int("MONID_RUN_LEASE_SECONDS", 60)
 MONID_RUN_STALL_SECONDS = env_int("MONID_RUN_STALL_SECONDS", 120)
 MONID_RECONCILE_SECONDS = env_int("MONID_RECONCILE_SECONDS", 10)
 
-# Providers. Live keys reach these; test-mode keys reach the built-in emulators at MONID_SANDBOX_URL.
+# Providers. Live keys reach these; test-mode keys are answered from the connectors' recorded fixtures. Any
+# provider's credential (the name its connector file gives) and <SLUG>_API_BASE_URL come from the environment.
 APIFY_API_BASE_URL = env_url("APIFY_API_BASE_URL", "https://api.apify.com")
 APIFY_TOKEN = env_str("APIFY_TOKEN")
 PDL_API_BASE_URL = env_url("PDL_API_BASE_URL", "https://api.peopledatalabs.com")
 PDL_API_KEY = env_str("PDL_API_KEY")
-MONID_SANDBOX_URL = env_url("MONID_SANDBOX_URL", "http://127.0.0.1:8001")
 PROVIDER_TIMEOUT_SECONDS = 30
 # The most of an async run's dataset kept as its output, in bytes of compact JSON; what does not fit is left at
 # the provider, and the run says outputTruncated (resultCount and a per-result price count what was kept).
@@ -221,7 +221,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Monid API",
     "DESCRIPTION": "One API in front of many data providers. Authenticate with `Authorization: Bearer <api key>`; "
-                   "`monid_test_` keys run against built-in provider emulators and are never charged.",
+                   "`monid_test_` keys are answered from each endpoint's recorded fixtures and are never charged.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 from jsonschema import Draft202012Validator, SchemaError
 
+from .engine.loader import ENDPOINT_FILE, ConnectorError, checked, endpoint_check
 from .models import CatalogChange, Endpoint, Provider
 from .services import catalog_delete, catalog_save, catalog_subject
 
@@ -74,6 +75,30 @@ class EndpointForm(EndpointPricesForm):
             raise forms.ValidationError('The top level of the schema must say "type": "object": a run\'s input '
                                         "is a JSON object of parameters.")
         return schema
+
+    def clean(self):
+        """The request, usage and output declarations get the checks a connector file gets (docs/connectors.md),
+        so an operator's endpoint cannot fail its runs on a typo: each error is shown on its field."""
+        data = super().clean()
+        if self.errors or data.get("provider") is None:
+            return data
+        usage = {name: value for name, value in (data.get("usage") or {}).items() if value not in (None, "")}
+        spec = {"input_schema": data["input_schema"], "request": data.get("request") or None,
+                "output": data.get("output") or {},
+                "usage": {"model": data["price_type"], "price_micros": data["price_micros"],
+                          "flat_fee_micros": data["flat_fee_micros"], **usage}}
+        try:
+            for name in ("request", "usage", "output"):
+                if spec[name] is not None:
+                    checked(name, spec[name], ENDPOINT_FILE["properties"][name])
+            endpoint_check(spec, protocol=data["provider"].protocol, provider_usage={}, where="this endpoint")
+        except ConnectorError as exc:
+            field = exc.where if exc.where in self.fields else exc.field.split(".")[0]
+            raise forms.ValidationError({field if field in self.fields else None: str(exc)}) from None
+        data["usage"] = {"unit": "result", "evidence": "results", "estimate": None, "provider_cap": "none",
+                         "provider_cap_note": "", **usage}
+        data["request"], data["output"] = data.get("request") or {}, data.get("output") or {}
+        return data
 
     def clean_path(self):
         path = self.cleaned_data["path"]

@@ -9,11 +9,30 @@ class Provider(models.Model):
         SYNC = "sync"
         ASYNC = "async"
 
+    class Protocol(models.TextChoices):
+        HTTP = "http", "http: one synchronous JSON request"
+        APIFY_ACTOR = "apify-actor", "apify-actor: an Apify actor run, started, followed and collected"
+
     slug = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=100)
-    mode = models.CharField(max_length=5, choices=Mode.choices)
+    # Follows from the protocol (catalog services set it): kept as a column because the runs core filters on it.
+    mode = models.CharField(max_length=5, choices=Mode.choices, editable=False)
+    summary = models.CharField(max_length=300, blank=True, help_text="One line on what it offers")
     description = models.TextField(blank=True)
     doc_url = models.URLField(blank=True, help_text="The provider's own API documentation")
+    home_url = models.URLField(blank=True)
+    categories = models.JSONField(default=list, blank=True, help_text='e.g. ["people", "companies"]')
+    protocol = models.CharField(max_length=20, choices=Protocol.choices, default=Protocol.HTTP)
+    base_url = models.URLField(help_text="Where its API lives; <SLUG>_API_BASE_URL in the environment overrides it")
+    auth = models.JSONField(default=dict, help_text='How the credential is sent: {"scheme": "bearer"}, '
+                                                    '{"scheme": "header", "name": "X-Api-Key"} or '
+                                                    '{"scheme": "query", "name": "api_key"}')
+    credential_name = models.CharField(max_length=100, blank=True,
+                                       help_text="The environment variable holding its credential, e.g. APIFY_TOKEN")
+    timeouts = models.JSONField(default=dict, blank=True, help_text='{"connect_seconds": 5, "read_seconds": 30}')
+    actual_cost = models.JSONField(default=dict, blank=True,
+                                   help_text='How it reports what a call cost us: {"credits_header": "..."}, '
+                                             '{"credits": "<JMESPath>"} or {"usd": "<JMESPath>"}')
     enabled = models.BooleanField(default=True)
 
     class Meta:
@@ -29,8 +48,10 @@ class Provider(models.Model):
 
 class Endpoint(models.Model):
     class PriceType(models.TextChoices):
+        FREE = "FREE"
         PER_CALL = "PER_CALL"
         PER_RESULT = "PER_RESULT"
+        CREDITS = "CREDITS"
 
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="endpoints")
     path = models.CharField(max_length=200, help_text="As clients name it, e.g. /person/enrich")
@@ -42,16 +63,20 @@ class Endpoint(models.Model):
     tags = models.JSONField(default=list, blank=True, help_text='Words to find it by, e.g. ["person", "email"]')
     input_schema = models.JSONField(default=dict, help_text="JSON Schema that a run's input must satisfy")
     price_type = models.CharField(max_length=10, choices=PriceType.choices, default=PriceType.PER_CALL)
-    price_micros = models.BigIntegerField(help_text="Price per call or per result, in micro-dollars")
-    flat_fee_micros = models.BigIntegerField(default=0, help_text="PER_RESULT only: added once per run")
+    price_micros = models.BigIntegerField(help_text="Price per call, per result or per credit, in micro-dollars")
+    flat_fee_micros = models.BigIntegerField(default=0, help_text="PER_RESULT and CREDITS: added once per run")
     credit_cost_micros = models.BigIntegerField(
         default=0, help_text="What one provider credit costs us, in micro-dollars (PDL reports credits, not dollars)"
     )
-    # What a PER_RESULT run's hold counts: the results its input asks for at most, else this estimate.
-    result_limit_field = models.CharField(max_length=100, blank=True,
-                                          help_text="The input field that caps the results, e.g. maxItems")
-    default_result_estimate = models.PositiveIntegerField(
-        default=100, help_text="Results a PER_RESULT run is held for when its input sets no limit")
+    # The connector file's declarations (docs/connectors.md): how the provider is called, how a run is estimated,
+    # capped and billed, which part of an answer is the output, and the recorded answers test mode replays.
+    request = models.JSONField(default=dict, blank=True,
+                               help_text='http protocol: {"method": "GET", "path": "/v5/person/enrich", '
+                                         '"params": "query"}')
+    usage = models.JSONField(default=dict, blank=True,
+                             help_text="The usage model's unit, evidence, estimate and provider cap")
+    output = models.JSONField(default=dict, blank=True, help_text='{"path": "<JMESPath>", "results": "<JMESPath>"}')
+    fixtures = models.JSONField(default=dict, blank=True, help_text="Recorded answers by case, for test mode")
     deadline_seconds = models.PositiveIntegerField(
         default=600, help_text="A run still unfinished this long after it was created ends TIMED_OUT, uncharged")
     enabled = models.BooleanField(default=True)

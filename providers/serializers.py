@@ -15,13 +15,13 @@ def micros_to_dollars(micros: int) -> float:
 class PriceSerializer(serializers.Serializer):
     # It reads price_type, price_micros and flat_fee_micros, which an Endpoint and a Run both have.
 
-    type = serializers.ChoiceField(choices=["PER_CALL", "PER_RESULT"])
-    amount = serializers.FloatField(help_text="Dollars per call or per result")
+    type = serializers.ChoiceField(choices=["FREE", "PER_CALL", "PER_RESULT", "CREDITS"])
+    amount = serializers.FloatField(help_text="Dollars per call, per result or per provider credit")
     currency = serializers.ChoiceField(choices=["USD"])
-    flatFee = serializers.FloatField(required=False, help_text="PER_RESULT only: dollars added once per run")
+    flatFee = serializers.FloatField(required=False, help_text="PER_RESULT and CREDITS: dollars added once per run")
 
     def to_representation(self, priced):
         price = {"type": priced.price_type, "amount": micros_to_dollars(priced.price_micros), "currency": "USD"}
-        if priced.price_type == "PER_RESULT":
+        if priced.price_type in ("PER_RESULT", "CREDITS"):
             price["flatFee"] = micros_to_dollars(priced.flat_fee_micros)
         return price

@@ -1,44 +1,54 @@
 from collections.abc import Iterable
+from pathlib import Path
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
-from .catalog import ENDPOINTS, PROVIDERS
+from .engine.loader import BUNDLED, PROTOCOLS, connector_load, connectors_load
 from .models import CatalogChange, Endpoint, Provider
 from .queries import endpoint_cache_clear
 
 CatalogEntry = Provider | Endpoint
 
 
-@transaction.atomic
+# What an operator owns of a row the connector files also describe: its prices and its switch. A new load of the
+# files replaces everything else (they are the reviewed source), and never these.
+OPERATOR_FIELDS = {"price_type", "price_micros", "flat_fee_micros", "credit_cost_micros", "enabled"}
+
+
 def catalog_seed() -> tuple[int, int]:
-    """Creates what is missing from the default catalog; rows that exist keep whatever operators made of them,
-    and only gain the details (migration 0004's fields) they have left blank."""
-    providers = {}
-    for spec in PROVIDERS:
-        provider, created = Provider.objects.get_or_create(
-            slug=spec["slug"], defaults={k: v for k, v in spec.items() if k != "slug"})
-        if not created:
-            _catalog_fill(provider, spec, [name for name in ("description", "doc_url") if not getattr(provider, name)])
-        providers[spec["slug"]] = provider
+    """Loads the bundled connectors (providers/connectors/); returns how many providers and endpoints they hold."""
+    return catalog_import(folder=BUNDLED)
+
+
+@transaction.atomic
+def catalog_import(*, folder: Path) -> tuple[int, int]:
+    """Loads every connector under `folder` (or the one `folder` is): creates what is missing and brings the
+    rows that exist up to their files, keeping operators' prices and switches. Every file is checked before
+    anything is written, so a bad one changes nothing (ConnectorError names it)."""
+    folder = Path(folder)
+    connectors = [connector_load(folder)] if (folder / "provider.yaml").is_file() else connectors_load(folder)
+    endpoints = 0
+    for connector in connectors:
+        provider = _catalog_upsert(Provider, {"slug": connector.provider["slug"]}, connector.provider)
+        for spec in connector.endpoints:
+            _catalog_upsert(Endpoint, {"provider": provider, "path": spec["path"]}, spec)
+        endpoints += len(connector.endpoints)
     _catalog_changed()
-    for spec in ENDPOINTS:
-        fields = {k: v for k, v in spec.items() if k not in ("provider", "path")}
-        endpoint, created = Endpoint.objects.get_or_create(provider=providers[spec["provider"]], path=spec["path"],
-                                                           defaults=fields)
-        if not created:
-            blank = [name for name in ("name", "doc_url", "notes", "tags") if not getattr(endpoint, name)]
-            # A row without a name never had its details: its method is the migration's default, not a choice.
-            _catalog_fill(endpoint, spec, blank + ["method"] * ("name" in blank))
-    return len(PROVIDERS), len(ENDPOINTS)
+    return len(connectors), endpoints
 
 
-def _catalog_fill(entry: CatalogEntry, spec: dict, fields: list[str]) -> None:
-    """Sets these fields of a seeded row to the default catalog's values."""
-    for name in fields:
-        setattr(entry, name, spec[name])
-    if fields:
-        entry.save(update_fields=fields)
+def _catalog_upsert(model, key: dict, spec: dict):
+    fields = {name: value for name, value in spec.items() if name not in key}
+    entry, created = model.objects.get_or_create(**key, defaults=fields)
+    if not created:
+        changed = [name for name, value in fields.items()
+                   if name not in OPERATOR_FIELDS and getattr(entry, name) != value]
+        for name in changed:
+            setattr(entry, name, spec[name])
+        if changed:
+            entry.save(update_fields=changed)
+    return entry
 
 
 def _catalog_changed() -> None:
@@ -62,6 +72,8 @@ def catalog_snapshot(entry: CatalogEntry) -> dict:
 @transaction.atomic
 def catalog_save(*, user: AbstractBaseUser | None, entry: CatalogEntry) -> CatalogChange | None:
     """Saves an operator's new or edited provider or endpoint and records what changed with it."""
+    if isinstance(entry, Provider):
+        entry.mode = PROTOCOLS[entry.protocol]  # the runs core tells sync from async by it
     if entry.pk is None:
         entry.save()
         return catalog_change_record(user=user, action=CatalogChange.Action.CREATED, entry=entry, before={})

@@ -3,7 +3,7 @@
 The definitions (also in the README, "Provider health"):
 
 - The window: the runs that ended in the last MONID_HEALTH_WINDOW_MINUTES (15). Live runs only: a test-mode run
-  reaches our emulators, never the provider, so it says nothing about it; an endpoint without live runs is unknown.
+  replays recorded fixtures, never the provider, so it says nothing about it; an endpoint without live runs is unknown.
 - Counted: runs that ended COMPLETED, FAILED or TIMED_OUT. STOPPED (the customer's choice) and BLOCKED (our spend
   controls; never sent) say nothing about the provider and do not count at all.
 - A failure of the provider: the run FAILED or TIMED_OUT, or the provider answered 5xx or 429. Any other answer,

@@ -45,9 +45,11 @@ class Run(models.Model):
     price_type = models.CharField(max_length=10, choices=Endpoint.PriceType.choices)
     price_micros = models.BigIntegerField()
     flat_fee_micros = models.BigIntegerField(default=0)
-    # Set aside in the wallet at admission (live runs), given back when the run ends; a per-result run keeps no
-    # more results than it covers, so its charge never exceeds it.
+    # Set aside in the wallet at admission (live runs), given back when the run ends. It covers the units the
+    # usage model estimated from the input; a run bills no more units than that, so its charge never exceeds it.
     held_micros = models.BigIntegerField(default=0)
+    estimated_units = models.PositiveIntegerField(null=True, blank=True)
+    billed_units = models.PositiveIntegerField(null=True, blank=True)
     calculated_cost_micros = models.BigIntegerField(default=0)
     actual_cost_micros = models.BigIntegerField(default=0)
     reported_cost_micros = models.BigIntegerField(default=0)

@@ -25,8 +25,9 @@ from billing.models import ApiKey, KeyDailyCost
 from billing.services import key_cost_record, wallet_hold, wallet_settle
 from monid_site import logs, metrics
 from monid_site.errors import ApplicationError
-from providers.adapters import (ProviderAnswer, ProviderTimeout, ProviderUnavailable, adapter_for, credential_setting,
-                                is_configured)
+from providers.engine import (ProviderAnswer, ProviderProgress, ProviderTimeout, ProviderUnavailable, protocol_for,
+                              unavailable_reason)
+from providers.engine.usage import PER_UNIT, units_estimate, units_price_micros
 from providers.models import Endpoint, Provider
 
 from .models import IdempotencyKey, Run, RunEvent, new_run_id
@@ -95,15 +96,19 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict, idempote
     params = run_input_flatten(raw_input)
     run_input_validate(endpoint=endpoint, params=params)
     provider = endpoint.provider
-    if not is_configured(provider.slug, sandbox=api_key.is_test):
-        raise ApplicationError(503, f"Provider {provider.slug!r} is not configured on this server "
-                                    f"({credential_setting(provider.slug)} is unset). Use a monid_test_ key, "
-                                    "or ask the operator to configure it.")
-    # Test runs are never charged, so neither the wallet nor the spend controls have a say in them.
-    estimate = 0 if api_key.is_test else run_hold_estimate(endpoint=endpoint, params=params)
+    unavailable = unavailable_reason(endpoint, sandbox=api_key.is_test)
+    if unavailable:
+        raise ApplicationError(503, unavailable)
+    units = units_estimate(usage=endpoint.usage, price_type=endpoint.price_type, params=params,
+                           subject=f"{provider.slug} {endpoint.path}")
     fields = {"id": new_run_id(), "workspace_id": api_key.workspace_id, "api_key": api_key, "endpoint": endpoint,
               "is_test": api_key.is_test, "input": raw_input, "price_type": endpoint.price_type,
-              "price_micros": endpoint.price_micros, "flat_fee_micros": endpoint.flat_fee_micros}
+              "price_micros": endpoint.price_micros, "flat_fee_micros": endpoint.flat_fee_micros,
+              "estimated_units": units}
+    # Test runs are never charged, so neither the wallet nor the spend controls have a say in them.
+    estimate = 0 if api_key.is_test else units_price_micros(
+        price_type=endpoint.price_type, price_micros=endpoint.price_micros, flat_fee_micros=endpoint.flat_fee_micros,
+        units=units)
     with transaction.atomic():  # the hold and the run stand or fall together: a 402 leaves neither
         if not provider.is_async:
             _commit_without_flush()  # run_finish's commit makes the run durable before it is answered
@@ -156,22 +161,21 @@ def _commit_without_flush() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def run_hold_estimate(*, endpoint: Endpoint, params: dict) -> int:
-    """What a live run is held for: PER_CALL, the price; PER_RESULT, the flat fee and the price of as many
-    results as the input's limit field asks for, or of the endpoint's default estimate when it sets none."""
-    if endpoint.price_type != Endpoint.PriceType.PER_RESULT:
-        return endpoint.price_micros
-    limit = params.get(endpoint.result_limit_field) if endpoint.result_limit_field else None
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
-        limit = endpoint.default_result_estimate
-    return endpoint.flat_fee_micros + endpoint.price_micros * limit
+def run_units_covered(run: Run) -> int | None:
+    """The most units a run may bill (None: its price is not per unit). A per-unit run was held for its
+    estimated units, so billing no more keeps its charge within its hold."""
+    return run.estimated_units if run.price_type in PER_UNIT else None
 
 
-def run_results_covered(run: Run) -> int | None:
-    """The most results a live per-result run may keep, so that its charge never exceeds its hold."""
-    if run.is_test or run.price_type != Endpoint.PriceType.PER_RESULT or not run.price_micros:
-        return None
-    return max(0, run.held_micros - run.flat_fee_micros) // run.price_micros
+def _cap_hold(run: Run) -> int:
+    """The hold a run's provider caps follow: a live run's own; a test run's as if it were live, so that it
+    sends the provider exactly what a live one would."""
+    return units_price_micros(price_type=run.price_type, price_micros=run.price_micros,
+                              flat_fee_micros=run.flat_fee_micros, units=run.estimated_units)
+
+
+def _protocol(run: Run, params: dict):
+    return protocol_for(run.endpoint, sandbox=run.is_test, params=params)
 
 
 def run_execute_sync(*, run: Run) -> Run:
@@ -181,10 +185,10 @@ def run_execute_sync(*, run: Run) -> Run:
     endpoint = run.endpoint
     logs.context_add(run_id=run.pk, provider=endpoint.provider.slug)  # for the rest of the request's log lines
     events = _sync_run_events(run)
-    adapter = adapter_for(endpoint.provider.slug, sandbox=run.is_test)
+    params = run_input_flatten(run.input)
     try:
-        answer = adapter.call(path=endpoint.path, params=run_input_flatten(run.input),
-                              credit_cost_micros=endpoint.credit_cost_micros, timeout_seconds=endpoint.deadline_seconds)
+        answer = _protocol(run, params).call(params=params, units=run.estimated_units or 1, hold=_cap_hold(run),
+                                             timeout_seconds=endpoint.deadline_seconds)
     except ProviderTimeout:
         return run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint),
                           events=events)
@@ -318,52 +322,55 @@ def _advance_step(run: Run, events: list[RunEvent]) -> float | None:
     """The body of a step; the seconds until the next one, or None when the run has ended. Appends what it did
     to `events` for the timeline; run_finish writes them when the step ends the run."""
     endpoint = run.endpoint
-    adapter = adapter_for(endpoint.provider.slug, sandbox=run.is_test)
+    params = run_input_flatten(run.input)
     deadline = run.created_at + datetime.timedelta(seconds=endpoint.deadline_seconds)
     try:
+        protocol = _protocol(run, params)
         if run.status == Run.Status.STOPPING:
-            run_stop_at_provider(run=run, adapter=adapter, events=events)
+            run_stop_at_provider(run=run, protocol=protocol, events=events)
             return None
         if not run.provider_run_id:
             if timezone.now() >= deadline:
                 run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint),
                            events=events)
                 return None
-            # A crash after Apify accepted a start and before its run id is stored below would have a successor
-            # start the actor again. So a run that an earlier step took, and that has no provider run yet, first
-            # looks for one that step may have left behind, and adopts it.
-            params = run_input_flatten(run.input)
-            adopted = _provider_run_left_behind(run, adapter, params) if run.steps > 1 else None
+            # A crash after the provider accepted a start and before its run id is stored below would have a
+            # successor start it again. So a run that an earlier step took, and that has no provider run yet,
+            # first looks for one that step may have left behind, and adopts it.
+            sent = {"params": params, "units": run.estimated_units or 1, "hold": _cap_hold(run)}
+            adopted = protocol.find_left_behind(since=run.created_at - PROVIDER_CLOCK_SKEW, recorded=_recorded,
+                                                **sent) if run.steps > 1 else None
             if adopted:
-                logger.info("Run %s adopted provider run %s, which an interrupted start left behind", run.pk,
-                            adopted.id)
-            started = adopted or adapter.start(path=endpoint.path, actor_input=params)
+                logger.info("Run %s adopted provider run %s, which an interrupted start left behind", run.pk, adopted)
+            started = adopted or protocol.start(**sent)
             if isinstance(started, ProviderAnswer):
                 run_finish(run=run, status=Run.Status.COMPLETED, answer=started, events=events)
                 return None
+            provider_run_id = adopted or started.run_id
             unstored, now = Run.objects.filter(pk=run.pk, provider_run_id=""), timezone.now()
-            events.append(_event(run, "adopted" if adopted else "started", started.id, at=now))
-            if not unstored.filter(status=Run.Status.RUNNING).update(provider_run_id=started.id, started_at=now):
-                unstored.update(provider_run_id=started.id, started_at=now)  # stopped while Apify was starting it
-                run_stop_at_provider(run=run, adapter=adapter, events=events)
+            events.append(_event(run, "adopted" if adopted else "started", provider_run_id, at=now))
+            if not unstored.filter(status=Run.Status.RUNNING).update(provider_run_id=provider_run_id, started_at=now):
+                unstored.update(provider_run_id=provider_run_id, started_at=now)  # stopped while it was starting
+                run_stop_at_provider(run=run, protocol=protocol, events=events)
                 return None
-            run.provider_run_id, run.started_at = started.id, now
+            run.provider_run_id, run.started_at = provider_run_id, now
             return run_check_delay(run, deadline)
         if timezone.now() >= deadline:
-            aborted = adapter.abort(run_id=run.provider_run_id)
+            stopped = protocol.stop(run_id=run.provider_run_id)
             run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint),
-                       actual_cost_micros=aborted.usage_total_micros, events=events)
+                       actual_cost_micros=stopped.actual_cost_micros, events=events)
             return None
-        provider_run = adapter.status(run_id=run.provider_run_id)
-        events.append(_event(run, "checked", provider_run.status))
-        if not provider_run.is_terminal:
+        progress = protocol.check(run_id=run.provider_run_id)
+        events.append(_event(run, "checked", progress.detail))
+        if progress.state == ProviderProgress.RUNNING:
             return run_check_delay(run, deadline)
-        if provider_run.status == "ABORTED":
-            run_finish(run=run, status=Run.Status.STOPPED, actual_cost_micros=provider_run.usage_total_micros,
+        if progress.state == ProviderProgress.STOPPED:
+            run_finish(run=run, status=Run.Status.STOPPED, actual_cost_micros=progress.actual_cost_micros,
                        events=events)
         else:
-            answer = adapter.answer(provider_run, max_bytes=settings.MONID_OUTPUT_MAX_BYTES,
-                                    max_items=run_results_covered(run))
+            # Results are the billed units of a per-result price: no more are kept than the run was held for.
+            answer = protocol.collect(progress, max_bytes=settings.MONID_OUTPUT_MAX_BYTES,
+                                      max_items=run_units_covered(run) if run.price_type == "PER_RESULT" else None)
             if answer.result_count is not None:
                 events.append(_event(run, "collected", _results_text(answer.result_count)
                                      + (", more left at the provider" if answer.output_truncated else "")))
@@ -377,24 +384,9 @@ def _advance_step(run: Run, events: list[RunEvent]) -> float | None:
     return None
 
 
-def _provider_run_left_behind(run: Run, adapter, params: dict):
-    """The oldest run of this actor, started since this run was created (less PROVIDER_CLOCK_SKEW), with the
-    input we send, that no other run of ours has recorded; None if there is none.
-
-    Two of our runs with the same input, both interrupted in the same instant, each adopt one of the two
-    provider runs they left: the results are the same. Runs already recorded are ruled out before any input
-    is read, so the cost is one list request plus one request per unrecorded run.
-    """
-    started = adapter.runs_started_since(path=run.endpoint.path, since=run.created_at - PROVIDER_CLOCK_SKEW)
-    recorded = set(Run.objects.filter(provider_run_id__in=[candidate.id for candidate in started])
-                   .values_list("provider_run_id", flat=True))
-    return next((candidate for candidate in started
-                 if candidate.id not in recorded and _sent(params, adapter.input_of(run_id=candidate.id))), None)
-
-
-def _sent(params: dict, stored) -> bool:
-    """Whether `stored` is the input we send as `params`: the platform may add the actor's defaults to it."""
-    return isinstance(stored, dict) and all(stored.get(key) == value for key, value in params.items())
+def _recorded(provider_run_ids: list[str]) -> set[str]:
+    """Which of these provider runs a run of ours already holds: those are never adopted."""
+    return set(Run.objects.filter(provider_run_id__in=provider_run_ids).values_list("provider_run_id", flat=True))
 
 
 def runs_dispatch(*, limit: int = 1000) -> int:
@@ -459,14 +451,14 @@ def run_stop(*, run: Run) -> Run:
     return run
 
 
-def run_stop_at_provider(*, run: Run, adapter=None, events: list[RunEvent] | None = None) -> None:
+def run_stop_at_provider(*, run: Run, protocol=None, events: list[RunEvent] | None = None) -> None:
     """Aborts the provider's run, if one was started, and ends ours STOPPED with whatever the provider billed."""
     run.refresh_from_db(fields=["status", "provider_run_id"])
     actual = 0
     if run.provider_run_id:
-        adapter = adapter or adapter_for(run.endpoint.provider.slug, sandbox=run.is_test)
+        protocol = protocol or _protocol(run, run_input_flatten(run.input))
         try:
-            actual = adapter.abort(run_id=run.provider_run_id).usage_total_micros
+            actual = protocol.stop(run_id=run.provider_run_id).actual_cost_micros
         except ProviderUnavailable as exc:
             # Our run still ends: the customer asked to stop and is not charged; the operator sees the log.
             logger.warning("Run %s: could not abort provider run %s: %s", run.id, run.provider_run_id, exc)
@@ -486,8 +478,10 @@ def run_finish(*, run: Run, status: str, answer: ProviderAnswer | None = None, e
     http_status = answer.http_status if answer else None
     provider_ok = http_status is not None and 200 <= http_status < 300
     result_count = answer.result_count if answer and provider_ok else None
-    costs = run_costs(price_type=run.price_type, price_micros=run.price_micros, flat_fee_micros=run.flat_fee_micros,
-                      result_count=result_count, provider_http_status=http_status,
+    billed_units = _units_billed(run, answer.billed_units) if answer and provider_ok else None
+    calculated = units_price_micros(price_type=run.price_type, price_micros=run.price_micros,
+                                    flat_fee_micros=run.flat_fee_micros, units=billed_units)
+    costs = run_costs(calculated_micros=calculated, provider_http_status=http_status,
                       completed=status == Run.Status.COMPLETED, actual_micros=answer.actual_cost_micros if answer else actual_cost_micros,
                       is_test=run.is_test)
     fields = {
@@ -495,6 +489,7 @@ def run_finish(*, run: Run, status: str, answer: ProviderAnswer | None = None, e
         "lease_until": None, "provider_http_status": http_status, "output": answer.output if provider_ok else None,
         "output_truncated": bool(answer and provider_ok and answer.output_truncated),
         "provider_error": None if provider_ok or answer is None else answer.error, "result_count": result_count,
+        "billed_units": billed_units,
         "calculated_cost_micros": costs.calculated_micros, "actual_cost_micros": costs.actual_micros,
         "reported_cost_micros": costs.reported_micros,
     }
@@ -517,6 +512,14 @@ def run_finish(*, run: Run, status: str, answer: ProviderAnswer | None = None, e
         _events_write(events if events is not None else [])  # what the step did still happened
         run.refresh_from_db()
     return run
+
+
+def _units_billed(run: Run, evidence: int | None) -> int | None:
+    """The units an answer bills: what it shows, never more than the run was held for."""
+    covered = run_units_covered(run)
+    if evidence is None or run.price_type not in PER_UNIT:
+        return None
+    return evidence if covered is None else min(evidence, covered)
 
 
 def _event(run: Run, kind: str, detail: str = "", *, at: datetime.datetime | None = None) -> RunEvent:

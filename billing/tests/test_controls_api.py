@@ -44,7 +44,7 @@ def test_budgets_are_listed_with_what_they_spent_and_what_is_held(client, alice_
         "createdAt": response.json()["items"][0]["createdAt"], "updatedAt": response.json()["items"][0]["updatedAt"]}]}
 
 
-def test_a_budget_shows_a_run_in_flight_as_held(client, alice_key, day_budget):
+def test_a_budget_shows_a_run_in_flight_as_held(client, alice_key, day_budget, tweets_per_call):
     client.post("/v1/run", data=json.dumps({"provider": "apify", "endpoint": "/apidojo/tweet-scraper",
                                             "input": {"searchTerms": ["held"]}}),
                 content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {alice_key}")

@@ -5,6 +5,7 @@ import pytest
 import time_machine
 
 from billing.costs import micros_to_usd, run_costs
+from providers.engine.usage import units_price_micros
 from billing.models import ApiKey, KeyDailyCost
 from billing.queries import cost_summary_by
 from runs.models import Run
@@ -14,9 +15,12 @@ FEB_10 = datetime.date(2025, 2, 10)
 
 
 def costs(**overrides):
-    args = {"price_type": "PER_CALL", "price_micros": 3000, "flat_fee_micros": 0, "result_count": 1,
-            "provider_http_status": 200, "completed": True, "actual_micros": 1200, "is_test": False}
-    return run_costs(**{**args, **overrides})
+    args = {"price_type": "PER_CALL", "price_micros": 3000, "flat_fee_micros": 0, "billed_units": 1,
+            "provider_http_status": 200, "completed": True, "actual_micros": 1200, "is_test": False, **overrides}
+    calculated = units_price_micros(**{name: args.pop(name) for name in ("price_type", "price_micros",
+                                                                         "flat_fee_micros")},
+                                    units=args.pop("billed_units"))
+    return run_costs(calculated_micros=calculated, **args)
 
 
 def test_a_per_call_run_answered_2xx_is_charged_its_price():
@@ -24,7 +28,7 @@ def test_a_per_call_run_answered_2xx_is_charged_its_price():
 
 
 def test_a_per_result_run_is_charged_the_flat_fee_plus_each_result():
-    c = costs(price_type="PER_RESULT", price_micros=500, flat_fee_micros=2000, result_count=7)
+    c = costs(price_type="PER_RESULT", price_micros=500, flat_fee_micros=2000, billed_units=7)
     assert (c.calculated_micros, c.reported_micros) == (5500, 5500)
 
 

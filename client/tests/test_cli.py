@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from monid.cli import main
+from conftest import catalog_examples
 from runs.models import Run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -173,3 +174,16 @@ def test_the_installed_monid_command_runs_an_endpoint(live_server, alice_test_ke
 def test_python_dash_m_monid_is_the_same_command():
     result = subprocess.run([sys.executable, "-m", "monid", "--version"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("monid ")
+
+
+def test_the_command_runs_every_catalog_endpoint_on_its_example_with_a_test_key(env, capsys, task_queue):
+    accepted = []
+    for provider, path, example in catalog_examples():
+        code, out, err = monid(capsys, "run", provider, path, "--input", json.dumps(example), "--no-wait")
+        assert code == 0, (path, err)
+        accepted.append((path, json.loads(out)["runId"]))
+    task_queue.run()  # the workers take the async ones
+    for path, run_id in accepted:
+        code, out, err = monid(capsys, "runs", "get", run_id)
+        run = json.loads(out)
+        assert (code, run["status"], run["providerResponse"]["httpStatus"]) == (0, "COMPLETED", 200), (path, err)

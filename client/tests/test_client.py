@@ -4,6 +4,7 @@ import itertools
 
 import pytest
 
+from conftest import catalog_examples
 from runs.models import Run
 
 from .conftest import PDL_MATCH, PDL_NO_MATCH, SLOW_TWEETS, TWEETS
@@ -107,3 +108,9 @@ def test_balance_shows_what_the_wallet_can_spend_in_dollars(connect, alice_key):
     client.run(*PDL_MATCH)
     balance = client.balance()
     assert (balance.balance_usd, balance.held_usd, balance.currency) == (99.997, 0.0, "USD")
+
+
+def test_a_test_key_runs_every_catalog_endpoint_on_its_example(monid):
+    for provider, path, example in catalog_examples():
+        run = monid.run(provider, path, example)
+        assert (run.status, run.ok, run.result_count >= 1) == ("COMPLETED", True, True), (provider, path, run)

@@ -64,16 +64,19 @@ def test_no_worker_reporting_is_a_problem_that_says_to_start_one(catalog):
 
 
 def test_a_missing_provider_credential_is_named_and_no_credential_is_ever_printed(healthy, settings):
+    token = settings.APIFY_TOKEN
     settings.PDL_API_KEY = ""
 
     lines, failed = doctor("--min-free-gb", "0")
 
-    assert failed
-    assert lines["providers"].startswith("PROBLEM: switched on without credentials: People Data Labs (PDL_API_KEY "
-                                         "is unset).")
-    assert "Apify" not in lines["providers"]
+    assert lines["providers"].startswith("ok: credentials set: Apify (APIFY_TOKEN); test mode only until their "
+                                         "variable is set: ")
+    assert "People Data Labs (PDL_API_KEY)" in lines["providers"].partition("test mode only")[2]
+    settings.APIFY_TOKEN = ""
+    lines, failed = doctor("--min-free-gb", "0")
+    assert failed and lines["providers"].startswith("PROBLEM: no switched-on provider has its credential")
     everything = json.dumps(lines)
-    assert settings.APIFY_TOKEN not in everything and settings.SECRET_KEY not in everything
+    assert token not in everything and settings.SECRET_KEY not in everything
 
 
 def test_an_async_run_left_due_says_the_dispatcher_is_not_running(healthy, client, alice_key):

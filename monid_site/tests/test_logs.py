@@ -13,8 +13,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from monid_site.logs import JsonFormatter, RedactSecrets
-from providers.adapters import SANDBOX_CREDENTIALS, base
-from providers.adapters.apify import ApifyAdapter
+from conftest import APIFY_TOKEN, PDL_KEY
+from providers.engine import transport as base
 from runs.models import Run
 from runs.services import runs_dispatch
 
@@ -58,7 +58,7 @@ def strings_in(value) -> set[str]:
 
 
 def assert_nothing_secret(text: str, *, keys=(), runs=()):
-    secrets = {*keys, settings.APIFY_TOKEN, settings.PDL_API_KEY, *SANDBOX_CREDENTIALS.values()}
+    secrets = {*keys, settings.APIFY_TOKEN, settings.PDL_API_KEY, APIFY_TOKEN, PDL_KEY}
     for run in runs:
         secrets |= strings_in(run.input) | strings_in(run.output)
     assert text.strip()
@@ -93,15 +93,14 @@ def test_a_providers_error_is_logged_as_its_status_never_its_body(client, alice_
     assert_nothing_secret(text, keys=[alice_key])
 
 
-def test_a_workers_step_logs_with_its_run_workspace_and_provider(client, alice_key, task_queue, emulators,
-                                                                 log_lines):
+def test_a_workers_step_logs_with_its_run_workspace_and_provider(client, alice_key, task_queue, tweets, log_lines):
     """A start that an earlier step left behind at Apify is adopted, and the step says so."""
     run_id = post_run(client, alice_key, TWEETS).json()["runId"]
     assert runs_dispatch() == 1
     task_queue.purge()  # the step that took it died after Apify had started the actor
     Run.objects.filter(pk=run_id).update(steps=1, worker="gone:1", next_step_at=timezone.now())
-    ApifyAdapter(base_url=f"{emulators.url}/apify", credential=SANDBOX_CREDENTIALS["apify"]).start(
-        path=TWEETS["endpoint"], actor_input=TWEETS["input"])
+    run = Run.objects.get(pk=run_id)
+    tweets.start(params=TWEETS["input"], units=run.estimated_units, hold=run.held_micros)
     task_queue.run()
     lines, text = log_lines()
 

@@ -13,6 +13,7 @@ from mcp.client.streamable_http import streamable_http_client
 from billing.models import ApiKey
 from billing.services import api_key_revoke
 from monid_site import mcp_server
+from conftest import catalog_examples
 from runs.models import Run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -282,3 +283,18 @@ def test_another_workspaces_run_is_not_found(live_server, alice_test_key, bob_ke
     _, page = call(live_server, bob_key, "monid_list_runs")
     assert page["items"] == []
     assert Run.objects.get(pk=run["runId"]).status == Run.Status.RUNNING
+
+
+def test_monid_run_runs_every_catalog_endpoint_on_its_example_with_a_test_key(live_server, alice_test_key,
+                                                                              task_queue):
+    examples = catalog_examples()
+    started = mcp(live_server, alice_test_key, *(("monid_run", {"provider": provider, "endpoint": path,
+                                                               "input": example, "wait_seconds": 0})
+                                                 for provider, path, example in examples))
+    task_queue.run()
+    runs = [json.loads(result.content[0].text) for result in started]
+    ended = mcp(live_server, alice_test_key, *(("monid_get_run", {"run_id": run["runId"]}) for run in runs))
+    for (provider, path, _), result in zip(examples, ended, strict=True):
+        run = json.loads(result.content[0].text)
+        assert (result.is_error, run["status"], run["providerResponse"]) == (False, "COMPLETED", {"httpStatus": 200}), \
+            (provider, path, run)

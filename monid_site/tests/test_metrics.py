@@ -135,16 +135,16 @@ def test_a_run_a_spend_control_blocked_counts_as_ended_blocked_without_a_provide
     assert not changed(before, after, "monid_provider_request")
 
 
-def test_an_async_run_counts_each_provider_call_by_operation_never_by_id(client, alice_test_key, task_queue):
+def test_an_async_run_counts_each_provider_call_by_operation_never_by_id(client, alice_key, task_queue):
     before = scrape(client)
-    run_id = post_run(client, alice_test_key, TWEETS).json()["runId"]
+    run_id = post_run(client, alice_key, TWEETS).json()["runId"]
     task_queue.run()
     after = scrape(client)
 
     run = Run.objects.get(pk=run_id)
     assert (run.status, run.provider_http_status) == ("COMPLETED", 200)
     assert changed(before, after, "monid_runs_ended") == {
-        ("monid_runs_ended_total", labels(provider="apify", endpoint="/apidojo/tweet-scraper", mode="test",
+        ("monid_runs_ended_total", labels(provider="apify", endpoint="/apidojo/tweet-scraper", mode="live",
                                           status="COMPLETED", http_class="2xx")): 1}
     checks = RunEvent.objects.filter(run_id=run_id, kind="checked").count()
     assert checks >= 1
@@ -220,7 +220,7 @@ def test_the_gauges_are_read_from_the_runs_the_queue_and_the_wallets(client, ali
 
 @pytest.mark.django_db(transaction=True)
 def test_a_deployments_processes_add_up_their_counts_and_gunicorn_clears_out_those_of_dead_ones(
-        tmp_path, emulators, settings, alice_test_key):
+        tmp_path, emulators, settings, alice_key):
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
@@ -241,7 +241,7 @@ def test_a_deployments_processes_add_up_their_counts_and_gunicorn_clears_out_tho
         wait_until(lambda: _answers(f"{url}/v1/no-such-route"), what="the web server")
         assert not left_behind.exists()
 
-        response = requests.post(f"{url}/v1/run", json=TWEETS, headers={"Authorization": f"Bearer {alice_test_key}"},
+        response = requests.post(f"{url}/v1/run", json=TWEETS, headers={"Authorization": f"Bearer {alice_key}"},
                                  timeout=30)
         assert response.status_code == 202
         run = Run.objects.filter(pk=response.json()["runId"])
@@ -251,7 +251,7 @@ def test_a_deployments_processes_add_up_their_counts_and_gunicorn_clears_out_tho
         samples = parse(requests.get(f"{url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).text)
 
     # The run ended in a qcluster worker, its request was answered by gunicorn: one scrape of one process has both.
-    assert value(samples, "monid_runs_ended_total", provider="apify", endpoint="/apidojo/tweet-scraper", mode="test",
+    assert value(samples, "monid_runs_ended_total", provider="apify", endpoint="/apidojo/tweet-scraper", mode="live",
                  status="COMPLETED", http_class="2xx") == 1
     assert value(samples, "monid_provider_request_duration_seconds_count", provider="apify",
                  operation="POST /v2/acts/{id}/runs", outcome="2xx") == 1

@@ -1,7 +1,9 @@
 """An emulator of the Apify v2 API (start, follow and abort actor runs; read datasets), as a WSGI app.
 
 It keeps runs and datasets in memory and answers like the real API (envelopes, error types, pagination
-headers) so the Apify adapter can be tested over loopback HTTP and sandbox tokens work without an account.
+headers) so the apify-actor protocol can be tested over loopback HTTP, faults and slow runs included. Like
+the platform, it writes no more dataset items than a start's `maxItems` query parameter allows, and bills no
+more than its `maxTotalChargeUsd`.
 
 A run's lifecycle is driven by calls, not by the clock, so tests need no sleeping: a new run is RUNNING,
 the first plain status check still answers RUNNING and the second makes it terminal; any `waitForFinish`
@@ -24,7 +26,8 @@ Magic inputs (a string anywhere in the actor input, e.g. in `searchTerms`):
                          emulator:slow it still only ends by abort.
     emulator:items-<count>x<bytes>
                          a run that succeeds (and is not emulator:empty) has <count> generated items
-                         (maxItems is ignored), each `{"index": i, "filler": "xx..."}` whose compact JSON is
+                         (maxItems is ignored, in the input and in the start's query: an actor that
+                         writes past the caps), each `{"index": i, "filler": "xx..."}` whose compact JSON is
                          <bytes> long (or as short as it can be). Items are made as a page is read and
                          streamed in chunks without a Content-Length (the connection closes after each
                          answer), so even a read without `limit` of a huge dataset holds one chunk in
@@ -315,8 +318,11 @@ def _urls(run_input, field):
 
 
 def _count(run_input, field, default):
-    """A field that must be a non-negative integer, or absent (the actor's default)."""
+    """A field that must be a non-negative integer, or absent (the actor's default). Actors run JavaScript, where
+    1000.0 is the number 1000."""
     value = run_input.get(field, default)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ApiError(400, "invalid-input", f"Input is not valid: {field} must be a non-negative integer")
     return value
@@ -459,6 +465,11 @@ class ApifyEmulator:
         if magic == "emulator:bad-input":
             raise ApiError(400, "invalid-input", "Input is not valid (emulated)")
         items = ACTORS[actor_id](run_input)  # now, so a bad input is refused before a run exists
+        # The platform's caps: a run writes no more dataset items, and spends no more, than its start allows.
+        max_items = _number(query, "maxItems", None) if "maxItems" in query else None
+        max_charge = query.get("maxTotalChargeUsd", [None])[0]
+        if max_items is not None:
+            items = items[:max_items]
         if generated := GENERATED.search(text):
             count, size = map(int, generated.groups())
             items = GeneratedItems(size, range(count))
@@ -475,7 +486,8 @@ class ApifyEmulator:
             "defaultKeyValueStoreId": _apify_id(),
             "stats": {"inputBodyLen": len(body), "restartCount": 0},
             "options": {"build": "latest", "timeoutSecs": _number(query, "timeout", 3600),
-                        "memoryMbytes": _number(query, "memory", 1024)},
+                        "memoryMbytes": _number(query, "memory", 1024), "maxItems": max_items,
+                        "maxTotalChargeUsd": float(max_charge) if max_charge else None},
             "usage": {},
             "usageTotalUsd": 0,
         }
@@ -606,7 +618,8 @@ class ApifyEmulator:
         self.datasets[run["defaultDatasetId"]] = items
         run.update(status=status, statusMessage=message, finishedAt=_now(),
                    usage={"DATASET_WRITES": len(items)},
-                   usageTotalUsd=round(USD_PER_RUN + USD_PER_ITEM * len(items), 8))
+                   usageTotalUsd=min(round(USD_PER_RUN + USD_PER_ITEM * len(items), 8),
+                                     run["options"]["maxTotalChargeUsd"] or float("inf")))
         self.lock.notify_all()  # wakes requests waiting for a timed run, which may be this one
 
 

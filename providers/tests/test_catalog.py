@@ -6,11 +6,15 @@ from django.core.management import call_command
 from jsonschema import Draft202012Validator
 
 from providers.admin import EndpointForm
-from providers.catalog import ENDPOINTS, PROVIDERS
+from providers.engine.loader import connectors_load
 from providers.models import Endpoint, Provider
 from runs.models import Run
 
 pytestmark = pytest.mark.django_db
+
+CONNECTORS = connectors_load()
+PROVIDERS = [connector.provider for connector in CONNECTORS]
+ENDPOINTS = [{**spec, "provider": connector.provider["slug"]} for connector in CONNECTORS for spec in connector.endpoints]
 
 
 def _catalog_rows():
@@ -19,42 +23,29 @@ def _catalog_rows():
 
 def test_seed_catalog_is_idempotent_and_keeps_operators_changes():
     call_command("seed_catalog", stdout=io.StringIO())
-    Endpoint.objects.filter(path="/person/enrich").update(price_micros=5000, enabled=False, tags=["mine"])
+    Endpoint.objects.filter(path="/person/enrich").update(price_micros=5000, enabled=False)
     before = _catalog_rows()
     call_command("seed_catalog", stdout=io.StringIO())
     assert _catalog_rows() == before
     assert Provider.objects.count() == len(PROVIDERS) and Endpoint.objects.count() == len(ENDPOINTS)
     enrich = Endpoint.objects.get(path="/person/enrich")
-    assert (enrich.price_micros, enrich.enabled, enrich.tags) == (5000, False, ["mine"])
+    assert (enrich.price_micros, enrich.enabled) == (5000, False)
 
 
-def test_seeding_gives_rows_from_before_the_catalog_details_the_details_they_lack():
-    pdl = Provider.objects.create(slug="pdl", name="PDL", mode="sync")
-    Endpoint.objects.create(provider=pdl, path="/person/enrich", description="Old words", price_micros=4000,
-                            input_schema={"type": "object"})  # as an older seed left it: no name, method POST
-    call_command("seed_catalog", stdout=io.StringIO())
-    pdl.refresh_from_db()
-    enrich = Endpoint.objects.get(path="/person/enrich")
-    spec = next(spec for spec in ENDPOINTS if spec["path"] == "/person/enrich")
-    assert (enrich.name, enrich.method, enrich.tags, enrich.doc_url, enrich.notes) == (
-        "Person enrichment", "GET", spec["tags"], spec["doc_url"], spec["notes"])
-    assert (enrich.description, enrich.price_micros, enrich.input_schema) == ("Old words", 4000, {"type": "object"})
-    assert (pdl.name, pdl.doc_url) == ("PDL", "https://docs.peopledatalabs.com/docs") and pdl.description
-
-
-def test_seeding_keeps_the_details_an_operator_gave_and_fills_only_blank_ones(catalog):
+def test_seeding_brings_rows_up_to_their_files_but_keeps_prices_and_switches(catalog):
     Endpoint.objects.filter(path="/person/enrich").update(name="Find a person", method="POST", tags=["mine"],
-                                                          notes="")
+                                                          notes="", price_micros=4000, enabled=False)
     call_command("seed_catalog", stdout=io.StringIO())
     enrich = Endpoint.objects.get(path="/person/enrich")
-    assert (enrich.name, enrich.method, enrich.tags) == ("Find a person", "POST", ["mine"])
-    assert enrich.notes.startswith("Answers the single best match")
+    assert (enrich.name, enrich.method, enrich.price_micros, enrich.enabled) == ("Person enrichment", "GET", 4000, False)
+    assert enrich.notes.startswith("Answers the single best match") and "email" in enrich.tags
 
 
 def test_the_endpoints_clients_already_use_keep_their_paths_modes_and_prices(catalog):
     seeded = {(e.provider.slug, e.path): e for e in Endpoint.objects.select_related("provider")}
-    for key, mode in [(("pdl", "/person/enrich"), "sync"), (("apify", "/apidojo/tweet-scraper"), "async")]:
-        assert (seeded[key].provider.mode, seeded[key].price_type, seeded[key].price_micros) == (mode, "PER_CALL", 3000)
+    assert (seeded["pdl", "/person/enrich"].provider.mode, seeded["pdl", "/person/enrich"].price_type,
+            seeded["pdl", "/person/enrich"].price_micros) == ("sync", "PER_CALL", 3000)
+    assert seeded["apify", "/apidojo/tweet-scraper"].provider.mode == "async"
     assert set(seeded) == {(spec["provider"], spec["path"]) for spec in ENDPOINTS}
 
 
@@ -77,18 +68,10 @@ def test_every_seeded_schema_is_valid_json_schema_and_its_examples_match_it(spec
 def test_every_seeded_endpoint_says_what_an_agent_chooses_it_by(spec):
     assert spec["name"] and len(spec["description"]) >= 60 and spec["notes"]
     assert spec["method"] in ("GET", "POST") and spec["doc_url"].startswith("https://")
+    assert {"happy", "provider-error"} <= set(spec["fixtures"])
     assert 3 <= len(spec["tags"]) <= 20 and all(tag == tag.lower() and len(tag) <= 30 for tag in spec["tags"])
     provider = next(p for p in PROVIDERS if p["slug"] == spec["provider"])
     assert provider["description"] and provider["doc_url"].startswith("https://")
-
-
-@pytest.mark.parametrize("spec", [spec for spec in ENDPOINTS if spec["price_type"] == "PER_RESULT"],
-                         ids=lambda spec: spec["path"])
-def test_a_per_result_endpoint_is_held_for_an_integer_field_of_its_input_that_caps_its_results(spec):
-    field = spec["input_schema"]["properties"][spec["result_limit_field"]]
-    assert field["type"] == "integer" and field["minimum"] >= 1 and field["maximum"]
-    assert spec["flat_fee_micros"] > 0 and spec["price_micros"] > 0
-    assert 1 <= spec["default_result_estimate"] <= field["maximum"]
 
 
 def test_the_admin_refuses_an_input_schema_that_is_not_json_schema(catalog):
@@ -112,7 +95,8 @@ def test_an_operator_edits_prices_in_the_admin(client, operator, catalog):
         "provider": endpoint.provider_id, "path": endpoint.path, "description": endpoint.description, "method": "POST",
         "input_schema": json.dumps(endpoint.input_schema), "price_type": "PER_CALL", "price_micros": 4500,
         "flat_fee_micros": 0, "credit_cost_micros": 2800, "deadline_seconds": 30, "enabled": "on",
-        "result_limit_field": "", "default_result_estimate": 100})
+        "request": json.dumps(endpoint.request), "usage": json.dumps(endpoint.usage), "output": "{}",
+        "fixtures": json.dumps(endpoint.fixtures)})
     assert response.status_code == 302
     endpoint.refresh_from_db()
     assert (endpoint.price_micros, endpoint.credit_cost_micros) == (4500, 2800)
@@ -143,7 +127,7 @@ def test_every_example_runs_end_to_end_with_a_test_key(client, alice_test_key, t
     if endpoint.provider.is_async:
         assert isinstance(body["output"], list) and body["resultCount"] == len(body["output"])
         assert all(isinstance(item, dict) for item in body["output"])
-        assert body["resultCount"] <= example.get(endpoint.result_limit_field, 1000)
+        assert body["resultCount"] <= Run.objects.get(pk=body["runId"]).estimated_units
 
 
 def test_a_live_per_result_run_is_held_for_its_limit_and_charged_per_result(client, alice_key, task_queue):

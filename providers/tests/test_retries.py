@@ -8,20 +8,17 @@ from email.utils import format_datetime
 
 import pytest
 
-from providers.adapters import SANDBOX_CREDENTIALS, ProviderUnavailable
-from providers.adapters import base
-from providers.adapters.apify import ApifyAdapter
-from providers.adapters.pdl import PdlAdapter
+from providers.engine import ProviderUnavailable
+from providers.engine import transport as base
 
 
 @pytest.fixture
-def apify(emulators):
-    return ApifyAdapter(base_url=f"{emulators.url}/apify", credential=SANDBOX_CREDENTIALS["apify"])
+def apify(tweets, db):
+    return tweets
 
 
 def start(apify, *terms, max_items=3):
-    return apify.start(path="/apidojo/tweet-scraper", actor_input={"searchTerms": ["AI", *terms],
-                                                                     "maxItems": max_items})
+    return apify.start(params={"searchTerms": ["AI", *terms], "maxItems": max_items}, units=max_items, hold=10**6)
 
 
 def test_backoff_grows_exponentially_under_a_cap_with_full_jitter():
@@ -44,47 +41,46 @@ def test_retry_after_in_seconds_or_as_a_date_wins_within_a_cap():
 @pytest.mark.parametrize("fault", ["503", "429bare", "garbage"])
 def test_a_status_check_rides_out_a_short_burst_of_faults(apify, backoff_waits, fault):
     run = start(apify, f"emulator:status-{fault}x3")
-    assert apify.status(run_id=run.id, wait_seconds=1).status == "SUCCEEDED"
+    assert apify.check(run_id=run.run_id, wait_seconds=1).detail == "SUCCEEDED"
     assert len(backoff_waits) == 3
 
 
 def test_a_429_with_retry_after_waits_as_long_as_apify_asks(apify, backoff_waits):
     run = start(apify, "emulator:status-429x2")
-    assert apify.status(run_id=run.id, wait_seconds=1).status == "SUCCEEDED"
+    assert apify.check(run_id=run.run_id, wait_seconds=1).detail == "SUCCEEDED"
     assert backoff_waits == [1.0, 1.0]
 
 
 def test_a_status_check_gives_up_after_its_attempts(apify, backoff_waits):
     run = start(apify, "emulator:status-503x99")
     with pytest.raises(ProviderUnavailable) as caught:
-        apify.status(run_id=run.id, wait_seconds=1)
+        apify.check(run_id=run.run_id, wait_seconds=1)
     assert "503" in str(caught.value) and caught.value.retryable
     assert len(backoff_waits) == base.RETRY_ATTEMPTS - 1
 
 
 @pytest.mark.parametrize("fault", ["503", "429", "garbage"])
 def test_reading_a_dataset_rides_out_faults(apify, backoff_waits, fault):
-    run = apify.status(run_id=start(apify, f"emulator:dataset-{fault}x2", max_items=5).id, wait_seconds=1)
-    assert len(apify.items(dataset_id=run.dataset_id, max_bytes=10**6)[0]) == 5
+    run = apify.check(run_id=start(apify, f"emulator:dataset-{fault}x2", max_items=5).run_id, wait_seconds=1)
+    assert len(apify.collect(run, max_bytes=10**6).output) == 5
     assert len(backoff_waits) == 2
 
 
 def test_a_refused_start_is_not_retried(apify, backoff_waits):
-    answer = apify.start(path="/apidojo/tweet-scraper", actor_input={"searchTerms": ["emulator:rate-limit"]})
+    answer = apify.start(params={"searchTerms": ["emulator:rate-limit"]}, units=10, hold=10**6)
     assert answer.http_status == 429 and backoff_waits == []
 
 
-def test_a_pdl_error_is_the_customers_answer_and_not_retried(emulators, backoff_waits):
-    pdl = PdlAdapter(base_url=f"{emulators.url}/pdl", credential=SANDBOX_CREDENTIALS["pdl"])
-    answer = pdl.call(path="/person/enrich", params={"email": "error@example.com"}, credit_cost_micros=0,
-                      timeout_seconds=10)
+def test_a_pdl_error_is_the_customers_answer_and_not_retried(db, protocol, backoff_waits):
+    answer = protocol("pdl", "/person/enrich").call(params={"email": "error@example.com"}, units=1, hold=0,
+                                                    timeout_seconds=10)
     assert answer.http_status == 500 and backoff_waits == []
 
 
-def test_a_connection_refused_during_a_status_check_is_retried_then_reported(backoff_waits):
-    apify = ApifyAdapter(base_url="http://127.0.0.1:9", credential="x")
+def test_a_connection_refused_during_a_status_check_is_retried_then_reported(db, protocol, settings, backoff_waits):
+    settings.APIFY_API_BASE_URL = "http://127.0.0.1:9"
     with pytest.raises(ProviderUnavailable, match="could not be reached"):
-        apify.status(run_id="anything", wait_seconds=1)
+        protocol("apify", "/apidojo/tweet-scraper").check(run_id="anything", wait_seconds=1)
     assert len(backoff_waits) == base.RETRY_ATTEMPTS - 1
 
 
@@ -107,8 +103,9 @@ def resetting_server():
     listener.close()
 
 
-def test_a_connection_reset_during_a_status_check_is_retried_then_reported(resetting_server, backoff_waits):
-    apify = ApifyAdapter(base_url=resetting_server, credential="x")
+def test_a_connection_reset_during_a_status_check_is_retried_then_reported(db, resetting_server, protocol, settings,
+                                                                          backoff_waits):
+    settings.APIFY_API_BASE_URL = resetting_server
     with pytest.raises(ProviderUnavailable, match="could not be reached") as caught:
-        apify.status(run_id="anything")
+        protocol("apify", "/apidojo/tweet-scraper").check(run_id="anything")
     assert caught.value.retryable and len(backoff_waits) == base.RETRY_ATTEMPTS - 1

@@ -15,8 +15,8 @@ WANTS = [
     ("identify a person from a name and a company", "pdl", "/person/identify"),
     ("company data", "pdl", "/company/enrich"),
     ("twitter posts", "apify", "/apidojo/tweet-scraper"),
-    ("crawl a website and extract its text", "apify", "/apify/website-content-crawler"),
-    ("google maps places", "apify", "/compass/crawler-google-places"),
+    ("crawl a website and extract its text", "tavily", "/crawl"),
+    ("places on google maps with opening hours", "apify", "/compass/crawler-google-places"),
     ("instagram posts of a profile", "apify", "/apify/instagram-scraper"),
 ]
 

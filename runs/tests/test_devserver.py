@@ -10,13 +10,14 @@ import requests
 from django.conf import settings
 
 from bench.harness import free_port, wait_until
+from conftest import catalog_examples
 
 
 @pytest.fixture
 def devserver(tmp_path):
-    web, sandbox = free_port(), free_port()
+    web = free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'monid.sqlite3'}", "REDIS_URL": "",
-           "MONID_SANDBOX_URL": f"http://127.0.0.1:{sandbox}", "DJANGO_ALLOWED_HOSTS": "127.0.0.1"}
+           "DJANGO_ALLOWED_HOSTS": "127.0.0.1"}
     manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
     for command in (["migrate", "-v0"], ["seed_catalog"]):
         subprocess.run([*manage, *command], env=env, check=True, capture_output=True)
@@ -57,3 +58,22 @@ def test_the_dev_server_runs_an_async_run_to_completion_and_stops_on_ctrl_c(devs
     assert process.wait(timeout=60) == 0
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{base}/login/", timeout=2)
+
+
+def test_with_only_web_worker_and_dispatcher_a_test_key_runs_every_catalog_endpoint(devserver):
+    _, base, key = devserver
+    headers = {"Authorization": f"Bearer {key}"}
+    accepted = {}
+    for provider, path, example in catalog_examples():
+        response = requests.post(f"{base}/v1/run", headers=headers, timeout=30,
+                                 json={"provider": provider, "endpoint": path, "input": example})
+        assert response.status_code in (200, 202), (path, response.text)
+        accepted[path] = response.json()["runId"]
+
+    def ended(run_id):
+        run = requests.get(f"{base}/v1/runs/{run_id}", headers=headers, timeout=10).json()
+        return run if run["status"] not in ("READY", "RUNNING") else None
+
+    for path, run_id in accepted.items():
+        run = wait_until(lambda run_id=run_id: ended(run_id), seconds=180)
+        assert (run["status"], run["providerResponse"]) == ("COMPLETED", {"httpStatus": 200}), (path, run)

@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from providers.adapters import apify as apify_module
-from providers.adapters import base
+from providers.engine import apify as apify_module
+from providers.engine import transport as base
 from runs.models import Run
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tweets_per_call")]
 
 
 @pytest.fixture

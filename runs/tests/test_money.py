@@ -115,8 +115,10 @@ def test_test_mode_runs_never_touch_the_wallet(client, alice_test_key, task_queu
 @pytest.fixture
 def per_result(catalog):
     """The tweet scraper priced per result: $0.001 a run plus $0.0001 a tweet, held for maxItems or 3."""
-    Endpoint.objects.filter(path=TWEETS["endpoint"]).update(
-        price_type="PER_RESULT", flat_fee_micros=1_000, price_micros=100, default_result_estimate=3)
+    endpoint = Endpoint.objects.get(path=TWEETS["endpoint"])
+    usage = {**endpoint.usage, "estimate": {"factors": [{"field": "maxItems", "default": 3}], "maximum": 1000}}
+    Endpoint.objects.filter(pk=endpoint.pk).update(price_type="PER_RESULT", flat_fee_micros=1_000, price_micros=100,
+                                                   usage=usage)
 
 
 def test_a_per_result_run_is_held_for_the_results_it_asks_for_and_charged_for_those_it_gets(
@@ -127,18 +129,18 @@ def test_a_per_result_run_is_held_for_the_results_it_asks_for_and_charged_for_th
     assert (run.held_micros, run.result_count, run.reported_cost_micros) == (1_500, 5, 1_500)
 
 
-def test_a_per_result_run_without_a_limit_keeps_only_the_results_its_hold_covers(
+def test_a_per_result_run_without_a_limit_asks_the_provider_for_only_the_results_its_hold_covers(
         client, alice_key, task_queue, per_result):
-    run_id = post(client, alice_key, {**TWEETS, "input": {"searchTerms": ["AI"]}}).json()["runId"]  # 10 by default
+    run_id = post(client, alice_key, {**TWEETS, "input": {"searchTerms": ["AI"]}}).json()["runId"]  # the actor: 10
     task_queue.run()
     run = Run.objects.get(pk=run_id)
-    assert (run.held_micros, run.result_count, len(run.output), run.output_truncated) == (1_300, 3, 3, True)
+    assert (run.held_micros, run.result_count, len(run.output), run.output_truncated) == (1_300, 3, 3, False)
     assert run.reported_cost_micros == 1_300 and ledger(run_id) == [("charge", 1_300), ("hold", 1_300),
                                                                     ("release", 1_300)]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_hundred_runs_at_once_against_a_wallet_for_ten_admit_exactly_ten(alice, catalog):
+def test_a_hundred_runs_at_once_against_a_wallet_for_ten_admit_exactly_ten(alice, tweets_per_call):
     workspace = alice.workspaces.get()
     endpoint = Endpoint.objects.get(path=TWEETS["endpoint"])
     wallet_credit(workspace=workspace, amount_micros=10 * endpoint.price_micros, note="ten runs")

@@ -170,42 +170,41 @@ def test_a_sync_run_whose_request_died_fails_uncharged(alice, alice_key):
     assert run.status == "FAILED" and run.reported_cost_micros == 0 and "lost" in run.error_message
 
 
-def interrupted_start(client, key, task_queue, emulators, *, reached_apify):
+def interrupted_start(client, key, task_queue, tweets, *, reached_apify):
     """A run whose first step died during its start: after Apify accepted it (`reached_apify`), or before."""
-    from providers.adapters import SANDBOX_CREDENTIALS
-    from providers.adapters.apify import ApifyAdapter
-    apify = ApifyAdapter(base_url=f"{emulators.url}/apify", credential=SANDBOX_CREDENTIALS["apify"])
     terms = [f"interrupted-{reached_apify}-{timezone.now().timestamp()}"]
     run_id = post(client, key, {**TWEETS, "input": {"searchTerms": terms}}).json()["runId"]
     assert runs_dispatch() == 1
     task_queue.purge()  # the step that took it died...
     Run.objects.filter(pk=run_id).update(steps=1, worker="gone:1")
     if reached_apify:  # ...after Apify started the actor, before the run id was stored
-        apify.start(path=TWEETS["endpoint"], actor_input={"searchTerms": terms})
+        run = Run.objects.get(pk=run_id)
+        tweets.start(params={"searchTerms": terms}, units=run.estimated_units, hold=run.held_micros)
     Run.objects.filter(pk=run_id).update(next_step_at=timezone.now())
-    return run_id, terms, apify
+    return run_id, terms
 
 
-def starts_of(apify, terms):
-    return [run for run in apify.runs_started_since(path=TWEETS["endpoint"], since=timezone.now() - datetime.timedelta(minutes=5))
-            if apify.input_of(run_id=run.id) == {"searchTerms": terms}]
+def starts_of(apify_started, terms):
+    return [run_id for run_id, sent in apify_started(timezone.now() - datetime.timedelta(minutes=5))
+            if sent["searchTerms"] == terms]
 
 
 def test_a_start_interrupted_after_apify_accepted_it_adopts_that_run_instead_of_starting_another(
-        client, alice_key, task_queue, emulators):
-    run_id, terms, apify = interrupted_start(client, alice_key, task_queue, emulators, reached_apify=True)
-    left_behind = starts_of(apify, terms)
+        client, alice_key, task_queue, tweets, apify_started):
+    run_id, terms = interrupted_start(client, alice_key, task_queue, tweets, reached_apify=True)
+    left_behind = starts_of(apify_started, terms)
     task_queue.run()
     run = Run.objects.get(pk=run_id)
-    assert (run.status, run.provider_run_id) == ("COMPLETED", left_behind[0].id)
-    assert len(starts_of(apify, terms)) == 1
+    assert (run.status, run.provider_run_id) == ("COMPLETED", left_behind[0])
+    assert len(starts_of(apify_started, terms)) == 1
 
 
-def test_a_start_interrupted_before_apify_got_it_starts_the_actor_once(client, alice_key, task_queue, emulators):
-    run_id, terms, apify = interrupted_start(client, alice_key, task_queue, emulators, reached_apify=False)
+def test_a_start_interrupted_before_apify_got_it_starts_the_actor_once(client, alice_key, task_queue, tweets,
+                                                                       apify_started):
+    run_id, terms = interrupted_start(client, alice_key, task_queue, tweets, reached_apify=False)
     task_queue.run()
     run = Run.objects.get(pk=run_id)
-    assert run.status == "COMPLETED" and [started.id for started in starts_of(apify, terms)] == [run.provider_run_id]
+    assert run.status == "COMPLETED" and starts_of(apify_started, terms) == [run.provider_run_id]
 
 
 def test_a_provider_run_another_run_recorded_is_never_adopted(client, alice_key, task_queue, emulators):

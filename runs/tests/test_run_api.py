@@ -95,7 +95,7 @@ def test_an_async_apify_run_is_accepted_then_completes_with_its_dataset(client, 
     assert body["status"] == "COMPLETED"
     assert body["providerResponse"] == {"httpStatus": 200}
     assert len(body["output"]) == 10 and body["resultCount"] == 10
-    assert body["billing"]["reportedCost"]["value"] == 3000
+    assert body["billing"]["reportedCost"]["value"] == 4000  # ten tweets at $0.0004
     assert body["billing"]["actualCost"]["value"] == 2900  # the emulator's usageTotalUsd: 0.0004 + 10 x 0.00025
     assert Run.objects.get(pk=accepted["runId"]).provider_run_id
 
@@ -148,8 +148,8 @@ def test_the_composite_input_form_is_accepted(client, alice_key):
 
 
 def test_a_bug_during_a_sync_run_fails_it_cleanly(client, alice_key, monkeypatch):
-    from providers.adapters.pdl import PdlAdapter
-    monkeypatch.setattr(PdlAdapter, "call", lambda self, **kwargs: 1 / 0)
+    from providers.engine.http import HttpProtocol
+    monkeypatch.setattr(HttpProtocol, "call", lambda self, **kwargs: 1 / 0)
     response = post_run(client, alice_key, PDL_MATCH)
     assert response.status_code == 200
     body = response.json()
@@ -160,8 +160,8 @@ def test_a_bug_during_a_sync_run_fails_it_cleanly(client, alice_key, monkeypatch
 
 def test_a_bug_while_following_an_async_run_fails_it_instead_of_leaving_it_running(
         client, alice_key, task_queue, django_capture_on_commit_callbacks, monkeypatch):
-    from providers.adapters.apify import ApifyAdapter
-    monkeypatch.setattr(ApifyAdapter, "answer", lambda self, run: 1 / 0)
+    from providers.engine.apify import ApifyActorProtocol
+    monkeypatch.setattr(ApifyActorProtocol, "collect", lambda self, progress, **kwargs: 1 / 0)
     with django_capture_on_commit_callbacks(execute=True):
         run_id = post_run(client, alice_key, TWEETS).json()["runId"]
     task_queue.run()

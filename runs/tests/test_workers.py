@@ -14,7 +14,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def deployment(tmp_path, emulators, settings):
+def deployment(tmp_path, emulators, settings, tweets_per_call):
+    # Priced per call: no hold caps the results read, so the byte cap is what bounds them.
     env = deployment_env(database_url=database_url(connection.settings_dict),
                          redis_url=isolated_redis(settings.REDIS_URL), **FAST_RECOVERY)
     with Deployment(env, tmp_path) as running:

@@ -1,11 +1,15 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from providers.engine.loader import ConnectorError
 from providers.services import catalog_seed
 
 
 class Command(BaseCommand):
-    help = "Load the default provider and endpoint catalog (safe to run again)."
+    help = "Load the bundled connectors (providers/connectors/) into the catalog (safe to run again)."
 
     def handle(self, *args, **options):
-        providers, endpoints = catalog_seed()
+        try:
+            providers, endpoints = catalog_seed()
+        except ConnectorError as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(f"Catalog loaded: {providers} providers, {endpoints} endpoints.")

@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = ("Run the web server, the django-q2 worker, the run dispatcher and the provider emulators together; "
-            "Ctrl-C stops them all.")
+    help = ("Run the web server, the django-q2 worker and the run dispatcher together (test-mode keys are answered "
+            "from the connectors' fixtures inside them); Ctrl-C stops them all.")
 
     def add_arguments(self, parser):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
@@ -20,7 +20,6 @@ class Command(BaseCommand):
             "web": [*manage, "runserver", "--noreload", addrport],
             "worker": [*manage, "qcluster"],
             "dispatcher": [*manage, "dispatch_runs"],
-            "emulators": [*manage, "run_emulators"],
         }
         # Each child leads its own process group: Ctrl-C reaches only us, and each child is told to stop exactly
         # once (a second signal makes qcluster abandon its workers), then its whole group is killed if it lingers.
@@ -32,7 +31,7 @@ class Command(BaseCommand):
             stopped = ", ".join(name for name, child in children.items() if child.poll() is not None)
             self.stderr.write(f"{stopped} stopped; stopping the rest.")
         except (KeyboardInterrupt, SystemExit):
-            self.stderr.write("Stopping web server, worker, dispatcher and emulators…")
+            self.stderr.write("Stopping web server, worker and dispatcher…")
         finally:
             _stop(children.values())
 
