@@ -154,8 +154,14 @@ def in_flight(monid_url, key, args):
 
 def big_dataset(monid_url, key):
     """One run whose dataset is 50 MB: what was kept, and the peak memory of the worker that read it."""
+    from providers.models import Endpoint
+    from providers.queries import ENDPOINT_CACHE_SECONDS
     from runs.models import Run
 
+    # Priced per call, so no hold caps the items read and the output's byte cap is what bounds them; the web
+    # workers see the new price once their copy of the endpoint expires.
+    Endpoint.objects.filter(path="/apidojo/tweet-scraper").update(price_type="PER_CALL", price_micros=3000)
+    time.sleep(ENDPOINT_CACHE_SECONDS + 1)
     run_id = post_runs(monid_url, key, 1, 1, lambda i: [f"big-{uuid.uuid4().hex[:8]}", "emulator:items-10000x5000"])[0]
     wait_until(lambda: Run.objects.filter(pk=run_id, status__in=Run.TERMINAL).exists(), seconds=300,
                what="the 50 MB run to end")

@@ -30,7 +30,7 @@ PARTS = [
     ("endpoint lookup (kept per process)", "endpoint_get_enabled"),
     ("input schema validation", "run_input_validate"),
     ("admission: run and hold, 1 transaction", "run_create"),
-    ("provider call (HTTP to the emulator)", "PdlAdapter.call"),
+    ("provider call (HTTP to the emulator)", "HttpProtocol.call"),
     ("settlement: run, timeline, rollup, ledger, wallet, budgets, 1 transaction", "run_finish"),
     ("response: serialize", "respond"),
 ]

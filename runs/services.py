@@ -229,7 +229,7 @@ def runs_advance(*, run_ids: Sequence[str]) -> None:
         return
     # Ours are the rows this very update leased: this process runs one task at a time, and the instant is unique.
     runs = list(Run.objects.filter(pk__in=run_ids, worker=worker, lease_until=lease_until)
-                .select_related("endpoint__provider"))
+                .select_related("endpoint__provider").defer("endpoint__fixtures"))  # live steps never read them
     # The timeline entries of these steps, written in one INSERT after them (or with a run's end, by run_finish).
     due, events = {}, []
     with _heartbeat.holding([run.pk for run in runs], worker):
