@@ -19,12 +19,7 @@ def fixture_replay(endpoint, case: str) -> list[str]:
     protocol = protocol_for(endpoint, sandbox=True, params=params)
     protocol.transport = FixtureTransport(name=endpoint.provider.name, calls=fixture["calls"], strict=True)
     try:
-        if protocol.is_async:
-            started = protocol.start(params=params, units=units, hold=hold)
-            answer = started if isinstance(started, ProviderAnswer) else _finished(protocol, started.run_id, units,
-                                                                                  endpoint.price_type)
-        else:
-            answer = protocol.call(params=params, units=units, hold=hold, timeout_seconds=10)
+        answer = protocol_answer(protocol, params=params, units=units, hold=hold, price_type=endpoint.price_type)
     except AssertionError as exc:  # a request the case did not record
         return [str(exc)]
     if isinstance(answer, ProviderProgress):  # stopped while running
@@ -38,9 +33,16 @@ def fixture_replay(endpoint, case: str) -> list[str]:
     return [f"{name}: expected {value!r}, got {got[name]!r}" for name, value in fixture["expect"].items()
             if got[name] != value]
 
-def _finished(protocol, run_id: str, units: int, price_type: str):
-    """The run's answer once checked; a run still running is stopped, and its stop is the result."""
-    progress = protocol.check(run_id=run_id)
+
+def protocol_answer(protocol, *, params: dict, units: int, hold: int, price_type: str):
+    """A protocol's answer to one input, in one go: a sync call, or an async start, one status check and the
+    collection of its results; an async run still running after its check is stopped, and its stop answers."""
+    if not protocol.is_async:
+        return protocol.call(params=params, units=units, hold=hold, timeout_seconds=10)
+    started = protocol.start(params=params, units=units, hold=hold)
+    if isinstance(started, ProviderAnswer):
+        return started
+    progress = protocol.check(run_id=started.run_id)
     if progress.state == ProviderProgress.RUNNING:
-        return protocol.stop(run_id=run_id)
+        return protocol.stop(run_id=started.run_id)
     return protocol.collect(progress, max_bytes=10**7, max_items=units if price_type == "PER_RESULT" else None)

@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from providers.engine import ProviderAnswer, protocol_for
+from providers.engine import protocol_for
 from providers.engine.loader import connectors_load
+from providers.engine.replay import protocol_answer
 from providers.engine.transport import FixtureTransport, Reply
 from providers.engine.usage import count_of, units_estimate, units_price_micros
 from providers.models import Endpoint
@@ -99,14 +100,6 @@ class GreedyProvider:
                                           "x-call-credits-spent": str(allowed)}, body=body, size=100)
 
 
-def answer_of(protocol, units, hold, params):
-    if not protocol.is_async:
-        return protocol.call(params=params, units=units, hold=hold, timeout_seconds=10)
-    started = protocol.start(params=params, units=units, hold=hold)
-    return started if isinstance(started, ProviderAnswer) else protocol.collect(
-        protocol.check(run_id=started.run_id), max_bytes=10**8, max_items=units)
-
-
 @pytest.mark.parametrize("path", [spec for spec in [
     "/person/enrich", "/person/search", "/person/identify", "/company/enrich", "/apidojo/tweet-scraper",
     "/apify/website-content-crawler", "/compass/crawler-google-places", "/apify/instagram-scraper"]])
@@ -122,7 +115,8 @@ def test_every_endpoints_largest_input_is_refused_or_held_for_all_it_can_be_char
     greedy = GreedyProvider(endpoint, run.estimated_units)
     protocol = protocol_for(endpoint, sandbox=False)
     protocol.transport = greedy
-    answer = answer_of(protocol, run.estimated_units, run.held_micros, params)
+    answer = protocol_answer(protocol, params=params, units=run.estimated_units, hold=run.held_micros,
+                             price_type=endpoint.price_type)
     billed = answer.billed_units if endpoint.price_type in ("PER_RESULT", "CREDITS") else None
     charge = units_price_micros(price_type=run.price_type, price_micros=run.price_micros,
                                 flat_fee_micros=run.flat_fee_micros, units=min(billed or 0, run.estimated_units))
@@ -178,7 +172,7 @@ def test_for_every_catalog_endpoint_the_largest_input_is_refused_or_capped_withi
                               flat_fee_micros=endpoint.flat_fee_micros, units=units)
     protocol = protocol_for(endpoint, sandbox=True)
     protocol.transport = transport = Recorded(name=provider, calls=endpoint.fixtures["happy"]["calls"])
-    answer = answer_of(protocol, units, hold, params)
+    answer = protocol_answer(protocol, params=params, units=units, hold=hold, price_type=endpoint.price_type)
     if endpoint.price_type in ("PER_RESULT", "CREDITS"):
         charged = units_price_micros(price_type=endpoint.price_type, price_micros=endpoint.price_micros,
                                      flat_fee_micros=endpoint.flat_fee_micros,
