@@ -58,11 +58,13 @@ def _fresh_cache(request):
     if request.node.get_closest_marker("django_db") or "db" in request.fixturenames:
         from django.core.cache import cache
 
+        from providers.credentials import credentials_cache_clear
         from providers.queries import endpoint_cache_clear
         if "db" in request.fixturenames:
             request.getfixturevalue("db")  # a fixture that needs it may come after this one
         cache.clear()
         endpoint_cache_clear()  # a test's catalog is rolled back with it
+        credentials_cache_clear()  # and so are its credentials
 
 
 @pytest.fixture(scope="session")

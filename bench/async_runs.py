@@ -92,10 +92,15 @@ def throughput(deployment, monid_url, emulators_url, key, args):
           f"{sorted({row[3] for row in rows})}")
     print(f"    completed runs/s:        {args.runs / seconds:8.1f}   ({seconds:.1f} s from first created to last "
           f"completed)")
-    spent = {role: (used[role] - before.get(role, 0.0)) * 1000 / args.runs for role in used}
-    print("    CPU ms per run:          " + ", ".join(f"{role} {ms:.1f}" for role, ms in
-                                                   sorted(spent.items(), key=lambda kv: -kv[1]) if ms >= 0.05)
-          + f"; total {sum(spent.values()):.1f} of the {os.cpu_count() * seconds * 1000 / args.runs:.1f} "
+    print_cpu("run", before, used, count=args.runs, seconds=seconds)
+
+
+def print_cpu(what, before, used, *, count, seconds):
+    """CPU ms each process spent per `what` between two cpu_seconds readings, and what the CPUs had."""
+    spent = {role: (used[role] - before.get(role, 0.0)) * 1000 / count for role in used}
+    print(f"    CPU ms per {what}:".ljust(29) + ", ".join(f"{role} {ms:.2f}" for role, ms in
+                                                 sorted(spent.items(), key=lambda kv: -kv[1]) if ms >= 0.005)
+          + f"; total {sum(spent.values()):.2f} of the {os.cpu_count() * seconds * 1000 / count:.2f} "
             f"that {os.cpu_count()} CPUs had")
 
 
@@ -113,7 +118,7 @@ def latency(monid_url, emulators_url, key, args):
           "   (created -> completed, minus the run's own time)")
 
 
-def in_flight(monid_url, key, args):
+def in_flight(deployment, monid_url, key, args):
     from django.db.models import Sum
     from django.utils import timezone
 
@@ -139,17 +144,18 @@ def in_flight(monid_url, key, args):
     steps_before = ours.aggregate(steps=Sum("steps"))["steps"]
     due_at = timezone.now()
     ours.update(next_step_at=due_at)
-    began = time.perf_counter()
+    began, cpu_before = time.perf_counter(), cpu_seconds(deployment)
     # A checked run has its next check booked after due_at; one due, handed out or being checked has not.
     wait_until(lambda: not ours.exclude(next_step_at__gt=due_at).exists(), seconds=900, interval=0.2,
                what="every run to be checked")
-    seconds = time.perf_counter() - began
+    seconds, cpu_used = time.perf_counter() - began, cpu_seconds(deployment)
     checks = ours.aggregate(steps=Sum("steps"))["steps"] - steps_before  # some were checked again meanwhile
     now = timezone.now()
     needed = sum(1 / run_check_delay(run, now + datetime.timedelta(days=1)) for run in ours.only("started_at"))
     print(f"  all {args.in_flight} due at once: every one checked within {seconds:.1f} s, {checks} checks = "
           f"{checks / seconds:.0f} checks/s; at their ages now these runs need {needed:.0f} checks/s, "
           f"and {args.in_flight / CHECK_MAX_SECONDS:.0f} once older than {CHECK_MAX_SECONDS / CHECK_AGE_FRACTION:.0f} s")
+    print_cpu("check", cpu_before, cpu_used, count=checks, seconds=seconds)
 
 
 def big_dataset(monid_url, key):
@@ -228,7 +234,7 @@ def main():
         latency(monid_url, emulators_url, key, args)
         big_dataset(monid_url, key)
         if args.in_flight:
-            in_flight(monid_url, key, args)
+            in_flight(deployment, monid_url, key, args)
         if args.print_health:
             print_health(began)
         if args.print_metrics:

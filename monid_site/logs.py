@@ -26,7 +26,10 @@ from . import metrics
 _context = contextvars.ContextVar("monid_log_context", default={})
 # The access line's own fields, besides the context's.
 ACCESS_FIELDS = ("method", "route", "status", "duration_ms")
-CREDENTIAL_SETTINGS = ("SECRET_KEY", "APIFY_TOKEN", "PDL_API_KEY", "EMAIL_HOST_PASSWORD", "MONID_METRICS_TOKEN")
+CREDENTIAL_SETTINGS = ("SECRET_KEY", "APIFY_TOKEN", "PDL_API_KEY", "EMAIL_HOST_PASSWORD", "MONID_METRICS_TOKEN",
+                       "MONID_CREDENTIALS_KEY")
+# Provider credentials this process has sent (from the environment or the dashboard), by provider: blanked too.
+_credentials_in_use: dict[str, str] = {}
 REDACTED = "[redacted]"
 _SECRET_SHAPES = [
     (re.compile(r"\bmonid_(live|test)_[A-Za-z0-9]+"), rf"monid_\1_{REDACTED}"),
@@ -71,12 +74,18 @@ def request_served(request, get_response):
     return response
 
 
+def secret_in_use(name: str, value: str) -> None:
+    """From now on `value` is blanked wherever it appears in a log line of this process."""
+    _credentials_in_use[name] = value
+
+
 def redact(text: str) -> str:
-    """The text without anything shaped like a key or a credential, nor the configured credentials' values."""
-    for name in CREDENTIAL_SETTINGS:
-        value = getattr(settings, name, "")
-        if value and len(value) >= 8:  # a short one would blank ordinary words
-            text = text.replace(value, REDACTED)
+    """The text without anything shaped like a key or a credential, nor the values of the configured secrets and
+    of the provider credentials in use."""
+    for value in [*(getattr(settings, name, "") for name in CREDENTIAL_SETTINGS), *_credentials_in_use.values()]:
+        for part in value.split(",") if value else ():  # MONID_CREDENTIALS_KEY may list several keys
+            if len(part) >= 8:  # a short one would blank ordinary words
+                text = text.replace(part, REDACTED)
     for shape, replacement in _SECRET_SHAPES:
         text = shape.sub(replacement, text)
     return text

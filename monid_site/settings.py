@@ -161,6 +161,10 @@ APIFY_API_BASE_URL = env_url("APIFY_API_BASE_URL", "https://api.apify.com")
 APIFY_TOKEN = env_str("APIFY_TOKEN")
 PDL_API_BASE_URL = env_url("PDL_API_BASE_URL", "https://api.peopledatalabs.com")
 PDL_API_KEY = env_str("PDL_API_KEY")
+# Operators may instead set a provider's credential in the dashboard (its page in the catalog admin), which wins
+# over the environment's: stored encrypted under these Fernet keys, comma-separated, newest first
+# (providers/credentials.py). Unset, the dashboard cannot store credentials.
+MONID_CREDENTIALS_KEY = env_str("MONID_CREDENTIALS_KEY")
 PROVIDER_TIMEOUT_SECONDS = 30
 # The most of an async run's dataset kept as its output, in bytes of compact JSON; what does not fit is left at
 # the provider, and the run says outputTruncated (resultCount and a per-result price count what was kept).

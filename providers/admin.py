@@ -13,13 +13,18 @@ from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 from jsonschema import Draft202012Validator, SchemaError
 
+from monid_site.errors import ApplicationError
+
+from .credentials import CredentialUnreadable, credential_of, credential_source
 from .engine.loader import ENDPOINT_FILE, ConnectorError, checked, endpoint_check
 from .models import CatalogChange, Endpoint, Provider
-from .services import catalog_delete, catalog_save, catalog_subject
+from .services import (CREDENTIAL_MAX_LENGTH, catalog_delete, catalog_save, catalog_subject,
+                       provider_credential_checked, provider_credential_clear, provider_credential_set)
 
 PRICE_FIELDS = ["price_micros", "flat_fee_micros", "credit_cost_micros"]
 TAG_MAX_LENGTH, TAGS_MAX = 30, 20
 HISTORY_SHOWN = 10  # on a provider's or endpoint's page; the history admin has the rest
+CREDENTIAL_FIELDS = ["credential", "new_credential", "remove_credential"]
 
 
 def _dollars(micros: int) -> str:
@@ -123,10 +128,32 @@ class EndpointForm(EndpointPricesForm):
 
 class ProviderForm(forms.ModelForm):
     doc_url = _doc_url_field(Provider)
+    # Write-only: the page never shows a stored credential, and the box is always empty.
+    new_credential = forms.CharField(
+        required=False, max_length=CREDENTIAL_MAX_LENGTH, label="New credential",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Live runs send it instead of the environment variable. Stored encrypted and never shown again; "
+                  "leave empty to keep the current one.")
+    remove_credential = forms.BooleanField(
+        required=False, label="Remove the dashboard credential",
+        help_text="Live runs then send the environment variable's, if it is set.")
 
     class Meta:
         model = Provider
         fields = "__all__"
+
+    def clean_new_credential(self):
+        secret = self.cleaned_data["new_credential"]
+        try:
+            return provider_credential_checked(secret) if secret.strip() else ""
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+    def clean(self):
+        data = super().clean()
+        if data.get("new_credential") and data.get("remove_credential"):
+            raise forms.ValidationError("Either set a new credential or remove the one set here, not both.")
+        return data
 
 
 def _change_summary(change: CatalogChange) -> str:
@@ -199,9 +226,35 @@ class EndpointInline(admin.TabularInline):
 @admin.register(Provider)
 class ProviderAdmin(CatalogEntryAdmin):
     form = ProviderForm
-    list_display = ["slug", "name", "mode", "enabled"]
+    list_display = ["slug", "name", "mode", "credential", "enabled"]
     list_editable = ["enabled"]
+    readonly_fields = ["credential", "history"]
     inlines = [EndpointInline]
+
+    def get_fields(self, request, obj=None):
+        """The credential's state and its two controls, right after the name of its environment variable."""
+        fields = [name for name in super().get_fields(request, obj) if name not in CREDENTIAL_FIELDS]
+        at = fields.index("credential_name") + 1
+        return [*fields[:at], *CREDENTIAL_FIELDS, *fields[at:]]
+
+    @admin.display(description="Credential")
+    def credential(self, obj):
+        if obj.pk is None:
+            return "Not set."
+        try:
+            credential_of(obj)
+        except CredentialUnreadable as exc:
+            return str(exc)
+        source = credential_source(obj)
+        return "Not set: live runs are refused with 503; test mode works." if source == "not set" else \
+            source[:1].upper() + source[1:] + "."
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if form.cleaned_data.get("new_credential"):
+            provider_credential_set(user=request.user, provider=obj, secret=form.cleaned_data["new_credential"])
+        elif form.cleaned_data.get("remove_credential"):
+            provider_credential_clear(user=request.user, provider=obj)
 
     def save_formset(self, request, form, formset, change):
         """Endpoints edited or deleted in the inline are recorded like those edited on their own page."""

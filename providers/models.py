@@ -46,6 +46,21 @@ class Provider(models.Model):
         return self.mode == self.Mode.ASYNC
 
 
+class ProviderCredential(models.Model):
+    """A provider's credential set by an operator in the dashboard, encrypted (providers.credentials); live runs
+    send it instead of the environment variable the provider names."""
+
+    provider = models.OneToOneField(Provider, on_delete=models.CASCADE, primary_key=True,
+                                    related_name="dashboard_credential")
+    ciphertext = models.TextField(help_text="Fernet token under MONID_CREDENTIALS_KEY; never the credential itself")
+    set_at = models.DateTimeField()
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+
+    def __str__(self):
+        return f"credential of {self.provider_id}"
+
+
 class Endpoint(models.Model):
     class PriceType(models.TextChoices):
         FREE = "FREE"

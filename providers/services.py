@@ -3,9 +3,14 @@ from pathlib import Path
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
+from monid_site.errors import ApplicationError
+
+from .credentials import (CredentialUnreadable, credential_encrypt, credential_rotate, credential_source,
+                          credentials_cache_clear, credentials_key_problem)
 from .engine.loader import BUNDLED, PROTOCOLS, connector_load, connectors_load
-from .models import CatalogChange, Endpoint, Provider
+from .models import CatalogChange, Endpoint, Provider, ProviderCredential
 from .queries import endpoint_cache_clear
 
 CatalogEntry = Provider | Endpoint
@@ -109,3 +114,66 @@ def catalog_change_record(*, user: AbstractBaseUser | None, action: str, entry: 
     _catalog_changed()
     return CatalogChange.objects.create(changed_by=user, action=action, subject=catalog_subject(entry),
                                         changes=changes)
+
+
+CREDENTIAL_MAX_LENGTH = 4096
+
+
+def provider_credential_checked(secret: str) -> str:
+    """The credential as it would be stored (without surrounding blanks), or ApplicationError saying why it
+    cannot be."""
+    secret = secret.strip()
+    if not secret or len(secret) > CREDENTIAL_MAX_LENGTH or not secret.isprintable():
+        # Sent in a header or a URL: a line break or a control character would break or smuggle a request.
+        raise ApplicationError(400, f"A credential is one line of at most {CREDENTIAL_MAX_LENGTH} printable "
+                                    "characters.")
+    problem = credentials_key_problem()
+    if problem:
+        raise ApplicationError(503, f"This server cannot store credentials: {problem}. Set it in the environment "
+                                    "of every Monid process.")
+    return secret
+
+
+@transaction.atomic
+def provider_credential_set(*, user: AbstractBaseUser | None, provider: Provider, secret: str) -> None:
+    """Stores the credential an operator typed, encrypted; from now on live runs send it instead of the
+    environment variable. The catalog's history records that it changed, never its value."""
+    ciphertext = credential_encrypt(provider_credential_checked(secret))
+    before = credential_source(provider)
+    ProviderCredential.objects.update_or_create(provider=provider, defaults={
+        "ciphertext": ciphertext, "set_at": timezone.now(), "set_by": user})
+    _credential_changed(user=user, provider=provider, before=before)
+
+
+@transaction.atomic
+def provider_credential_clear(*, user: AbstractBaseUser | None, provider: Provider) -> None:
+    """Forgets the credential set in the dashboard: live runs go back to the environment variable, if any."""
+    before = credential_source(provider)
+    if ProviderCredential.objects.filter(provider=provider).delete()[0]:
+        _credential_changed(user=user, provider=provider, before=before)
+
+
+def _credential_changed(*, user: AbstractBaseUser | None, provider: Provider, before: str) -> None:
+    credentials_cache_clear()
+    transaction.on_commit(credentials_cache_clear)
+    CatalogChange.objects.create(changed_by=user, action=CatalogChange.Action.CHANGED,
+                                 subject=catalog_subject(provider),
+                                 changes={"credential": [before, credential_source(provider)]})
+
+
+@transaction.atomic
+def provider_credentials_rotate() -> int:
+    """Encrypts every dashboard credential again with the newest of MONID_CREDENTIALS_KEY's keys, so that the
+    older ones can be dropped; returns how many. All or none: CredentialUnreadable names those no key reads."""
+    stored = list(ProviderCredential.objects.select_for_update().select_related("provider"))
+    unreadable = []
+    for row in stored:
+        try:
+            row.ciphertext = credential_rotate(row.ciphertext)
+        except CredentialUnreadable as exc:
+            unreadable.append(f"{row.provider.slug}: {exc}")
+    if unreadable:
+        raise CredentialUnreadable("; ".join(unreadable) + ". Nothing was changed.")
+    ProviderCredential.objects.bulk_update(stored, ["ciphertext"])
+    credentials_cache_clear()
+    return len(stored)

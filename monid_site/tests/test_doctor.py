@@ -8,6 +8,7 @@ import re
 
 import pytest
 import time_machine
+from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
@@ -15,6 +16,8 @@ from django_q.models import Schedule
 from django_q.signing import SignedPackage
 from django_q.status import Stat, Status
 
+from providers.models import Provider
+from providers.services import provider_credential_set
 from runs.services import _broker
 
 pytestmark = pytest.mark.django_db
@@ -63,6 +66,20 @@ def test_no_worker_reporting_is_a_problem_that_says_to_start_one(catalog):
                                        "`python manage.py qcluster`")
 
 
+def test_a_dashboard_credential_counts_and_one_no_key_can_read_is_a_problem(healthy, settings, operator):
+    settings.MONID_CREDENTIALS_KEY = Fernet.generate_key().decode()
+    settings.PDL_API_KEY = ""
+    provider_credential_set(user=operator, provider=Provider.objects.get(slug="pdl"), secret="pdl-in-the-dashboard")
+    lines, failed = doctor("--min-free-gb", "0")
+    assert "People Data Labs (PDL_API_KEY)" in lines["providers"].partition("test mode only")[0]
+    settings.MONID_CREDENTIALS_KEY = Fernet.generate_key().decode()
+    lines, failed = doctor("--min-free-gb", "0")
+    assert failed and lines["providers"] == (
+        "PROBLEM: The credential of provider 'pdl' set in the dashboard cannot be read: it was encrypted with a key "
+        "MONID_CREDENTIALS_KEY no longer holds. An operator has to set it again on the provider's page in the "
+        "catalog admin, or restore the key.")
+
+
 def test_a_missing_provider_credential_is_named_and_no_credential_is_ever_printed(healthy, settings):
     token = settings.APIFY_TOKEN
     settings.PDL_API_KEY = ""
@@ -70,7 +87,7 @@ def test_a_missing_provider_credential_is_named_and_no_credential_is_ever_printe
     lines, failed = doctor("--min-free-gb", "0")
 
     assert lines["providers"].startswith("ok: credentials set: Apify (APIFY_TOKEN); test mode only until their "
-                                         "variable is set: ")
+                                         "credential is set: ")
     assert "People Data Labs (PDL_API_KEY)" in lines["providers"].partition("test mode only")[2]
     settings.APIFY_TOKEN = ""
     lines, failed = doctor("--min-free-gb", "0")

@@ -1,14 +1,12 @@
 """One engine for every connector: the runs core asks for an endpoint's protocol and speaks only its neutral
 interface (call; or start, check, collect, stop and find_left_behind), whatever the provider.
 
-A live run reaches the provider over HTTP with the credential the operator configured; a test-mode run is
-answered by the same protocol from the endpoint's recorded fixtures, inside the process.
+A live run reaches the provider over HTTP with the credential the operator configured (in the dashboard or the
+environment: providers.credentials); a test-mode run is answered by the same protocol from the endpoint's
+recorded fixtures, inside the process.
 """
 
-import os
-
-from django.conf import settings
-
+from ..credentials import CredentialUnreadable, credential_of, deploy_setting
 from .answers import ProviderAnswer, ProviderProgress
 from .apify import ApifyActorProtocol
 from .http import HttpProtocol
@@ -20,18 +18,9 @@ __all__ = ["ProviderAnswer", "ProviderProgress", "ProviderTimeout", "ProviderUna
 PROTOCOLS = {"http": HttpProtocol, "apify-actor": ApifyActorProtocol}
 
 
-def _setting(name: str) -> str:
-    """A deploy-time value: from settings when they define it, else from the environment."""
-    return getattr(settings, name, None) or os.environ.get(name, "")
-
-
-def credential_of(provider) -> str:
-    return _setting(provider.credential_name) if provider.credential_name else ""
-
-
 def base_url_of(provider) -> str:
     """The provider's base URL, unless `<SLUG>_API_BASE_URL` points it elsewhere (a proxy, an emulator)."""
-    return _setting(f"{provider.slug.upper().replace('-', '_')}_API_BASE_URL") or provider.base_url
+    return deploy_setting(f"{provider.slug.upper().replace('-', '_')}_API_BASE_URL") or provider.base_url
 
 
 def unavailable_reason(endpoint, *, sandbox: bool) -> str | None:
@@ -41,8 +30,11 @@ def unavailable_reason(endpoint, *, sandbox: bool) -> str | None:
     if sandbox:
         return None if "happy" in endpoint.fixtures else (
             f"{provider.slug} {endpoint.path} has no recorded answers, so test mode cannot run it; use a live key.")
-    if credential_of(provider):
-        return None
+    try:
+        if credential_of(provider):
+            return None
+    except CredentialUnreadable as exc:
+        return str(exc)
     setting = provider.credential_name or "its credential"
     return (f"Provider {provider.slug!r} is not configured on this server ({setting} is unset). Use a "
             "monid_test_ key, or ask the operator to configure it.")
@@ -65,9 +57,13 @@ def protocol_for(endpoint, *, sandbox: bool, params: dict | None = None):
         case = endpoint.fixtures[fixture_case(endpoint, params or {})]
         transport = FixtureTransport(name=provider.name, calls=case["calls"])
     else:
+        try:
+            credential = credential_of(provider)
+        except CredentialUnreadable as exc:
+            raise ProviderUnavailable(str(exc), retryable=False) from None
         timeouts = provider.timeouts or {}
         transport = HttpTransport(slug=provider.slug, name=provider.name, base_url=base_url_of(provider),
-                                  auth=provider.auth, credential=credential_of(provider),
+                                  auth=provider.auth, credential=credential,
                                   connect_timeout=timeouts.get("connect_seconds", 5),
                                   read_timeout=timeouts.get("read_seconds"))
     return PROTOCOLS[provider.protocol](endpoint=endpoint, transport=transport)

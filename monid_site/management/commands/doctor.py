@@ -14,7 +14,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from monid_site.ops import RECONCILE_FUNC, RECONCILE_GRACE, broker_state, clusters_reporting, error_first_line
-from providers.engine import credential_of
+from providers.credentials import CredentialUnreadable, credential_of
 from providers.models import Provider
 from runs.models import Run
 from runs.services import _broker
@@ -127,18 +127,27 @@ def check_dispatcher() -> str:
 
 
 def check_providers() -> str:
-    """Which switched-on providers have their credential. Those without one still serve test mode from their
-    fixtures, so only a deployment where none has one, and no live run can go anywhere, has a problem."""
+    """Which switched-on providers have their credential (set in the dashboard or the environment). Those without
+    one still serve test mode from their fixtures, so only a deployment where none has one, and no live run can go
+    anywhere, has a problem; and so has a dashboard credential that cannot be decrypted."""
     enabled = list(Provider.objects.filter(enabled=True))
     if not enabled:
         raise Skipped("no provider is switched on: `python manage.py seed_catalog` loads the catalog.")
-    configured = [f"{provider.name} ({provider.credential_name})" for provider in enabled if credential_of(provider)]
-    missing = [f"{provider.name} ({provider.credential_name})" for provider in enabled if not credential_of(provider)]
+    configured, missing, unreadable = [], [], []
+    for provider in enabled:
+        try:
+            (configured if credential_of(provider) else missing).append(
+                f"{provider.name} ({provider.credential_name})")
+        except CredentialUnreadable as exc:
+            unreadable.append(str(exc))
+    if unreadable:
+        raise Problem(" ".join(unreadable))
     if not configured:
         raise Problem(f"no switched-on provider has its credential, so every live run is refused with 503: set "
-                      f"the variable of one at least ({', '.join(missing)}).")
+                      f"the variable of one at least, or its credential on its page in the catalog admin "
+                      f"({', '.join(missing)}).")
     return (f"credentials set: {', '.join(configured)}"
-            + (f"; test mode only until their variable is set: {', '.join(missing)}" if missing else ""))
+            + (f"; test mode only until their credential is set: {', '.join(missing)}" if missing else ""))
 
 
 def check_clock() -> str:
