@@ -24,7 +24,8 @@ class HttpProtocol:
     def call(self, *, params: dict, units: int, hold: int, timeout_seconds: float) -> ProviderAnswer:
         """Sends the run's input as the endpoint places it; any answer the provider gives is final."""
         endpoint = self.endpoint
-        params, caps = usage.provider_input(usage=endpoint.usage, params=params, units=units, hold=hold)
+        params, caps = usage.provider_input(usage=endpoint.usage, params=params, units=units, hold=hold,
+                                            fixed=endpoint.request.get("fixed"))
         path, query, body = request_parts(endpoint.request, params)
         query.update(caps)  # after the input's own: a cap always wins
         # Not retried: whatever the provider answers (a 404, a 429) is the customer's answer, passed through.

@@ -66,7 +66,8 @@ ENDPOINT_FILE = {
             "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
             "path": {"type": "string", "pattern": "^/"},
             "params": {"enum": ["query", "body"]},
-            "in": {"type": "object", "additionalProperties": {"enum": ["path", "query", "body"]}}}},
+            "in": {"type": "object", "additionalProperties": {"enum": ["path", "query", "body"]}},
+            "fixed": {"type": "object", "minProperties": 1}}},
         "usage": {
             "type": "object", "additionalProperties": False, "required": ["model"],
             "properties": {
@@ -80,7 +81,8 @@ ENDPOINT_FILE = {
                                      "type": "object", "additionalProperties": False, "required": ["default"],
                                      "oneOf": [{"required": ["field"]}, {"required": ["of"]}],
                                      "properties": {"field": _text, "of": _expression,
-                                                    "default": {"type": "integer", "minimum": 0}}}},
+                                                    "default": {"type": "integer", "minimum": 0},
+                                                    "per": {"type": "integer", "minimum": 2}}}},
                                  "maximum": {"type": "integer", "minimum": 1}}},
                 "provider_cap": _cap, "provider_cap_note": _text,
             },
@@ -230,6 +232,9 @@ def endpoint_check(spec: dict, *, protocol: str, provider_usage: dict, where) ->
     request = spec.get("request")
     if protocol == "http" and not request:
         raise ConnectorError(where, "request", "an http endpoint says how it is called (method and path)")
+    if protocol != "http" and request:
+        raise ConnectorError(where, "request", f"a {protocol} endpoint is called as its protocol says: it has no "
+                                               "request")
     if request and request["method"] == "GET" and (request.get("params") == "body"
                                                    or "body" in request.get("in", {}).values()):
         raise ConnectorError(where, "request.params", "a GET request has no body")
@@ -243,6 +248,13 @@ def endpoint_check(spec: dict, *, protocol: str, provider_usage: dict, where) ->
     for factor in estimate.get("factors", []):
         if "field" in factor and factor["field"] not in properties:
             raise ConnectorError(where, "usage.estimate.factors", f"{factor['field']!r} is not an input property")
+    caps = usage.get("provider_cap", provider_usage.get("provider_cap"))
+    bounds = {factor["field"] for factor in estimate.get("factors", []) if "field" in factor} | {
+        cap["name"] for cap in (caps if isinstance(caps, list) else [])}
+    clash = sorted(bounds & set((request or {}).get("fixed", {})))
+    if clash:
+        raise ConnectorError(where, "request.fixed", f"{', '.join(clash)}: an estimate field or a provider cap is "
+                                                     "set by the run's estimate, never fixed")
     if "provider_cap" not in usage and "provider_cap" not in provider_usage and usage["model"] in PER_UNIT_MODELS:
         raise ConnectorError(where, "usage.provider_cap", "a per-unit price needs a cap on what the provider may "
                                                           'bill, or "none" with a provider_cap_note saying why')

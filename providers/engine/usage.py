@@ -45,9 +45,11 @@ def units_estimate(*, usage: dict, price_type: str, params: dict, subject: str) 
     for factor in estimate["factors"]:
         value = params.get(factor["field"]) if "field" in factor else jmespath.search(factor["of"], params)
         count = count_of(value)
-        count = factor["default"] if count is None else count
+        count, name = factor["default"] if count is None else count, factor.get("field") or factor["of"]
+        if "per" in factor:  # counted in blocks of `per`, a block begun counting whole: ceil(count / per)
+            count, name = -(-count // factor["per"]), f"ceil({name} / {factor['per']})"
         units *= count
-        parts.append(f"{factor.get('field') or factor['of']} = {count}")
+        parts.append(f"{name} = {count}")
     if units > estimate["maximum"]:
         raise ApplicationError(400, f"This input asks {subject} for up to {units:,} billed units (each a "
                                     f"{usage['unit']}: {' x '.join(parts)}); a run may ask for at most "
@@ -71,10 +73,12 @@ def usd_text(micros: int) -> str:
     return f"{whole}.{fraction:06d}"
 
 
-def provider_input(*, usage: dict, params: dict, units: int, hold: int) -> tuple[dict, dict]:
-    """The parameters and extra query parameters a provider is sent: each estimate field the input left out
-    gets its default (so the provider does no more than the run was held for), then the provider caps."""
-    params, query = dict(params), {}
+def provider_input(*, usage: dict, params: dict, units: int, hold: int,
+                   fixed: dict | None = None) -> tuple[dict, dict]:
+    """The parameters and extra query parameters a provider is sent: the input with the endpoint's fixed
+    parameters over it, each estimate field the input left out with its default (so the provider does no more
+    than the run was held for), then the provider caps."""
+    params, query = {**params, **(fixed or {})}, {}
     for factor in (usage.get("estimate") or {}).get("factors", []):
         if "field" in factor and params.get(factor["field"]) is None:
             params[factor["field"]] = factor["default"]

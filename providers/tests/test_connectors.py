@@ -53,6 +53,22 @@ LOOKUP = {
                      "examples": [{"domain": "acme.example", "depth": 3}]},
 }
 
+# Fixed parameters, and an estimate counted in started blocks of ten.
+BATCH = {
+    "path": "/batch", "name": "Batch lookup", "description": "Companies of many domains, billed per ten.",
+    "tags": ["company"], "docs_url": "https://docs.acme.example/batch",
+    "request": {"method": "POST", "path": "/v2/batch", "fixed": {"verbose": True, "source": "monid"}},
+    "usage": {"model": "CREDITS", "price_micros": 200, "unit": "credit (up to 10 domains)",
+              "evidence": {"header": "x-credits-used"},
+              "estimate": {"factors": [{"of": "domains", "default": 1, "per": 10}], "maximum": 3},
+              "provider_cap": "none", "provider_cap_note": "Acme bills one credit per ten domains begun."},
+    "output": {"path": "company", "results": "`1`"},
+    "input_schema": {"type": "object", "required": ["domains"],
+                     "properties": {"domains": {"type": "array", "items": {"type": "string"}, "maxItems": 50},
+                                    "verbose": {"type": "boolean"}},
+                     "examples": [{"domains": ["acme.example"]}]},
+}
+
 
 def fixture(input_, calls, status):
     return {"description": "A case.", "input": input_, "calls": calls, "expect": {"httpStatus": status}}
@@ -62,7 +78,7 @@ def write_connector(root: Path) -> Path:
     folder = root / "acme"
     (folder / "endpoints").mkdir(parents=True)
     (folder / "provider.yaml").write_text(yaml.safe_dump(PROVIDER))
-    for name, spec in (("search", SEARCH), ("lookup", LOOKUP)):
+    for name, spec in (("search", SEARCH), ("lookup", LOOKUP), ("batch", BATCH)):
         (folder / "endpoints" / f"{name}.yaml").write_text(yaml.safe_dump(spec))
         cases = folder / "fixtures" / name
         cases.mkdir(parents=True)
@@ -158,6 +174,18 @@ def test_an_imported_endpoint_billed_in_credits_never_bills_more_than_its_hold(c
     assert run.reported_cost_micros == run.held_micros == 600
 
 
+def test_fixed_parameters_are_sent_over_the_input_and_an_estimate_per_ten_holds_each_ten_begun(client, alice_key,
+                                                                                               acme):
+    domains = [f"{i}.example" for i in range(25)]
+    body = post_run(client, alice_key, "/batch", {"domains": domains, "verbose": False}).json()
+    assert AcmeHandler.seen[0]["body"] == {"domains": domains, "verbose": True, "source": "monid"}
+    run = Run.objects.get(pk=body["runId"])
+    assert (run.estimated_units, run.held_micros, run.billed_units, run.reported_cost_micros) == (3, 600, 3, 600)
+    refused = post_run(client, alice_key, "/batch", {"domains": domains + domains[:6]})
+    assert refused.status_code == 400 and "(each a credit (up to 10 domains): ceil(domains / 10) = 4)" in \
+        refused.json()["message"]
+
+
 def test_an_input_asking_past_the_maximum_is_refused_and_nothing_is_sent(client, alice_key, acme):
     response = post_run(client, alice_key, "/companies/search",
                         {"region": "eu", "domains": [f"{i}.example" for i in range(10)], "limit": 20})
@@ -210,6 +238,10 @@ def rewrite(path: Path, edit):
      "search.yaml", "input_schema.examples.1"),
     (lambda f: rewrite(f / "endpoints/lookup.yaml", lambda d: d["usage"].pop("provider_cap_note")),
      "lookup.yaml", "usage"),
+    (lambda f: rewrite(f / "endpoints/batch.yaml", lambda d: d["usage"]["estimate"]["factors"][0].update(per=1)),
+     "batch.yaml", "usage.estimate.factors.0.per"),
+    (lambda f: rewrite(f / "endpoints/search.yaml", lambda d: d["request"].update(fixed={"limit": 3})),
+     "search.yaml", "request.fixed"),
     (lambda f: (f / "fixtures/search/provider-error.json").unlink(), "fixtures/search", "fixtures"),
     (lambda f: (f / "endpoints/lookup.yaml").write_text("path: [unclosed"), "lookup.yaml", "(file)"),
 ])
