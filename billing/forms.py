@@ -80,7 +80,8 @@ def _username_field():
 
 def _password_field():
     return forms.CharField(strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-                           help_text="At least 8 characters, and not a common password.")
+                           help_text="At least 8 characters, not all digits, not a common password, and not "
+                                     "like your username or email.")
 
 
 def _validate_password(form, username, email):

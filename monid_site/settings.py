@@ -193,9 +193,11 @@ MONID_HEALTH_OUTAGE_BELOW_PERCENT = env_int("MONID_HEALTH_OUTAGE_BELOW_PERCENT",
 MONID_HEALTH_DEGRADED_BELOW_PERCENT = env_int("MONID_HEALTH_DEGRADED_BELOW_PERCENT", 95)
 MONID_HEALTH_SLOW_PERCENT = env_int("MONID_HEALTH_SLOW_PERCENT", 50)
 
-AUTH_PASSWORD_VALIDATORS = [
+AUTH_PASSWORD_VALIDATORS = [  # Django's four standard ones
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

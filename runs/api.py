@@ -151,14 +151,14 @@ class RunCreateApi(APIView):
     @extend_schema(tags=["Runs"], operation_id="run_create", summary="Execute a data endpoint", request=InputSerializer,
                    parameters=[OpenApiParameter(
                        "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
-                       description="Up to 255 characters, kept 24 hours: a retry with the same key and body gets "
-                                   "the original run back instead of a new one")],
+                       description="Up to 255 characters, kept 24 hours for the API key that sent it: a retry with "
+                                   "the same key and body gets the original run back instead of a new one")],
                    responses={200: RunSerializer, 202: RunAcceptedSerializer,
                               **error_responses(400, 401, 402, 404, 409, 413, 415, 422, 503)})
     def post(self, request):
-        workspace, idempotency_key = request.auth.workspace, request.headers.get("Idempotency-Key")
+        idempotency_key = request.headers.get("Idempotency-Key")
         if idempotency_key is not None:
-            earlier = idempotency_claim(workspace=workspace, key=idempotency_key, body=request.data)
+            earlier = idempotency_claim(api_key=request.auth, key=idempotency_key, body=request.data)
             if earlier is not None:
                 return self.respond(earlier.run)
         try:
@@ -170,7 +170,7 @@ class RunCreateApi(APIView):
                              idempotency_key=idempotency_key)
         except Exception:
             if idempotency_key is not None:
-                idempotency_release(workspace=workspace, key=idempotency_key)
+                idempotency_release(api_key=request.auth, key=idempotency_key)
             raise
         return self.respond(run if endpoint.provider.is_async else run_execute_sync(run=run))
 

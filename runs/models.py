@@ -114,9 +114,10 @@ class Run(models.Model):
 
 
 class IdempotencyKey(models.Model):
-    """A client's Idempotency-Key on POST /v1/run: the first request claims it, retries get the same run back."""
+    """A client's Idempotency-Key on POST /v1/run: the first request claims it, retries get the same run back.
+    It belongs to the API key that sent it, so it never crosses keys, nor a test key's runs and a live one's."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="idempotency_keys")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64, help_text="sha256 of the canonical JSON of the request body")
     # Null until the first request has created its run; what a retry gets back is derived from that run.
@@ -125,12 +126,12 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["workspace", "key"], name="runs_idempotencykey_one_per_workspace"),
+            models.UniqueConstraint(fields=["api_key", "key"], name="runs_idempotencykey_one_per_api_key"),
         ]
         indexes = [models.Index(fields=["created_at"], name="runs_idempotencykey_created")]
 
     def __str__(self):
-        return f"{self.workspace_id}/{self.key}"
+        return f"{self.api_key_id}/{self.key}"
 
 
 class RunEvent(models.Model):

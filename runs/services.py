@@ -123,7 +123,7 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict, idempote
             if provider.is_async:  # a sync run's timeline is written whole when it ends: see run_execute_sync
                 RunEvent.objects.create(run=run, at=run.created_at, kind="created")
             if idempotency_key is not None:
-                IdempotencyKey.objects.filter(workspace_id=api_key.workspace_id, key=idempotency_key).update(run=run)
+                IdempotencyKey.objects.filter(api_key=api_key, key=idempotency_key).update(run=run)
             if estimate:  # last, so the wallet's row is locked for as short a time as can be
                 wallet_hold(workspace_id=api_key.workspace_id, amount_micros=estimate, run_id=run.pk)
             return run
@@ -142,7 +142,7 @@ def _run_block(*, fields: dict, states: list[ControlState], idempotency_key: str
     _events_write([_event(run, "created", at=run.created_at),
                    _event(run, "ended", _ended_detail(status=run.status), at=now)])
     if idempotency_key is not None:
-        IdempotencyKey.objects.filter(workspace_id=run.workspace_id, key=idempotency_key).update(run=run)
+        IdempotencyKey.objects.filter(api_key_id=run.api_key_id, key=idempotency_key).update(run=run)
     key_cost_record(api_key_id=run.api_key_id, provider=run.endpoint.provider.slug, endpoint=run.endpoint.path,
                     status=run.status, day=now.date(),
                     costs=Costs(calculated_micros=0, actual_micros=0, reported_micros=0))
@@ -553,7 +553,7 @@ IDEMPOTENCY_TTL = datetime.timedelta(hours=24)
 IDEMPOTENCY_ABANDONED = datetime.timedelta(minutes=10)
 
 
-def idempotency_claim(*, workspace, key: str, body) -> IdempotencyKey | None:
+def idempotency_claim(*, api_key: ApiKey, key: str, body) -> IdempotencyKey | None:
     """Claims `key` for this request (None: go ahead) or returns the earlier request's claim to replay.
 
     The unique constraint decides between concurrent identical requests: exactly one insert wins.
@@ -566,11 +566,11 @@ def idempotency_claim(*, workspace, key: str, body) -> IdempotencyKey | None:
         try:
             with transaction.atomic():
                 _commit_without_flush()  # whatever the request answers, a commit that waits for the disk comes first
-                IdempotencyKey.objects.create(workspace=workspace, key=key, request_hash=request_hash)
+                IdempotencyKey.objects.create(api_key=api_key, key=key, request_hash=request_hash)
             return None
         except IntegrityError:
             earlier = (IdempotencyKey.objects.select_related("run__endpoint__provider")
-                       .filter(workspace=workspace, key=key).first())
+                       .filter(api_key=api_key, key=key).first())
         if earlier is None:
             continue  # released meanwhile: claim again
         age = timezone.now() - earlier.created_at
@@ -586,9 +586,9 @@ def idempotency_claim(*, workspace, key: str, body) -> IdempotencyKey | None:
     raise ApplicationError(409, "A request with this Idempotency-Key is still in flight; retry shortly.")
 
 
-def idempotency_release(*, workspace, key: str) -> None:
+def idempotency_release(*, api_key: ApiKey, key: str) -> None:
     """A request that created no run gives its key up, so a corrected retry with the same key can go ahead."""
-    IdempotencyKey.objects.filter(workspace=workspace, key=key, run__isnull=True).delete()
+    IdempotencyKey.objects.filter(api_key=api_key, key=key, run__isnull=True).delete()
 
 
 @transaction.atomic

@@ -81,7 +81,9 @@ def test_a_taken_username_is_a_form_error(client, alice):
 
 
 @pytest.mark.parametrize("password, message", [("short1", "This password is too short"),
-                                               ("password123", "This password is too common")])
+                                               ("password123", "This password is too common"),
+                                               ("83920174651", "This password is entirely numeric"),
+                                               ("dora@example", "The password is too similar to the email")])
 def test_a_weak_password_is_a_form_error(client, password, message):
     response = sign_up(client, password=password)
 

@@ -5,6 +5,7 @@ import time_machine
 
 from monid import (AuthenticationError, BadRequest, Conflict, Monid, MonidError, NotFound, PaymentRequired,
                    RateLimited, RunTimeout)
+from billing.models import ApiKey
 from runs.models import Run
 from runs.services import idempotency_claim
 
@@ -60,9 +61,10 @@ def test_an_idempotency_key_reused_with_another_body_is_a_conflict(monid):
     assert error.value.status == 422 and Run.objects.count() == 1
 
 
-def test_an_idempotency_key_still_in_flight_elsewhere_is_a_conflict_at_once(monid, alice, fake_time):
+def test_an_idempotency_key_still_in_flight_elsewhere_is_a_conflict_at_once(monid, fake_time):
     provider, endpoint, params = PDL_MATCH
-    idempotency_claim(workspace=alice.workspaces.get(), key="mine-2",  # the same request, made elsewhere, unanswered
+    idempotency_claim(api_key=ApiKey.objects.get(label="alice-test"), key="mine-2",  # the same request, made
+                      # elsewhere, unanswered
                       body={"provider": provider, "endpoint": endpoint, "input": params})
     with pytest.raises(Conflict) as error:
         monid.run(*PDL_MATCH, idempotency_key="mine-2")

@@ -4,8 +4,11 @@ import threading
 import pytest
 import requests
 import time_machine
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
-from billing.models import KeyDailyCost
+from billing.models import ApiKey, KeyDailyCost
+from billing.services import api_key_create
 from runs.models import IdempotencyKey, Run
 from runs.services import idempotency_claim
 
@@ -46,8 +49,8 @@ def test_the_same_key_with_another_body_is_a_422(client, alice_key):
     assert Run.objects.count() == 1
 
 
-def test_the_same_key_while_the_first_request_is_in_flight_is_a_409(client, alice_key, alice):
-    assert idempotency_claim(workspace=alice.workspaces.get(), key="retry-4", body=PDL) is None
+def test_the_same_key_while_the_first_request_is_in_flight_is_a_409(client, alice_key):
+    assert idempotency_claim(api_key=ApiKey.objects.get(label="alice-live"), key="retry-4", body=PDL) is None
     response = post(client, alice_key, PDL, "retry-4")
     assert (response.status_code, response.json()["code"]) == (409, 409)
     assert not Run.objects.exists()
@@ -71,6 +74,23 @@ def test_keys_belong_to_one_workspace(client, alice_key, bob_key):
     mine = post(client, alice_key, PDL, "shared-name").json()["runId"]
     theirs = post(client, bob_key, PDL, "shared-name").json()["runId"]
     assert mine != theirs and IdempotencyKey.objects.count() == 2
+
+
+def test_a_key_reused_by_a_live_key_never_returns_a_test_keys_run(client, alice_key, alice_test_key):
+    test_run = post(client, alice_test_key, PDL, "same-name").json()
+    live_run = post(client, alice_key, PDL, "same-name").json()
+    assert (test_run["testMode"], live_run["testMode"]) == (True, False) and live_run["runId"] != test_run["runId"]
+    assert Run.objects.get(pk=live_run["runId"]).reported_cost_micros > 0
+    # Each key still gets its own run back on a retry.
+    assert post(client, alice_test_key, PDL, "same-name").json()["runId"] == test_run["runId"]
+    assert post(client, alice_key, PDL, "same-name").json()["runId"] == live_run["runId"]
+
+
+def test_two_live_keys_of_one_workspace_keep_their_own_keys(client, alice, alice_key):
+    other = api_key_create(workspace=alice.workspaces.get(), label="alice-other", mode="live")[1]
+    first = post(client, alice_key, PDL, "shared-name").json()["runId"]
+    second = post(client, other, PDL, "shared-name").json()["runId"]
+    assert first != second and Run.objects.get(pk=second).api_key.label == "alice-other"
 
 
 @pytest.mark.parametrize("value", ["", "x" * 256, "line\u0007bell"])
@@ -100,3 +120,21 @@ def test_twenty_identical_requests_at_once_make_exactly_one_run(live_server, ali
     assert Run.objects.count() == 1
     assert {status for status, _ in answers} <= {202, 409} and len(answers) == 20
     assert {body["runId"] for status, body in answers if status == 202} == {Run.objects.get().id}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_gives_each_claim_its_runs_key_and_drops_those_that_made_no_run(client, alice_key):
+    run_id = post(client, alice_key, PDL, "made-a-run").json()["runId"]
+    request_hash = IdempotencyKey.objects.get().request_hash
+    IdempotencyKey.objects.all().delete()
+    executor = MigrationExecutor(connection)
+    executor.migrate([("runs", "0015_connectors")])
+    old = MigrationExecutor(connection).loader.project_state([("runs", "0015_connectors")]).apps
+    claims = old.get_model("runs", "IdempotencyKey").objects
+    workspace_id = Run.objects.get(pk=run_id).workspace_id
+    claims.create(workspace_id=workspace_id, key="made-a-run", request_hash=request_hash, run_id=run_id)
+    claims.create(workspace_id=workspace_id, key="in-flight", request_hash="b")
+    MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    [claim] = IdempotencyKey.objects.all()
+    assert (claim.key, claim.api_key.label, claim.run_id) == ("made-a-run", "alice-live", run_id)
+    assert post(client, alice_key, PDL, "made-a-run").json()["runId"] == run_id
