@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from .models import ApiKey, LedgerEntry, SpendControl, Workspace
+from .services import workspace_delete
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -34,6 +35,13 @@ class WorkspaceAdmin(admin.ModelAdmin):
     search_fields = ["slug", "name"]
     filter_horizontal = ["members"]
     inlines = [ApiKeyInline, SpendControlInline]
+
+    def delete_model(self, request, obj):
+        workspace_delete(workspace=obj)
+
+    def delete_queryset(self, request, queryset):
+        for workspace in queryset:
+            workspace_delete(workspace=workspace)
 
 
 @admin.register(LedgerEntry)

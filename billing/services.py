@@ -68,8 +68,20 @@ def _clean_label(label: str) -> str:
 
 def api_key_revoke(*, api_key: ApiKey) -> None:
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    # Now, not on commit: should the caller's transaction roll back, the key only stays refused (fails safe).
-    cache.set(_key_cache_key(api_key.key_hash), _REVOKED, timeout=KEY_TOMBSTONE_SECONDS)
+    _keys_tombstone([api_key.key_hash])
+
+
+@transaction.atomic
+def workspace_delete(*, workspace: Workspace) -> None:
+    """Deletes a workspace and its keys (one with runs or ledger entries is protected by the database). Its keys
+    are refused by every process from now on, not served from the cache onto rows that are gone."""
+    _keys_tombstone(list(workspace.api_keys.values_list("key_hash", flat=True)))
+    workspace.delete()
+
+
+def _keys_tombstone(key_hashes: list[str]) -> None:
+    # Now, not on commit: should the caller's transaction roll back, the keys only stay refused (fails safe).
+    cache.set_many({_key_cache_key(key_hash): _REVOKED for key_hash in key_hashes}, timeout=KEY_TOMBSTONE_SECONDS)
 
 
 def api_key_authenticate(*, key: str) -> ApiKey | None:

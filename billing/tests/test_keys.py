@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from billing.keys import generate_key, hash_key, looks_like_key
-from billing.models import ApiKey
+from billing.models import ApiKey, Workspace
 from billing.services import api_key_authenticate, api_key_create, api_key_revoke, workspace_get_or_create
 from monid_site.errors import ApplicationError
 
@@ -92,3 +92,14 @@ def test_the_command_refuses_a_duplicate_label_with_a_clear_message():
     with pytest.raises(Exception, match="already has a key labelled 'agent'"):
         call_command("create_api_key", "--workspace", "newco", "--label", "agent", stdout=io.StringIO(),
                      stderr=io.StringIO())
+
+
+def test_a_deleted_workspaces_keys_are_refused_at_once_not_served_from_the_cache(client, admin_client):
+    workspace = workspace_get_or_create(slug="gone", name="Gone")
+    _, key = api_key_create(workspace=workspace, label="doomed", mode="test")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    assert client.get("/v1/wallet/balance", **auth).status_code == 200  # and now kept in the shared cache
+    response = admin_client.post(f"/admin/billing/workspace/{workspace.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not Workspace.objects.filter(slug="gone").exists()
+    response = client.get("/v1/wallet/balance", **auth)
+    assert (response.status_code, response.json()["code"]) == (401, 401)
