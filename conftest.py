@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.signing import SignedPackage
 
+from billing.models import ApiKey
 from billing.services import api_key_create, wallet_credit, workspace_get_or_create
 from providers.emulators import apify, pdl, server
 from providers.engine import protocol_for
@@ -157,10 +158,11 @@ FUNDS_MICROS = 100_000_000  # what a live key's workspace starts with in the tes
 
 
 def _live_key(user, label):
-    """A live key, its workspace's wallet credited so its runs are admitted."""
+    """A live key with every scope, as the owner's own key, its workspace's wallet credited so its runs are
+    admitted."""
     workspace = user.workspaces.get()
     wallet_credit(workspace=workspace, amount_micros=FUNDS_MICROS, note="test funds")
-    return api_key_create(workspace=workspace, label=label, mode="live")[1]
+    return api_key_create(workspace=workspace, label=label, mode="live", scopes=ApiKey.SCOPES)[1]
 
 
 @pytest.fixture

@@ -19,6 +19,10 @@ class ApiKeySerializer(serializers.Serializer):
     keyPrefix = serializers.CharField(source="prefix", help_text="The key's first characters; the key itself is "
                                                                  "shown once, when it is created")
     mode = serializers.ChoiceField(choices=ApiKey.Mode.values)
+    scopes = serializers.ListField(source="scope_list", child=serializers.ChoiceField(choices=ApiKey.SCOPES),
+                                   help_text="runs: make, read and stop runs of the key's mode, and read the "
+                                             "wallet's balance; catalog: discover and inspect endpoints; manage: "
+                                             "keys, spend controls and the wallet (live keys only)")
     createdAt = TimestampField(source="created_at")
     lastUsedAt = TimestampField(source="last_used_at", allow_null=True)
 
@@ -32,13 +36,16 @@ def api_key_for_request(request, label: str) -> ApiKey:
 
 
 class ApiKeyListApi(APIView):
+    scope = "manage"
+
     @extend_schema_serializer(component_name="ApiKeyPage")
     class OutputSerializer(serializers.Serializer):
         items = ApiKeySerializer(many=True)
         cursor = serializers.CharField(allow_null=True)
 
     @extend_schema(tags=["API keys"], operation_id="api_key_list", summary="List the workspace's active API keys, newest first",
-                   parameters=[PageQuerySerializer], responses={200: OutputSerializer, **error_responses(400, 401)})
+                   parameters=[PageQuerySerializer],
+                   responses={200: OutputSerializer, **error_responses(400, 401, 403)})
     def get(self, request):
         query = PageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -50,11 +57,13 @@ class ApiKeyListApi(APIView):
 
 
 class ApiKeyDetailApi(APIView):
+    scope = "manage"
+
     class RenameSerializer(StrictSerializer):
         label = StrictCharField(max_length=100)
 
     @extend_schema(tags=["API keys"], operation_id="api_key_rename", summary="Rename an API key", request=RenameSerializer,
-                   responses={200: ApiKeySerializer, **error_responses(400, 401, 404, 409, 415)})
+                   responses={200: ApiKeySerializer, **error_responses(400, 401, 403, 404, 409, 415)})
     def patch(self, request, label):
         api_key = api_key_for_request(request, label)
         serializer = self.RenameSerializer(data=request.data)
@@ -63,7 +72,7 @@ class ApiKeyDetailApi(APIView):
                                                         label=serializer.validated_data["label"])).data)
 
     @extend_schema(tags=["API keys"], operation_id="api_key_revoke", summary="Revoke an API key; it stops working at once",
-                   responses={204: None, **error_responses(401, 404)})
+                   responses={204: None, **error_responses(401, 403, 404)})
     def delete(self, request, label):
         api_key_revoke(api_key=api_key_for_request(request, label))
         return Response(status=204)
@@ -75,13 +84,15 @@ class UsdAmountSerializer(serializers.Serializer):
 
 
 class WalletBalanceApi(APIView):
+    scope = "runs"
+
     @extend_schema_serializer(component_name="WalletBalance")
     class OutputSerializer(serializers.Serializer):
         balance = UsdAmountSerializer(help_text="What is left to spend, after holds for runs in flight")
         held = UsdAmountSerializer(help_text="Held for runs in flight")
 
     @extend_schema(tags=["Wallet"], operation_id="wallet_balance", summary="The workspace's wallet balance",
-                   responses={200: OutputSerializer, **error_responses(401)})
+                   responses={200: OutputSerializer, **error_responses(401, 403)})
     def get(self, request):
         available, held = wallet_available_and_held(workspace=request.auth.workspace)
         return Response({"balance": {"value": micros_to_usd(available), "currency": "USD"},
@@ -153,6 +164,7 @@ class ControlPatchSerializer(StrictSerializer):
 class _ControlApi(APIView):
     """Budgets and run caps are read and changed alike; each subclass names its kind and its shape."""
 
+    scope = "manage"
     kind, serializer_class, cursor_kind = None, None, None
 
     def shown(self, request, controls):
@@ -208,19 +220,19 @@ class RunCapPageSerializer(serializers.Serializer):
 
 
 CONTROLS = "Spend controls"
-PATCH_ERRORS = error_responses(400, 401, 404, 415)
+PATCH_ERRORS = error_responses(400, 401, 403, 404, 415)
 
 
 @extend_schema_view(get=extend_schema(tags=[CONTROLS], operation_id="budget_list", parameters=[PageQuerySerializer],
                                       summary="List the workspace's budgets, with what each has spent and held",
-                                      responses={200: BudgetPageSerializer, **error_responses(400, 401)}))
+                                      responses={200: BudgetPageSerializer, **error_responses(400, 401, 403)}))
 class BudgetListApi(_ControlListApi):
     kind, serializer_class, cursor_kind = SpendControl.Kind.BUDGET, BudgetSerializer, "budgets"
 
 
 @extend_schema_view(
     get=extend_schema(tags=[CONTROLS], operation_id="budget_get", summary="Get a budget",
-                      responses={200: BudgetSerializer, **error_responses(401, 404)}),
+                      responses={200: BudgetSerializer, **error_responses(401, 403, 404)}),
     patch=extend_schema(tags=[CONTROLS], operation_id="budget_update", summary="Change a budget's limit or status",
                         request=ControlPatchSerializer, responses={200: BudgetSerializer, **PATCH_ERRORS}))
 class BudgetDetailApi(_ControlDetailApi):
@@ -229,14 +241,14 @@ class BudgetDetailApi(_ControlDetailApi):
 
 @extend_schema_view(get=extend_schema(tags=[CONTROLS], operation_id="run_cap_list", parameters=[PageQuerySerializer],
                                       summary="List the workspace's per-run caps",
-                                      responses={200: RunCapPageSerializer, **error_responses(400, 401)}))
+                                      responses={200: RunCapPageSerializer, **error_responses(400, 401, 403)}))
 class RunCapListApi(_ControlListApi):
     kind, serializer_class, cursor_kind = SpendControl.Kind.RUN_CAP, RunCapSerializer, "run-caps"
 
 
 @extend_schema_view(
     get=extend_schema(tags=[CONTROLS], operation_id="run_cap_get", summary="Get a run cap",
-                      responses={200: RunCapSerializer, **error_responses(401, 404)}),
+                      responses={200: RunCapSerializer, **error_responses(401, 403, 404)}),
     patch=extend_schema(tags=[CONTROLS], operation_id="run_cap_update", summary="Change a run cap's limit or status",
                         request=ControlPatchSerializer, responses={200: RunCapSerializer, **PATCH_ERRORS}))
 class RunCapDetailApi(_ControlDetailApi):

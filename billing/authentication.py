@@ -37,11 +37,22 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return 'Bearer realm="api"'
 
 
+SCOPE_USES = {"runs": "making, reading and stopping runs", "catalog": "discovering and inspecting endpoints",
+              "manage": "managing keys, spend controls and the wallet"}
+
+
 class HasApiKey(permissions.BasePermission):
-    """Without a key DRF answers 401 (NotAuthenticated), which the error handler words for people."""
+    """Without a key DRF answers 401 (NotAuthenticated), which the error handler words for people; a key without
+    the scope the view names (its `scope`: one of ApiKey.SCOPES, or None for any key) gets a 403 naming it."""
 
     def has_permission(self, request, view):
-        return isinstance(request.auth, ApiKey)
+        if not isinstance(request.auth, ApiKey):
+            return False
+        if view.scope is not None and view.scope not in request.auth.scope_list:
+            raise exceptions.PermissionDenied(
+                f"This API key lacks the '{view.scope}' scope, which {SCOPE_USES[view.scope]} needs. Use a key that "
+                "has it" + (", a live one" if view.scope == "manage" else "") + ", or create one in the dashboard.")
+        return True
 
 
 class ApiKeyRateThrottle(throttling.BaseThrottle):

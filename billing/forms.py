@@ -13,6 +13,15 @@ class KeyCreateForm(forms.Form):
     label = forms.CharField(max_length=100, help_text="A name you will recognise, e.g. “production crawler”.")
     mode = forms.ChoiceField(choices=ApiKey.Mode.choices, initial=ApiKey.Mode.LIVE, widget=forms.RadioSelect,
                              help_text="Test keys reach Monid's sandbox providers and are never charged.")
+    manage = forms.BooleanField(required=False, label="It may also manage keys, spend controls and the wallet",
+                                help_text="Live keys only. Every key can make and read runs of its mode and use the "
+                                          "catalog; leave this off for agents.")
+
+    def clean(self):
+        """The service's arguments: the label, the mode and the scopes."""
+        data = super().clean()
+        data["scopes"] = [*ApiKey.DEFAULT_SCOPES, *(["manage"] if data.pop("manage", False) else [])]
+        return data
 
 
 def _date_input():

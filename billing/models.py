@@ -23,13 +23,22 @@ class Workspace(models.Model):
 
 
 class ApiKey(models.Model):
+    """A key's mode says which runs it makes and sees (live or test); its scopes, what else it may do."""
+
     class Mode(models.TextChoices):
         LIVE = "live"
         TEST = "test"
 
+    # runs: make, read and stop its workspace's runs of its own mode (and read the wallet's balance); catalog:
+    # discover and inspect endpoints; manage: keys, spend controls, wallet. Never manage for a test key.
+    SCOPES = ("runs", "catalog", "manage")
+    DEFAULT_SCOPES = ("runs", "catalog")
+
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="api_keys")
     label = models.CharField(max_length=100)
     mode = models.CharField(max_length=4, choices=Mode.choices, default=Mode.LIVE)
+    # Space-separated, in SCOPES order, as OAuth writes scopes: "runs catalog manage".
+    scopes = models.CharField(max_length=100, default="runs catalog")
     # Only the first characters (for recognising a key) and an HMAC of the whole key are kept.
     prefix = models.CharField(max_length=24)
     key_hash = models.CharField(max_length=64, unique=True)
@@ -41,6 +50,8 @@ class ApiKey(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["workspace", "label"], name="billing_apikey_label_unique_in_workspace"),
             models.CheckConstraint(condition=models.Q(mode__in=["live", "test"]), name="billing_apikey_mode_valid"),
+            models.CheckConstraint(condition=~models.Q(mode="test", scopes__contains="manage"),
+                                   name="billing_apikey_test_never_manages"),
         ]
 
     def __str__(self):
@@ -49,6 +60,10 @@ class ApiKey(models.Model):
     @property
     def is_test(self):
         return self.mode == self.Mode.TEST
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
 
 
 class RequestWindow(models.Model):

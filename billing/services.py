@@ -1,6 +1,7 @@
 import datetime
 import itertools
 import secrets
+from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -37,17 +38,26 @@ def workspace_get_or_create(*, slug: str, name: str = "") -> Workspace:
     return workspace
 
 
-def api_key_create(*, workspace: Workspace, label: str, mode: str = ApiKey.Mode.LIVE) -> tuple[ApiKey, str]:
+def api_key_create(*, workspace: Workspace, label: str, mode: str = ApiKey.Mode.LIVE,
+                   scopes: Iterable[str] = ApiKey.DEFAULT_SCOPES) -> tuple[ApiKey, str]:
     """Returns the key row and the full key, which exists nowhere else after this call."""
     label = _clean_label(label)
     if mode not in ApiKey.Mode.values:
         raise ApplicationError(400, f"A key's mode is 'live' or 'test', not {mode!r}.")
+    scopes = set(scopes)
+    unknown = sorted(scopes - set(ApiKey.SCOPES))
+    if unknown or not scopes:
+        wrong = f", not {', '.join(map(repr, unknown))}." if unknown else "; give one at least."
+        raise ApplicationError(400, f"A key's scopes are some of {', '.join(ApiKey.SCOPES)}{wrong}")
+    if mode == ApiKey.Mode.TEST and "manage" in scopes:
+        raise ApplicationError(400, "A test key cannot have the manage scope: keys, spend controls and the wallet "
+                                    "are managed with live keys or in the dashboard.")
     key = generate_key(mode)
     try:
         with transaction.atomic():
             api_key = ApiKey.objects.create(
-                workspace=workspace, label=label, mode=mode, prefix=shown_prefix(key), key_hash=hash_key(key)
-            )
+                workspace=workspace, label=label, mode=mode, prefix=shown_prefix(key), key_hash=hash_key(key),
+                scopes=" ".join(scope for scope in ApiKey.SCOPES if scope in scopes))
     except IntegrityError:
         raise _label_taken(label)
     return api_key, key

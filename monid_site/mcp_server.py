@@ -277,6 +277,7 @@ class McpApi(APIView):
     stream to GET (the SDK would hold one open for ever) and no session to DELETE, so both are 405, as MCP allows."""
 
     throttle_classes = []  # each tool call is counted as the /v1 request it makes
+    scope = None  # any key: each tool call needs the scope of the /v1 request it makes
 
     def perform_content_negotiation(self, request, force=False):
         # The MCP layer judges Accept (it asks for JSON and event streams); our own answers are JSON regardless.

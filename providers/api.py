@@ -69,10 +69,12 @@ def endpoint_page_body(endpoints, *, params: dict, cursor_kind: str, total: int)
 
 
 class EndpointListApi(APIView):
+    scope = "catalog"
+
     @extend_schema(tags=[CATALOG], operation_id="endpoint_list",
                    summary="Browse the enabled catalog, by provider and path",
                    parameters=[PageQuerySerializer],
-                   responses={200: EndpointPageSerializer, **error_responses(400, 401)})
+                   responses={200: EndpointPageSerializer, **error_responses(400, 401, 403)})
     def get(self, request):
         query = PageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -127,6 +129,8 @@ class DiscoverResultSerializer(EndpointSummarySerializer):
 
 
 class EndpointDiscoverApi(APIView):
+    scope = "catalog"
+
     @extend_schema_serializer(component_name="Discover")
     class InputSerializer(StrictSerializer):
         query = StrictCharField(min_length=1, max_length=1000,
@@ -143,7 +147,7 @@ class EndpointDiscoverApi(APIView):
                    description="Full-text search over the names, paths, tags and descriptions of the enabled "
                                "catalog: any word may match, whole, stemmed or as the start of a word; an endpoint "
                                "matching more of the words, or matching them in its name, ranks higher.",
-                   request=InputSerializer, responses={200: OutputSerializer, **error_responses(400, 401, 415)})
+                   request=InputSerializer, responses={200: OutputSerializer, **error_responses(400, 401, 403, 415)})
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -155,6 +159,8 @@ class EndpointDiscoverApi(APIView):
 
 
 class EndpointInspectApi(APIView):
+    scope = "catalog"
+
     @extend_schema_serializer(component_name="Inspect")
     class InputSerializer(StrictSerializer):
         provider = StrictCharField(max_length=50, help_text='Provider slug, e.g. "apify"')
@@ -176,7 +182,8 @@ class EndpointInspectApi(APIView):
 
     @extend_schema(tags=[CATALOG], operation_id="endpoint_inspect",
                    summary="Everything needed to call one endpoint: its input schema, price and notes",
-                   request=InputSerializer, responses={200: OutputSerializer, **error_responses(400, 401, 404, 415)})
+                   request=InputSerializer,
+                   responses={200: OutputSerializer, **error_responses(400, 401, 403, 404, 415)})
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -14,7 +14,7 @@ from providers.queries import endpoint_get_enabled
 from providers.serializers import PriceSerializer
 
 from .models import Run
-from .queries import run_get_for_workspace, runs_page
+from .queries import run_get_for_key, runs_page
 from .services import idempotency_claim, idempotency_release, run_create, run_execute_sync, run_stop
 
 
@@ -143,6 +143,8 @@ class RunSerializer(RunListItemSerializer):
 
 
 class RunCreateApi(APIView):
+    scope = "runs"
+
     class InputSerializer(StrictSerializer):
         provider = StrictCharField(max_length=50, help_text='Provider slug, e.g. "apify"')
         endpoint = StrictCharField(max_length=200, help_text='Endpoint path, e.g. "/apidojo/tweet-scraper"')
@@ -154,7 +156,7 @@ class RunCreateApi(APIView):
                        description="Up to 255 characters, kept 24 hours for the API key that sent it: a retry with "
                                    "the same key and body gets the original run back instead of a new one")],
                    responses={200: RunSerializer, 202: RunAcceptedSerializer,
-                              **error_responses(400, 401, 402, 404, 409, 413, 415, 422, 503)})
+                              **error_responses(400, 401, 402, 403, 404, 409, 413, 415, 422, 503)})
     def post(self, request):
         idempotency_key = request.headers.get("Idempotency-Key")
         if idempotency_key is not None:
@@ -182,13 +184,17 @@ class RunCreateApi(APIView):
 
 
 class RunDetailApi(APIView):
+    scope = "runs"
+
     @extend_schema(tags=["Runs"], operation_id="run_get", summary="Get a run", responses={200: RunSerializer,
-                                                                            **error_responses(401, 404)})
+                                                                            **error_responses(401, 403, 404)})
     def get(self, request, run_id):
-        return Response(RunSerializer(run_get_for_workspace(workspace=request.auth.workspace, run_id=run_id)).data)
+        return Response(RunSerializer(run_get_for_key(api_key=request.auth, run_id=run_id)).data)
 
 
 class RunListApi(APIView):
+    scope = "runs"
+
     class FilterSerializer(PageQuerySerializer):
         status = serializers.ChoiceField(choices=Run.Status.choices, required=False, allow_blank=True)
         provider = serializers.CharField(required=False, allow_blank=True, max_length=50)
@@ -200,12 +206,13 @@ class RunListApi(APIView):
         cursor = serializers.CharField(allow_null=True, help_text="Pass back for the next page; null on the last")
 
     @extend_schema(tags=["Runs"], operation_id="run_list", summary="List the workspace's runs, newest first",
-                   parameters=[FilterSerializer], responses={200: OutputSerializer, **error_responses(400, 401)})
+                   parameters=[FilterSerializer], responses={200: OutputSerializer, **error_responses(400, 401, 403)})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         params = filters.validated_data
-        runs = Run.objects.filter(workspace=request.auth.workspace).select_related("endpoint__provider")
+        runs = (Run.objects.filter(workspace=request.auth.workspace, is_test=request.auth.is_test)
+                .select_related("endpoint__provider"))
         if params.get("status"):
             runs = runs.filter(status=params["status"])
         if params.get("provider"):
@@ -219,13 +226,15 @@ class RunListApi(APIView):
 
 
 class RunStopApi(APIView):
+    scope = "runs"
+
     @extend_schema(tags=["Runs"], operation_id="run_stop", summary="Stop an async run", request=None, responses={
         202: inline_serializer("RunStopping", {"runId": serializers.CharField(),
                                                "status": serializers.ChoiceField(choices=["STOPPING"]),
                                                "message": serializers.CharField()}),
-        **error_responses(401, 404, 409)})
+        **error_responses(401, 403, 404, 409)})
     def post(self, request, run_id):
-        run = run_stop(run=run_get_for_workspace(workspace=request.auth.workspace, run_id=run_id))
+        run = run_stop(run=run_get_for_key(api_key=request.auth, run_id=run_id))
         return Response({"runId": run.id, "status": run.status,
                          "message": "The run is being stopped at the provider; poll it until it is STOPPED."},
                         status=202)

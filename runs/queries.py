@@ -2,17 +2,20 @@ import datetime
 
 from ulid import ULID
 
-from billing.models import Workspace
+from billing.models import ApiKey, Workspace
 from monid_site.errors import ApplicationError
 
 from .models import Run
 
 
-def run_get_for_workspace(*, workspace: Workspace, run_id: str) -> Run:
-    """A run of this workspace; someone else's run is as unknown as a run that never existed."""
-    run = Run.objects.select_related("endpoint__provider").filter(workspace=workspace, pk=run_id).first()
+def run_get_for_key(*, api_key: ApiKey, run_id: str) -> Run:
+    """A run of the key's workspace and mode; someone else's run, or one of the other mode, is as unknown as a
+    run that never existed."""
+    run = (Run.objects.select_related("endpoint__provider")
+           .filter(workspace_id=api_key.workspace_id, is_test=api_key.is_test, pk=run_id).first())
     if run is None:
-        raise ApplicationError(404, f"No run {run_id!r} in this workspace.")
+        raise ApplicationError(404, f"No run {run_id!r} among this workspace's {api_key.mode} runs (a "
+                                    f"{api_key.mode} key sees only those).")
     return run
 
 

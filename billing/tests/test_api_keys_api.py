@@ -20,7 +20,8 @@ def test_it_lists_the_workspaces_active_keys_without_their_secrets(client, alice
     assert response.status_code == 200
     items = response.json()["items"]
     assert [(i["label"], i["mode"]) for i in items] == [("alice-test", "test"), ("alice-live", "live")]
-    assert set(items[0]) == {"label", "keyPrefix", "mode", "createdAt", "lastUsedAt"}
+    assert set(items[0]) == {"label", "keyPrefix", "mode", "scopes", "createdAt", "lastUsedAt"}
+    assert (items[0]["scopes"], items[1]["scopes"]) == (["runs", "catalog"], ["runs", "catalog", "manage"])
     assert alice_test_key.startswith(items[0]["keyPrefix"]) and alice_test_key not in response.content.decode()
     assert items[1]["lastUsedAt"] is not None  # this very request used it
     assert response.json()["cursor"] is None

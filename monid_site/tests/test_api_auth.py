@@ -69,7 +69,7 @@ def test_an_unexpected_error_is_a_500_that_names_the_request_id_and_logs_the_det
     def broken(**kwargs):
         raise RuntimeError("the secret internals")
 
-    monkeypatch.setattr(api, "run_get_for_workspace", broken)
+    monkeypatch.setattr(api, "run_get_for_key", broken)
     client.raise_request_exception = False
     response = client.get("/v1/runs/01HXYZ1234567890ABCDEFGHJK", HTTP_AUTHORIZATION=f"Bearer {alice_key}",
                           HTTP_X_REQUEST_ID="req-500")

@@ -136,7 +136,7 @@ def test_each_tool_call_counts_against_the_keys_rate_limit(live_server, alice_te
 def test_a_bug_is_a_tool_error_that_names_the_request_id(live_server, alice_test_key, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("a bug")
-    monkeypatch.setattr("runs.api.run_get_for_workspace", broken)
+    monkeypatch.setattr("runs.api.run_get_for_key", broken)
 
     [result] = mcp(live_server, alice_test_key, ("monid_get_run", {"run_id": "01J00000000000000000000000"}),
                    headers={"x-request-id": "agent-request-7"})
