@@ -173,6 +173,10 @@ MONID_OUTPUT_MAX_BYTES = env_int("MONID_OUTPUT_MAX_BYTES", 10_000_000)
 # entries stay); 0 keeps outputs for ever. See runs/retention.py.
 MONID_OUTPUT_RETENTION_DAYS = env_int("MONID_OUTPUT_RETENTION_DAYS", 30, minimum=0)
 
+# How many proxies in front of Monid append the client's address to X-Forwarded-For (0: none, trust no such
+# header); the account pages' throttles (monid_site/throttle.py) count by that address.
+MONID_TRUSTED_PROXIES = env_int("MONID_TRUSTED_PROXIES", 0, minimum=0)
+
 # Requests one API key may make per minute, counted across processes and machines: in Redis, or in the database
 # without it (billing/ratelimit.py).
 MONID_RATE_LIMIT_PER_MINUTE = env_int("MONID_RATE_LIMIT_PER_MINUTE", 600)

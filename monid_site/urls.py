@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 
 from billing import views as billing_views
@@ -11,6 +12,7 @@ from . import health, metrics, ops
 from .errors import api_route_not_found
 from .mcp_server import McpApi
 from .middleware import content_security_policy
+from .throttle import throttled
 
 handler500 = "monid_site.errors.server_error"
 # Redoc (served from our static files) injects its styles and runs its search in a worker made from a blob.
@@ -30,11 +32,15 @@ urlpatterns = [
     path("mcp", McpApi.as_view(), name="mcp"),  # the MCP server: the same API as tools for a model
     re_path(r"^v1(/|$)", api_route_not_found),
     re_path(r"^public/v1(/|$)", api_route_not_found),
+    # One login page, throttled: the admin's own would be a second door without a throttle.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", throttled("login", account_field="username")(
+        auth_views.LoginView.as_view(redirect_authenticated_user=True)), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("signup/", billing_views.sign_up, name="signup"),
-    path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("signup/", throttled("sign-up", account_field="email")(billing_views.sign_up), name="signup"),
+    path("password-reset/", throttled("password-reset", account_field="email")(auth_views.PasswordResetView.as_view()),
+         name="password_reset"),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path("reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
