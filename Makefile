@@ -11,6 +11,9 @@ $(VENV)/.installed: requirements.txt client/pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+# A laptop's settings: debug on, the secret key generated into var/ (DJANGO_DEBUG is off unless set).
+setup run: export DJANGO_DEBUG ?= 1
+
 setup: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_catalog

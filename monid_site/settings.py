@@ -50,12 +50,15 @@ def default_secret_key():
     return path.read_text().strip()
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# Off unless asked for: a deployment that forgets the variable runs as production. `make run` and `make test` (and
+# pytest, through pytest.ini) turn it on for a laptop.
+DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY and not DEBUG:
-    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is 0: the key generated into "
-                               "var/secret_key is for a laptop. Make one with: python3 -c 'import secrets; "
-                               "print(secrets.token_urlsafe(50))', and keep it (API key hashes depend on it)")
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is 0 (its default): the key "
+                               "generated into var/secret_key is for a laptop, with DJANGO_DEBUG=1 (as `make run` "
+                               "sets it). Make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(50))',"
+                               " and keep it (API key hashes depend on it)")
 SECRET_KEY = SECRET_KEY or default_secret_key()
 ALLOWED_HOSTS = [h.strip() for h in env_str("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 if not ALLOWED_HOSTS:

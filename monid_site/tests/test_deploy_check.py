@@ -77,9 +77,19 @@ def settings_under(env: dict, *names: str) -> tuple:
     return ast.literal_eval(result.stdout)
 
 
-def test_a_laptop_needs_none_of_it():
-    assert settings_under({}, "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SESSION_COOKIE_SECURE") == (
-        False, 0, False)
+def test_a_laptop_needs_only_debug_which_make_run_sets():
+    assert settings_under({"DJANGO_DEBUG": "1"}, "DEBUG", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS",
+                          "SESSION_COOKIE_SECURE") == (True, False, 0, False)
+    assert "setup run: export DJANGO_DEBUG ?= 1" in settings.BASE_DIR.joinpath("Makefile").read_text()
+
+
+def test_a_deployment_that_forgets_debug_runs_as_production():
+    result = subprocess.run([sys.executable, "-c", "from monid_site import settings"], cwd=settings.BASE_DIR,
+                            env={}, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is 0 (its default)" in \
+        result.stderr
+    assert settings_under({"DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}, "DEBUG", "SECURE_SSL_REDIRECT",
+                          "SESSION_COOKIE_SECURE") == (False, True, True)
 
 
 def test_the_proxys_header_is_what_tells_django_a_request_came_over_https():
