@@ -99,6 +99,19 @@ def test_a_run_without_output_has_no_download(client, alice, alice_key):
     assert download.status_code == 404
 
 
+def test_markup_in_a_providers_error_body_and_in_the_runs_input_is_escaped(client, alice, alice_key):
+    run_id = post_run(alice_key, PERSON)
+    Run.objects.filter(pk=run_id).update(
+        provider_http_status=400, output=None, provider_error={"error": "<script>alert('error')</script>"},
+        input={"email": "<img src=x onerror=alert('input')>"})
+
+    body = logged_in(client, alice).get(f"/runs/{run_id}/").content.decode()
+
+    assert "<script>alert" not in body and "<img src=x" not in body
+    assert "&lt;script&gt;alert(&#x27;error&#x27;)&lt;/script&gt;" in body
+    assert "&lt;img src=x onerror=alert(&#x27;input&#x27;)&gt;" in body
+
+
 def test_markup_in_a_providers_output_is_escaped(client, alice, alice_key):
     run_id = post_run(alice_key, PERSON)
     Run.objects.filter(pk=run_id).update(output=[{"<script>alert('key')</script>": "<script>alert('value')</script>",
