@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
@@ -167,6 +168,7 @@ def test_a_member_invites_a_teammate_by_email_and_sees_the_link_once(client, ali
     assert shown["Cache-Control"].startswith("max-age=0")
     assert "Invitation emailed to carol@example.com" in shown.content.decode()
     assert LINK.search(reloaded.content.decode()) is None
+    assert all(path not in str(session.get_decoded()) for session in Session.objects.all())  # gone from the store
     assert "carol@example.com" in reloaded.content.decode()  # still listed, as pending
     assert len(mailoutbox) == 1 and mailoutbox[0].to == ["carol@example.com"]
     assert path in mailoutbox[0].body and "Acme" in mailoutbox[0].subject

@@ -5,6 +5,7 @@ import json
 import re
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.test import Client
 
 from billing.models import ApiKey, KeyDailyCost
@@ -55,6 +56,7 @@ def test_creating_a_key_shows_it_once_and_never_again(client, alice):
     assert api_key.mode == "test" and key.startswith(api_key.prefix)
     assert key not in {api_key.key_hash, api_key.prefix, api_key.label}
     assert "billing.new_key" not in client.session
+    assert all(key not in str(session.get_decoded()) for session in Session.objects.all())  # nor in the store
 
 
 def test_a_new_key_works_on_the_api(client, alice):
