@@ -22,6 +22,7 @@ answers that view's JSON; an error status comes back as a tool error whose text 
 """
 
 import asyncio
+import contextlib
 import functools
 import io
 import json
@@ -33,6 +34,8 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
 from a2wsgi import ASGIMiddleware
+from django.conf import settings
+from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import connections
 from django.http import HttpResponse
@@ -44,15 +47,24 @@ from pydantic import Field
 from rest_framework.views import APIView
 
 from billing.api import WalletBalanceApi
+from billing.keys import looks_like_key
+from billing.models import ApiKey
+from billing.ratelimit import requests_counted
+from billing.services import api_key_authenticate
 from providers.api import EndpointDiscoverApi, EndpointInspectApi
 from runs.api import RunCreateApi, RunDetailApi, RunListApi, RunStopApi
 from runs.models import Run
+
+from .errors import error_body
+from .throttle import cache_incremented
 
 PATH = "/mcp"
 # monid_run's wait for an async run: polled this often (an async run's first status check is half a second after
 # its start, so sooner would see nothing new), for at most MAX_WAIT_SECONDS, as it holds a web server thread.
 POLL_SECONDS = 0.5
+SECOND_OF_POLLS = round(1 / POLL_SECONDS)
 DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS = 20, 60
+WAIT_SLOT_SECONDS = MAX_WAIT_SECONDS + 60  # a slot a crashed process never gave back frees itself within this
 _sleep = time.sleep  # tests replace it: they run the workers instead of waiting for them
 
 INSTRUCTIONS = (
@@ -175,18 +187,54 @@ def monid_run(
     answered (providerResponse.httpStatus says what: 200 with the data in output, 404 no match, ...), FAILED or
     TIMED_OUT when our side could not get an answer, and BLOCKED when a spend control refused it (reason says
     which)."""
-    status, body = _api(ctx, RunCreateApi, "POST", "/v1/run",
-                        body={"provider": provider, "endpoint": endpoint, "input": input})
-    if status != 202:
-        return _answer(status, body)
-    run_id = body["runId"]
-    for _ in range(math.ceil(wait_seconds / POLL_SECONDS)):
-        # The run this call just made, so no ownership to check: only whether it ended, without spending a request
-        # of the key's rate limit on each look.
-        if Run.objects.filter(pk=run_id, status__in=Run.TERMINAL).exists():
-            break
-        _sleep(POLL_SECONDS)
+    api_key = _caller_key(ctx) if wait_seconds else None
+    with _wait_slot(api_key) as free:
+        if not free:
+            return _answer(429, error_body(429, (
+                f"This key already has {settings.MONID_MCP_WAITS_PER_KEY} monid_run calls waiting for their runs. "
+                "Call monid_run with wait_seconds 0 and follow the run with monid_get_run, or wait for one of "
+                "them to answer; no run was made.")))
+        status, body = _api(ctx, RunCreateApi, "POST", "/v1/run",
+                            body={"provider": provider, "endpoint": endpoint, "input": input})
+        if status != 202:
+            return _answer(status, body)
+        run_id = body["runId"]
+        for look in range(math.ceil(wait_seconds / POLL_SECONDS)):
+            # The run this call just made, so no ownership to check: only whether it ended.
+            if Run.objects.filter(pk=run_id, status__in=Run.TERMINAL).exists():
+                break
+            # Each second of waiting holds a web thread, so it counts as a request of the key's rate limit; past
+            # the limit the run is answered as it stands.
+            if api_key is not None and look % SECOND_OF_POLLS == 0 and requests_counted(
+                    api_key_id=api_key.pk, minute=int(time.time() // 60)) > settings.MONID_RATE_LIMIT_PER_MINUTE:
+                break
+            _sleep(POLL_SECONDS)
     return _answer(*_api(ctx, RunDetailApi, "GET", f"/v1/runs/{quote(run_id, safe='')}", run_id=run_id))
+
+
+def _caller_key(ctx: Context) -> ApiKey | None:
+    """The active key of the MCP request, or None (the /v1 view it calls then answers why not)."""
+    scheme, _, key = (ctx.headers or {}).get("authorization", "").partition(" ")
+    key = key.strip()
+    return api_key_authenticate(key=key) if scheme.lower() == "bearer" and looks_like_key(key) else None
+
+
+@contextlib.contextmanager
+def _wait_slot(api_key: ApiKey | None):
+    """One of the key's MONID_MCP_WAITS_PER_KEY slots for a waiting monid_run, counted in the shared cache so that
+    every process and machine counts together; yields whether one was free, and gives it back at the end."""
+    if api_key is None:
+        yield True
+        return
+    name = f"monid:mcp-waits:{api_key.pk}"
+    held = cache_incremented(name, timeout=WAIT_SLOT_SECONDS)
+    try:
+        yield held <= settings.MONID_MCP_WAITS_PER_KEY
+    finally:
+        try:
+            cache.decr(name)
+        except ValueError:
+            pass  # expired meanwhile: nothing left to give back
 
 
 @_tool("Get a run")

@@ -32,17 +32,21 @@ def client_address(request) -> str:
     return forwarded[-hops] if hops and len(forwarded) >= hops else request.META.get("REMOTE_ADDR", "")
 
 
+def cache_incremented(name: str, *, timeout: int) -> int:
+    """Adds one to a count in the shared cache, made with this timeout when new; returns the count."""
+    cache.add(name, 0, timeout=timeout)
+    try:
+        return cache.incr(name)
+    except ValueError:  # expired between the two calls
+        cache.set(name, 1, timeout=timeout)
+        return 1
+
+
 def _counted(kind: str, who: str, window: int) -> tuple[int, int]:
     """One more attempt by `who` in the current window: how many so far, and the seconds until the window ends."""
     now = time.time()
     name = f"monid:throttle:{kind}:{hashlib.sha256(who.encode()).hexdigest()}:{int(now // window)}"
-    cache.add(name, 0, timeout=window + 60)
-    try:
-        count = cache.incr(name)
-    except ValueError:  # expired between the two calls
-        count = 1
-        cache.set(name, count, timeout=window + 60)
-    return count, math.ceil(window - now % window)
+    return cache_incremented(name, timeout=window + 60), math.ceil(window - now % window)
 
 
 def attempt_wait(kind: str, *, request, account: str) -> int | None:

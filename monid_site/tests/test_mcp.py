@@ -7,6 +7,7 @@ import anyio
 import httpx2
 import pytest
 import requests
+from django.core.cache import cache
 from mcp import Client, ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
@@ -212,6 +213,33 @@ def test_a_wait_that_runs_out_answers_the_run_id_to_poll(live_server, alice_test
     assert not is_error
     assert run["status"] == "RUNNING" and run["runId"] and run["stoppable"]
     assert no_waiting == [mcp_server.POLL_SECONDS] * 4
+
+
+def test_a_key_may_have_only_so_many_runs_waiting_at_once(live_server, alice_test_key, no_waiting, settings):
+    settings.MONID_MCP_WAITS_PER_KEY = 1
+    slot = f"monid:mcp-waits:{ApiKey.objects.get(label='alice-test').pk}"
+    cache.set(slot, 1)  # another monid_run of this key is waiting, in some process
+
+    is_error, body = call(live_server, alice_test_key, "monid_run", {**NEVER_ENDS, "wait_seconds": 2})
+    assert is_error and body["code"] == 429 and "already has 1 monid_run calls waiting" in body["message"]
+    assert not Run.objects.exists() and no_waiting == []
+    is_error, run = call(live_server, alice_test_key, "monid_run", {**NEVER_ENDS, "wait_seconds": 0})
+    assert not is_error and run["status"] == "RUNNING"  # not waiting needs no slot
+
+    cache.set(slot, 0)  # that one answered
+    is_error, run = call(live_server, alice_test_key, "monid_run", {**NEVER_ENDS, "wait_seconds": 2})
+    assert not is_error and no_waiting == [mcp_server.POLL_SECONDS] * 4
+    assert cache.get(slot) == 0  # given back
+
+
+def test_each_second_of_waiting_counts_against_the_keys_rate_limit(live_server, alice_test_key, no_waiting,
+                                                                   settings):
+    settings.MONID_RATE_LIMIT_PER_MINUTE = 5
+    discover = ("monid_discover", {"query": "company data"})
+    # The run's creation and its answer are two requests, its two seconds of waiting two more.
+    results = mcp(live_server, alice_test_key, ("monid_run", {**NEVER_ENDS, "wait_seconds": 2}), discover, discover)
+    assert [result.is_error for result in results] == [False, False, True]
+    assert json.loads(results[2].content[0].text)["code"] == 429
 
 
 def test_a_wait_past_the_bound_is_refused(live_server, alice_test_key):
