@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema, extend_schema_serializer, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer, extend_schema_view
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,7 +11,45 @@ from .controls import MAX_LIMIT_MICROS, spend_control_get_for_workspace, spend_c
 from .costs import MICROS_PER_DOLLAR, micros_to_usd
 from .models import ApiKey, SpendControl
 from .queries import api_key_page, wallet_available_and_held
-from .services import api_key_rename, api_key_revoke
+from .services import api_key_create, api_key_revoke, api_key_update
+
+
+class DollarsField(serializers.FloatField):
+    """Micro-dollars shown as dollars: the API's unit for amounts, never used in arithmetic."""
+
+    def to_representation(self, micros):
+        return micros_to_usd(micros)
+
+
+class UsdField(serializers.ChoiceField):
+    """The currency beside an amount; always USD."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=["USD"], source="*", read_only=True, **kwargs)
+
+    def to_representation(self, _):
+        return "USD"
+
+
+class AmountSerializer(StrictSerializer):
+    UNIT_MICROS = {"MICRO_DOLLAR": 1, "CENT": 10_000, "DOLLAR": MICROS_PER_DOLLAR}
+
+    currency = serializers.ChoiceField(choices=["USD"])
+    value = serializers.IntegerField(min_value=0, max_value=MAX_LIMIT_MICROS)
+    unit = serializers.ChoiceField(choices=list(UNIT_MICROS))
+
+    @classmethod
+    def micros(cls, amount: dict) -> int:
+        """A validated amount in micro-dollars."""
+        return amount["value"] * cls.UNIT_MICROS[amount["unit"]]
+
+
+class SpendLimitSerializer(serializers.Serializer):
+    limitAmount = DollarsField(source="spend_limit_micros", help_text="Dollars the key's live runs may be charged "
+                                                                      "in a period")
+    currency = UsdField()
+    period = serializers.ChoiceField(source="spend_period", choices=ApiKey.SPEND_PERIODS,
+                                     help_text="A UTC day, a week from Monday, or a calendar month")
 
 
 class ApiKeySerializer(serializers.Serializer):
@@ -23,8 +61,54 @@ class ApiKeySerializer(serializers.Serializer):
                                    help_text="runs: make, read and stop runs of the key's mode, and read the "
                                              "wallet's balance; catalog: discover and inspect endpoints; manage: "
                                              "keys, spend controls and the wallet (live keys only)")
+    expiresAt = TimestampField(source="expires_at", allow_null=True,
+                               help_text="When the key stops working (401 from then on); null: never")
+    spendLimit = serializers.SerializerMethodField()
     createdAt = TimestampField(source="created_at")
     lastUsedAt = TimestampField(source="last_used_at", allow_null=True)
+    lastUsedIp = serializers.IPAddressField(source="last_used_ip", allow_null=True,
+                                            help_text="Where it was last used from (at most a minute old)")
+    lastUsedUserAgent = serializers.CharField(source="last_used_user_agent",
+                                              help_text="The User-Agent of that use, cut at 200 characters")
+
+    @extend_schema_field(SpendLimitSerializer(allow_null=True, help_text=(
+            "The most the key's live runs may be charged in a period; a run that could pass it is BLOCKED, never "
+            "charged. null: only the workspace's controls and wallet limit it")))
+    def get_spendLimit(self, api_key):
+        return SpendLimitSerializer(api_key).data if api_key.spend_limit_micros is not None else None
+
+
+@extend_schema_serializer(component_name="ApiKeyCreated")
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    key = serializers.CharField(help_text="The whole key, shown this once and stored nowhere: keep it now")
+
+
+class SpendLimitInputSerializer(StrictSerializer):
+    limitAmount = AmountSerializer(help_text="An integer amount in the unit it names")
+    period = serializers.ChoiceField(choices=ApiKey.SPEND_PERIODS)
+
+
+class ApiKeyLifecycleSerializer(StrictSerializer):
+    """What a key's creation and its changes may both set."""
+
+    expiresAt = serializers.DateTimeField(required=False, allow_null=True,
+                                          help_text="ISO 8601, in the future; null: never expires")
+    spendLimit = SpendLimitInputSerializer(required=False, allow_null=True, help_text="null: no limit of its own")
+
+    def service_arguments(self) -> dict:
+        """The validated fields as the key services' keyword arguments; only those sent."""
+        data, arguments = self.validated_data, {}
+        if "label" in data:
+            arguments["label"] = data["label"]
+        if "expiresAt" in data:
+            arguments["expires_at"] = data["expiresAt"]
+        limit = data.get("spendLimit")
+        if limit is not None:
+            arguments.update(spend_limit_micros=AmountSerializer.micros(limit["limitAmount"]),
+                             spend_period=limit["period"])
+        elif "spendLimit" in data:
+            arguments["spend_limit_micros"] = None
+        return arguments
 
 
 def api_key_for_request(request, label: str) -> ApiKey:
@@ -43,6 +127,14 @@ class ApiKeyListApi(APIView):
         items = ApiKeySerializer(many=True)
         cursor = serializers.CharField(allow_null=True)
 
+    @extend_schema_serializer(component_name="ApiKeyCreate")
+    class CreateSerializer(ApiKeyLifecycleSerializer):
+        label = StrictCharField(max_length=100)
+        mode = serializers.ChoiceField(choices=ApiKey.Mode.values, default=ApiKey.Mode.LIVE)
+        scopes = serializers.ListField(child=serializers.ChoiceField(choices=ApiKey.SCOPES), min_length=1,
+                                       max_length=len(ApiKey.SCOPES), default=list(ApiKey.DEFAULT_SCOPES),
+                                       help_text="Default: runs and catalog. manage only for a live key")
+
     @extend_schema(tags=["API keys"], operation_id="api_key_list", summary="List the workspace's active API keys, newest first",
                    parameters=[PageQuerySerializer],
                    responses={200: OutputSerializer, **error_responses(400, 401, 403)})
@@ -55,21 +147,39 @@ class ApiKeyListApi(APIView):
         return Response({"items": ApiKeySerializer(page, many=True).data,
                          "cursor": cursor_dump(next_after, kind="api-keys") if next_after else None})
 
+    @extend_schema(tags=["API keys"], operation_id="api_key_create", request=CreateSerializer,
+                   summary="Create an API key; the answer holds the whole key, shown this once",
+                   responses={201: ApiKeyCreatedSerializer, **error_responses(400, 401, 403, 409, 415)})
+    def post(self, request):
+        serializer = self.CreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        api_key, key = api_key_create(workspace=request.auth.workspace, mode=data["mode"], scopes=data["scopes"],
+                                      **serializer.service_arguments())
+        return Response({**ApiKeySerializer(api_key).data, "key": key}, status=201,
+                        headers={"Cache-Control": "no-store"})
+
 
 class ApiKeyDetailApi(APIView):
     scope = "manage"
 
-    class RenameSerializer(StrictSerializer):
-        label = StrictCharField(max_length=100)
+    @extend_schema_serializer(component_name="ApiKeyUpdate")
+    class UpdateSerializer(ApiKeyLifecycleSerializer):
+        label = StrictCharField(max_length=100, required=False)
 
-    @extend_schema(tags=["API keys"], operation_id="api_key_rename", summary="Rename an API key", request=RenameSerializer,
+        def validate(self, attrs):
+            if not attrs:
+                raise serializers.ValidationError({"body": "send label, expiresAt, spendLimit or some of them."})
+            return attrs
+
+    @extend_schema(tags=["API keys"], operation_id="api_key_update", request=UpdateSerializer,
+                   summary="Change an API key's label, expiry or spend limit",
                    responses={200: ApiKeySerializer, **error_responses(400, 401, 403, 404, 409, 415)})
     def patch(self, request, label):
         api_key = api_key_for_request(request, label)
-        serializer = self.RenameSerializer(data=request.data)
+        serializer = self.UpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response(ApiKeySerializer(api_key_rename(api_key=api_key,
-                                                        label=serializer.validated_data["label"])).data)
+        return Response(ApiKeySerializer(api_key_update(api_key=api_key, **serializer.service_arguments())).data)
 
     @extend_schema(tags=["API keys"], operation_id="api_key_revoke", summary="Revoke an API key; it stops working at once",
                    responses={204: None, **error_responses(401, 403, 404)})
@@ -99,23 +209,6 @@ class WalletBalanceApi(APIView):
                          "held": {"value": micros_to_usd(held), "currency": "USD"}})
 
 
-class DollarsField(serializers.FloatField):
-    """Micro-dollars shown as dollars: the API's unit for amounts, never used in arithmetic."""
-
-    def to_representation(self, micros):
-        return micros_to_usd(micros)
-
-
-class UsdField(serializers.ChoiceField):
-    """The currency beside an amount; always USD."""
-
-    def __init__(self, **kwargs):
-        super().__init__(choices=["USD"], source="*", read_only=True, **kwargs)
-
-    def to_representation(self, _):
-        return "USD"
-
-
 class RunCapSerializer(serializers.Serializer):
     runCapControlId = serializers.CharField(source="control.pk", help_text="ULID")
     workspaceId = serializers.CharField(source="control.workspace.slug")
@@ -140,14 +233,6 @@ class BudgetSerializer(serializers.Serializer):
     status = serializers.ChoiceField(source="control.status", choices=SpendControl.Status.values)
     createdAt = TimestampField(source="control.created_at")
     updatedAt = TimestampField(source="control.updated_at")
-
-
-class AmountSerializer(StrictSerializer):
-    UNIT_MICROS = {"MICRO_DOLLAR": 1, "CENT": 10_000, "DOLLAR": MICROS_PER_DOLLAR}
-
-    currency = serializers.ChoiceField(choices=["USD"])
-    value = serializers.IntegerField(min_value=0, max_value=MAX_LIMIT_MICROS)
-    unit = serializers.ChoiceField(choices=list(UNIT_MICROS))
 
 
 class ControlPatchSerializer(StrictSerializer):
@@ -199,10 +284,8 @@ class _ControlDetailApi(_ControlApi):
                                                   control_id=control_id)
         serializer = ControlPatchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data, limit = serializer.validated_data, None
-        if "limitAmount" in data:
-            amount = data["limitAmount"]
-            limit = amount["value"] * AmountSerializer.UNIT_MICROS[amount["unit"]]
+        data = serializer.validated_data
+        limit = AmountSerializer.micros(data["limitAmount"]) if "limitAmount" in data else None
         control = spend_control_update(control=control, limit_micros=limit, status=data.get("status"))
         return Response(self.shown(request, [control])[0])
 

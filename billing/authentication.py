@@ -1,5 +1,6 @@
 """Bearer API keys for the /v1 API."""
 
+import ipaddress
 import time
 
 from django.conf import settings
@@ -7,6 +8,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from monid_site import logs
+from monid_site.throttle import client_address
 
 from .keys import looks_like_key
 from .models import ApiKey
@@ -25,16 +27,31 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "The Authorization header must be 'Bearer <api key>', e.g. 'Bearer monid_live_…'."
             )
-        api_key = api_key_authenticate(key=key) if looks_like_key(key) else None
+        api_key = None
+        if looks_like_key(key):
+            api_key = api_key_authenticate(key=key, ip=_ip_or_none(client_address(request)),
+                                           user_agent=request.headers.get("User-Agent", ""))
         if api_key is None:
             raise exceptions.AuthenticationFailed(
                 "This API key is not valid or has been revoked. Create a new one in the dashboard."
             )
+        if api_key.is_expired:
+            raise exceptions.AuthenticationFailed(
+                f"This API key expired at {api_key.expires_at:%Y-%m-%dT%H:%M:%SZ}. Create a new one in the dashboard, "
+                "or have its expiry extended there or with PATCH /v1/api-keys/<label>.")
         logs.context_add(workspace=api_key.workspace_id)  # the request's log lines name its workspace from here on
         return (None, api_key)
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
+
+
+def _ip_or_none(address: str) -> str | None:
+    """The address if it is one (a forwarded header may hold anything), for the key's last-used address."""
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
 
 SCOPE_USES = {"runs": "making, reading and stopping runs", "catalog": "discovering and inspecting endpoints",

@@ -1,14 +1,20 @@
-"""Spend controls: a workspace's budgets (a limit per hour, day, week or month) and its per-run cap.
+"""Spend controls: a workspace's budgets (a limit per hour, day, week or month) and its per-run cap, and each
+key's own spend limit (per UTC day, week or month).
 
 A live run is checked against every ACTIVE control before it is admitted. A budget counts what was charged in
 its current window plus everything held for runs in flight, so the charges that land in one window can never
 add up to more than its limit: a run's charge never exceeds its hold, and every hold was counted when each
 later run was admitted. Settlement keeps each budget's charged-in-window sum on its own row, in the
 transaction that charges the run, so admission reads a few small rows and never sums the ledger.
+
+A key's limit counts what its runs were charged in the window (its daily cost rollup, which the settling
+transaction moves) plus the holds of its runs in flight, read under the same wallet lock: no settlement of the
+workspace can commit in between, and the key's admissions take turns.
 """
 
 import calendar
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -18,7 +24,7 @@ from django.utils import timezone
 from monid_site.errors import ApplicationError
 
 from .costs import micros_text
-from .models import LedgerEntry, SpendControl, Wallet, Workspace
+from .models import ApiKey, KeyDailyCost, LedgerEntry, SpendControl, Wallet, Workspace
 
 MAX_LIMIT_MICROS = 10**15  # $1,000,000,000, as for credits
 PERIOD_LENGTH = {"HOUR": datetime.timedelta(hours=1), "DAY": datetime.timedelta(days=1),
@@ -89,6 +95,41 @@ class ControlState:
         return state
 
 
+@dataclass(frozen=True)
+class KeyLimitState:
+    """A key's spend limit at the admission of one of its runs, in micro-dollars."""
+
+    api_key: ApiKey
+    required_micros: int
+    spent_micros: int
+    held_micros: int
+    window_start: datetime.datetime
+
+    @property
+    def available_micros(self) -> int:
+        return max(0, self.api_key.spend_limit_micros - self.spent_micros - self.held_micros)
+
+    @property
+    def blocks(self) -> bool:
+        return self.spent_micros + self.held_micros + self.required_micros > self.api_key.spend_limit_micros
+
+    def reason(self) -> str:
+        key = self.api_key
+        return (f"This run may cost up to {micros_text(self.required_micros)}, and the {key.spend_period} spend "
+                f"limit of the key “{key.label}”, {micros_text(key.spend_limit_micros)}, has "
+                f"{micros_text(self.available_micros)} left ({micros_text(self.spent_micros)} spent, "
+                f"{micros_text(self.held_micros)} held for its runs in flight) until "
+                f"{window_end(key.spend_period, self.window_start):%Y-%m-%dT%H:%M:%SZ}. Raise the key's limit in "
+                "the dashboard or with PATCH /v1/api-keys/<label>, or wait for the next window.")
+
+    def snapshot(self) -> dict:
+        key = self.api_key
+        return {"controlId": key.prefix, "controlType": "KEY_LIMIT", "apiKeyLabel": key.label,
+                "blocked": self.blocks, "requiredMicros": self.required_micros, "limitMicros": key.spend_limit_micros,
+                "period": key.spend_period, "spentMicros": self.spent_micros, "heldMicros": self.held_micros,
+                "availableMicros": self.available_micros, "windowStart": self.window_start.isoformat()}
+
+
 def control_states(controls, *, held_micros: int, now: datetime.datetime,
                    required_micros: int | None = None) -> list[ControlState]:
     """Each control's state: a budget counts its window's charges (none once the window has moved on) and the
@@ -104,21 +145,34 @@ def control_states(controls, *, held_micros: int, now: datetime.datetime,
     return states
 
 
-def spend_controls_check(*, workspace_id: int, amount_micros: int) -> list[ControlState] | None:
-    """The states of the workspace's ACTIVE controls when one of them forbids a run of `amount_micros`, else None.
+def spend_controls_check(*, api_key: ApiKey, amount_micros: int,
+                         key_held_micros: Callable[[], int]) -> list[ControlState | KeyLimitState] | None:
+    """The states of the workspace's ACTIVE controls and of the key's limit when one of them forbids a run of
+    `amount_micros`, else None. `key_held_micros` sums the holds of the key's runs in flight (runs knows them).
 
-    Called in a transaction. With a budget in play, the wallet row is locked first: admissions and settlements
-    of the workspace then take turns, so two runs can never both fit into the same room under a budget.
+    Called in a transaction. With a budget or a key limit in play, the wallet row is locked first: admissions
+    and settlements of the workspace then take turns, so two runs can never both fit into the same room.
     """
+    workspace_id, now = api_key.workspace_id, timezone.now()
     active = SpendControl.objects.filter(workspace_id=workspace_id, status=SpendControl.Status.ACTIVE
                                          ).order_by("kind", "period")
     controls, held = list(active), 0
-    if any(control.kind == SpendControl.Kind.BUDGET for control in controls):
+    limited = api_key.spend_limit_micros is not None
+    if limited or any(control.kind == SpendControl.Kind.BUDGET for control in controls):
         wallet = Wallet.objects.select_for_update().filter(workspace_id=workspace_id).first()
         held = wallet.held_micros if wallet else 0
         controls = list(active)  # read again under the lock: a settlement may have moved them meanwhile
-    states = control_states(controls, held_micros=held, now=timezone.now(), required_micros=amount_micros)
+    states = control_states(controls, held_micros=held, now=now, required_micros=amount_micros)
+    if limited:
+        states.append(_key_limit_state(api_key, amount_micros, key_held_micros(), now))
     return states if any(state.blocks for state in states) else None
+
+
+def _key_limit_state(api_key: ApiKey, amount_micros: int, held_micros: int, now) -> KeyLimitState:
+    start = window_start(api_key.spend_period, now)
+    spent = (KeyDailyCost.objects.filter(api_key=api_key, day__gte=start.date())
+             .aggregate(total=Sum("reported_cost_micros"))["total"] or 0)
+    return KeyLimitState(api_key, amount_micros, spent, held_micros, start)
 
 
 def budget_spend_record(*, workspace_id: int, charge_micros: int, now: datetime.datetime) -> None:

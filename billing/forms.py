@@ -6,26 +6,65 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.utils import timezone
 
+from .costs import MICROS_PER_DOLLAR, dollars_to_micros
 from .models import ApiKey, SpendControl
 
 
-class KeyCreateForm(forms.Form):
+def _date_input():
+    return forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+
+
+class KeyLifecycleForm(forms.Form):
+    """A key's expiry and spend limit, as the key services take them (expires_at, spend_limit_micros,
+    spend_period); a blank field means none."""
+
+    expires_on = forms.DateField(required=False, label="Expires on", widget=_date_input(),
+                                 help_text="It stops working at 00:00 UTC that day. Blank: it never expires.")
+    spend_limit_usd = forms.DecimalField(required=False, label="Spend limit (USD)", max_digits=16, decimal_places=6,
+                                         min_value=Decimal(0),
+                                         help_text="The most its live runs may be charged in each period; a run "
+                                                   "that could pass it is blocked, never charged. Blank: no limit "
+                                                   "of its own.")
+    spend_period = forms.ChoiceField(label="per", choices=[(p, p.lower()) for p in ApiKey.SPEND_PERIODS],
+                                     initial="MONTH", required=False,
+                                     help_text="A UTC day, a week from Monday, or a calendar month.")
+
+    def clean(self):
+        data = super().clean()
+        expires_on, limit = data.pop("expires_on", None), data.pop("spend_limit_usd", None)
+        data["expires_at"] = (datetime.datetime.combine(expires_on, datetime.time.min, datetime.UTC)
+                              if expires_on else None)
+        data["spend_limit_micros"] = dollars_to_micros(limit) if limit is not None else None
+        data["spend_period"] = "" if limit is None else data.get("spend_period") or "MONTH"
+        return data
+
+    @classmethod
+    def initial_of(cls, api_key: ApiKey) -> dict:
+        return {"expires_on": api_key.expires_at and api_key.expires_at.date(),
+                "spend_limit_usd": (None if api_key.spend_limit_micros is None
+                                    else Decimal(api_key.spend_limit_micros) / MICROS_PER_DOLLAR),
+                "spend_period": api_key.spend_period or "MONTH"}
+
+
+class KeyCreateForm(KeyLifecycleForm):
     label = forms.CharField(max_length=100, help_text="A name you will recognise, e.g. “production crawler”.")
     mode = forms.ChoiceField(choices=ApiKey.Mode.choices, initial=ApiKey.Mode.LIVE, widget=forms.RadioSelect,
                              help_text="Test keys reach Monid's sandbox providers and are never charged.")
     manage = forms.BooleanField(required=False, label="It may also manage keys, spend controls and the wallet",
                                 help_text="Live keys only. Every key can make and read runs of its mode and use the "
                                           "catalog; leave this off for agents.")
+    field_order = ["label", "mode", "manage"]
 
     def clean(self):
-        """The service's arguments: the label, the mode and the scopes."""
+        """The service's arguments: the label, the mode, the scopes, the expiry and the limit."""
         data = super().clean()
         data["scopes"] = [*ApiKey.DEFAULT_SCOPES, *(["manage"] if data.pop("manage", False) else [])]
         return data
 
 
-def _date_input():
-    return forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+class KeyEditForm(KeyLifecycleForm):
+    label = forms.CharField(max_length=100)
+    field_order = ["label"]
 
 
 class CostFilterForm(forms.Form):
@@ -75,10 +114,6 @@ class BudgetForm(forms.Form):
 class RunCapForm(forms.Form):
     limit_usd = _limit_field()
     status = _status_field()
-
-
-class KeyRenameForm(forms.Form):
-    label = forms.CharField(label="New label", max_length=100)
 
 
 def _username_field():

@@ -23,7 +23,8 @@ class Workspace(models.Model):
 
 
 class ApiKey(models.Model):
-    """A key's mode says which runs it makes and sees (live or test); its scopes, what else it may do."""
+    """A key's mode says which runs it makes and sees (live or test); its scopes, what else it may do. It may
+    expire, and may have a spend limit of its own: what its runs are charged in a UTC day, week or month."""
 
     class Mode(models.TextChoices):
         LIVE = "live"
@@ -33,6 +34,7 @@ class ApiKey(models.Model):
     # discover and inspect endpoints; manage: keys, spend controls, wallet. Never manage for a test key.
     SCOPES = ("runs", "catalog", "manage")
     DEFAULT_SCOPES = ("runs", "catalog")
+    SPEND_PERIODS = ("DAY", "WEEK", "MONTH")  # whole UTC days, so KeyDailyCost sums what a window spent
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="api_keys")
     label = models.CharField(max_length=100)
@@ -44,7 +46,14 @@ class ApiKey(models.Model):
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Where the key was last used from, recorded with last_used_at (so at most a minute old).
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    last_used_user_agent = models.CharField(max_length=200, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Refused from then on; none: never expires")
+    spend_limit_micros = models.BigIntegerField(null=True, blank=True,
+                                                help_text="The most its live runs may be charged in a period")
+    spend_period = models.CharField(max_length=5, blank=True, choices=[(p, p) for p in SPEND_PERIODS])
 
     class Meta:
         constraints = [
@@ -52,6 +61,10 @@ class ApiKey(models.Model):
             models.CheckConstraint(condition=models.Q(mode__in=["live", "test"]), name="billing_apikey_mode_valid"),
             models.CheckConstraint(condition=~models.Q(mode="test", scopes__contains="manage"),
                                    name="billing_apikey_test_never_manages"),
+            models.CheckConstraint(
+                condition=models.Q(spend_limit_micros__isnull=True, spend_period="")
+                | models.Q(spend_limit_micros__gte=0, spend_period__in=["DAY", "WEEK", "MONTH"]),
+                name="billing_apikey_spend_limit_has_period"),
         ]
 
     def __str__(self):
@@ -64,6 +77,10 @@ class ApiKey(models.Model):
     @property
     def scope_list(self) -> list[str]:
         return self.scopes.split()
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
 
 
 class RequestWindow(models.Model):

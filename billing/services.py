@@ -14,7 +14,7 @@ from django.utils.text import slugify
 
 from monid_site.errors import ApplicationError
 
-from .controls import budget_spend_record
+from .controls import MAX_LIMIT_MICROS, budget_spend_record
 from .costs import Costs, micros_text
 from .keys import generate_key, hash_key, shown_prefix
 from .models import ApiKey, Invitation, KeyDailyCost, LedgerEntry, Wallet, Workspace
@@ -39,9 +39,11 @@ def workspace_get_or_create(*, slug: str, name: str = "") -> Workspace:
 
 
 def api_key_create(*, workspace: Workspace, label: str, mode: str = ApiKey.Mode.LIVE,
-                   scopes: Iterable[str] = ApiKey.DEFAULT_SCOPES) -> tuple[ApiKey, str]:
+                   scopes: Iterable[str] = ApiKey.DEFAULT_SCOPES, expires_at: datetime.datetime | None = None,
+                   spend_limit_micros: int | None = None, spend_period: str = "") -> tuple[ApiKey, str]:
     """Returns the key row and the full key, which exists nowhere else after this call."""
     label = _clean_label(label)
+    lifecycle = {"expires_at": _clean_expiry(expires_at), **_clean_spend_limit(spend_limit_micros, spend_period)}
     if mode not in ApiKey.Mode.values:
         raise ApplicationError(400, f"A key's mode is 'live' or 'test', not {mode!r}.")
     scopes = set(scopes)
@@ -57,7 +59,7 @@ def api_key_create(*, workspace: Workspace, label: str, mode: str = ApiKey.Mode.
         with transaction.atomic():
             api_key = ApiKey.objects.create(
                 workspace=workspace, label=label, mode=mode, prefix=shown_prefix(key), key_hash=hash_key(key),
-                scopes=" ".join(scope for scope in ApiKey.SCOPES if scope in scopes))
+                scopes=" ".join(scope for scope in ApiKey.SCOPES if scope in scopes), **lifecycle)
     except IntegrityError:
         raise _label_taken(label)
     return api_key, key
@@ -74,6 +76,49 @@ def _clean_label(label: str) -> str:
     if not label.isprintable():
         raise ApplicationError(400, "label: a key label may not contain line breaks or other control characters.")
     return label
+
+
+def _clean_expiry(expires_at: datetime.datetime | None) -> datetime.datetime | None:
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ApplicationError(400, "expiresAt: a key's expiry must be in the future; to stop a key now, revoke it.")
+    return expires_at
+
+
+def _clean_spend_limit(spend_limit_micros: int | None, spend_period: str) -> dict:
+    """A key's spend limit as its two columns: both empty, or an amount per period."""
+    if spend_limit_micros is None:
+        return {"spend_limit_micros": None, "spend_period": ""}
+    if not 0 <= spend_limit_micros <= MAX_LIMIT_MICROS:
+        raise ApplicationError(400, f"spendLimit: a limit is from $0 to ${MAX_LIMIT_MICROS // 10**6:,}.")
+    if spend_period not in ApiKey.SPEND_PERIODS:
+        raise ApplicationError(400, f"spendLimit: a key's limit is per {', '.join(ApiKey.SPEND_PERIODS)}, "
+                                    f"not {spend_period!r}.")
+    return {"spend_limit_micros": spend_limit_micros, "spend_period": spend_period}
+
+
+def api_key_update(*, api_key: ApiKey, **changes) -> ApiKey:
+    """Changes what `changes` names of a key's label, expiry (`expires_at`) and spend limit (`spend_limit_micros`
+    with `spend_period`; None for no limit). The shared cache gets the changed key at once, so every process
+    applies it from the next request: a request that read the key before the change adds its copy only where
+    there is none."""
+    fields = {}
+    if "label" in changes:
+        fields["label"] = _clean_label(changes["label"])
+    if "expires_at" in changes:
+        fields["expires_at"] = _clean_expiry(changes["expires_at"])
+    if "spend_limit_micros" in changes:
+        fields.update(_clean_spend_limit(changes["spend_limit_micros"], changes.get("spend_period", "")))
+    try:
+        with transaction.atomic():
+            ApiKey.objects.filter(pk=api_key.pk).update(**fields)
+    except IntegrityError:
+        raise _label_taken(fields["label"])
+    for name, value in fields.items():
+        setattr(api_key, name, value)
+    fresh = ApiKey.objects.select_related("workspace").filter(pk=api_key.pk, revoked_at__isnull=True).first()
+    if fresh is not None:
+        cache.set(_key_cache_key(fresh.key_hash), fresh, timeout=KEY_CACHE_SECONDS)
+    return api_key
 
 
 def api_key_revoke(*, api_key: ApiKey) -> None:
@@ -94,9 +139,10 @@ def _keys_tombstone(key_hashes: list[str]) -> None:
     cache.set_many({_key_cache_key(key_hash): _REVOKED for key_hash in key_hashes}, timeout=KEY_TOMBSTONE_SECONDS)
 
 
-def api_key_authenticate(*, key: str) -> ApiKey | None:
-    """The active key matching `key`: from the cache when it was used in the last minute, else from the
-    database, recording its last use (so at most once a minute per key)."""
+def api_key_authenticate(*, key: str, ip: str | None = None, user_agent: str = "") -> ApiKey | None:
+    """The unrevoked key matching `key` (perhaps expired: the caller says so): from the cache when it was used
+    in the last minute, else from the database, recording its last use, address and user agent (so at most
+    once a minute per key)."""
     key_hash = hash_key(key)
     cached = cache.get(_key_cache_key(key_hash))
     if cached is not None:
@@ -106,8 +152,11 @@ def api_key_authenticate(*, key: str) -> ApiKey | None:
         return None  # not cached: guesses must not fill the cache
     now = timezone.now()
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-        api_key.last_used_at = now
+        used = {"last_used_at": now, "last_used_ip": ip,
+                "last_used_user_agent": user_agent[:ApiKey._meta.get_field("last_used_user_agent").max_length]}
+        ApiKey.objects.filter(pk=api_key.pk).update(**used)
+        for name, value in used.items():
+            setattr(api_key, name, value)
     cache.add(_key_cache_key(key_hash), api_key, timeout=KEY_CACHE_SECONDS)
     return api_key
 
@@ -131,17 +180,6 @@ def key_cost_record(*, api_key_id: int, provider: str, endpoint: str, status: st
     if not rollup.update(**increments):  # the group's first run of the day
         KeyDailyCost.objects.get_or_create(**group)
         rollup.update(**increments)
-
-
-def api_key_rename(*, api_key: ApiKey, label: str) -> ApiKey:
-    label = _clean_label(label)
-    try:
-        with transaction.atomic():
-            ApiKey.objects.filter(pk=api_key.pk).update(label=label)
-    except IntegrityError:
-        raise _label_taken(label)
-    api_key.label = label
-    return api_key
 
 
 MAX_CREDIT_MICROS = 10**15  # $1,000,000,000: far above any real top-up, far below the column's limit

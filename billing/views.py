@@ -16,13 +16,13 @@ from monid_site.errors import ApplicationError
 
 from .controls import control_states, spend_control_set, spend_control_states, spend_control_update
 from .costs import MICROS_PER_DOLLAR, dollars_to_micros, micros_text
-from .forms import (BudgetForm, CostFilterForm, InvitationForm, InvitedSignUpForm, KeyCreateForm, KeyRenameForm,
+from .forms import (BudgetForm, CostFilterForm, InvitationForm, InvitedSignUpForm, KeyCreateForm, KeyEditForm,
                     RunCapForm, SignUpForm, UsageFilterForm, WalletCreditForm)
 from .models import SpendControl, Workspace
 from .queries import (api_keys_for_workspace, cost_daily_series, cost_summary_by, invitation_for_token,
                       invitations_pending, ledger_newest, wallet_available_and_held, workspace_for_user,
                       workspace_members, workspaces_with_wallets)
-from .services import (account_sign_up, api_key_create, api_key_rename, api_key_revoke, invitation_accept,
+from .services import (account_sign_up, api_key_create, api_key_revoke, api_key_update, invitation_accept,
                        invitation_cancel, invitation_check, invitation_create, invitation_send, invitation_sign_up,
                        wallet_credit)
 
@@ -77,28 +77,30 @@ def key_revoke(request, label):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
-def key_rename(request, label):
+def key_edit(request, label):
+    """A key's label, expiry and spend limit."""
     workspace = workspace_for_user(request.user)
     if workspace is None:
         raise Http404("No such key.")
     api_key = get_object_or_404(api_keys_for_workspace(workspace=workspace), label=label, revoked_at__isnull=True)
     status = 200
     if request.method == "POST":
-        form = KeyRenameForm(request.POST)
+        form = KeyEditForm(request.POST)
         status = 400
         if form.is_valid():
             old_label = api_key.label
             try:
-                api_key_rename(api_key=api_key, label=form.cleaned_data["label"])
+                api_key_update(api_key=api_key, **form.cleaned_data)
             except ApplicationError as exc:
-                form.add_error("label", exc.message)
+                form.add_error(None, exc.message)
                 status = exc.status_code
             else:
-                messages.success(request, f"The key “{old_label}” is now labelled “{api_key.label}”.")
+                messages.success(request, f"The key “{old_label}” is saved" + (
+                    f", now labelled “{api_key.label}”." if api_key.label != old_label else "."))
                 return redirect("key-list")
     else:
-        form = KeyRenameForm(initial={"label": api_key.label})
-    return render(request, "billing/key_rename.html", {"api_key": api_key, "form": form}, status=status)
+        form = KeyEditForm(initial={"label": api_key.label, **KeyEditForm.initial_of(api_key)})
+    return render(request, "billing/key_edit.html", {"api_key": api_key, "form": form}, status=status)
 
 
 @require_safe

@@ -28,7 +28,6 @@ logger = logging.getLogger("monid.ops")
 FAILURES_SHOWN = 20
 RECONCILE_FUNC = "runs.tasks.reconcile_runs"  # the schedule migration runs.0004 creates
 RECONCILE_GRACE = datetime.timedelta(minutes=1)
-IN_FLIGHT = [status for status in Run.Status.values if status not in Run.TERMINAL]
 
 
 def operator_page(view):
@@ -87,7 +86,7 @@ def runs_in_flight(*, now: datetime.datetime) -> dict:
     """Runs not yet ended, in one query: how many, how many have a step due now and the longest one has waited,
     how many a worker holds at this moment, and how many wait for a later status check."""
     due = Q(next_step_at__lte=now)
-    counts = Run.objects.filter(status__in=IN_FLIGHT).aggregate(
+    counts = Run.objects.filter(status__in=Run.IN_FLIGHT).aggregate(
         in_flight=Count("pk"), due=Count("pk", filter=due), oldest_due=Min("next_step_at", filter=due),
         stepping=Count("pk", filter=Q(lease_until__gt=now)), waiting=Count("pk", filter=Q(next_step_at__gt=now)))
     oldest = counts.pop("oldest_due")

@@ -56,16 +56,23 @@ class RunAcceptedSerializer(serializers.Serializer):
 
 
 class ControlSnapshotSerializer(serializers.Serializer):
-    controlId = serializers.CharField(help_text="ULID of the budget or run cap")
-    controlType = serializers.ChoiceField(choices=["BUDGET", "RUN_CAP"])
+    controlId = serializers.CharField(help_text="ULID of the budget or run cap; for KEY_LIMIT, the key's prefix")
+    controlType = serializers.ChoiceField(choices=["BUDGET", "RUN_CAP", "KEY_LIMIT"],
+                                          help_text="KEY_LIMIT: the spend limit of the key that made the run")
+    apiKeyLabel = serializers.CharField(required=False, help_text="KEY_LIMIT only: the key's label then")
     blocked = serializers.BooleanField(help_text="Whether this control is one that refused the run")
     requiredAmount = serializers.FloatField(help_text="Dollars: the most the run could have cost")
     limitAmount = serializers.FloatField(help_text="Dollars")
-    period = serializers.ChoiceField(choices=["HOUR", "DAY", "WEEK", "MONTH"], required=False, help_text="Budgets only")
-    spentAmount = serializers.FloatField(required=False, help_text="Budgets only: dollars charged in the window")
-    heldAmount = serializers.FloatField(required=False, help_text="Budgets only: dollars held for runs in flight")
-    availableAmount = serializers.FloatField(required=False, help_text="Budgets only: limit less spent and held")
-    windowStart = serializers.CharField(required=False, help_text="Budgets only: when the window began")
+    period = serializers.ChoiceField(choices=["HOUR", "DAY", "WEEK", "MONTH"], required=False,
+                                     help_text="Budgets and key limits only")
+    spentAmount = serializers.FloatField(required=False, help_text="Budgets and key limits only: dollars charged "
+                                                                   "in the window (for a key, to its runs)")
+    heldAmount = serializers.FloatField(required=False, help_text="Budgets and key limits only: dollars held for "
+                                                                  "runs in flight (for a key, its own)")
+    availableAmount = serializers.FloatField(required=False, help_text="Budgets and key limits only: limit less "
+                                                                       "spent and held")
+    windowStart = serializers.CharField(required=False, help_text="Budgets and key limits only: when the window "
+                                                                  "began")
     currency = serializers.ChoiceField(choices=["USD"])
 
 

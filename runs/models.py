@@ -23,6 +23,7 @@ class Run(models.Model):
     Status = RunStatus
 
     TERMINAL = (Status.COMPLETED, Status.FAILED, Status.BLOCKED, Status.STOPPED, Status.TIMED_OUT)
+    IN_FLIGHT = (Status.READY, Status.RUNNING, Status.STOPPING)
 
     # ULIDs sort by creation time, so ordering by id is "newest first" and keyset pagination needs no other column.
     id = models.CharField(primary_key=True, max_length=26, default=new_run_id, editable=False)
@@ -87,6 +88,9 @@ class Run(models.Model):
                          condition=models.Q(next_step_at__isnull=False)),
             # Only runs still holding an output, so retention reads what it prunes, not every run since the first.
             models.Index(fields=["id"], name="runs_run_output_kept", condition=models.Q(output__isnull=False)),
+            # A key's runs in flight, whose holds count against its spend limit at admission.
+            models.Index(fields=["api_key"], name="runs_run_key_in_flight",
+                         condition=models.Q(status__in=["READY", "RUNNING", "STOPPING"])),  # IN_FLIGHT
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=RunStatus.values), name="runs_run_status_valid"),

@@ -13,7 +13,6 @@ from .models import Run
 from .queries import run_id_floor
 
 BATCH = 500  # runs per UPDATE: each batch is one short statement, so pruning never holds a lock for long
-IN_FLIGHT = [status for status in Run.Status.values if status not in Run.TERMINAL]
 
 
 @dataclasses.dataclass
@@ -33,7 +32,7 @@ def run_outputs_prune(*, days: int, dry_run: bool = False) -> Pruned:
     # the runs that still have an output, so each batch reads what it prunes, however many runs went before.
     # "Not in flight" rather than "terminal": given `status IN (…)`, SQLite reads every terminal run by its index.
     candidates = (Run.objects.filter(pk__lt=run_id_floor(pruned.made_before), output__isnull=False)
-                  .exclude(status__in=IN_FLIGHT)
+                  .exclude(status__in=Run.IN_FLIGHT)
                   .order_by("pk").annotate(size=Length(Cast("output", TextField()))))
     after = ""
     while batch := list(candidates.filter(pk__gt=after).values_list("pk", "size")[:BATCH]):

@@ -13,14 +13,14 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Case, DateTimeField, F, Q, Value, When
+from django.db.models import Case, DateTimeField, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.tasks import async_task
 from jsonschema import Draft202012Validator
 
-from billing.controls import ControlState, spend_controls_check
+from billing.controls import ControlState, KeyLimitState, spend_controls_check
 from billing.costs import Costs, run_costs
 from billing.models import ApiKey, KeyDailyCost
 from billing.services import key_cost_record, wallet_hold, wallet_settle
@@ -123,7 +123,8 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict, idempote
     with transaction.atomic():  # the hold and the run stand or fall together: a 402 leaves neither
         if not provider.is_async:
             _commit_without_flush()  # run_finish's commit makes the run durable before it is answered
-        blocked = spend_controls_check(workspace_id=api_key.workspace_id, amount_micros=estimate) if estimate else None
+        blocked = spend_controls_check(api_key=api_key, amount_micros=estimate,
+                                       key_held_micros=lambda: _key_held_micros(api_key)) if estimate else None
         if blocked is None:
             now = timezone.now()
             run = Run.objects.create(
@@ -143,8 +144,14 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict, idempote
     return _run_block(fields=fields, states=blocked, idempotency_key=idempotency_key)
 
 
+def _key_held_micros(api_key: ApiKey) -> int:
+    """What the key's runs in flight hold (the runs_run_key_in_flight index reads only those)."""
+    return (Run.objects.filter(api_key=api_key, status__in=Run.IN_FLIGHT)
+            .aggregate(total=Sum("held_micros"))["total"] or 0)
+
+
 @transaction.atomic
-def _run_block(*, fields: dict, states: list[ControlState], idempotency_key: str | None) -> Run:
+def _run_block(*, fields: dict, states: list[ControlState | KeyLimitState], idempotency_key: str | None) -> Run:
     """Stores a run that a spend control refused: never sent to a provider, never charged."""
     now = timezone.now()
     run = Run.objects.create(**fields, status=Run.Status.BLOCKED, completed_at=now,

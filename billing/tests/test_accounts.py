@@ -369,27 +369,27 @@ def test_an_invitation_that_cannot_be_emailed_still_shows_its_link(client, alice
     assert LINK.search(shown.content.decode()) is not None
 
 
-# Renaming keys
+# Editing keys
 
 def test_renaming_a_key_changes_its_label_and_it_keeps_working(client, alice, alice_key):
-    response = logged_in(client, alice).post("/keys/alice-live/rename/", {"label": "crawler"}, follow=True)
+    response = logged_in(client, alice).post("/keys/alice-live/edit/", {"label": "crawler"}, follow=True)
 
     assert response.status_code == 200 and response.redirect_chain == [("/keys/", 302)]
-    assert "The key “alice-live” is now labelled “crawler”." in response.content.decode()
+    assert "The key “alice-live” is saved, now labelled “crawler”." in response.content.decode()
     assert ApiKey.objects.filter(workspace__slug="acme").get().label == "crawler"
     assert Client().get("/v1/runs", HTTP_AUTHORIZATION=f"Bearer {alice_key}").status_code == 200
 
 
-def test_the_keys_page_links_each_active_key_to_its_rename_page(client, alice, alice_key):
+def test_the_keys_page_links_each_active_key_to_its_edit_page(client, alice, alice_key):
     keys = logged_in(client, alice).get("/keys/")
-    page = client.get("/keys/alice-live/rename/")
+    page = client.get("/keys/alice-live/edit/")
 
-    assert 'href="/keys/alice-live/rename/"' in keys.content.decode()
+    assert 'href="/keys/alice-live/edit/"' in keys.content.decode()
     assert page.status_code == 200 and b'value="alice-live"' in page.content
 
 
 def test_renaming_to_a_taken_label_is_a_form_error(client, alice, alice_key, alice_test_key):
-    response = logged_in(client, alice).post("/keys/alice-live/rename/", {"label": "alice-test"})
+    response = logged_in(client, alice).post("/keys/alice-live/edit/", {"label": "alice-test"})
 
     assert response.status_code == 409
     assert b"already has a key labelled" in response.content
@@ -397,7 +397,7 @@ def test_renaming_to_a_taken_label_is_a_form_error(client, alice, alice_key, ali
 
 
 def test_renaming_to_an_empty_label_is_a_form_error(client, alice, alice_key):
-    response = logged_in(client, alice).post("/keys/alice-live/rename/", {"label": "  "})
+    response = logged_in(client, alice).post("/keys/alice-live/edit/", {"label": "  "})
 
     assert response.status_code == 400 and b"This field is required." in response.content
     assert ApiKey.objects.get().label == "alice-live"
@@ -406,8 +406,8 @@ def test_renaming_to_an_empty_label_is_a_form_error(client, alice, alice_key):
 def test_renaming_another_workspaces_key_is_404(client, alice, bob_key):
     logged_in(client, alice)
 
-    seen = client.get("/keys/bob-live/rename/")
-    posted = client.post("/keys/bob-live/rename/", {"label": "mine now"})
+    seen = client.get("/keys/bob-live/edit/")
+    posted = client.post("/keys/bob-live/edit/", {"label": "mine now"})
 
     assert seen.status_code == 404 and posted.status_code == 404
     assert ApiKey.objects.get().label == "bob-live"
@@ -416,14 +416,14 @@ def test_renaming_another_workspaces_key_is_404(client, alice, bob_key):
 def test_a_revoked_key_cannot_be_renamed(client, alice, alice_key):
     logged_in(client, alice).post("/keys/alice-live/revoke/")
 
-    response = client.post("/keys/alice-live/rename/", {"label": "crawler"})
+    response = client.post("/keys/alice-live/edit/", {"label": "crawler"})
 
     assert response.status_code == 404
     assert ApiKey.objects.get().label == "alice-live"
 
 
 def test_a_rename_without_a_csrf_token_is_refused(alice, alice_key):
-    response = logged_in(Client(enforce_csrf_checks=True), alice).post("/keys/alice-live/rename/", {"label": "x"})
+    response = logged_in(Client(enforce_csrf_checks=True), alice).post("/keys/alice-live/edit/", {"label": "x"})
 
     assert response.status_code == 403
     assert ApiKey.objects.get().label == "alice-live"
@@ -548,7 +548,7 @@ def test_a_customer_is_shown_usage_and_workspace_in_the_menu(client, alice):
 
 
 @pytest.mark.parametrize("path, who", [("/signup/", None), ("/password-reset/", None), ("/login/", None),
-                                       ("/workspace/", "alice"), ("/keys/alice-live/rename/", "alice"),
+                                       ("/workspace/", "alice"), ("/keys/alice-live/edit/", "alice"),
                                        ("/usage/", "alice"), ("INVITE", None), ("INVITE", "carol")])
 def test_every_input_has_a_label_and_every_post_form_a_csrf_token(client, alice, alice_key, carol, path, who):
     if path == "INVITE":
@@ -571,7 +571,7 @@ def test_workspace_pages_need_a_workspace(client, carol):
     assert b"not a member of a workspace" in client.get("/workspace/").content
     assert b"not a member of one" in client.get("/usage/").content
     assert client.post("/workspace/invitations/withdraw/", {"email": "x@example.com"}).status_code == 404
-    assert client.get("/keys/x/rename/").status_code == 404
+    assert client.get("/keys/x/edit/").status_code == 404
 
 
 def _row(name, **figures):

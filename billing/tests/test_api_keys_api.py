@@ -20,7 +20,8 @@ def test_it_lists_the_workspaces_active_keys_without_their_secrets(client, alice
     assert response.status_code == 200
     items = response.json()["items"]
     assert [(i["label"], i["mode"]) for i in items] == [("alice-test", "test"), ("alice-live", "live")]
-    assert set(items[0]) == {"label", "keyPrefix", "mode", "scopes", "createdAt", "lastUsedAt"}
+    assert set(items[0]) == {"label", "keyPrefix", "mode", "scopes", "expiresAt", "spendLimit", "createdAt",
+                             "lastUsedAt", "lastUsedIp", "lastUsedUserAgent"}
     assert (items[0]["scopes"], items[1]["scopes"]) == (["runs", "catalog"], ["runs", "catalog", "manage"])
     assert alice_test_key.startswith(items[0]["keyPrefix"]) and alice_test_key not in response.content.decode()
     assert items[1]["lastUsedAt"] is not None  # this very request used it
@@ -64,7 +65,7 @@ def test_a_label_with_a_slash_or_space_is_addressable(client, alice, alice_key):
 
 
 @pytest.mark.parametrize("body, status, words", [
-    ({"label": ""}, 400, ["label"]), ({"label": 5}, 400, ["label"]), ({}, 400, ["label", "required"]),
+    ({"label": ""}, 400, ["label"]), ({"label": 5}, 400, ["label"]), ({}, 400, ["label", "expiresAt", "spendLimit"]),
     ({"label": "x", "mode": "test"}, 400, ["mode"]), ({"label": "alice-test"}, 409, ["already"]),
     ({"label": "x" * 101}, 400, ["label"]),
 ])

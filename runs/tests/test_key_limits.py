@@ -1,0 +1,99 @@
+"""A key's own spend limit at admission: a live run that could take the key's charges in its window past the
+limit ends BLOCKED, never reaches a provider and is never charged; other keys of the workspace go on."""
+
+import datetime
+import json
+
+import pytest
+import time_machine
+
+from billing.models import ApiKey, KeyDailyCost, LedgerEntry, Wallet
+from billing.services import api_key_create, api_key_update
+from runs.models import Run
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tweets_per_call")]
+
+PDL_MATCH = {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": "sean@example.com"}}
+TWEETS = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"searchTerms": ["limits"]}}
+PRICE = 3_000  # both endpoints above cost $0.003 a call in the seed catalog
+
+
+def post(client, key, body):
+    return client.post("/v1/run", data=json.dumps(body), content_type="application/json",
+                       HTTP_AUTHORIZATION=f"Bearer {key}")
+
+
+def limit(micros, period="DAY", label="alice-live"):
+    return api_key_update(api_key=ApiKey.objects.get(label=label), spend_limit_micros=micros, spend_period=period)
+
+
+def test_a_key_over_its_limit_is_blocked_with_its_snapshot_and_is_not_charged(client, alice_key):
+    limit(2 * PRICE)
+    statuses = [post(client, alice_key, PDL_MATCH).json() for _ in range(3)]
+    assert [body["status"] for body in statuses] == ["COMPLETED", "COMPLETED", "BLOCKED"]
+    blocked = statuses[2]
+    assert ("DAY spend limit of the key “alice-live”, $0.006000, has $0.000000 left ($0.006000 spent"
+            in blocked["reason"])
+    assert blocked["controls"] == [{
+        "controlId": ApiKey.objects.get(label="alice-live").prefix, "controlType": "KEY_LIMIT",
+        "apiKeyLabel": "alice-live", "blocked": True, "requiredAmount": 0.003, "limitAmount": 0.006,
+        "period": "DAY", "spentAmount": 0.006, "heldAmount": 0.0, "availableAmount": 0.0,
+        "windowStart": blocked["controls"][0]["windowStart"], "currency": "USD"}]
+    assert blocked["billing"]["reportedCost"]["value"] == 0 and blocked["providerResponse"] is None
+    assert not LedgerEntry.objects.filter(run_id=blocked["runId"]).exists()
+    assert Wallet.objects.get().balance_micros == 100_000_000 - 2 * PRICE
+
+
+def test_another_key_of_the_workspace_is_not_held_back(client, alice, alice_key):
+    limit(0)
+    _, other = api_key_create(workspace=alice.workspaces.get(), label="other")
+    assert post(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
+    assert post(client, other, PDL_MATCH).json()["status"] == "COMPLETED"
+
+
+def test_the_holds_of_the_keys_runs_in_flight_count(client, alice, alice_key):
+    limit(2 * PRICE)
+    _, other = api_key_create(workspace=alice.workspaces.get(), label="other")
+    assert post(client, other, TWEETS).json()["status"] == "RUNNING"  # another key's hold: not this key's
+    assert [post(client, alice_key, TWEETS).json()["status"] for _ in range(3)] == ["RUNNING", "RUNNING", "BLOCKED"]
+    snapshot = Run.objects.get(status="BLOCKED").controls[0]
+    assert (snapshot["heldMicros"], snapshot["spentMicros"]) == (2 * PRICE, 0)
+
+
+def test_a_test_key_is_never_held_back(client, alice, alice_test_key):
+    limit(0, label="alice-test")
+    assert post(client, alice_test_key, PDL_MATCH).json()["status"] == "COMPLETED"
+
+
+def test_removing_the_limit_lets_runs_through_at_once(client, alice_key):
+    limit(0)
+    assert post(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
+    limit(None, period="")
+    assert post(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
+
+
+@pytest.mark.parametrize("period, counted", [("DAY", [PRICE]), ("WEEK", [PRICE, 2 * PRICE]),
+                                             ("MONTH", [PRICE, 2 * PRICE, 4 * PRICE])])
+def test_only_what_the_window_charged_counts(client, alice_key, period, counted):
+    """On Wednesday 2026-12-09, what was charged that day, on Monday, on Sunday 6 December and on 30 November
+    counts in the windows that hold those days (the UTC day, the week from Monday, the month), and nowhere else."""
+    key = ApiKey.objects.get(label="alice-live")
+    for day, amount in (("2026-12-09", PRICE), ("2026-12-07", 2 * PRICE), ("2026-12-06", 4 * PRICE),
+                        ("2026-11-30", 8 * PRICE)):
+        KeyDailyCost.objects.create(api_key=key, day=datetime.date.fromisoformat(day), provider="pdl",
+                                    endpoint="/person/enrich", status="COMPLETED", run_count=1,
+                                    reported_cost_micros=amount)
+    with time_machine.travel("2026-12-09 12:00:00Z", tick=False):
+        limit(sum(counted) + PRICE, period=period)
+        assert post(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
+        blocked = post(client, alice_key, PDL_MATCH).json()
+    assert blocked["status"] == "BLOCKED"
+    assert blocked["controls"][0]["spentAmount"] * 10**6 == pytest.approx(sum(counted) + PRICE)
+
+
+def test_the_run_page_names_the_keys_limit_that_blocked_it(client, alice, alice_key):
+    limit(0)
+    run_id = post(client, alice_key, PDL_MATCH).json()["runId"]
+    client.force_login(alice)
+    page = client.get(f"/runs/{run_id}/").content.decode()
+    assert "day limit of the key “alice-live”" in page and "Blocked by a spend control" in page
