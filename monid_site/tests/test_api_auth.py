@@ -74,9 +74,9 @@ def request(client, method, url, body, authorization):
 
 def state_of():
     """What a refused request must leave as it was: runs, keys, controls."""
-    keys = ApiKey.objects.values_list("label", "revoked_at", "expires_at", "spend_limit_micros")
-    return (list(Run.objects.values_list("id", "status")), list(keys),
-            list(SpendControl.objects.values_list("id", "status", "limit_micros")))
+    keys = ApiKey.objects.order_by("pk").values_list("label", "revoked_at", "expires_at", "spend_limit_micros")
+    return (list(Run.objects.order_by("pk").values_list("id", "status")), list(keys),
+            list(SpendControl.objects.order_by("pk").values_list("id", "status", "limit_micros")))
 
 
 @pytest.mark.parametrize("method, url, body", ROUTES)
