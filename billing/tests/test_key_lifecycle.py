@@ -2,10 +2,12 @@
 limit of its own, and where it was last used from, on the keys page."""
 
 import datetime
+import io
 import json
 
 import pytest
 import time_machine
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -204,3 +206,16 @@ def test_an_expired_key_is_marked_on_the_keys_page(client, alice, alice_key):
     ApiKey.objects.filter(label="alice-live").update(expires_at=timezone.now() - datetime.timedelta(minutes=1))
     client.force_login(alice)
     assert '<span class="badge bad">expired</span>' in client.get("/keys/").content.decode()
+
+
+def test_the_command_makes_a_key_with_an_expiry_and_a_limit(alice, catalog):
+    out = io.StringIO()
+    call_command("create_api_key", "--workspace", "acme", "--label", "batch", "--expires-at", "2099-01-31",
+                 "--spend-limit-usd", "7.5", "--period", "DAY", stdout=out, stderr=io.StringIO())
+    api_key = ApiKey.objects.get(label="batch")
+    assert hash_key(out.getvalue().strip()) == api_key.key_hash
+    assert (api_key.expires_at, api_key.spend_limit_micros, api_key.spend_period) == \
+        (datetime.datetime(2099, 1, 31, tzinfo=datetime.UTC), 7_500_000, "DAY")
+    with pytest.raises(CommandError, match="future"):
+        call_command("create_api_key", "--workspace", "acme", "--label", "old", "--expires-at", "2001-01-01",
+                     stdout=io.StringIO(), stderr=io.StringIO())

@@ -1,5 +1,9 @@
+import datetime
+from decimal import Decimal
+
 from django.core.management.base import BaseCommand, CommandError
 
+from billing.costs import dollars_to_micros
 from billing.models import ApiKey
 from billing.services import api_key_create, workspace_get_or_create
 from monid_site.errors import ApplicationError
@@ -15,14 +19,26 @@ class Command(BaseCommand):
         parser.add_argument("--scope", action="append", choices=ApiKey.SCOPES, dest="scopes",
                             help="runs, catalog or manage (live keys only); repeat for several. Default: runs and "
                                  "catalog")
+        parser.add_argument("--expires-at", type=_moment, help="ISO 8601, e.g. 2027-01-31T00:00:00Z; default: never")
+        parser.add_argument("--spend-limit-usd", type=Decimal, help="The most its live runs may be charged a period")
+        parser.add_argument("--period", choices=ApiKey.SPEND_PERIODS, default="MONTH",
+                            help="The spend limit's period (default MONTH)")
 
-    def handle(self, *args, workspace, label, mode, scopes, **options):
+    def handle(self, *args, workspace, label, mode, scopes, expires_at, spend_limit_usd, period, **options):
+        limit = None if spend_limit_usd is None else dollars_to_micros(spend_limit_usd)
         try:
             ws = workspace_get_or_create(slug=workspace)
             api_key, key = api_key_create(workspace=ws, label=label, mode=mode,
-                                          scopes=scopes or ApiKey.DEFAULT_SCOPES)
+                                          scopes=scopes or ApiKey.DEFAULT_SCOPES, expires_at=expires_at,
+                                          spend_limit_micros=limit, spend_period=period if limit is not None else "")
         except ApplicationError as exc:
             raise CommandError(exc.message)
         self.stderr.write(f"Created {mode} key {api_key.label!r} ({', '.join(api_key.scope_list)}) in workspace "
                           f"{ws.slug!r}. It is shown only now:")
         self.stdout.write(key)
+
+
+def _moment(text: str) -> datetime.datetime:
+    """An ISO 8601 moment; one without a zone is UTC."""
+    moment = datetime.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
