@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test setup test-deps clean bench-async bench-crash bench-costs bench-pages bench-discover bench-sync bench-sync-profile
+.PHONY: run test setup test-deps clean bench-async bench-crash bench-costs bench-pages bench-discover bench-sync bench-sync-profile bench-memory
 
 $(VENV)/.installed: requirements.txt client/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ bench-pages: $(VENV)/.installed
 # No deployment: the seed catalog and 10,000 generated endpoints, then catalog search and POST /v1/discover timed.
 bench-discover: $(VENV)/.installed
 	$(PY) -m bench.discover $(ARGS)
+
+# No deployment: the Apify emulator's big datasets, each read in a fresh process; its peak memory against the cap.
+bench-memory: $(VENV)/.installed
+	$(PY) -m bench.dataset_memory $(ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -267,10 +267,16 @@ def cpu_seconds(deployment: "Deployment") -> dict[str, float]:
 
 def rss_peak_mb(pid: int) -> float:
     """The most resident memory the process has used so far (VmHWM), in MB."""
+    return memory_kb(pid, "VmHWM") / 1024
+
+
+def memory_kb(pid: int, field: str) -> int:
+    """A memory figure of the process from /proc/<pid>/status: VmRSS (resident now), VmHWM (its peak), in kB.
+    Not getrusage's ru_maxrss, which after exec is at least what the parent had resident when it forked."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise LookupError(f"no VmHWM for pid {pid}")
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise LookupError(f"no {field} for pid {pid}")
 
 
 def answers(url: str) -> bool:

@@ -17,7 +17,9 @@ TERMINAL = {"SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED"}
 MAX_WAIT_SECONDS = 60  # Apify holds a status request at most this long
 STATUS_READ_MARGIN_SECONDS = 30  # how much longer than the requested wait a status answer may take
 DATASET_PAGE_SIZE = 1000  # items per dataset read at most
+DATASET_FIRST_PAGE_SIZE = 100  # what recorded fixtures ask for first; a strict replay matches it
 DATASET_PAGE_BYTES = 2_000_000  # and about this much JSON, so a dataset of big items never comes in one huge body
+DATASET_SLACK_BYTES = 262_144  # how far a read may go past the budget: brackets, commas, a provider's whitespace
 
 
 def actor_id(path: str) -> str:
@@ -100,14 +102,20 @@ class ApifyActorProtocol:
 
     def _items(self, *, dataset_id: str, max_bytes: int, max_items: int | None) -> tuple[list, bool]:
         """The dataset's items, read in pages, up to `max_bytes` of compact JSON and `max_items` items; True
-        when more were left. Reading stops at the cap, so memory stays bounded by it whatever the dataset's size.
+        when more were left.
+
+        A worker holds the items it keeps and one read, whatever the items' sizes: each read stops once past the
+        budget left (or DATASET_PAGE_BYTES, if smaller, unless it asks for a single item) plus DATASET_SLACK_BYTES,
+        and keeps the items that arrived whole. An item bigger than the budget left is never read whole, since
+        it cannot fit (nor is one that comes with more than DATASET_SLACK_BYTES of whitespace, at the very edge).
         """
         items: list = []
-        # size: "[", then each item and its "," or "]"; a first page small enough to learn how big items are.
-        size, limit = 1, min(DATASET_PAGE_SIZE, 100)
+        size, limit = 1, min(DATASET_PAGE_SIZE, DATASET_FIRST_PAGE_SIZE)  # size: "[", each item and its "," or "]"
         while True:
+            left = max_bytes - size
             reply = self.transport.request("GET", f"/v2/datasets/{dataset_id}/items", retry=True, params={
-                "format": "json", "clean": "true", "offset": len(items), "limit": limit})
+                "format": "json", "clean": "true", "offset": len(items), "limit": limit},
+                max_bytes=(left if limit == 1 else min(left, DATASET_PAGE_BYTES)) + DATASET_SLACK_BYTES)
             page = self._ok(reply)
             if not isinstance(page, list):
                 raise ProviderUnavailable("Apify answered dataset items with something other than a list",
@@ -118,9 +126,13 @@ class ApifyActorProtocol:
                     return items, True
                 items.append(item)
             total = reply.headers.get("x-apify-pagination-total")
-            if not page or (total is not None and total.isdigit() and len(items) >= int(total)):
+            if (not page and not reply.cut) or (total is not None and total.isdigit() and len(items) >= int(total)):
                 return items, False
-            limit = max(1, min(DATASET_PAGE_SIZE, DATASET_PAGE_BYTES * len(page) // max(1, reply.size)))
+            if not page and limit == 1:  # cut before the one item asked for arrived whole: it cannot fit
+                return items, True
+            # Cut before any item arrived whole: that item alone next, with all the budget left to read it in.
+            limit = 1 if not page else _page_limit(budget=min(max_bytes - size, DATASET_PAGE_BYTES),
+                                                   average=(size - 1) // len(items))
 
     def _ok(self, reply):
         if reply.status >= 300:
@@ -139,6 +151,11 @@ class ApifyActorProtocol:
                                     handle=(status, data.get("statusMessage") or "", data.get("defaultDatasetId") or ""))
         except (KeyError, TypeError) as exc:
             raise ProviderUnavailable("Apify answered with a run object we could not read", retryable=True) from exc
+
+
+def _page_limit(*, budget: int, average: int) -> int:
+    """How many items of about `average` bytes the next read asks for, to bring about `budget` bytes."""
+    return max(1, min(DATASET_PAGE_SIZE, budget // max(1, average)))
 
 
 def _sent(params: dict, stored) -> bool:

@@ -1,6 +1,7 @@
 """How the protocols reach a provider: over HTTP through one pooled session with timeouts and bounded retries,
 or, in test mode, from an endpoint's recorded fixtures."""
 
+import codecs
 import datetime
 import functools
 import json as _json
@@ -23,10 +24,13 @@ RETRY_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 8.0
 RETRY_AFTER_CAP_SECONDS = 30.0
+READ_CHUNK_BYTES = 65536  # a body read with max_bytes comes this much at a time: it overshoots by one chunk at most
 _sleep = time.sleep  # a seam for tests, which record the waits instead of waiting
 # A path segment kept in a metric's operation: a word (`actor-runs`, `enrich`) or a version; anything else (a run,
 # dataset or actor id, a record key) is an id, so that an operation is one series, not one per run.
 _WORD_SEGMENT = re.compile(r"[a-z]+(?:-[a-z]+)*|v\d+")
+_BLANK = re.compile(r"[ \t\n\r]*")
+_decoder = _json.JSONDecoder()
 
 # Connections are kept alive and reused, up to 32 per provider host. The environment is read once, not on every
 # request as requests does by default (proxies, NO_PROXY, ~/.netrc: about 0.3 ms a call): the proxies of a base
@@ -74,13 +78,15 @@ class ProviderTimeout(ProviderUnavailable):
 
 @dataclass(frozen=True)
 class Reply:
-    """One HTTP answer of a provider: its status, headers (names lower-cased) and JSON body, and the body's
-    size in bytes."""
+    """One HTTP answer of a provider: its status, headers (names lower-cased) and JSON body, and how many bytes
+    of the body were read. `cut` when the body ran past the `max_bytes` asked for and was read no further: its
+    body is then the elements of the JSON array it begins that arrived whole."""
 
     status: int
     headers: dict
     body: Any
     size: int
+    cut: bool = False
 
 
 class HttpTransport:
@@ -101,24 +107,28 @@ class HttpTransport:
             self.auth_query[auth["name"]] = credential
 
     def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
-                retry: bool = False, read_timeout: float | None = None) -> Reply:
+                retry: bool = False, read_timeout: float | None = None, max_bytes: int | None = None) -> Reply:
         """One HTTP call and its JSON body.
 
         With `retry` (control-plane calls only), connection failures, timeouts, 429, 5xx and unreadable bodies are
         tried again after a capped, jittered exponential backoff, or after the provider's own Retry-After.
+        With `max_bytes`, the body is read a chunk at a time and no further once past it (`Reply.cut`), so an
+        answer bigger than the caller can keep never sits in memory whole.
         """
         timeout = (self.connect_timeout, read_timeout or self.read_timeout or settings.PROVIDER_TIMEOUT_SECONDS)
         attempts = RETRY_ATTEMPTS if retry else 1
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
-                response = self._send(method, path, timeout=timeout, params={**(params or {}), **self.auth_query},
-                                      json=json)
+                response, body, cut = self._send(method, path, max_bytes=max_bytes, timeout=timeout,
+                                                 params={**(params or {}), **self.auth_query}, json=json)
                 if not last and (response.status_code == 429 or response.status_code >= 500):
                     _sleep(backoff_seconds(attempt, response.headers.get("Retry-After")))
                     continue
+                size = len(body)  # before _json_of frees a bounded body
                 return Reply(status=response.status_code, headers={k.lower(): v for k, v in response.headers.items()},
-                             body=self._json_of(response), size=len(response.content))
+                             body=self._json_of(response, body, bounded=max_bytes is not None, cut=cut), size=size,
+                             cut=cut)
             except requests.ReadTimeout as exc:
                 if last:
                     raise ProviderTimeout(f"{self.name} did not answer within {timeout[1]:g} s", retryable=True) from exc
@@ -132,15 +142,18 @@ class HttpTransport:
             _sleep(backoff_seconds(attempt, None))
         raise AssertionError("unreachable")
 
-    def _send(self, method: str, path: str, **kwargs) -> requests.Response:
-        """One HTTP request, timed for the metrics by provider, operation and outcome (its status class, or a
-        timeout or another failure)."""
+    def _send(self, method: str, path: str, *, max_bytes: int | None,
+              **kwargs) -> tuple[requests.Response, bytes | bytearray, bool]:
+        """One HTTP request, its body read (see _read) and timed with it, as requests times a body it reads
+        whole, for the metrics by provider, operation and outcome (its status class, or a timeout or another
+        failure)."""
         began, outcome = time.perf_counter(), "error"
         try:
             response = _session.request(method, self.base_url + path, headers=self.headers,
-                                        proxies=_proxies(self.base_url), **kwargs)
+                                        proxies=_proxies(self.base_url), stream=max_bytes is not None, **kwargs)
+            body, cut = _read(response, max_bytes)
             outcome = f"{response.status_code // 100}xx"
-            return response
+            return response, body, cut
         except requests.Timeout:
             outcome = "timeout"
             raise
@@ -149,21 +162,67 @@ class HttpTransport:
                                               operation=operation_of(method, path), outcome=outcome,
                                               seconds=time.perf_counter() - began)
 
-    def _json_of(self, response: requests.Response):
-        if not response.content and response.status_code == 204:
+    def _json_of(self, response: requests.Response, body: bytes | bytearray, *, bounded: bool, cut: bool):
+        """The body's JSON; a bounded one is UTF-8 (RFC 8259) and its bytes are freed as soon as they are text,
+        so a big body is held twice at most (as text, then as values), not three times."""
+        if not body and response.status_code == 204:
             return None
         try:
-            return response.json()
+            if not bounded:
+                return response.json()
+            text = codecs.utf_8_decode(body, "strict", not cut)[0]  # not final: a character cut short is left out
+            body.clear()
+            return leading_elements(text) if cut else _json.loads(text)
         except ValueError as exc:
             raise ProviderUnavailable(
                 f"{self.name} answered HTTP {response.status_code} with a body that is not JSON", retryable=True
             ) from exc
 
 
+def _read(response: requests.Response, max_bytes: int | None) -> tuple[bytes | bytearray, bool]:
+    """The response's body, or with `max_bytes` its first bytes once they run past it, the rest left unread
+    (True). The response is closed either way: a body read to its end gives its connection back to the pool,
+    one left unread drops it, since no other answer can follow on it."""
+    if max_bytes is None:
+        return response.content, False
+    body = bytearray()
+    try:
+        for chunk in response.iter_content(READ_CHUNK_BYTES):
+            body += chunk
+            if len(body) > max_bytes:
+                return body, True
+        return body, False
+    finally:
+        response.close()
+
+
+def leading_elements(text: str) -> list:
+    """The elements of the JSON array that `text`, a body cut short, begins with: those that arrived whole,
+    each followed by its "," or the closing "]" (a number cut short still parses, but is followed by neither).
+    Raises ValueError when `text` does not begin an array."""
+    at = _BLANK.match(text).end()
+    if not text.startswith("[", at):
+        raise ValueError("not a JSON array")
+    elements, at = [], at + 1
+    while True:
+        try:
+            element, end = _decoder.raw_decode(text, _BLANK.match(text, at).end())
+        except ValueError:  # cut inside this element (or the array is empty)
+            return elements
+        at = _BLANK.match(text, end).end()
+        if text[at:at + 1] not in (",", "]"):
+            return elements
+        elements.append(element)
+        if text[at] == "]":
+            return elements
+        at += 1
+
+
 class FixtureTransport:
     """A provider replayed from an endpoint's recorded fixture: each request is answered by the first recorded
     call with its method and path (and, when `strict`, the query parameters and body it recorded), so a
-    test-mode run goes through the same protocol code as a live one without leaving the process."""
+    test-mode run goes through the same protocol code as a live one without leaving the process. Its answers
+    are never cut (`max_bytes`): recorded bodies are small."""
 
     def __init__(self, *, name: str, calls: list[dict], strict: bool = False):
         self.name, self.calls, self.strict = name, calls, strict
