@@ -42,7 +42,7 @@ ENDPOINTS = [("pdl", "/person/enrich", "PER_CALL", 3000, 0, 50),
              ("apify", "/apidojo/tweet-scraper", "PER_CALL", 3000, 0, 25),
              ("pdl", "/company/enrich", "PER_CALL", 10_000, 0, 15),
              ("apify", "/apify/google-search-scraper", "PER_RESULT", 500, 2000, 10)]
-STATUSES = {"COMPLETED": 90, "FAILED": 4, "TIMED_OUT": 2, "STOPPED": 2, "BLOCKED": 2}
+STATUSES = {"COMPLETED": 90, "FAILED": 4, "TIME_OUT": 2, "STOPPED": 2, "BLOCKED": 2}
 HTTP_STATUSES = {200: 94, 404: 4, 429: 1, 500: 1}
 CHUNK = 20_000  # runs made in memory, then inserted, at a time
 BATCH = 2_000  # rows per INSERT (SQLite: as many as its 999 parameters allow)
@@ -88,7 +88,7 @@ def make_runs(count, keys, endpoints, rng):
         if status == "COMPLETED":
             http = rng.choices(http_statuses, http_weights)[0]
             results = rng.randint(0, 100) if http == 200 else None
-        if status in ("COMPLETED", "TIMED_OUT", "STOPPED") and http != 404:
+        if status in ("COMPLETED", "TIME_OUT", "STOPPED") and http != 404:
             # What the provider charged us: about half our price, now and then more (the margin goes negative).
             price = endpoint.price_micros * ((results or 0) if endpoint.price_type == "PER_RESULT" else 1)
             actual = int((endpoint.flat_fee_micros + price) * rng.uniform(0.3, 1.1))

@@ -2,7 +2,7 @@
 
 Makes a fresh database of DATABASE_URL's kind (SQLite when unset; or --database-url) and bulk-loads the runs with
 bench/cost_summary.py's loader (live and test keys, four endpoints, 90 % COMPLETED with a few provider 429s and
-500s, FAILED, TIMED_OUT, STOPPED and BLOCKED runs, durations from 0.2 to 120 s, over January to March 2025). The
+500s, FAILED, TIME_OUT, STOPPED and BLOCKED runs, durations from 0.2 to 120 s, over January to March 2025). The
 health window is then widened to hold all of them, and runs.health.endpoint_health_compute (the counts, and
 the median and p95 ranked by the database) is timed, the median of --repeat tries; the table is printed.
 

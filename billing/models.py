@@ -103,7 +103,7 @@ class KeyDailyCost(models.Model):
     """
 
     # The run's terminal statuses, as runs names them (billing does not import runs); a test keeps them equal.
-    STATUSES = ("COMPLETED", "FAILED", "BLOCKED", "STOPPED", "TIMED_OUT")
+    STATUSES = ("COMPLETED", "FAILED", "BLOCKED", "STOPPED", "TIME_OUT")
 
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="daily_costs")
     day = models.DateField(help_text="The UTC day the runs ended")

@@ -205,7 +205,7 @@ CSV_GROUP_COLUMNS = {
     "provider": {"provider": "provider_slug"},
     "endpoint": {"provider": "provider_slug", "endpoint": "path"},
 }
-CSV_COUNTS = ("completed", "failed", "blocked", "stopped", "timed_out", "runs")
+CSV_COUNTS = ("completed", "failed", "blocked", "stopped", "time_out", "runs")
 CSV_MONEY = ("calculated", "actual", "reported", "margin")
 COST_SORT_DEFAULT = "reported"  # largest first: the order cost_summary_by returns
 

@@ -178,14 +178,14 @@ def monid_run(
 ) -> CallToolResult:
     """Run a data endpoint with `input` and answer the run. This spends money: a run with a live key
     (monid_live_…) is charged to the workspace's wallet at the endpoint's price (see monid_inspect; provider errors
-    and FAILED, TIMED_OUT, BLOCKED or STOPPED runs are not charged), and is refused when the wallet cannot cover
+    and FAILED, TIME_OUT, BLOCKED or STOPPED runs are not charged), and is refused when the wallet cannot cover
     it. A test key (monid_test_…) is answered from each endpoint's recorded fixtures and is never charged.
     Synchronous endpoints answer the finished run. An asynchronous one (a scraper, say) is waited for up to
     wait_seconds; if it has not finished by then it is answered with status RUNNING and its runId: call
     monid_get_run with that runId a little later (or monid_stop_run to give up on it) instead of running it again,
     which would be charged again. A run that ended has status COMPLETED when the provider answered, whatever it
     answered (providerResponse.httpStatus says what: 200 with the data in output, 404 no match, ...), FAILED or
-    TIMED_OUT when our side could not get an answer, and BLOCKED when a spend control refused it (reason says
+    TIME_OUT when our side could not get an answer, and BLOCKED when a spend control refused it (reason says
     which)."""
     api_key = _caller_key(ctx) if wait_seconds else None
     with _wait_slot(api_key) as free:
@@ -240,7 +240,7 @@ def _wait_slot(api_key: ApiKey | None):
 @_tool("Get a run")
 def monid_get_run(run_id: RunId, ctx: Context) -> CallToolResult:
     """One run of this workspace: status (READY, RUNNING or STOPPING while it is in progress; COMPLETED, FAILED,
-    BLOCKED, STOPPED or TIMED_OUT once it ended), input, output (the data, once it ended; null on a provider's
+    BLOCKED, STOPPED or TIME_OUT once it ended), input, output (the data, once it ended; null on a provider's
     error), resultCount, providerResponse (the provider's HTTP status and error), error, price, billing, cost and
     times. Call it a few seconds apart for a run that monid_run answered unfinished, until its status is one of
     an ended run."""

@@ -93,7 +93,7 @@ class Endpoint(models.Model):
     output = models.JSONField(default=dict, blank=True, help_text='{"path": "<JMESPath>", "results": "<JMESPath>"}')
     fixtures = models.JSONField(default=dict, blank=True, help_text="Recorded answers by case, for test mode")
     deadline_seconds = models.PositiveIntegerField(
-        default=600, help_text="A run still unfinished this long after it was created ends TIMED_OUT, uncharged")
+        default=600, help_text="A run still unfinished this long after it was created ends TIME_OUT, uncharged")
     enabled = models.BooleanField(default=True)
 
     class Meta:
@@ -148,7 +148,7 @@ class EndpointHealthSample(models.Model):
     endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="health_samples")
     at = models.DateTimeField()
     state = models.CharField(max_length=8, choices=State.choices)
-    counted = models.PositiveIntegerField(help_text="Live runs that ended in the window COMPLETED, FAILED or TIMED_OUT")
+    counted = models.PositiveIntegerField(help_text="Live runs that ended in the window COMPLETED, FAILED or TIME_OUT")
     successes = models.PositiveIntegerField(help_text="Those the provider did not fail (see runs.health)")
     median_ms = models.PositiveIntegerField(null=True, blank=True,
                                             help_text="The counted runs' median duration, in milliseconds")

@@ -114,7 +114,7 @@ class RunListItemSerializer(RunAcceptedSerializer):
 
     @extend_schema_field(RunErrorSerializer(allow_null=True))
     def get_error(self, run):
-        if run.status not in (Run.Status.FAILED, Run.Status.TIMED_OUT, Run.Status.BLOCKED):
+        if run.status not in (Run.Status.FAILED, Run.Status.TIME_OUT, Run.Status.BLOCKED):
             return None
         return {"source": "platform", "message": run.error_message or run.status}
 

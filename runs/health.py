@@ -4,9 +4,9 @@ The definitions (also in the README, "Provider health"):
 
 - The window: the runs that ended in the last MONID_HEALTH_WINDOW_MINUTES (15). Live runs only: a test-mode run
   replays recorded fixtures, never the provider, so it says nothing about it; an endpoint without live runs is unknown.
-- Counted: runs that ended COMPLETED, FAILED or TIMED_OUT. STOPPED (the customer's choice) and BLOCKED (our spend
+- Counted: runs that ended COMPLETED, FAILED or TIME_OUT. STOPPED (the customer's choice) and BLOCKED (our spend
   controls; never sent) say nothing about the provider and do not count at all.
-- A failure of the provider: the run FAILED or TIMED_OUT, or the provider answered 5xx or 429. Any other answer,
+- A failure of the provider: the run FAILED or TIME_OUT, or the provider answered 5xx or 429. Any other answer,
   a 4xx such as PDL's 404 "no match" or a 400 for bad input included, is the client's business: a success.
 - Duration: completed_at - started_at (created_at for a run never started); the median and p95 are nearest-rank
   percentiles (the ceil(p% x n)-th shortest) of the counted runs.
@@ -40,11 +40,11 @@ from providers.models import Endpoint, EndpointHealthSample
 from .models import Run
 from .queries import run_id_at
 
-COUNTED = [Run.Status.COMPLETED, Run.Status.FAILED, Run.Status.TIMED_OUT]
-PROVIDER_FAILED = (Q(status__in=[Run.Status.FAILED, Run.Status.TIMED_OUT])
+COUNTED = [Run.Status.COMPLETED, Run.Status.FAILED, Run.Status.TIME_OUT]
+PROVIDER_FAILED = (Q(status__in=[Run.Status.FAILED, Run.Status.TIME_OUT])
                    | Q(provider_http_status__gte=500) | Q(provider_http_status=429))
 PERCENTILES = (50, 95)
-# A run ends TIMED_OUT at the first step after its deadline, or once the reconciler finds it stalled: this late at most.
+# A run ends TIME_OUT at the first step after its deadline, or once the reconciler finds it stalled: this late at most.
 LATE_END = datetime.timedelta(minutes=5)
 KEEP = datetime.timedelta(days=7)
 

@@ -16,13 +16,13 @@ class RunStatus(models.TextChoices):
     FAILED = "FAILED"
     BLOCKED = "BLOCKED"
     STOPPED = "STOPPED"
-    TIMED_OUT = "TIMED_OUT"
+    TIME_OUT = "TIME_OUT"  # past its deadline; Monid's spelling, which its CLI waits for
 
 
 class Run(models.Model):
     Status = RunStatus
 
-    TERMINAL = (Status.COMPLETED, Status.FAILED, Status.BLOCKED, Status.STOPPED, Status.TIMED_OUT)
+    TERMINAL = (Status.COMPLETED, Status.FAILED, Status.BLOCKED, Status.STOPPED, Status.TIME_OUT)
     IN_FLIGHT = (Status.READY, Status.RUNNING, Status.STOPPING)
 
     # ULIDs sort by creation time, so ordering by id is "newest first" and keyset pagination needs no other column.

@@ -208,7 +208,7 @@ def run_execute_sync(*, run: Run) -> Run:
         answer = _protocol(run, params).call(params=params, units=run.estimated_units or 1, hold=_cap_hold(run),
                                              timeout_seconds=endpoint.deadline_seconds)
     except ProviderTimeout:
-        return run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint),
+        return run_finish(run=run, status=Run.Status.TIME_OUT, error_message=_deadline_message(endpoint),
                           events=events)
     except ProviderUnavailable as exc:
         return run_finish(run=run, status=Run.Status.FAILED, error_message=str(exc), events=events)
@@ -349,7 +349,7 @@ def _advance_step(run: Run, events: list[RunEvent]) -> float | None:
             return None
         if not run.provider_run_id:
             if timezone.now() >= deadline:
-                run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint),
+                run_finish(run=run, status=Run.Status.TIME_OUT, error_message=_deadline_message(endpoint),
                            events=events)
                 return None
             # A crash after the provider accepted a start and before its run id is stored below would have a
@@ -375,7 +375,7 @@ def _advance_step(run: Run, events: list[RunEvent]) -> float | None:
             return run_check_delay(run, deadline)
         if timezone.now() >= deadline:
             stopped = protocol.stop(run_id=run.provider_run_id)
-            run_finish(run=run, status=Run.Status.TIMED_OUT, error_message=_deadline_message(endpoint),
+            run_finish(run=run, status=Run.Status.TIME_OUT, error_message=_deadline_message(endpoint),
                        actual_cost_micros=stopped.actual_cost_micros, events=events)
             return None
         progress = protocol.check(run_id=run.provider_run_id)

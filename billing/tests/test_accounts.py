@@ -454,7 +454,7 @@ def test_the_usage_page_shows_runs_by_status_and_cost_per_day_and_per_key(client
     assert response.status_code == 200
     by_day, by_key = _tables(response.content.decode())
     assert by_day["2025-02-10"] == {"day (utc)": "2025-02-10", "completed": "2", "failed": "1", "blocked": "0",
-                                    "stopped": "0", "timed out": "0", "runs": "3", "cost": "$0.006000"}
+                                    "stopped": "0", "time out": "0", "runs": "3", "cost": "$0.006000"}
     assert (by_day["2025-02-11"]["runs"], by_day["2025-02-11"]["cost"]) == ("3", "$0.009000")
     assert (by_day["Total"]["runs"], by_day["Total"]["cost"]) == ("6", "$0.015000")
     assert {key: (row["runs"], row["cost"]) for key, row in by_key.items()} == {
@@ -575,7 +575,7 @@ def test_workspace_pages_need_a_workspace(client, carol):
 
 
 def _row(name, **figures):
-    zero = {"completed": "0", "failed": "0", "blocked": "0", "stopped": "0", "timed out": "0", "runs": "0",
+    zero = {"completed": "0", "failed": "0", "blocked": "0", "stopped": "0", "time out": "0", "runs": "0",
             "cost": "$0.000000"}
     if "runs" in figures:
         figures.setdefault("completed", figures["runs"])

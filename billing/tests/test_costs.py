@@ -96,12 +96,12 @@ def test_settling_a_run_records_it_under_its_key_day_provider_endpoint_and_statu
 
 @pytest.mark.django_db
 def test_runs_are_counted_by_the_status_they_ended_in(alice_key):
-    for status, runs in [("COMPLETED", 5), ("FAILED", 4), ("BLOCKED", 3), ("STOPPED", 2), ("TIMED_OUT", 1)]:
+    for status, runs in [("COMPLETED", 5), ("FAILED", 4), ("BLOCKED", 3), ("STOPPED", 2), ("TIME_OUT", 1)]:
         rollup("alice-live", status=status, runs=runs)
 
     [row], totals = summary()
 
-    assert [row[name] for name in ("completed", "failed", "blocked", "stopped", "timed_out", "runs")] == [
+    assert [row[name] for name in ("completed", "failed", "blocked", "stopped", "time_out", "runs")] == [
         5, 4, 3, 2, 1, 15]
     assert totals["runs"] == 15 and totals["blocked"] == 3
 
@@ -191,7 +191,7 @@ def test_a_range_without_runs_has_no_rows_and_zero_totals(alice_key):
     rows, totals = summary(start=datetime.date(2030, 1, 1))
 
     assert rows == []
-    assert totals == dict.fromkeys(["completed", "failed", "blocked", "stopped", "timed_out", "runs",
+    assert totals == dict.fromkeys(["completed", "failed", "blocked", "stopped", "time_out", "runs",
                                     "calculated_micros", "actual_micros", "reported_micros", "margin_micros"], 0)
 
 

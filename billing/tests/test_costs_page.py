@@ -20,9 +20,9 @@ FEB_10, FEB_11 = datetime.date(2025, 2, 10), datetime.date(2025, 2, 11)
 # Three keys in three workspaces, each column ordering them differently (no ties): runs by status, then
 # calculated, actual and reported micro-dollars.
 FIGURES = {
-    "alice-live": {"COMPLETED": 1, "FAILED": 3, "BLOCKED": 2, "STOPPED": 3, "TIMED_OUT": 1, "costs": (300, 100, 200)},
-    "bob-live": {"COMPLETED": 2, "FAILED": 1, "BLOCKED": 3, "STOPPED": 1, "TIMED_OUT": 2, "costs": (100, 300, 300)},
-    "carol-live": {"COMPLETED": 3, "FAILED": 2, "BLOCKED": 1, "STOPPED": 2, "TIMED_OUT": 3, "costs": (200, 200, 100)},
+    "alice-live": {"COMPLETED": 1, "FAILED": 3, "BLOCKED": 2, "STOPPED": 3, "TIME_OUT": 1, "costs": (300, 100, 200)},
+    "bob-live": {"COMPLETED": 2, "FAILED": 1, "BLOCKED": 3, "STOPPED": 1, "TIME_OUT": 2, "costs": (100, 300, 300)},
+    "carol-live": {"COMPLETED": 3, "FAILED": 2, "BLOCKED": 1, "STOPPED": 2, "TIME_OUT": 3, "costs": (200, 200, 100)},
 }
 ASCENDING = {
     "workspace": ["alice-live", "bob-live", "carol-live"],  # acme, globex, initech
@@ -31,7 +31,7 @@ ASCENDING = {
     "failed": ["bob-live", "carol-live", "alice-live"],
     "blocked": ["carol-live", "alice-live", "bob-live"],
     "stopped": ["bob-live", "carol-live", "alice-live"],
-    "timed_out": ["alice-live", "bob-live", "carol-live"],
+    "time_out": ["alice-live", "bob-live", "carol-live"],
     "runs": ["bob-live", "alice-live", "carol-live"],  # 9, 10, 11
     "calculated": ["bob-live", "carol-live", "alice-live"],
     "actual": ["alice-live", "carol-live", "bob-live"],

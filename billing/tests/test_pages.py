@@ -176,7 +176,7 @@ def test_the_costs_page_sums_each_live_key_and_totals_them(client, operator, ali
     assert response.status_code == 200
     rows = _table(response.content.decode(), "key")
     assert rows["alice-live"] == {"workspace": "acme", "key": "alice-live", "completed": "3", "failed": "0",
-                                  "blocked": "0", "stopped": "0", "timed out": "0", "runs": "3",
+                                  "blocked": "0", "stopped": "0", "time out": "0", "runs": "3",
                                   "calculated": "$0.009000", "actual": "$0.000000", "reported": "$0.006000",
                                   "margin": "$0.006000"}
     assert rows["bob-live"]["reported"] == "$0.003000"
@@ -268,7 +268,7 @@ def test_the_costs_page_is_404_for_customers(client, alice):
 
 def test_the_costs_table_downloads_as_csv(client, operator, alice_key, bob_key):
     api_run(alice_key, "sean@example.com")
-    rollup("bob-live", day=datetime.date(2025, 2, 10), status="TIMED_OUT", actual=1_234_567)
+    rollup("bob-live", day=datetime.date(2025, 2, 10), status="TIME_OUT", actual=1_234_567)
 
     page = logged_in(client, operator).get("/costs/", {"start": "2025-01-01"})
     response = client.get("/costs/", {"start": "2025-01-01", "format": "csv"})
@@ -279,7 +279,7 @@ def test_the_costs_table_downloads_as_csv(client, operator, alice_key, bob_key):
     assert 'filename="monid-costs-live-by-key-2025-01-01-to-today.csv"' in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows == [
-        ["workspace", "key", "completed", "failed", "blocked", "stopped", "timed_out", "runs", "calculated_usd",
+        ["workspace", "key", "completed", "failed", "blocked", "stopped", "time_out", "runs", "calculated_usd",
          "actual_usd", "reported_usd", "margin_usd"],
         ["acme", "alice-live", "1", "0", "0", "0", "0", "1", "0.003000", "0.000000", "0.003000", "0.003000"],
         ["globex", "bob-live", "0", "0", "0", "0", "1", "1", "0.000000", "1.234567", "0.000000", "-1.234567"],

@@ -33,7 +33,7 @@ environment:
 
 exit codes:
   0  success; for `run` and `runs get`: the run COMPLETED and the provider answered 2xx (or is still running)
-  1  the run ended but not ok (a provider error, FAILED, TIMED_OUT, BLOCKED, STOPPED), or waiting for it
+  1  the run ended but not ok (a provider error, FAILED, TIME_OUT, BLOCKED, STOPPED), or waiting for it
      timed out (it goes on on the server; its JSON is still printed)
   2  usage error: bad arguments, input that is not JSON, no API key
   3  API error: the server refused the request (401, 402, 404, 409, 422, 429, other 4xx, 5xx) or did not answer

@@ -6,7 +6,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "BLOCKED", "STOPPED", "TIMED_OUT"})
+TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "BLOCKED", "STOPPED", "TIME_OUT"})
 
 
 def _time(value: str | None) -> datetime.datetime | None:
@@ -42,7 +42,7 @@ class Run:
     endpoint: str | None = None
     provider_status: int | None = None
     provider_error: Any = None          # the provider's own error body, unchanged
-    error: str | None = None            # our side's message for FAILED, TIMED_OUT and BLOCKED runs
+    error: str | None = None            # our side's message for FAILED, TIME_OUT and BLOCKED runs
     output: Any = None
     input: Any = None
     result_count: int | None = None

@@ -17,7 +17,7 @@ STATUS_CLASSES = {
     "COMPLETED": "ok",
     "READY": "busy", "RUNNING": "busy", "STOPPING": "busy",
     "STOPPED": "muted",
-    "FAILED": "bad", "TIMED_OUT": "bad", "BLOCKED": "bad",
+    "FAILED": "bad", "TIME_OUT": "bad", "BLOCKED": "bad",
 }
 
 

@@ -106,7 +106,7 @@ def test_only_a_5xx_or_429_answer_fails_the_provider_other_4xx_are_the_clients_b
     assert sampled().state == state
 
 
-@pytest.mark.parametrize("status", ["FAILED", "TIMED_OUT"])
+@pytest.mark.parametrize("status", ["FAILED", "TIME_OUT"])
 def test_our_run_failing_or_timing_out_fails_the_provider(alice_key, status):
     ended_runs(10, status=status, http=None)
 
@@ -150,7 +150,7 @@ def test_runs_that_ended_before_the_window_do_not_count(alice_key, settings):
 
 
 def test_a_run_made_long_before_the_window_counts_when_it_ends_in_it(alice_key):
-    ended_runs(5, endpoint=TWEETS, status="TIMED_OUT", http=None, lasted=20 * 60)  # its deadline is 15 minutes
+    ended_runs(5, endpoint=TWEETS, status="TIME_OUT", http=None, lasted=20 * 60)  # its deadline is 15 minutes
 
     sample = sampled(TWEETS)
 

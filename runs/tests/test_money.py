@@ -96,7 +96,7 @@ def test_a_run_past_its_deadline_gives_its_hold_back_uncharged(client, alice_key
     run_id = post(client, alice_key, TWEETS).json()["runId"]
     task_queue.run()
     run = Run.objects.get(pk=run_id)
-    assert run.status == "TIMED_OUT" and ledger(run_id) == [("hold", run.held_micros), ("release", run.held_micros)]
+    assert run.status == "TIME_OUT" and ledger(run_id) == [("hold", run.held_micros), ("release", run.held_micros)]
 
 
 def test_a_run_finished_twice_is_settled_once(client, alice_key):

@@ -2,6 +2,9 @@ import json
 
 import pytest
 import requests
+from django.apps import apps as django_apps
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from conftest import APIFY_TOKEN
 from providers.models import Endpoint
@@ -93,7 +96,7 @@ def test_an_async_run_past_its_deadline_times_out_and_is_aborted_at_apify(
     Endpoint.objects.filter(pk=run.endpoint_id).update(deadline_seconds=0)
     task_queue.run()
     run.refresh_from_db()
-    assert run.status == "TIMED_OUT" and run.reported_cost_micros == 0
+    assert run.status == "TIME_OUT" and run.reported_cost_micros == 0
     assert "deadline" in run.error_message
     assert provider_status(emulators, run.provider_run_id) == "ABORTED"
     body = client.get(f"/v1/runs/{run.id}", HTTP_AUTHORIZATION=f"Bearer {alice_key}").json()
@@ -107,5 +110,26 @@ def test_a_sync_run_past_its_deadline_times_out(client, alice_key, settings, sil
                                             "input": {"email": "sean@example.com"}})
     assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "TIMED_OUT" and "1 s deadline" in body["error"]["message"]
+    assert body["status"] == "TIME_OUT" and "1 s deadline" in body["error"]["message"]
     assert body["billing"]["reportedCost"]["value"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_to_time_out_rewrites_runs_that_timed_out_and_back(client, alice_key, settings, silent_server):
+    settings.PDL_API_BASE_URL = silent_server
+    Endpoint.objects.filter(path="/person/enrich").update(deadline_seconds=1)
+    run_id = post_run(client, alice_key, {"provider": "pdl", "endpoint": "/person/enrich",
+                                          "input": {"email": "sean@example.com"}}).json()["runId"]
+
+    def stored(apps):
+        return (apps.get_model("runs", "Run").objects.get(pk=run_id).status,
+                apps.get_model("runs", "RunEvent").objects.get(run_id=run_id, kind="ended").detail,
+                apps.get_model("billing", "KeyDailyCost").objects.get().status)
+
+    # Backwards first: the run, its "ended" event and its rollup row are left as they were stored before.
+    MigrationExecutor(connection).migrate([("runs", "0018_run_key_in_flight")])
+    assert stored(MigrationExecutor(connection).loader.project_state([("runs", "0018_run_key_in_flight")]).apps) == (
+        "TIMED_OUT", "TIMED_OUT", "TIMED_OUT")
+    MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    assert stored(django_apps) == ("TIME_OUT", "TIME_OUT", "TIME_OUT")
+    assert client.get(f"/v1/runs/{run_id}", HTTP_AUTHORIZATION=f"Bearer {alice_key}").json()["status"] == "TIME_OUT"
