@@ -155,7 +155,9 @@ class RunCreateApi(APIView):
     class InputSerializer(StrictSerializer):
         provider = StrictCharField(max_length=50, help_text='Provider slug, e.g. "apify"')
         endpoint = StrictCharField(max_length=200, help_text='Endpoint path, e.g. "/apidojo/tweet-scraper"')
-        input = serializers.DictField(help_text="The endpoint's parameters, or {body, queryParams, pathParams}")
+        # Monid's CLI leaves `input` out when it has none to send.
+        input = serializers.DictField(default=dict, help_text="The endpoint's parameters, or {body, queryParams, "
+                                                              "pathParams}; {} when left out")
 
     @extend_schema(tags=["Runs"], operation_id="run_create", summary="Execute a data endpoint", request=InputSerializer,
                    parameters=[OpenApiParameter(

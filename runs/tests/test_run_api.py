@@ -3,6 +3,7 @@ import json
 import pytest
 
 from billing.models import KeyDailyCost
+from providers.models import Endpoint
 from runs.models import Run
 from runs.services import runs_dispatch
 
@@ -145,6 +146,14 @@ def test_the_composite_input_form_is_accepted(client, alice_key):
     body = post_run(client, alice_key, {**PDL_MATCH, "input": {"queryParams": {"email": "sean@example.com"}}}).json()
     assert body["providerResponse"]["httpStatus"] == 200
     assert body["input"] == {"queryParams": {"email": "sean@example.com"}}
+
+
+def test_a_run_without_input_runs_with_an_empty_one(client, alice_key):
+    Endpoint.objects.filter(path="/person/enrich").update(input_schema={"type": "object"})
+    response = post_run(client, alice_key, {"provider": "pdl", "endpoint": "/person/enrich"})
+    assert response.status_code == 200
+    assert response.json()["input"] == {}
+    assert Run.objects.get().input == {}
 
 
 def test_a_bug_during_a_sync_run_fails_it_cleanly(client, alice_key, monkeypatch):
