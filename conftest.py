@@ -162,7 +162,7 @@ def _live_key(user, label):
     admitted."""
     workspace = user.workspaces.get()
     wallet_credit(workspace=workspace, amount_micros=FUNDS_MICROS, note="test funds")
-    return api_key_create(workspace=workspace, label=label, mode="live", scopes=ApiKey.SCOPES)[1]
+    return api_key_create(workspace=workspace, label=label, mode="live", scopes=ApiKey.SCOPES, created_by=user)[1]
 
 
 @pytest.fixture
@@ -172,7 +172,7 @@ def alice_key(alice, catalog):
 
 @pytest.fixture
 def alice_test_key(alice, catalog):
-    return api_key_create(workspace=alice.workspaces.get(), label="alice-test", mode="test")[1]
+    return api_key_create(workspace=alice.workspaces.get(), label="alice-test", mode="test", created_by=alice)[1]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from monid_site.serializers import StrictCharField, StrictSerializer, TimestampF
 from .controls import MAX_LIMIT_MICROS, spend_control_get_for_workspace, spend_control_states, spend_control_update
 from .costs import MICROS_PER_DOLLAR, micros_to_usd
 from .models import ApiKey, SpendControl
-from .queries import api_key_page, wallet_available_and_held
+from .queries import api_key_page, api_key_user, wallet_available_and_held
 from .services import api_key_create, api_key_revoke, api_key_update
 
 
@@ -154,8 +154,9 @@ class ApiKeyListApi(APIView):
         serializer = self.CreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        # Whoever holds a manage key acts for the member it names (whoami's user), so the new key is theirs too.
         api_key, key = api_key_create(workspace=request.auth.workspace, mode=data["mode"], scopes=data["scopes"],
-                                      **serializer.service_arguments())
+                                      created_by=api_key_user(api_key=request.auth), **serializer.service_arguments())
         return Response({**ApiKeySerializer(api_key).data, "key": key}, status=201,
                         headers={"Cache-Control": "no-store"})
 
@@ -336,3 +337,54 @@ class RunCapListApi(_ControlListApi):
                         request=ControlPatchSerializer, responses={200: RunCapSerializer, **PATCH_ERRORS}))
 class RunCapDetailApi(_ControlDetailApi):
     kind, serializer_class = SpendControl.Kind.RUN_CAP, RunCapSerializer
+
+
+class WorkspaceSerializer(serializers.Serializer):
+    workspaceId = serializers.CharField(source="slug", help_text="The slug: workspaces have no other public id")
+    name = serializers.CharField()
+    slug = serializers.CharField()
+
+
+class UserSerializer(serializers.Serializer):
+    userId = serializers.CharField(source="username", allow_null=True,
+                                   help_text="The username: people have no other public id")
+    username = serializers.CharField(allow_null=True)
+    email = serializers.CharField(allow_null=True, help_text="Empty when the account has none")
+
+
+# Monid's CLI reads user.userId without a check, so a workspace without members is answered with a user of nulls.
+NO_USER = {"userId": None, "username": None, "email": None}
+
+
+class WhoamiApi(APIView):
+    scope = None  # any key, test keys too: it tells whoever holds a key whose it is
+
+    @extend_schema_serializer(component_name="Whoami")
+    class OutputSerializer(serializers.Serializer):
+        user = UserSerializer(help_text=(
+            "The member who made the key; for a key whose maker is unknown or deleted, the workspace's first "
+            "member; in a workspace without members, each field is null"))
+        workspace = WorkspaceSerializer(help_text="The key's workspace")
+
+    @extend_schema(tags=["Identity"], operation_id="auth_whoami", summary="Who the key belongs to, and its workspace",
+                   responses={200: OutputSerializer, **error_responses(401)})
+    def get(self, request):
+        user = api_key_user(api_key=request.auth)
+        return Response({"user": UserSerializer(user).data if user else NO_USER,
+                         "workspace": WorkspaceSerializer(request.auth.workspace).data})
+
+
+class WorkspaceListApi(APIView):
+    """A key belongs to one workspace and must reveal nothing of others, so the list is that one workspace even
+    when the key's maker is a member of more."""
+
+    scope = None
+
+    @extend_schema_serializer(component_name="WorkspaceList")
+    class OutputSerializer(serializers.Serializer):
+        workspaces = WorkspaceSerializer(many=True, help_text="The key's own workspace, alone")
+
+    @extend_schema(tags=["Identity"], operation_id="auth_workspaces", summary="The workspaces the key can act in",
+                   responses={200: OutputSerializer, **error_responses(401)})
+    def get(self, request):
+        return Response({"workspaces": [WorkspaceSerializer(request.auth.workspace).data]})

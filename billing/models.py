@@ -54,6 +54,10 @@ class ApiKey(models.Model):
     spend_limit_micros = models.BigIntegerField(null=True, blank=True,
                                                 help_text="The most its live runs may be charged in a period")
     spend_period = models.CharField(max_length=5, blank=True, choices=[(p, p) for p in SPEND_PERIODS])
+    # The member who made it: who GET /v1/auth/whoami names. Keys made before it was kept got the workspace's first
+    # member (migration 0011); none when the workspace had no member or the person was deleted.
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
 
     class Meta:
         constraints = [

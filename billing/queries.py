@@ -1,15 +1,29 @@
 import datetime
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .keys import hash_key
-from .models import Invitation, KeyDailyCost, LedgerEntry, Wallet, Workspace
+from .models import ApiKey, Invitation, KeyDailyCost, LedgerEntry, Wallet, Workspace
 
 
 def workspace_for_user(user) -> Workspace | None:
     return user.workspaces.order_by("id").first() if user.is_authenticated else None
+
+
+def workspace_first_member(*, workspace: Workspace):
+    """The member with the lowest id (most often the one who made the workspace), or None when it has none."""
+    return workspace.members.order_by("id").first()
+
+
+def api_key_user(*, api_key: ApiKey):
+    """Who a key acts for: the member who made it, else (the creator deleted, or never known) the workspace's
+    first member; None only in a workspace without members."""
+    # Looked up by id, not through api_key.created_by: a key from the cache may name a user deleted since.
+    creator = get_user_model().objects.filter(pk=api_key.created_by_id).first() if api_key.created_by_id else None
+    return creator or workspace_first_member(workspace=api_key.workspace)
 
 
 def api_keys_for_workspace(*, workspace: Workspace):

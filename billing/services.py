@@ -40,8 +40,10 @@ def workspace_get_or_create(*, slug: str, name: str = "") -> Workspace:
 
 def api_key_create(*, workspace: Workspace, label: str, mode: str = ApiKey.Mode.LIVE,
                    scopes: Iterable[str] = ApiKey.DEFAULT_SCOPES, expires_at: datetime.datetime | None = None,
-                   spend_limit_micros: int | None = None, spend_period: str = "") -> tuple[ApiKey, str]:
-    """Returns the key row and the full key, which exists nowhere else after this call."""
+                   spend_limit_micros: int | None = None, spend_period: str = "",
+                   created_by=None) -> tuple[ApiKey, str]:
+    """Returns the key row and the full key, which exists nowhere else after this call. `created_by` is the
+    member who made it, whom GET /v1/auth/whoami names."""
     label = _clean_label(label)
     lifecycle = {"expires_at": _clean_expiry(expires_at), **_clean_spend_limit(spend_limit_micros, spend_period)}
     if mode not in ApiKey.Mode.values:
@@ -59,7 +61,8 @@ def api_key_create(*, workspace: Workspace, label: str, mode: str = ApiKey.Mode.
         with transaction.atomic():
             api_key = ApiKey.objects.create(
                 workspace=workspace, label=label, mode=mode, prefix=shown_prefix(key), key_hash=hash_key(key),
-                scopes=" ".join(scope for scope in ApiKey.SCOPES if scope in scopes), **lifecycle)
+                scopes=" ".join(scope for scope in ApiKey.SCOPES if scope in scopes), created_by=created_by,
+                **lifecycle)
     except IntegrityError:
         raise _label_taken(label)
     return api_key, key

@@ -43,7 +43,7 @@ def key_list(request):
         form = KeyCreateForm(request.POST)
         if form.is_valid():
             try:
-                api_key, key = api_key_create(workspace=workspace, **form.cleaned_data)
+                api_key, key = api_key_create(workspace=workspace, created_by=request.user, **form.cleaned_data)
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
                 status = exc.status_code

@@ -251,6 +251,9 @@ SPECTACULAR_SETTINGS = {
              {"name": "API keys", "description": "Keys are created in the dashboard and shown once."},
              {"name": "Wallet", "description": "What the workspace has left to spend, in dollars."},
              {"name": "Catalog", "description": "Find the right endpoint, and learn its input and price."},
+             {"name": "Identity", "description": "Whose key this is, and its workspace."},
+             {"name": "Resources", "description": "Things a provider keeps for the workspace between runs; this "
+                                                  "server provisions none, so the list is always empty."},
              {"name": "Public registry", "description": "The catalog for anyone, without a key, under /public/v1; "
                                                         "answers may be cached for a minute."}],
 }

@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from billing.api import UsdAmountSerializer
 from billing.costs import micros_to_usd
-from monid_site.errors import error_responses
+from monid_site.errors import ApplicationError, error_responses
 from monid_site.pagination import PageQuerySerializer, cursor_dump, cursor_load
 from monid_site.serializers import StrictCharField, StrictSerializer, TimestampField
 from providers.queries import endpoint_get_enabled
@@ -247,3 +247,42 @@ class RunStopApi(APIView):
         return Response({"runId": run.id, "status": run.status,
                          "message": "The run is being stopped at the provider; poll it until it is STOPPED."},
                         status=202)
+
+
+# The lifecycle states of Monid's resources, which its CLI's `resources list --state` filters by.
+RESOURCE_STATES = ["READY", "PROVISIONING", "ACTIVE", "EXPIRING", "SUSPENDED", "RELEASED", "PROVISION_FAILED"]
+
+
+class ResourceListApi(APIView):
+    """Monid's CLI lists resources (phone numbers and the like, kept by a provider between runs). This server
+    provisions none, so the list is empty; the CLI's filters are still checked, as on every list."""
+
+    scope = "runs"
+
+    class FilterSerializer(PageQuerySerializer):
+        provider = serializers.CharField(required=False, allow_blank=True, max_length=50)
+        resourceType = serializers.CharField(required=False, allow_blank=True, max_length=100,
+                                             help_text="Only with provider")
+        state = serializers.ChoiceField(choices=RESOURCE_STATES, required=False, allow_blank=True)
+
+        def validate(self, attrs):
+            if attrs.get("resourceType") and not attrs.get("provider"):
+                raise serializers.ValidationError({"resourceType": "filter by provider too: a resource type is "
+                                                                   "one provider's."})
+            return attrs
+
+    @extend_schema_serializer(component_name="ResourcePage")
+    class OutputSerializer(serializers.Serializer):
+        items = serializers.ListField(child=serializers.DictField(), max_length=0,
+                                      help_text="Always empty: this server provisions no resources")
+        cursor = serializers.CharField(allow_null=True, help_text="Always null")
+
+    @extend_schema(tags=["Resources"], operation_id="resource_list", summary="List the workspace's resources: none",
+                   parameters=[FilterSerializer], responses={200: OutputSerializer, **error_responses(400, 401, 403)})
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        if filters.validated_data.get("cursor"):
+            raise ApplicationError(400, "The cursor is not one this API gave out: this list has no next page. Start "
+                                        "again without a cursor.")
+        return Response({"items": [], "cursor": None})

@@ -7,4 +7,5 @@ urlpatterns = [
     path("runs", api.RunListApi.as_view()),
     path("runs/<str:run_id>", api.RunDetailApi.as_view()),
     path("runs/<str:run_id>/stop", api.RunStopApi.as_view()),
+    path("resources", api.ResourceListApi.as_view()),
 ]

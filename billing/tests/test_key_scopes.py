@@ -81,6 +81,14 @@ def test_a_missing_scope_is_a_403_naming_it(client, alice):
     assert call(client, browser, "get", "/v1/runs").status_code == 403 and not Run.objects.exists()
 
 
+def test_identity_answers_a_key_of_any_scope_and_resources_need_runs(client, alice):
+    for scope in ApiKey.SCOPES:
+        key = key_of(alice, scope, scopes=[scope])
+        assert call(client, key, "get", "/v1/auth/whoami").status_code == 200
+        assert call(client, key, "get", "/v1/auth/workspaces").status_code == 200
+        assert call(client, key, "get", "/v1/resources").status_code == (200 if scope == "runs" else 403)
+
+
 def test_a_test_key_never_has_manage(alice, client):
     with pytest.raises(ApplicationError, match="A test key cannot have the manage scope"):
         key_of(alice, "t", mode="test", scopes=["runs", "manage"])
@@ -137,7 +145,7 @@ def _views(resolver=None):
 
 def test_every_route_behind_a_key_names_the_scope_it_needs():
     guarded = [view for view in _views() if HasApiKey in view.permission_classes]
-    assert len(guarded) >= 14
+    assert len(guarded) >= 17
     for view in guarded:
         assert getattr(view, "scope", "none named") in (*ApiKey.SCOPES, None), view
 

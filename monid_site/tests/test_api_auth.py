@@ -33,6 +33,9 @@ ROUTES = [
     ("get", "/v1/endpoints", None),
     ("post", "/v1/discover", {"query": "twitter"}),
     ("post", "/v1/inspect", {"provider": "pdl", "endpoint": "/person/enrich"}),
+    ("get", "/v1/auth/whoami", None),
+    ("get", "/v1/auth/workspaces", None),
+    ("get", "/v1/resources", None),
 ]
 OWNED = [route for route in ROUTES if "{" in route[1] or "alice-live" in route[1]]
 

@@ -21,7 +21,8 @@ def test_the_document_lists_every_route_with_its_error_statuses(client):
                                       "/v1/controls/workspace/budgets", "/v1/controls/workspace/budgets/{control_id}",
                                       "/v1/controls/workspace/run-caps",
                                       "/v1/controls/workspace/run-caps/{control_id}",
-                                      "/v1/endpoints", "/v1/discover", "/v1/inspect", "/public/v1/stats",
+                                      "/v1/endpoints", "/v1/discover", "/v1/inspect", "/v1/auth/whoami",
+                                      "/v1/auth/workspaces", "/v1/resources", "/public/v1/stats",
                                       "/public/v1/providers", "/public/v1/providers/{provider}/endpoints",
                                       "/public/v1/providers/{provider}/endpoints/{endpoint}", "/public/v1/search"}
     create = document["paths"]["/v1/run"]["post"]

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from billing.costs import dollars_to_micros
 from billing.models import ApiKey
+from billing.queries import workspace_first_member
 from billing.services import api_key_create, workspace_get_or_create
 from monid_site.errors import ApplicationError
 
@@ -23,14 +24,18 @@ class Command(BaseCommand):
         parser.add_argument("--spend-limit-usd", type=Decimal, help="The most its live runs may be charged a period")
         parser.add_argument("--period", choices=ApiKey.SPEND_PERIODS, default="MONTH",
                             help="The spend limit's period (default MONTH)")
+        parser.add_argument("--user", metavar="USERNAME",
+                            help="The member it is made for, whom GET /v1/auth/whoami names; default: the "
+                                 "workspace's first member")
 
-    def handle(self, *args, workspace, label, mode, scopes, expires_at, spend_limit_usd, period, **options):
+    def handle(self, *args, workspace, label, mode, scopes, expires_at, spend_limit_usd, period, user, **options):
         limit = None if spend_limit_usd is None else dollars_to_micros(spend_limit_usd)
         try:
             ws = workspace_get_or_create(slug=workspace)
             api_key, key = api_key_create(workspace=ws, label=label, mode=mode,
                                           scopes=scopes or ApiKey.DEFAULT_SCOPES, expires_at=expires_at,
-                                          spend_limit_micros=limit, spend_period=period if limit is not None else "")
+                                          spend_limit_micros=limit, spend_period=period if limit is not None else "",
+                                          created_by=_member(ws, user))
         except ApplicationError as exc:
             raise CommandError(exc.message)
         self.stderr.write(f"Created {mode} key {api_key.label!r} ({', '.join(api_key.scope_list)}) in workspace "
@@ -42,3 +47,13 @@ def _moment(text: str) -> datetime.datetime:
     """An ISO 8601 moment; one without a zone is UTC."""
     moment = datetime.datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+
+
+def _member(workspace, username: str | None):
+    """The named member, or without a name the first one (None in a workspace without members)."""
+    if username is None:
+        return workspace_first_member(workspace=workspace)
+    member = workspace.members.filter(username=username).first()
+    if member is None:
+        raise CommandError(f"{username!r} is not a member of the workspace {workspace.slug!r}.")
+    return member

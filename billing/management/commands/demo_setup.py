@@ -29,14 +29,14 @@ class Command(BaseCommand):
             customer.save()
         workspace = workspace_get_or_create(slug="demo", name="Demo workspace")
         workspace.members.add(customer)
-        key = self._demo_key(workspace)
+        key = self._demo_key(workspace, customer)
         self.stdout.write(
             f"Operator login: operator / {DEMO_PASSWORD}\n"
             f"Customer login: demo / {DEMO_PASSWORD}\n"
             f"Demo test-mode API key: {key}"
         )
 
-    def _demo_key(self, workspace):
+    def _demo_key(self, workspace, customer):
         """Only a hash of a key is stored, so the demo key itself is kept in var/ to be printed again next time."""
         if KEY_FILE.exists():
             key = KEY_FILE.read_text().strip()
@@ -46,6 +46,6 @@ class Command(BaseCommand):
             api_key_revoke(api_key=stale)
             stale.label = f"demo (replaced {timezone.now():%Y-%m-%d %H:%M:%S})"
             stale.save(update_fields=["label"])
-        _, key = api_key_create(workspace=workspace, label="demo", mode=ApiKey.Mode.TEST)
+        _, key = api_key_create(workspace=workspace, label="demo", mode=ApiKey.Mode.TEST, created_by=customer)
         KEY_FILE.write_text(key)
         return key
