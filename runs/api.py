@@ -56,37 +56,53 @@ class RunAcceptedSerializer(serializers.Serializer):
 
 
 class ControlSnapshotSerializer(serializers.Serializer):
-    controlId = serializers.CharField(help_text="ULID of the budget or run cap; for KEY_LIMIT, the key's prefix")
-    controlType = serializers.ChoiceField(choices=["BUDGET", "RUN_CAP", "KEY_LIMIT"],
-                                          help_text="KEY_LIMIT: the spend limit of the key that made the run")
-    apiKeyLabel = serializers.CharField(required=False, help_text="KEY_LIMIT only: the key's label then")
-    blocked = serializers.BooleanField(help_text="Whether this control is one that refused the run")
-    requiredAmount = serializers.FloatField(help_text="Dollars: the most the run could have cost")
-    limitAmount = serializers.FloatField(help_text="Dollars")
+    type = serializers.ChoiceField(choices=["WORKSPACE_BUDGET", "WORKSPACE_RUN_CAP", "API_KEY_LIMIT"],
+                                   help_text="(ours: API_KEY_LIMIT) the spend limit of the key that made the run")
+    apiKeyLabel = serializers.CharField(required=False, help_text="(ours) API_KEY_LIMIT only: the key's label then")
     period = serializers.ChoiceField(choices=["HOUR", "DAY", "WEEK", "MONTH"], required=False,
                                      help_text="Budgets and key limits only")
-    spentAmount = serializers.FloatField(required=False, help_text="Budgets and key limits only: dollars charged "
-                                                                   "in the window (for a key, to its runs)")
-    heldAmount = serializers.FloatField(required=False, help_text="Budgets and key limits only: dollars held for "
-                                                                  "runs in flight (for a key, its own)")
-    availableAmount = serializers.FloatField(required=False, help_text="Budgets and key limits only: limit less "
-                                                                       "spent and held")
     windowStart = serializers.CharField(required=False, help_text="Budgets and key limits only: when the window "
                                                                   "began")
-    currency = serializers.ChoiceField(choices=["USD"])
+    limitAmount = UsdAmountSerializer()
+    availableAmount = UsdAmountSerializer(required=False, help_text="Budgets and key limits only: the limit less "
+                                                                    "spent and held")
+    heldAmount = UsdAmountSerializer(required=False, help_text="Budgets and key limits only: held for runs in "
+                                                               "flight (for a key, its own)")
+    spentAmount = UsdAmountSerializer(required=False, help_text="Budgets and key limits only: charged in the "
+                                                                "window (for a key, to its runs)")
 
 
-def control_snapshot_dollars(snapshot: dict) -> dict:
-    """A stored snapshot (integers) with its amounts in dollars, as the API shows money."""
-    shown = {}
-    for name, value in snapshot.items():
-        if name.endswith("Micros"):
-            shown[name.removesuffix("Micros") + "Amount"] = micros_to_usd(value or 0)
-        elif name == "windowStart":
-            shown[name] = TimestampField().to_representation(datetime.datetime.fromisoformat(value))
-        else:
-            shown[name] = value
-    return {**shown, "currency": "USD"}
+class RunControlSerializer(serializers.Serializer):
+    controlId = serializers.CharField(help_text="ULID of the budget or run cap; for API_KEY_LIMIT, the key's prefix")
+    snapshot = ControlSnapshotSerializer(help_text="The control as it stood when the run was refused")
+    blocked = serializers.BooleanField(help_text="(ours) Whether this control is one that refused the run")
+    requiredAmount = UsdAmountSerializer(help_text="(ours) The most the run could have cost")
+
+
+# Stored snapshots (billing.controls) name a control's kind as billing does; the API names it as Monid does.
+CONTROL_TYPES = {"BUDGET": "WORKSPACE_BUDGET", "RUN_CAP": "WORKSPACE_RUN_CAP", "KEY_LIMIT": "API_KEY_LIMIT"}
+
+
+def dollars(micros: int) -> dict:
+    """An amount as the API shows money to people: `{value, currency}` in dollars."""
+    return {"value": micros_to_usd(micros), "currency": "USD"}
+
+
+def control_shown(stored: dict) -> dict:
+    """A stored snapshot (flat, integers, kept as it was for the run page) in Monid's shape: the control's state
+    under `snapshot`, amounts in dollars; beside it, ours: whether it refused the run and what the run needed."""
+    snapshot = {"type": CONTROL_TYPES[stored["controlType"]]}
+    if "apiKeyLabel" in stored:
+        snapshot["apiKeyLabel"] = stored["apiKeyLabel"]
+    if "period" in stored:
+        snapshot.update(period=stored["period"], windowStart=TimestampField().to_representation(
+            datetime.datetime.fromisoformat(stored["windowStart"])))
+    snapshot["limitAmount"] = dollars(stored["limitMicros"])
+    for amount in ("available", "held", "spent"):
+        if f"{amount}Micros" in stored:
+            snapshot[f"{amount}Amount"] = dollars(stored[f"{amount}Micros"])
+    return {"controlId": stored["controlId"], "snapshot": snapshot, "blocked": stored["blocked"],
+            "requiredAmount": dollars(stored["requiredMicros"])}
 
 
 class RunListItemSerializer(RunAcceptedSerializer):
@@ -122,10 +138,10 @@ class RunListItemSerializer(RunAcceptedSerializer):
     def get_reason(self, run):
         return run.error_message if run.status == Run.Status.BLOCKED else None
 
-    @extend_schema_field(ControlSnapshotSerializer(many=True, allow_null=True,
-                                                   help_text="BLOCKED runs: each active spend control as it stood"))
+    @extend_schema_field(RunControlSerializer(many=True, allow_null=True,
+                                              help_text="BLOCKED runs: each active spend control as it stood"))
     def get_controls(self, run):
-        return [control_snapshot_dollars(snapshot) for snapshot in run.controls] if run.controls is not None else None
+        return [control_shown(stored) for stored in run.controls] if run.controls is not None else None
 
     @extend_schema_field(BillingSerializer)
     def get_billing(self, run):
@@ -134,7 +150,7 @@ class RunListItemSerializer(RunAcceptedSerializer):
 
     @extend_schema_field(UsdAmountSerializer(allow_null=True))
     def get_cost(self, run):
-        return {"value": micros_to_usd(run.reported_cost_micros), "currency": "USD"} if run.is_terminal else None
+        return dollars(run.reported_cost_micros) if run.is_terminal else None
 
 
 class RunSerializer(RunListItemSerializer):

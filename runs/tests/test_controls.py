@@ -27,6 +27,10 @@ def post(client, key, body):
                        HTTP_AUTHORIZATION=f"Bearer {key}")
 
 
+def usd(dollars):
+    return {"value": dollars, "currency": "USD"}
+
+
 def acme():
     return ApiKey.objects.get(label="alice-live").workspace
 
@@ -46,8 +50,8 @@ def test_a_sync_run_over_the_run_cap_is_blocked_with_200_and_the_cap_snapshot(cl
     body = response.json()
     assert body["status"] == "BLOCKED" and "per-run cap of $0.002999" in body["reason"]
     assert body["error"] == {"source": "platform", "message": body["reason"]}
-    assert body["controls"] == [{"controlId": cap.pk, "controlType": "RUN_CAP", "blocked": True,
-                                 "requiredAmount": 0.003, "limitAmount": 0.002999, "currency": "USD"}]
+    assert body["controls"] == [{"controlId": cap.pk, "blocked": True, "requiredAmount": usd(0.003),
+                                 "snapshot": {"type": "WORKSPACE_RUN_CAP", "limitAmount": usd(0.002999)}}]
     assert body["providerResponse"] is None and body["startedAt"] is None and body["completedAt"]
 
 
@@ -87,6 +91,18 @@ def test_a_budget_blocks_the_run_that_would_take_it_past_its_limit(client, alice
                         "limitMicros": 2 * PRICE, "period": "DAY", "spentMicros": 2 * PRICE, "heldMicros": 0,
                         "availableMicros": 0, "windowStart": day.window_start.isoformat()}
     assert "DAY budget of $0.006000 has $0.000000 left ($0.006000 spent" in blocked.error_message
+
+
+def test_a_blocked_run_shows_a_budget_in_monids_shape_in_dollars(client, alice_key):
+    with time_machine.travel("2026-11-29 13:45:10Z", tick=False):
+        day = budget(limit=2 * PRICE)
+        body = [post(client, alice_key, PDL_MATCH).json() for _ in range(3)][2]
+    assert body["status"] == "BLOCKED" and "DAY budget" in body["reason"]
+    assert body["controls"] == [{
+        "controlId": day.pk, "blocked": True, "requiredAmount": usd(0.003),
+        "snapshot": {"type": "WORKSPACE_BUDGET", "period": "DAY", "windowStart": "2026-11-29T00:00:00.000Z",
+                     "limitAmount": usd(0.006), "availableAmount": usd(0.0), "heldAmount": usd(0.0),
+                     "spentAmount": usd(0.006)}}]
 
 
 def test_a_provider_error_spends_nothing_from_the_budget(client, alice_key):
@@ -150,7 +166,8 @@ def test_the_reason_names_the_first_control_broken_and_the_snapshot_lists_them_a
     budget(limit=10 * PRICE)
     body = post(client, alice_key, PDL_MATCH).json()
     assert "per-run cap" in body["reason"]
-    assert [(c["controlType"], c["blocked"]) for c in body["controls"]] == [("BUDGET", False), ("RUN_CAP", True)]
+    assert [(c["snapshot"]["type"], c["blocked"]) for c in body["controls"]] == [("WORKSPACE_BUDGET", False),
+                                                                                  ("WORKSPACE_RUN_CAP", True)]
 
 
 def test_test_keys_are_never_blocked(client, alice_test_key, alice_key):
@@ -165,7 +182,7 @@ def test_a_blocked_run_is_counted_on_its_key_and_listed(client, alice_key):
     listed = client.get("/v1/runs?status=BLOCKED", HTTP_AUTHORIZATION=f"Bearer {alice_key}").json()["items"]
     assert [item["runId"] for item in listed] == [run_id] and listed[0]["reason"]
     got = client.get(f"/v1/runs/{run_id}", HTTP_AUTHORIZATION=f"Bearer {alice_key}").json()
-    assert got["status"] == "BLOCKED" and got["controls"][0]["controlType"] == "RUN_CAP"
+    assert got["status"] == "BLOCKED" and got["controls"][0]["snapshot"]["type"] == "WORKSPACE_RUN_CAP"
 
 
 def test_a_blocked_run_replays_under_its_idempotency_key(client, alice_key):

@@ -27,6 +27,10 @@ def post(client, key, body):
                        HTTP_AUTHORIZATION=f"Bearer {key}")
 
 
+def usd(dollars):
+    return {"value": dollars, "currency": "USD"}
+
+
 def limit(micros, period="DAY", label="alice-live"):
     return api_key_update(api_key=ApiKey.objects.get(label=label), spend_limit_micros=micros, spend_period=period)
 
@@ -39,10 +43,10 @@ def test_a_key_over_its_limit_is_blocked_with_its_snapshot_and_is_not_charged(cl
     assert ("DAY spend limit of the key “alice-live”, $0.006000, has $0.000000 left ($0.006000 spent"
             in blocked["reason"])
     assert blocked["controls"] == [{
-        "controlId": ApiKey.objects.get(label="alice-live").prefix, "controlType": "KEY_LIMIT",
-        "apiKeyLabel": "alice-live", "blocked": True, "requiredAmount": 0.003, "limitAmount": 0.006,
-        "period": "DAY", "spentAmount": 0.006, "heldAmount": 0.0, "availableAmount": 0.0,
-        "windowStart": blocked["controls"][0]["windowStart"], "currency": "USD"}]
+        "controlId": ApiKey.objects.get(label="alice-live").prefix, "blocked": True, "requiredAmount": usd(0.003),
+        "snapshot": {"type": "API_KEY_LIMIT", "apiKeyLabel": "alice-live", "period": "DAY",
+                     "windowStart": blocked["controls"][0]["snapshot"]["windowStart"], "limitAmount": usd(0.006),
+                     "availableAmount": usd(0.0), "heldAmount": usd(0.0), "spentAmount": usd(0.006)}}]
     assert blocked["billing"]["reportedCost"]["value"] == 0 and blocked["providerResponse"] is None
     assert not LedgerEntry.objects.filter(run_id=blocked["runId"]).exists()
     assert Wallet.objects.get().balance_micros == 100_000_000 - 2 * PRICE
@@ -92,7 +96,7 @@ def test_only_what_the_window_charged_counts(client, alice_key, period, counted)
         assert post(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
         blocked = post(client, alice_key, PDL_MATCH).json()
     assert blocked["status"] == "BLOCKED"
-    assert blocked["controls"][0]["spentAmount"] * 10**6 == pytest.approx(sum(counted) + PRICE)
+    assert blocked["controls"][0]["snapshot"]["spentAmount"]["value"] * 10**6 == pytest.approx(sum(counted) + PRICE)
 
 
 def test_the_run_page_names_the_keys_limit_that_blocked_it(client, alice, alice_key):
