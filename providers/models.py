@@ -74,7 +74,7 @@ class Endpoint(models.Model):
     description = models.TextField(blank=True)
     method = models.CharField(max_length=6, default="POST", help_text="The HTTP method the provider's API takes")
     doc_url = models.URLField(blank=True, help_text="Documentation of this endpoint at the provider")
-    notes = models.TextField(blank=True, help_text="What an agent should know before calling it")
+    notes = models.TextField(blank=True, help_text="What an agent should know before calling it, one note a line")
     tags = models.JSONField(default=list, blank=True, help_text='Words to find it by, e.g. ["person", "email"]')
     input_schema = models.JSONField(default=dict, help_text="JSON Schema that a run's input must satisfy")
     price_type = models.CharField(max_length=10, choices=PriceType.choices, default=PriceType.PER_CALL)

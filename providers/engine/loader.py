@@ -27,6 +27,7 @@ PER_UNIT_MODELS = ("PER_RESULT", "CREDITS")
 REQUIRED_CASES = ("happy", "provider-error")
 
 _text = {"type": "string", "minLength": 1}
+_note = {"type": "string", "pattern": r"\S", "not": {"pattern": r"[\n\r]"}}  # the catalog keeps notes one a line
 _url = {"type": "string", "pattern": "^https?://"}
 _micros = {"type": "integer", "minimum": 0}
 _expression = {"type": "string", "minLength": 1, "maxLength": 1000}
@@ -61,7 +62,8 @@ ENDPOINT_FILE = {
     "properties": {
         "path": {"type": "string", "pattern": "^/[A-Za-z0-9_~./-]*$", "maxLength": 200}, "name": _text,
         "description": _text, "tags": {"type": "array", "items": _text, "maxItems": 20}, "docs_url": _url,
-        "notes": {"type": "string"}, "deadline_seconds": {"type": "integer", "minimum": 1, "maximum": 86400},
+        "notes": {"type": "array", "items": _note},
+        "deadline_seconds": {"type": "integer", "minimum": 1, "maximum": 86400},
         "request": {"type": "object", "additionalProperties": False, "required": ["method", "path"], "properties": {
             "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
             "path": {"type": "string", "pattern": "^/"},
@@ -208,7 +210,8 @@ def _endpoint(file: Path, provider: dict) -> dict:
     cap = usage.get("provider_cap", provider.get("usage", {}).get("provider_cap", "none"))
     return {
         "path": spec["path"], "name": spec["name"], "description": spec["description"], "tags": spec["tags"],
-        "doc_url": spec["docs_url"], "notes": spec.get("notes", ""), "method": (request or {}).get("method", "POST"),
+        "doc_url": spec["docs_url"], "notes": "\n".join(spec.get("notes", [])),
+        "method": (request or {}).get("method", "POST"),
         "deadline_seconds": spec.get("deadline_seconds", 600), "input_schema": spec["input_schema"],
         "price_type": usage["model"], "price_micros": usage.get("price_micros", 0),
         "flat_fee_micros": usage.get("flat_fee_micros", 0), "request": request or {}, "output": output,

@@ -28,6 +28,7 @@ PROVIDER = {
 SEARCH = {
     "path": "/companies/search", "name": "Company search", "description": "Companies for each of some domains.",
     "tags": ["company", "domain"], "docs_url": "https://docs.acme.example/search",
+    "notes": ["Each domain gives its companies.", "A domain Acme does not know gives none."],
     "request": {"method": "GET", "path": "/v2/{region}/companies"},
     "usage": {"model": "PER_RESULT", "price_micros": 1000, "flat_fee_micros": 500, "unit": "company",
               "estimate": {"factors": [{"of": "length(domains)", "default": 1}, {"field": "limit", "default": 5}],
@@ -146,6 +147,7 @@ def test_a_connector_folder_kept_anywhere_is_imported_with_its_protocol_and_fixt
     search = Endpoint.objects.get(provider=provider, path="/companies/search")
     assert (search.method, search.price_type, search.flat_fee_micros) == ("GET", "PER_RESULT", 500)
     assert set(search.fixtures) == {"happy", "provider-error"}
+    assert search.notes == "Each domain gives its companies.\nA domain Acme does not know gives none."
 
 
 def test_an_imported_endpoint_places_each_parameter_and_bills_per_result(client, alice_key, acme):
@@ -242,6 +244,10 @@ def rewrite(path: Path, edit):
      "batch.yaml", "usage.estimate.factors.0.per"),
     (lambda f: rewrite(f / "endpoints/search.yaml", lambda d: d["request"].update(fixed={"limit": 3})),
      "search.yaml", "request.fixed"),
+    (lambda f: rewrite(f / "endpoints/search.yaml", lambda d: d.update(notes="A paragraph.")), "search.yaml", "notes"),
+    (lambda f: rewrite(f / "endpoints/search.yaml", lambda d: d.update(notes=["Two\nlines."])), "search.yaml",
+     "notes.0"),
+    (lambda f: rewrite(f / "endpoints/search.yaml", lambda d: d.update(notes=[" "])), "search.yaml", "notes.0"),
     (lambda f: (f / "fixtures/search/provider-error.json").unlink(), "fixtures/search", "fixtures"),
     (lambda f: (f / "endpoints/lookup.yaml").write_text("path: [unclosed"), "lookup.yaml", "(file)"),
 ])
