@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.utils.cache import patch_cache_control
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -8,12 +8,13 @@ from rest_framework.views import APIView
 
 from monid_site.errors import error_responses
 from monid_site.pagination import PageQuerySerializer, cursor_dump, cursor_load
-from monid_site.serializers import StrictCharField, StrictIntegerField, StrictSerializer
+from monid_site.serializers import (StrictBooleanField, StrictCharField, StrictFloatField, StrictIntegerField,
+                                   StrictSerializer)
 
-from .health import endpoints_health
-from .models import EndpointHealthSample
-from .queries import (catalog_counts, endpoint_get_enabled, endpoints_enabled, endpoints_page, provider_get_listed,
-                      providers_listed)
+from .describe import endpoint_input, inspect_command, price_notes, run_command
+from .health import HISTORY_HOURS, STATUSES, endpoints_health
+from .queries import (catalog_counts, endpoint_get_enabled, endpoints_discover, endpoints_enabled, endpoints_page,
+                      provider_get_listed, providers_listed)
 from .search import endpoints_search
 from .serializers import PriceSerializer
 
@@ -83,31 +84,40 @@ class EndpointListApi(APIView):
                                            total=endpoints.count()))
 
 
-class HealthField(serializers.ChoiceField):
-    """The newest health sampling's word on the endpoint: the serializer's context["health"] holds each endpoint's
-    (providers.health.endpoints_health), read in one query for them all."""
+class RunTimeSerializer(serializers.Serializer):
+    p50 = serializers.IntegerField(help_text="The median run's duration, in milliseconds: typical")
+    p95 = serializers.IntegerField(help_text="The 95th percentile run's duration, in milliseconds: the tail")
 
-    def __init__(self, **kwargs):
-        super().__init__(
-            choices=EndpointHealthSample.State.choices, source="*", read_only=True, **kwargs,
-            help_text=f"How its provider served the live runs that ended in the last "
-                      f"{settings.MONID_HEALTH_WINDOW_MINUTES} minutes: healthy; degraded (under "
-                      f"{settings.MONID_HEALTH_DEGRADED_BELOW_PERCENT} % succeeded, or slow); outage (under "
-                      f"{settings.MONID_HEALTH_OUTAGE_BELOW_PERCENT} % succeeded); unknown (fewer than "
-                      f"{settings.MONID_HEALTH_MIN_RUNS} runs, or no recent sampling). Prefer a healthy endpoint.")
+
+class MetricsSerializer(serializers.Serializer):
+    """How the endpoint's provider has been doing, in the words of Monid's API. A key is left out when nothing is
+    known of it, and the whole object when nothing is known at all."""
+
+    # The serializer's context["health"] holds each endpoint's Health (providers.health.endpoints_health), read in
+    # one query for them all.
+
+    status = serializers.ChoiceField(
+        choices=STATUSES, required=False,
+        help_text=f"From the live runs that ended in the last {settings.MONID_HEALTH_WINDOW_MINUTES} minutes: "
+                  f"healthy; degraded (under {settings.MONID_HEALTH_DEGRADED_BELOW_PERCENT} % succeeded, or slow); "
+                  f"outage (under {settings.MONID_HEALTH_OUTAGE_BELOW_PERCENT} % succeeded). Without enough of "
+                  f"them ({settings.MONID_HEALTH_MIN_RUNS}), from the last known state of the last "
+                  f"{HISTORY_HOURS} hours: stable (it was healthy) or degraded (it was not). Absent when neither "
+                  "is known. Prefer a healthy or stable endpoint.")
+    runTimeMs = RunTimeSerializer(required=False, help_text="The durations of the runs the status was judged on")
 
     def to_representation(self, endpoint):
-        return self.context["health"][endpoint.pk].state
+        health, metrics = self.context["health"][endpoint.pk], {}
+        if health.status:
+            metrics["status"] = health.status
+        if health.median_ms is not None:
+            metrics["runTimeMs"] = {"p50": health.median_ms, "p95": health.p95_ms}
+        return metrics
 
 
-class MedianDurationField(serializers.IntegerField):
-    def __init__(self, **kwargs):
-        super().__init__(source="*", read_only=True, allow_null=True, **kwargs,
-                         help_text="The median duration of the runs that health judged, in milliseconds; null when "
-                                   "health is unknown")
-
-    def to_representation(self, endpoint):
-        return self.context["health"][endpoint.pk].median_ms
+class HintsSerializer(serializers.Serializer):
+    next = serializers.CharField(help_text="The command of Monid's CLI to run next, e.g. monid inspect -p pdl -e "
+                                           "/person/enrich")
 
 
 class EndpointSummarySerializer(serializers.Serializer):
@@ -120,12 +130,17 @@ class EndpointSummarySerializer(serializers.Serializer):
     description = serializers.CharField()
     price = PriceSerializer(source="*")
     tags = TagsField()
+    metrics = MetricsSerializer(source="*", required=False)
+
+    def to_representation(self, endpoint):
+        body = super().to_representation(endpoint)
+        if not body["metrics"]:
+            del body["metrics"]
+        return body
 
 
 class DiscoverResultSerializer(EndpointSummarySerializer):
     score = serializers.FloatField(help_text="How well the endpoint matches, from 0 to 1; higher is better")
-    health = HealthField()
-    medianDurationMs = MedianDurationField()
 
 
 class EndpointDiscoverApi(APIView):
@@ -136,12 +151,18 @@ class EndpointDiscoverApi(APIView):
         query = StrictCharField(min_length=1, max_length=1000,
                                 help_text='What the data is for, in plain words, e.g. "twitter posts"')
         limit = StrictIntegerField(min_value=1, max_value=50, default=5, help_text="At most this many results")
+        minScore = StrictFloatField(min_value=0, max_value=1, default=0,
+                                    help_text="Leave out the results that score below this")
+        includeUnavailable = StrictBooleanField(
+            default=False, help_text="Include the endpoints in outage (metrics.status), ranked last; by default "
+                                     "they are left out and the next matches take their places")
 
     @extend_schema_serializer(component_name="Discovery")
     class OutputSerializer(serializers.Serializer):
         results = DiscoverResultSerializer(many=True, help_text="Best first")
         query = serializers.CharField()
         count = serializers.IntegerField(help_text="How many results there are")
+        hints = HintsSerializer(required=False, help_text="With a result: how to inspect the best one")
 
     @extend_schema(tags=[CATALOG], operation_id="endpoint_discover", summary="Find the endpoints for a need",
                    description="Full-text search over the names, paths, tags and descriptions of the enabled "
@@ -152,10 +173,45 @@ class EndpointDiscoverApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        results = endpoints_search(data["query"], data["limit"])
-        health = endpoints_health(results)
-        return Response({"results": DiscoverResultSerializer(results, many=True, context={"health": health}).data,
-                         "query": data["query"], "count": len(results)})
+        results, health = endpoints_discover(data["query"], limit=data["limit"], min_score=data["minScore"],
+                                             include_unavailable=data["includeUnavailable"])
+        body = {"results": DiscoverResultSerializer(results, many=True, context={"health": health}).data,
+                "query": data["query"], "count": len(results)}
+        if results:
+            body["hints"] = {"next": inspect_command(results[0])}
+        return Response(body)
+
+
+class InspectPriceSerializer(PriceSerializer):
+    notes = serializers.ListField(child=serializers.CharField(), required=False,
+                                  help_text="What a per-unit price counts, its flat fee and the hold a run's input "
+                                            "sets; absent when the price says it all")
+
+    def to_representation(self, endpoint):
+        price, notes = super().to_representation(endpoint), price_notes(endpoint)
+        return {**price, "notes": notes} if notes else price
+
+
+class NotesField(serializers.ListField):
+    """The endpoint's notes, one a line as they are kept."""
+
+    child = serializers.CharField()
+
+    def to_representation(self, notes):
+        return [line.strip() for line in notes.splitlines() if line.strip()]
+
+
+class EndpointInputSerializer(serializers.Serializer):
+    """The input schema's parameters by where the provider's request puts them, each part a JSON Schema of an object;
+    a part without parameters is left out. POST /v1/run takes its input in these parts or flat, as one object."""
+
+    pathParams = serializers.DictField(required=False, help_text="The parameters that fill the provider's URL path")
+    queryParams = serializers.DictField(required=False, help_text="The query string's parameters")
+    body = serializers.DictField(required=False, help_text="The request body's parameters")
+    bodyType = serializers.ChoiceField(choices=["json"], required=False, help_text="How the body is sent")
+
+    def to_representation(self, endpoint):
+        return endpoint_input(endpoint)
 
 
 class EndpointInspectApi(APIView):
@@ -168,20 +224,31 @@ class EndpointInspectApi(APIView):
 
     @extend_schema_serializer(component_name="EndpointDetail")
     class OutputSerializer(EndpointSummarySerializer):
+        summary = serializers.SerializerMethodField()
+        price = InspectPriceSerializer(source="*")
         method = serializers.CharField(help_text="The HTTP method the provider's API takes")
         docUrl = serializers.SerializerMethodField()
-        notes = serializers.CharField(help_text="What an agent should know before calling it")
+        notes = NotesField(help_text="What an agent should know before calling it, one sentence or so each")
+        input = EndpointInputSerializer(source="*", help_text="Where each parameter goes; an empty object when "
+                                                              "the endpoint takes none")
         inputSchema = serializers.JSONField(source="input_schema",
                                             help_text="The JSON Schema that POST /v1/run checks `input` against")
-        health = HealthField()
-        medianDurationMs = MedianDurationField()
+        hints = serializers.SerializerMethodField()
+
+        def get_summary(self, endpoint) -> str:
+            """What to give it, in a sentence or two (the input schema's own description), else its short title."""
+            return endpoint.input_schema.get("description") or endpoint.name or endpoint.path
 
         def get_docUrl(self, endpoint) -> str:
             """The endpoint's documentation at the provider, else the provider's own; empty when neither is known."""
             return endpoint.doc_url or endpoint.provider.doc_url
 
+        @extend_schema_field(HintsSerializer(help_text="A run of the input schema's first example"))
+        def get_hints(self, endpoint):
+            return {"next": run_command(endpoint)}
+
     @extend_schema(tags=[CATALOG], operation_id="endpoint_inspect",
-                   summary="Everything needed to call one endpoint: its input schema, price and notes",
+                   summary="Everything needed to call one endpoint: its input, price and notes",
                    request=InputSerializer,
                    responses={200: OutputSerializer, **error_responses(400, 401, 403, 404, 415)})
     def post(self, request):

@@ -4,7 +4,9 @@ from django.db.models import Count, Q
 
 from monid_site.errors import ApplicationError
 
+from .health import OUTAGE, Health, endpoints_health, endpoints_in_outage_count
 from .models import Endpoint, Provider
+from .search import endpoints_search
 
 
 # Each process keeps the enabled endpoints it looked up for a few seconds: the lookup is on every run's path and
@@ -74,3 +76,17 @@ def provider_get_listed(*, slug: str) -> Provider:
 def catalog_counts() -> dict:
     """How many endpoints and providers the catalog lists, in one query."""
     return endpoints_enabled().order_by().aggregate(endpoints=Count("id"), providers=Count("provider", distinct=True))
+
+
+def endpoints_discover(query: str, *, limit: int, min_score: float = 0.0,
+                       include_unavailable: bool = False) -> tuple[list[Endpoint], dict[int, Health]]:
+    """Discover's answer: the endpoints that best match a query and score at least `min_score`, at most `limit`
+    of them, best first, with their Health. One in outage is left out and the page filled from the next matches;
+    with `include_unavailable` it keeps its place in the page the ranking gives, moved last."""
+    found = [endpoint for endpoint in endpoints_search(query, limit + endpoints_in_outage_count())
+             if endpoint.score >= min_score]
+    health = endpoints_health(found)
+    down = {endpoint.pk for endpoint in found if health[endpoint.pk].status == OUTAGE}
+    if include_unavailable:
+        return sorted(found[:limit], key=lambda endpoint: endpoint.pk in down), health
+    return [endpoint for endpoint in found if endpoint.pk not in down][:limit], health

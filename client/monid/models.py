@@ -141,7 +141,7 @@ class EndpointInfo:
     input_schema: dict
     method: str = ""
     doc_url: str = ""
-    notes: str = ""
+    notes: list = field(default_factory=list)
     provider_name: str = ""
     tags: list = field(default_factory=list)
     raw: dict = field(default_factory=dict, repr=False, compare=False)
@@ -151,5 +151,5 @@ class EndpointInfo:
         return cls(provider=body["provider"], endpoint=body["endpoint"], name=body.get("name", body["endpoint"]),
                    description=body.get("description", ""), price=body.get("price", {}),
                    input_schema=body.get("inputSchema", {}), method=body.get("method", ""),
-                   doc_url=body.get("docUrl", ""), notes=body.get("notes", ""),
+                   doc_url=body.get("docUrl", ""), notes=body.get("notes", []),
                    provider_name=body.get("providerName", ""), tags=body.get("tags", []), raw=body)

@@ -43,10 +43,9 @@ class HttpProtocol:
 def request_parts(request: dict, params: dict) -> tuple[str, dict, dict | None]:
     """The provider path with its {placeholders} filled, the query parameters and the JSON body (None when the
     request has none)."""
-    default, placed = request.get("params", "query" if request["method"] == "GET" else "body"), request.get("in", {})
     path, query, body = request["path"], {}, {}
     for name, value in params.items():
-        where = placed.get(name, "path" if "{" + name + "}" in request["path"] else default)
+        where = parameter_place(request, name)
         if where == "path":
             path = path.replace("{" + name + "}", quote(_text(value), safe=""))
         elif where == "query":
@@ -55,7 +54,16 @@ def request_parts(request: dict, params: dict) -> tuple[str, dict, dict | None]:
             body[name] = value
     if "{" in path:
         raise ProviderUnavailable(f"The endpoint's path {request['path']} lacks a parameter", retryable=False)
-    return path, query, body if body or default == "body" else None
+    return path, query, body if body or _default_place(request) == "body" else None
+
+
+def parameter_place(request: dict, name: str) -> str:
+    """Where a request puts an input parameter: "path" (its {name} is in the path), "query" or "body"."""
+    return request.get("in", {}).get(name, "path" if "{" + name + "}" in request["path"] else _default_place(request))
+
+
+def _default_place(request: dict) -> str:
+    return request.get("params", "query" if request["method"] == "GET" else "body")
 
 
 def _text(value) -> str:

@@ -150,6 +150,19 @@ def test_a_connector_folder_kept_anywhere_is_imported_with_its_protocol_and_fixt
     assert search.notes == "Each domain gives its companies.\nA domain Acme does not know gives none."
 
 
+def test_inspect_says_where_an_imported_endpoints_parameters_go_and_gives_its_notes(client, alice_key, acme):
+    body = client.post("/v1/inspect", data=json.dumps({"provider": "acme", "endpoint": "/companies/search"}),
+                       content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {alice_key}").json()
+    properties = SEARCH["input_schema"]["properties"]
+    assert body["input"] == {
+        "pathParams": {"type": "object", "properties": {"region": properties["region"]}, "required": ["region"]},
+        "queryParams": {"type": "object", "required": ["domains"],
+                        "properties": {"domains": properties["domains"], "limit": properties["limit"]}}}
+    assert body["notes"] == SEARCH["notes"]
+    assert body["hints"]["next"] == ("""monid run -p acme -e /companies/search --path '{"region": "eu"}' """
+                                     """--query '{"domains": ["acme.example"], "limit": 2}'""")
+
+
 def test_an_imported_endpoint_places_each_parameter_and_bills_per_result(client, alice_key, acme):
     response = post_run(client, alice_key, "/companies/search", {"region": "eu", "domains": ["a.example", "b.example"],
                                                                   "limit": 4.0})

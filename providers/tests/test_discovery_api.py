@@ -1,11 +1,16 @@
 """Catalog and discovery: GET /v1/endpoints, POST /v1/discover and /v1/inspect, and the keyless /public/v1 registry."""
 
+import datetime
 import json
+import shlex
 
 import pytest
+import yaml
 from django.db import connection
+from django.utils import timezone
 
-from providers.models import Endpoint, Provider
+from providers.engine.loader import BUNDLED
+from providers.models import Endpoint, EndpointHealthSample, Provider
 from providers.search import endpoints_search
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +26,19 @@ def post(client, url, body, key):
 
 def discover(client, key, query, **more):
     return post(client, "/v1/discover", {"query": query, **more}, key)
+
+
+def inspect(client, key, provider, path):
+    response = post(client, "/v1/inspect", {"provider": provider, "endpoint": path}, key)
+    assert response.status_code == 200
+    return response.json()
+
+
+def sampled(path, state, *, ago=datetime.timedelta(0), median_ms=700, p95_ms=900):
+    """A health sample of the endpoint, as runs.health stores them, `ago` before now."""
+    EndpointHealthSample.objects.create(endpoint=Endpoint.objects.get(path=path), at=timezone.now() - ago,
+                                        state=state, counted=20, successes=20 if state == "healthy" else 0,
+                                        median_ms=median_ms, p95_ms=p95_ms)
 
 
 def enabled_catalog():
@@ -122,8 +140,7 @@ def test_discover_answers_each_result_with_its_price_and_a_score_best_first(clie
     assert first == {"provider": "apify", "providerName": tweets.provider.name, "endpoint": "/apidojo/tweet-scraper",
                      "name": tweets.name, "description": tweets.description,
                      "price": {"type": "PER_RESULT", "amount": 0.0004, "currency": "USD", "flatFee": 0.0},
-                     "tags": tweets.tags,
-                     "score": first["score"], "health": "unknown", "medianDurationMs": None}
+                     "tags": tweets.tags, "score": first["score"]}
     scores = [result["score"] for result in body["results"]]
     assert scores == sorted(scores, reverse=True) and all(0 < score <= 1 for score in scores)
     assert (body["query"], body["count"]) == ("twitter posts", len(body["results"])) and body["count"] <= 2
@@ -132,6 +149,60 @@ def test_discover_answers_each_result_with_its_price_and_a_score_best_first(clie
 def test_discover_gives_five_results_unless_asked_for_another_number(client, alice_key):
     assert discover(client, alice_key, "person company website data scraper").json()["count"] == 5
     assert discover(client, alice_key, "person company website data scraper", limit=1).json()["count"] == 1
+
+
+def test_a_min_score_leaves_out_the_results_below_it(client, alice_key):
+    every = discover(client, alice_key, "twitter posts", limit=50).json()["results"]
+    kept = discover(client, alice_key, "twitter posts", limit=50, minScore=0.5).json()
+    assert 0 < kept["count"] < len(every)
+    assert kept["results"] == [result for result in every if result["score"] >= 0.5]
+
+
+def test_an_endpoint_in_outage_is_left_out_and_the_next_match_takes_its_place(client, alice_key):
+    before = [result["endpoint"] for result in discover(client, alice_key, "twitter posts", limit=3).json()["results"]]
+    sampled("/apidojo/tweet-scraper", "outage")
+    body = discover(client, alice_key, "twitter posts", limit=3).json()
+    after = [result["endpoint"] for result in body["results"]]
+    assert before[0] == "/apidojo/tweet-scraper" and body["count"] == 3
+    assert after[:2] == before[1:] and "/apidojo/tweet-scraper" not in after
+
+
+def test_asked_for_an_endpoint_in_outage_is_included_last(client, alice_key):
+    before = [result["endpoint"] for result in discover(client, alice_key, "twitter posts", limit=3).json()["results"]]
+    sampled("/apidojo/tweet-scraper", "outage")
+    results = discover(client, alice_key, "twitter posts", limit=3, includeUnavailable=True).json()["results"]
+    assert [result["endpoint"] for result in results] == before[1:] + before[:1]
+    assert results[-1]["metrics"] == {"status": "outage", "runTimeMs": {"p50": 700, "p95": 900}}
+
+
+@pytest.mark.parametrize("state, ago, status", [
+    ("healthy", datetime.timedelta(0), "healthy"),
+    ("degraded", datetime.timedelta(0), "degraded"),
+    ("healthy", datetime.timedelta(hours=3), "stable"),  # no live signal, a clean recent history
+    ("outage", datetime.timedelta(hours=3), "degraded"),  # no live signal, errors of late
+])
+def test_discover_and_inspect_give_health_in_monids_words(client, alice_key, state, ago, status):
+    sampled("/person/enrich", state, ago=ago, median_ms=250, p95_ms=1200)
+    [result] = discover(client, alice_key, "enrich a person by email", limit=1).json()["results"]
+    metrics = {"status": status, "runTimeMs": {"p50": 250, "p95": 1200}}
+    assert result["metrics"] == inspect(client, alice_key, "pdl", "/person/enrich")["metrics"] == metrics
+
+
+def test_a_live_unknown_gives_way_to_the_last_known_state_of_the_day(client, alice_key):
+    sampled("/person/enrich", "healthy", ago=datetime.timedelta(minutes=5))
+    sampled("/person/enrich", "unknown", median_ms=None, p95_ms=None)  # too few runs in the window
+    assert inspect(client, alice_key, "pdl", "/person/enrich")["metrics"]["status"] == "stable"
+
+
+def test_nothing_known_of_an_endpoint_gives_no_metrics(client, alice_key):
+    sampled("/person/enrich", "healthy", ago=datetime.timedelta(hours=25))  # older than the day looked back on
+    assert "metrics" not in inspect(client, alice_key, "pdl", "/person/enrich")
+
+
+def test_discover_hints_inspecting_its_best_result_and_nothing_without_one(client, alice_key):
+    assert discover(client, alice_key, "twitter posts").json()["hints"] == {
+        "next": "monid inspect -p apify -e /apidojo/tweet-scraper"}
+    assert "hints" not in discover(client, alice_key, "a the of").json()
 
 
 @pytest.mark.parametrize("query, path", [
@@ -186,7 +257,11 @@ def test_words_that_say_nothing_find_nothing(client, alice_key):
 @pytest.mark.parametrize("body", [
     {}, {"query": ""}, {"query": "   "}, {"query": "x" * 1001}, {"query": 42}, {"query": ["twitter"]},
     {"query": "twitter", "limit": 0}, {"query": "twitter", "limit": 51}, {"query": "twitter", "limit": "5"},
-    {"query": "twitter", "limit": 2.5}, {"query": "twitter", "limit": True}, {"query": "twitter", "minScore": 0.2},
+    {"query": "twitter", "limit": 2.5}, {"query": "twitter", "limit": True}, {"query": "twitter", "minScore": -0.1},
+    {"query": "twitter", "minScore": 1.5}, {"query": "twitter", "minScore": "0.5"},
+    {"query": "twitter", "minScore": True}, {"query": "twitter", "includeUnavailable": "true"},
+    {"query": "twitter", "includeUnavailable": 1}, {"query": "twitter", "includeUnavailable": None},
+    {"query": "twitter", "min_score": 0.5},
 ])
 def test_discover_refuses_a_bad_body_with_a_400(client, alice_key, body):
     response = post(client, "/v1/discover", body, alice_key)
@@ -203,21 +278,97 @@ def test_discover_refuses_a_body_that_is_not_json(client, alice_key):
 # POST /v1/inspect
 
 def test_inspect_tells_everything_needed_to_call_an_endpoint(client, alice_key):
-    response = post(client, "/v1/inspect", {"provider": "pdl", "endpoint": "/person/enrich"}, alice_key)
-    assert response.status_code == 200
+    body = inspect(client, alice_key, "pdl", "/person/enrich")
     enrich = Endpoint.objects.select_related("provider").get(path="/person/enrich")
-    assert response.json() == {
+    assert body == {
         "provider": "pdl", "providerName": enrich.provider.name, "endpoint": "/person/enrich", "name": enrich.name,
-        "description": enrich.description, "price": {"type": "PER_CALL", "amount": 0.003, "currency": "USD"},
-        "method": enrich.method, "docUrl": enrich.doc_url or enrich.provider.doc_url, "notes": enrich.notes,
-        "tags": enrich.tags, "inputSchema": enrich.input_schema, "health": "unknown", "medianDurationMs": None}
+        "description": enrich.description, "summary": enrich.input_schema["description"],
+        "price": {"type": "PER_CALL", "amount": 0.003, "currency": "USD"}, "method": "GET",
+        "docUrl": enrich.doc_url, "notes": body["notes"], "tags": enrich.tags,
+        "input": {"queryParams": {"type": "object", "properties": enrich.input_schema["properties"]}},
+        "inputSchema": enrich.input_schema,
+        "hints": {"next": """monid run -p pdl -e /person/enrich --query '{"email": "sean@peopledatalabs.com"}'"""}}
+
+
+def test_inspect_gives_the_notes_as_a_list_one_note_each_as_the_connector_file_has_them(client, alice_key):
+    notes = inspect(client, alice_key, "pdl", "/person/enrich")["notes"]
+    assert notes == yaml.safe_load((BUNDLED / "pdl/endpoints/person-enrich.yaml").read_text())["notes"]
+    assert len(notes) == 5 and notes[0].startswith("Answers the single best match")
+
+
+def test_notes_an_operator_wrote_one_a_line_are_one_note_a_line(client, alice_key):
+    Endpoint.objects.filter(path="/person/enrich").update(notes="First, this.\n\n  Then that.  \n")
+    assert inspect(client, alice_key, "pdl", "/person/enrich")["notes"] == ["First, this.", "Then that."]
+
+
+def test_inspect_places_an_actors_whole_input_in_a_json_body(client, alice_key):
+    body = inspect(client, alice_key, "apify", "/apidojo/tweet-scraper")
+    schema = Endpoint.objects.get(path="/apidojo/tweet-scraper").input_schema
+    assert body["input"] == {"body": {"type": "object", "properties": schema["properties"]}, "bodyType": "json"}
+
+
+def test_inspect_places_each_parameter_where_the_request_sends_it(client, alice_key):
+    Endpoint.objects.create(
+        provider=Provider.objects.get(slug="pdl"), path="/users/lookup", name="User lookup", price_micros=1,
+        request={"method": "POST", "path": "/v1/users/{id}", "params": "query", "in": {"verbose": "body"}},
+        input_schema={"type": "object", "required": ["id", "fields"], "examples": [{"id": "u'1", "verbose": True}],
+                      "properties": {"id": {"type": "string"}, "fields": {"type": "string"},
+                                     "verbose": {"type": "boolean"}}})
+    body = inspect(client, alice_key, "pdl", "/users/lookup")
+    assert body["input"] == {
+        "pathParams": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]},
+        "queryParams": {"type": "object", "properties": {"fields": {"type": "string"}}, "required": ["fields"]},
+        "body": {"type": "object", "properties": {"verbose": {"type": "boolean"}}}, "bodyType": "json"}
+    command = shlex.split(body["hints"]["next"])
+    assert command[:6] == ["monid", "run", "-p", "pdl", "-e", "/users/lookup"]
+    assert dict(zip(command[6::2], map(json.loads, command[7::2]))) == {"--path": {"id": "u'1"},
+                                                                        "-i": {"verbose": True}}
+
+
+def test_an_endpoint_without_parameters_has_an_empty_input(client, alice_key):
+    Endpoint.objects.filter(path="/person/enrich").update(input_schema={"type": "object"})
+    body = inspect(client, alice_key, "pdl", "/person/enrich")
+    assert (body["input"], body["hints"]["next"]) == ({}, "monid run -p pdl -e /person/enrich")
+
+
+def test_an_example_an_operator_typed_that_is_not_an_object_hints_a_run_without_input(client, alice_key):
+    Endpoint.objects.filter(path="/person/enrich").update(input_schema={"type": "object", "examples": ["sean"]})
+    assert inspect(client, alice_key, "pdl", "/person/enrich")["hints"]["next"] == "monid run -p pdl -e /person/enrich"
+
+
+def test_inspect_hints_a_run_of_the_first_example_waiting_for_an_async_provider(client, alice_key):
+    hint = inspect(client, alice_key, "apify", "/apidojo/tweet-scraper")["hints"]["next"]
+    assert hint == """monid run -p apify -e /apidojo/tweet-scraper -i '{"searchTerms": ["AI"], "maxItems": 10}' -w"""
+
+
+def test_the_summary_is_what_to_give_else_the_endpoints_title(client, alice_key):
+    Endpoint.objects.filter(path="/person/enrich").update(input_schema={"type": "object"})
+    assert inspect(client, alice_key, "pdl", "/person/enrich")["summary"] == "Person enrichment"
+
+
+def test_a_per_result_price_explains_what_it_counts_its_fee_and_its_hold(client, alice_key):
+    price = inspect(client, alice_key, "apify", "/compass/crawler-google-places")["price"]
+    assert price == {"type": "PER_RESULT", "amount": 0.005, "currency": "USD", "flatFee": 0.01, "notes": [
+        "Charged per place returned: $0.005 each.",
+        "Plus $0.01 once per run, even one that returns nothing.",
+        "Each run is first held for the most units its input can bill (at most 5,000), worked out from "
+        "maxCrawledPlacesPerSearch (50 if not given) and the rest of the input; it is never charged more than that "
+        "hold."]}
+
+
+def test_a_price_in_credits_says_they_are_counted_from_the_answer(client, alice_key):
+    notes = inspect(client, alice_key, "serper", "/search")["price"]["notes"]
+    assert notes == ["Charged per credit, as the provider's answer counts it: $0.001 each.",
+                     "Each run is first held for the most units its input can bill (at most 10); it is never "
+                     "charged more than that hold."]
 
 
 def test_inspect_shows_a_per_result_price_with_its_flat_fee(client, alice_key):
     Endpoint.objects.filter(path="/apidojo/tweet-scraper").update(price_type="PER_RESULT", price_micros=400,
                                                                   flat_fee_micros=20_000)
-    body = post(client, "/v1/inspect", {"provider": "apify", "endpoint": "/apidojo/tweet-scraper"}, alice_key).json()
-    assert body["price"] == {"type": "PER_RESULT", "amount": 0.0004, "currency": "USD", "flatFee": 0.02}
+    price = inspect(client, alice_key, "apify", "/apidojo/tweet-scraper")["price"]
+    assert (price["type"], price["amount"], price["currency"], price["flatFee"]) == ("PER_RESULT", 0.0004, "USD", 0.02)
+    assert "Plus $0.02 once per run, even one that returns nothing." in price["notes"]
 
 
 def test_inspect_falls_back_to_the_providers_documentation(client, alice_key):

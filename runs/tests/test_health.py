@@ -61,7 +61,11 @@ def post(client, url, body, key):
 def inspected(client, key, endpoint=PDL):
     response = post(client, "/v1/inspect", {"provider": endpoint[0], "endpoint": endpoint[1]}, key)
     assert response.status_code == 200
-    return response.json()["health"], response.json()["medianDurationMs"]
+    return response.json().get("metrics")
+
+
+def metrics(status, p50, p95):
+    return {"status": status, "runTimeMs": {"p50": p50, "p95": p95}}
 
 
 # States and figures
@@ -168,7 +172,7 @@ def test_below_the_minimum_of_runs_the_state_is_unknown_whatever_they_say(alice_
     [sample] = endpoint_health_sample()
 
     assert (sample.state, sample.counted, sample.successes) == ("unknown", 4, 0)
-    assert inspected(client, alice_key) == ("unknown", None)
+    assert inspected(client, alice_key) is None
 
 
 # Sampling
@@ -221,30 +225,29 @@ def test_the_command_says_so_when_no_endpoint_had_a_run(db):
 
 # What agents see
 
-def test_inspect_shows_the_newest_samplings_state_and_median(client, alice_key, frozen):
+def test_inspect_shows_the_newest_samplings_state_median_and_p95(client, alice_key, frozen):
     ended_runs(20, http=500)
     sample_endpoint_health()
     frozen.shift(MINUTE)
     ended_runs(20, lasted=0.5)  # half the window's runs now succeed: degraded
     sample_endpoint_health()
 
-    assert inspected(client, alice_key) == ("degraded", 500)
+    assert inspected(client, alice_key) == metrics("degraded", 500, 1000)  # the 20th and 38th shortest of 40
 
 
-def test_discover_shows_health_and_unknown_for_an_endpoint_without_a_sample(client, alice_key):
+def test_discover_shows_health_and_no_metrics_for_an_endpoint_without_a_sample(client, alice_key):
     ended_runs(5, lasted=0.25)
     sample_endpoint_health()
 
     response = post(client, "/v1/discover", {"query": "enrich a person by email", "limit": 10}, alice_key)
 
     assert response.status_code == 200
-    health = {result["endpoint"]: (result["health"], result["medianDurationMs"]) for result in
-              response.json()["results"]}
-    assert health.pop("/person/enrich") == ("healthy", 250)
-    assert health and set(health.values()) == {("unknown", None)}
+    health = {result["endpoint"]: result.get("metrics") for result in response.json()["results"]}
+    assert health.pop("/person/enrich") == metrics("healthy", 250, 250)
+    assert health and set(health.values()) == {None}
 
 
-def test_once_its_runs_have_left_the_window_an_endpoint_is_unknown(client, alice_key, frozen):
+def test_once_its_runs_have_left_the_window_an_endpoint_is_stable_as_it_last_was(client, alice_key, frozen):
     ended_runs(5)
     sample_endpoint_health()
     frozen.shift(16 * MINUTE)
@@ -252,30 +255,38 @@ def test_once_its_runs_have_left_the_window_an_endpoint_is_unknown(client, alice
     [sample] = endpoint_health_sample()
 
     assert (sample.state, sample.counted, sample.median_ms) == ("unknown", 0, None)
-    assert inspected(client, alice_key) == ("unknown", None)
+    assert inspected(client, alice_key) == metrics("stable", 1000, 1000)
 
 
-def test_an_endpoint_missing_from_the_newest_sampling_is_unknown(client, alice_key):
+def test_an_endpoint_missing_from_the_newest_sampling_is_judged_by_its_last_known_state(client, alice_key):
     for endpoint, at in ((PDL, NOW - MINUTE), (TWEETS, NOW)):
         EndpointHealthSample.objects.create(endpoint=Endpoint.objects.get(path=endpoint[1]), at=at, state="outage",
                                             counted=5, successes=0, median_ms=700, p95_ms=900)
 
-    assert inspected(client, alice_key) == ("unknown", None)
-    assert inspected(client, alice_key, TWEETS) == ("outage", 700)
+    assert inspected(client, alice_key) == metrics("degraded", 700, 900)  # no live signal; errors of late
+    assert inspected(client, alice_key, TWEETS) == metrics("outage", 700, 900)
 
 
-def test_a_sampling_two_windows_old_is_stale_and_says_nothing(client, alice_key, frozen):
+def test_a_sampling_two_windows_old_is_stale_and_no_longer_a_live_signal(client, alice_key, frozen):
     ended_runs(5)
     sample_endpoint_health()
     frozen.shift(29 * MINUTE)  # no sampling since: no cluster is running
-    assert inspected(client, alice_key) == ("healthy", 1000)
+    assert inspected(client, alice_key) == metrics("healthy", 1000, 1000)
 
     frozen.shift(2 * MINUTE)
 
-    assert inspected(client, alice_key) == ("unknown", None)
+    assert inspected(client, alice_key) == metrics("stable", 1000, 1000)
 
 
-def test_discover_reads_health_in_one_query_however_many_results(client, alice_key):
+def test_a_day_old_sampling_says_nothing(client, alice_key, frozen):
+    ended_runs(5)
+    sample_endpoint_health()
+    frozen.shift(24 * 60 * MINUTE + MINUTE)
+
+    assert inspected(client, alice_key) is None
+
+
+def test_discover_reads_health_in_two_queries_however_many_results(client, alice_key):
     for endpoint in Endpoint.objects.select_related("provider"):
         ended_runs(5, endpoint=(endpoint.provider.slug, endpoint.path))
     sample_endpoint_health()
@@ -285,14 +296,16 @@ def test_discover_reads_health_in_one_query_however_many_results(client, alice_k
                         alice_key)
 
     assert response.status_code == 200 and response.json()["count"] >= 5
-    assert {result["health"] for result in response.json()["results"]} == {"healthy"}
-    assert sum("providers_endpointhealthsample" in query["sql"] for query in queries) == 1
+    assert {result["metrics"]["status"] for result in response.json()["results"]} == {"healthy"}
+    # How many endpoints are in outage (to fill the page past them), then the results' health.
+    assert sum("providers_endpointhealthsample" in query["sql"] for query in queries) == 2
 
 
-def test_the_openapi_document_describes_health_and_median(client):
+def test_the_openapi_document_describes_the_metrics(client):
     schemas = client.get("/v1/openapi.json").json()["components"]["schemas"]
     for name in ("DiscoverResult", "EndpointDetail"):
-        properties = schemas[name]["properties"]
-        assert properties["medianDurationMs"]["type"] == "integer" and properties["medianDurationMs"]["nullable"]
-        assert "#/components/schemas/HealthEnum" in json.dumps(properties["health"])
-    assert set(schemas["HealthEnum"]["enum"]) == {"healthy", "degraded", "outage", "unknown"}
+        assert schemas[name]["properties"]["metrics"] == {"$ref": "#/components/schemas/Metrics"}
+        assert "metrics" not in schemas[name]["required"]
+    assert "#/components/schemas/MetricsStatusEnum" in json.dumps(schemas["Metrics"]["properties"]["status"])
+    assert set(schemas["MetricsStatusEnum"]["enum"]) == {"healthy", "stable", "degraded", "outage"}
+    assert schemas["RunTime"]["properties"]["p95"]["type"] == "integer"
