@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('providers', '0009_provider_credential'),
+        ('providers', '0010_time_out_help_text'),
     ]
 
     operations = [
