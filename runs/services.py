@@ -18,7 +18,6 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.tasks import async_task
-from jsonschema import Draft202012Validator
 
 from billing.controls import ControlState, KeyLimitState, spend_controls_check
 from billing.costs import Costs, run_costs
@@ -31,6 +30,7 @@ from providers.engine import (ProviderAnswer, ProviderProgress, ProviderTimeout,
 from providers.engine.usage import PER_UNIT, units_estimate, units_price_micros
 from providers.models import Endpoint, Provider
 
+from .inputs import ShortMessagesValidator
 from .models import IdempotencyKey, Run, RunEvent, new_run_id
 from .rollup import cost_rollup_build
 
@@ -68,8 +68,9 @@ def run_input_flatten(raw: dict) -> dict:
 
 def run_input_validate(*, endpoint: Endpoint, params: dict) -> None:
     """Checks the input against the endpoint's JSON Schema and names the failing paths: the first
-    INPUT_ERRORS_SHOWN found, each message cut at INPUT_ERROR_CHARS, so that an input failing everywhere (a list
-    of 600,000 bad items) is refused as cheaply as one failing once, in a short answer."""
+    INPUT_ERRORS_SHOWN found, each message describing the failing value (never repeating a large one) and cut at
+    INPUT_ERROR_CHARS, so that an input failing everywhere is refused as cheaply as one failing once, in a short
+    answer."""
     validator = _schema_validator(json.dumps(endpoint.input_schema, sort_keys=True))
     found = list(itertools.islice(validator.iter_errors(params), INPUT_ERRORS_SHOWN + 1))
     errors = sorted(found[:INPUT_ERRORS_SHOWN], key=lambda e: [str(part) for part in e.path])
@@ -87,10 +88,10 @@ def _shortened(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
-def _schema_validator(schema_text: str) -> Draft202012Validator:
+def _schema_validator(schema_text: str) -> ShortMessagesValidator:
     """One validator per version of a schema (its canonical text), built once per process: building one costs
     more than most validations. An edited schema is new text, so it can never be checked against the old one."""
-    return Draft202012Validator(json.loads(schema_text), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return ShortMessagesValidator(json.loads(schema_text), format_checker=ShortMessagesValidator.FORMAT_CHECKER)
 
 
 def _schema_message(error) -> str:
