@@ -3,7 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test setup test-deps clean bench-async bench-crash bench-costs bench-pages bench-discover bench-sync bench-sync-profile bench-memory
+.PHONY: run test setup test-deps clean bench-async bench-crash bench-costs bench-pages bench-discover bench-sync \
+	bench-sync-profile bench-memory bench-validation
 
 $(VENV)/.installed: requirements.txt client/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -68,6 +69,10 @@ bench-discover: $(VENV)/.installed
 # No deployment: the Apify emulator's big datasets, each read in a fresh process; its peak memory against the cap.
 bench-memory: $(VENV)/.installed
 	$(PY) -m bench.dataset_memory $(ARGS)
+
+# No deployment: a valid run's admission and the refusal of hostile inputs (a 2.5 MB one among them), side by side.
+bench-validation: $(VENV)/.installed
+	$(PY) bench/validation.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -1,5 +1,7 @@
 """Serializer fields every part of the API shares."""
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -10,6 +12,24 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+@extend_schema_field(OpenApiTypes.OBJECT)
+class JsonObjectField(serializers.Field):
+    """A JSON object, taken as parsed: DRF's DictField copies it key by key (and JSONField encodes it again),
+    which costs as much as the object is large, before anything has checked its size."""
+
+    default_error_messages = {"invalid": "Expected a JSON object, not {kind}."}
+    KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false",
+             type(None): "null"}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("invalid", kind=self.KINDS[type(data)])
+        return data
+
+    def to_representation(self, value):
+        return value
 
 
 class TimestampField(serializers.DateTimeField):

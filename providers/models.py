@@ -1,7 +1,14 @@
 import datetime
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+# The largest input a run of an endpoint may send, in bytes of compact JSON, unless its connector file says
+# otherwise (max_input_bytes): ample for any endpoint's parameters, and small enough that refusing a larger input
+# costs little. A file may allow from the floor to the ceiling, which is well below the 2.5 MiB request body
+# Django reads at most (DATA_UPLOAD_MAX_MEMORY_SIZE).
+INPUT_MAX_BYTES, INPUT_MAX_BYTES_FLOOR, INPUT_MAX_BYTES_CEILING = 64 * 1024, 1024, 1024 * 1024
 
 
 class Provider(models.Model):
@@ -94,6 +101,10 @@ class Endpoint(models.Model):
     fixtures = models.JSONField(default=dict, blank=True, help_text="Recorded answers by case, for test mode")
     deadline_seconds = models.PositiveIntegerField(
         default=600, help_text="A run still unfinished this long after it was created ends TIME_OUT, uncharged")
+    max_input_bytes = models.PositiveIntegerField(
+        default=INPUT_MAX_BYTES,
+        validators=[MinValueValidator(INPUT_MAX_BYTES_FLOOR), MaxValueValidator(INPUT_MAX_BYTES_CEILING)],
+        help_text="The largest input a run may send, in bytes of compact JSON; a larger one is refused with a 413")
     enabled = models.BooleanField(default=True)
 
     class Meta:

@@ -1,11 +1,11 @@
 import time
 
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 
 from monid_site.errors import ApplicationError
 
 from .health import OUTAGE, Health, endpoints_health, endpoints_in_outage_count
-from .models import Endpoint, Provider
+from .models import INPUT_MAX_BYTES, Endpoint, Provider
 from .search import endpoints_search
 
 
@@ -14,6 +14,7 @@ from .search import endpoints_search
 # processes see it within ENDPOINT_CACHE_SECONDS.
 ENDPOINT_CACHE_SECONDS = 5.0
 _endpoints: dict[tuple[str, str], tuple[float, Endpoint]] = {}
+_largest_input: dict[str, tuple[float, int]] = {}  # likewise, the one value endpoints_largest_input answers
 
 
 def endpoint_get_enabled(*, provider: str, path: str) -> Endpoint:
@@ -33,9 +34,22 @@ def endpoint_get_enabled(*, provider: str, path: str) -> Endpoint:
     return endpoint
 
 
+def endpoints_largest_input() -> int:
+    """The largest input, in bytes, that any enabled endpoint takes (see Endpoint.max_input_bytes); kept by each
+    process for a few seconds, as endpoints are, since every run request asks."""
+    now = time.monotonic()
+    kept = _largest_input.get("bytes")
+    if kept is not None and now - kept[0] < ENDPOINT_CACHE_SECONDS:
+        return kept[1]
+    largest = endpoints_enabled().order_by().aggregate(largest=Max("max_input_bytes"))["largest"] or INPUT_MAX_BYTES
+    _largest_input["bytes"] = (now, largest)
+    return largest
+
+
 def endpoint_cache_clear() -> None:
     """Forgets this process's copies: called by whatever changes the catalog."""
     _endpoints.clear()
+    _largest_input.clear()
 
 
 def endpoints_enabled():

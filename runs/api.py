@@ -9,10 +9,11 @@ from billing.api import UsdAmountSerializer
 from billing.costs import micros_to_usd
 from monid_site.errors import ApplicationError, error_responses
 from monid_site.pagination import PageQuerySerializer, cursor_dump, cursor_load
-from monid_site.serializers import StrictCharField, StrictSerializer, TimestampField
-from providers.queries import endpoint_get_enabled
+from monid_site.serializers import JsonObjectField, StrictCharField, StrictSerializer, TimestampField
+from providers.queries import endpoint_get_enabled, endpoints_largest_input
 from providers.serializers import PriceSerializer
 
+from .inputs import size_text
 from .models import Run
 from .queries import run_get_for_key, runs_page
 from .services import idempotency_claim, idempotency_release, run_create, run_execute_sync, run_stop
@@ -165,6 +166,27 @@ class RunSerializer(RunListItemSerializer):
                                                                "older than this server keeps outputs; null until then")
 
 
+# A run request's body holds its input and a little more: the provider, the endpoint, and the client's spacing. A
+# body over twice the largest input any endpoint takes, plus 4 KiB, can hold no run's input, and is refused
+# unread: parsing it alone would cost many times what admitting a run does (bench/validation.py).
+BODY_SPACING_FACTOR, BODY_ENVELOPE_BYTES = 2, 4 * 1024
+
+
+def _body_bound(request) -> None:
+    """Refuses, before it is read, a body that is too large to be any endpoint's run; the endpoint's own bound
+    is checked once the body names it (run_create)."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return  # read as no body at all
+    largest = endpoints_largest_input()
+    most = BODY_SPACING_FACTOR * largest + BODY_ENVELOPE_BYTES
+    if length > most:
+        raise ApplicationError(413, f"The request body is {size_text(length)}; no endpoint takes an input over "
+                                    f"{size_text(largest)} as compact JSON, so a body over {size_text(most)} is "
+                                    "not read. Send a smaller input, without indentation.")
+
+
 class RunCreateApi(APIView):
     scope = "runs"
 
@@ -172,10 +194,16 @@ class RunCreateApi(APIView):
         provider = StrictCharField(max_length=50, help_text='Provider slug, e.g. "apify"')
         endpoint = StrictCharField(max_length=200, help_text='Endpoint path, e.g. "/apidojo/tweet-scraper"')
         # Monid's CLI leaves `input` out when it has none to send.
-        input = serializers.DictField(default=dict, help_text="The endpoint's parameters, or {body, queryParams, "
-                                                              "pathParams}; {} when left out")
+        input = JsonObjectField(default=dict, help_text="The endpoint's parameters, or {body, queryParams, pathParams}; "
+                                                        "{} when left out; at most the endpoint's bound as compact "
+                                                        "JSON (64 KiB unless it says otherwise)")
 
     @extend_schema(tags=["Runs"], operation_id="run_create", summary="Execute a data endpoint", request=InputSerializer,
+                   description="400: the body or `input` is malformed, `input` nests arrays and objects more than 32 "
+                               "deep, or fails the endpoint's JSON Schema (`details` lists the first 20 failures). "
+                               "413: `input` is larger than the endpoint takes (`max_input_bytes` of compact JSON, "
+                               "64 KiB unless it says otherwise), or the body is too large for any endpoint's input "
+                               "(it is then not read). None of these makes a run or charges anything.",
                    parameters=[OpenApiParameter(
                        "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
                        description="Up to 255 characters, kept 24 hours for the API key that sent it: a retry with "
@@ -183,6 +211,7 @@ class RunCreateApi(APIView):
                    responses={200: RunSerializer, 202: RunAcceptedSerializer,
                               **error_responses(400, 401, 402, 403, 404, 409, 413, 415, 422, 503)})
     def post(self, request):
+        _body_bound(request)
         idempotency_key = request.headers.get("Idempotency-Key")
         if idempotency_key is not None:
             earlier = idempotency_claim(api_key=request.auth, key=idempotency_key, body=request.data)

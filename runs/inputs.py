@@ -1,5 +1,5 @@
-"""A run's input checked against its endpoint's JSON Schema, each failure describing the failing value by its kind
-and size instead of repeating it.
+"""What a run's input may be, checked before it costs anything: its size and nesting first, then its endpoint's
+JSON Schema, each failure describing the failing value by its kind and size instead of repeating it.
 
 jsonschema words a failure with repr() of the failing value, built as soon as the failure is found: for an array
 of 60,000 items that is text the size of the array, for every failure of it, only to be cut short afterwards.
@@ -16,9 +16,41 @@ from jsonschema import Draft202012Validator, ValidationError, validators
 from jsonschema._utils import (equal, find_additional_properties, find_evaluated_item_indexes_by_schema,
                                find_evaluated_property_keys_by_schema, uniq)
 
+# An input nested deeper than this (arrays and objects in one another, the input object itself counting 1) is
+# refused before its schema is read: no endpoint's input goes near it, and every step after would walk it.
+INPUT_MAX_DEPTH = 32
 SHOWN_CHARS = 40  # of a string or a number, in a message
 SHOWN_NAMES = 10  # of the values of an enum, or the unexpected properties of an object, in a message
 _ORIGINAL = Draft202012Validator.VALIDATORS
+
+
+def input_text(value) -> str:
+    """The input as compact JSON: how it is stored and sent, whatever spacing the client used. Its size is the
+    size of this text in UTF-8."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def input_too_deep(value, text: str) -> bool:
+    """Whether arrays and objects nest in `value` (whose input_text is `text`) more than INPUT_MAX_DEPTH deep.
+    One with no more brackets than that cannot, and is not walked; any other is walked level by level, without
+    recursion, and never further down than the limit: the cost is bounded by its size, whatever its shape."""
+    if text.count("[") + text.count("{") <= INPUT_MAX_DEPTH:
+        return False
+    level = [value]
+    for _ in range(INPUT_MAX_DEPTH):
+        level = [child for container in level for child in (container.values() if isinstance(container, dict)
+                                                            else container) if isinstance(child, (dict, list))]
+        if not level:
+            return False
+    return True
+
+
+def size_text(size: int) -> str:
+    """A size in bytes, exact and readable: "70,000 bytes (68.4 KiB)"."""
+    for unit, scale in (("MiB", 2**20), ("KiB", 2**10)):
+        if size >= scale:
+            return f"{size:,} bytes ({size / scale:.3g} {unit})"
+    return f"{size:,} bytes"
 
 
 def described(value) -> str:

@@ -30,7 +30,7 @@ from providers.engine import (ProviderAnswer, ProviderProgress, ProviderTimeout,
 from providers.engine.usage import PER_UNIT, units_estimate, units_price_micros
 from providers.models import Endpoint, Provider
 
-from .inputs import ShortMessagesValidator
+from .inputs import INPUT_MAX_DEPTH, ShortMessagesValidator, input_text, input_too_deep, size_text
 from .models import IdempotencyKey, Run, RunEvent, new_run_id
 from .rollup import cost_rollup_build
 
@@ -64,6 +64,20 @@ def run_input_flatten(raw: dict) -> dict:
                                        [{"path": f"input.{key}", "message": "must be an object"}])
         return {**raw.get("pathParams", {}), **raw.get("queryParams", {}), **raw.get("body", {})}
     return raw
+
+
+def run_input_bound(*, endpoint: Endpoint, raw_input: dict) -> None:
+    """Refuses an input larger than its endpoint takes, or nested deeper than any does, before anything else walks
+    it: checking, storing and sending an input cost more the larger it is, and a refusal must stay cheap."""
+    text = input_text(raw_input)
+    size = len(text.encode())
+    if size > endpoint.max_input_bytes:
+        raise ApplicationError(413, f"input is {size_text(size)} as compact JSON; {endpoint.provider.slug} "
+                                    f"{endpoint.path} takes at most {size_text(endpoint.max_input_bytes)}. Send a "
+                                    "smaller input, or split it over several runs.")
+    if input_too_deep(raw_input, text):
+        raise ApplicationError(400, f"input nests arrays and objects more than {INPUT_MAX_DEPTH} deep, and no "
+                                    "endpoint takes one nested that deep.")
 
 
 def run_input_validate(*, endpoint: Endpoint, params: dict) -> None:
@@ -105,6 +119,7 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict, idempote
     """Validates and stores a new run, or a BLOCKED one when a spend control forbids it, with the request's
     Idempotency-Key claim pointed at it. A sync run is stored RUNNING: the request calls the provider as soon as
     this commits. The dispatcher hands an async run to a worker once it is committed."""
+    run_input_bound(endpoint=endpoint, raw_input=raw_input)
     params = run_input_flatten(raw_input)
     run_input_validate(endpoint=endpoint, params=params)
     provider = endpoint.provider

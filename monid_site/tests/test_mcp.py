@@ -185,6 +185,15 @@ def test_input_that_fails_the_schema_is_a_tool_error_with_the_failing_path(live_
     assert not Run.objects.exists()
 
 
+def test_an_input_over_the_endpoints_bound_is_a_413_tool_error_and_makes_no_run(live_server, alice_test_key):
+    big = {**PDL_MATCH, "input": {"email": "sean@example.com", "name": "x" * 70_000}}
+    is_error, body = call(live_server, alice_test_key, "monid_run", big)
+
+    assert is_error
+    assert body["code"] == 413 and "pdl /person/enrich takes at most 65,536 bytes" in body["message"]
+    assert not Run.objects.exists()
+
+
 def test_an_async_run_answered_running_is_followed_with_monid_get_run(live_server, alice_test_key, task_queue):
     is_error, started = call(live_server, alice_test_key, "monid_run", {**TWEETS, "wait_seconds": 0})
     assert not is_error and started["status"] == "RUNNING" and started["output"] is None

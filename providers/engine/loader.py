@@ -19,6 +19,8 @@ import yaml
 from jmespath.exceptions import JMESPathError
 from jsonschema import Draft202012Validator, SchemaError
 
+from ..models import INPUT_MAX_BYTES, INPUT_MAX_BYTES_CEILING, INPUT_MAX_BYTES_FLOOR
+
 BUNDLED = Path(__file__).resolve().parent.parent / "connectors"
 PROTOCOLS = {"http": "sync", "apify-actor": "async"}
 PRICE_TYPES = ["FREE", "PER_CALL", "PER_RESULT", "CREDITS"]
@@ -64,6 +66,7 @@ ENDPOINT_FILE = {
         "description": _text, "tags": {"type": "array", "items": _text, "maxItems": 20}, "docs_url": _url,
         "notes": {"type": "array", "items": _note},
         "deadline_seconds": {"type": "integer", "minimum": 1, "maximum": 86400},
+        "max_input_bytes": {"type": "integer", "minimum": INPUT_MAX_BYTES_FLOOR, "maximum": INPUT_MAX_BYTES_CEILING},
         "request": {"type": "object", "additionalProperties": False, "required": ["method", "path"], "properties": {
             "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
             "path": {"type": "string", "pattern": "^/"},
@@ -213,6 +216,7 @@ def _endpoint(file: Path, provider: dict) -> dict:
         "doc_url": spec["docs_url"], "notes": "\n".join(spec.get("notes", [])),
         "method": (request or {}).get("method", "POST"),
         "deadline_seconds": spec.get("deadline_seconds", 600), "input_schema": spec["input_schema"],
+        "max_input_bytes": spec.get("max_input_bytes", INPUT_MAX_BYTES),
         "price_type": usage["model"], "price_micros": usage.get("price_micros", 0),
         "flat_fee_micros": usage.get("flat_fee_micros", 0), "request": request or {}, "output": output,
         "usage": {"unit": usage.get("unit", "result"), "evidence": usage.get("evidence", "results"),

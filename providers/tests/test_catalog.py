@@ -94,7 +94,8 @@ def test_an_operator_edits_prices_in_the_admin(client, operator, catalog):
     response = client.post(url, {
         "provider": endpoint.provider_id, "path": endpoint.path, "description": endpoint.description, "method": "POST",
         "input_schema": json.dumps(endpoint.input_schema), "price_type": "PER_CALL", "price_micros": 4500,
-        "flat_fee_micros": 0, "credit_cost_micros": 2800, "deadline_seconds": 30, "enabled": "on",
+        "flat_fee_micros": 0, "credit_cost_micros": 2800, "deadline_seconds": 30, "max_input_bytes": 65536,
+        "enabled": "on",
         "request": json.dumps(endpoint.request), "usage": json.dumps(endpoint.usage), "output": "{}",
         "fixtures": json.dumps(endpoint.fixtures)})
     assert response.status_code == 302

@@ -140,6 +140,8 @@ def test_endpoints_deleted_together_from_the_list_are_each_recorded(admin_client
     ("input_schema", {"type": "array", "items": {"type": "string"}}, 'must say "type": "object"'),
     ("input_schema", {"properties": {"email": {"type": "string"}}}, 'must say "type": "object"'),
     ("input_schema", "{not json", "Enter a valid JSON."),
+    ("max_input_bytes", 100, "greater than or equal to 1024"),
+    ("max_input_bytes", 2**21, "less than or equal to 1048576"),
     ("tags", {"person": True}, "Tags are a JSON list of words"),
     ("tags", ["person", 7], "Each tag is a word or two of at most 30 characters, not 7."),
     ("tags", ["x" * 31], "Each tag is a word or two of at most 30 characters"),

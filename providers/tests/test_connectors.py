@@ -261,6 +261,8 @@ def rewrite(path: Path, edit):
     (lambda f: rewrite(f / "endpoints/search.yaml", lambda d: d.update(notes=["Two\nlines."])), "search.yaml",
      "notes.0"),
     (lambda f: rewrite(f / "endpoints/search.yaml", lambda d: d.update(notes=[" "])), "search.yaml", "notes.0"),
+    (lambda f: rewrite(f / "endpoints/search.yaml", lambda d: d.update(max_input_bytes=100)),
+     "search.yaml", "max_input_bytes"),
     (lambda f: (f / "fixtures/search/provider-error.json").unlink(), "fixtures/search", "fixtures"),
     (lambda f: (f / "endpoints/lookup.yaml").write_text("path: [unclosed"), "lookup.yaml", "(file)"),
 ])

@@ -121,6 +121,14 @@ def test_json_that_nothing_downstream_could_store_is_a_400(client, alice_key, da
     assert_error(post_raw(client, alice_key, data), 400, *words)
 
 
+def test_escaped_surrogate_pairs_and_large_finite_numbers_are_taken(client, alice_test_key):
+    data = ('{"provider": "apify", "endpoint": "/apidojo/tweet-scraper", '
+            '"input": {"searchTerms": ["\\ud83d\\ude00 \\uD83D\\uDE00"], "maxItems": 10, "score": 1.5e308}}')
+    response = post_raw(client, alice_test_key, data)
+    assert response.status_code == 202
+    assert Run.objects.get().input["searchTerms"] == ["\U0001f600 \U0001f600"]
+
+
 def test_a_body_over_the_size_limit_is_a_413(client, alice_key):
     body = json.dumps({**GOOD, "input": {"name": "x" * 3_000_000}})
     assert_error(post_raw(client, alice_key, body), 413, "MiB")
