@@ -228,14 +228,16 @@ def _endpoint(file: Path, provider: dict) -> dict:
 
 def endpoint_check(spec: dict, *, protocol: str, provider_usage: dict, where) -> None:
     """What a schema cannot say about an endpoint's declarations (a file's, or an operator's in the admin): its
-    input schema is JSON Schema of an object, its request fits its protocol, its expressions compile, its
-    estimate reads real input fields, and a per-unit price caps the provider or says why it need not."""
+    input schema is JSON Schema of an object that says whether it takes fields it does not name, its request fits
+    its protocol, its expressions compile, its estimate reads real input fields, and a per-unit price caps the
+    provider or says why it need not."""
     try:
         Draft202012Validator.check_schema(spec["input_schema"])
     except SchemaError as exc:
         raise ConnectorError(where, f"input_schema.{'.'.join(map(str, exc.path))}", exc.message) from None
     if spec["input_schema"].get("type") != "object":
         raise ConnectorError(where, "input_schema.type", 'must be "object": a run\'s input is an object')
+    _closed_check(spec["input_schema"], protocol=protocol, where=where)
     request = spec.get("request")
     if protocol == "http" and not request:
         raise ConnectorError(where, "request", "an http endpoint says how it is called (method and path)")
@@ -265,6 +267,22 @@ def endpoint_check(spec: dict, *, protocol: str, provider_usage: dict, where) ->
     if "provider_cap" not in usage and "provider_cap" not in provider_usage and usage["model"] in PER_UNIT_MODELS:
         raise ConnectorError(where, "usage.provider_cap", "a per-unit price needs a cap on what the provider may "
                                                           'bill, or "none" with a provider_cap_note saying why')
+
+
+def _closed_check(schema: dict, *, protocol: str, where) -> None:
+    """An http endpoint's schema refuses parameters it does not name: the engine sends every parameter on to the
+    provider, where an unchecked one could change what the call does or what it bills. An Apify actor ignores
+    input fields it does not know, and its run is capped at the platform whatever the input says, so its schema
+    may stay open to pass the actor's other options through; it must say so, never leave it unsaid."""
+    closed = schema.get("additionalProperties")
+    if protocol == "http" and closed is not False:
+        raise ConnectorError(where, "input_schema.additionalProperties", "must be false for an http endpoint: a "
+                                                                         "parameter the schema does not name would "
+                                                                         "reach the provider unchecked")
+    if "additionalProperties" not in schema:
+        raise ConnectorError(where, "input_schema.additionalProperties", "say whether fields the schema does not "
+                                                                         "name are refused (false) or passed to the "
+                                                                         "actor (true): see docs/connectors.md")
 
 
 def _yaml(path: Path):

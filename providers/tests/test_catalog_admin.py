@@ -52,7 +52,8 @@ def test_a_price_change_records_who_when_and_what(admin_client, admin_user, cata
 
 def test_a_schema_edit_records_the_whole_schema_before_and_after(admin_client, catalog):
     endpoint = enrich()
-    schema = {"type": "object", "properties": {"email": {"type": "string"}}, "required": ["email"]}
+    schema = {"type": "object", "properties": {"email": {"type": "string"}}, "required": ["email"],
+              "additionalProperties": False}
     response = admin_client.post(change_url(endpoint), form_of(endpoint, input_schema=schema))
     assert response.status_code == 302
     assert CatalogChange.objects.get().changes == {"input_schema": [endpoint.input_schema, schema]}
@@ -100,7 +101,7 @@ def test_an_endpoint_edited_on_its_providers_page_is_recorded(admin_client, cata
 def test_adding_an_endpoint_records_each_of_its_values(admin_client, admin_user, catalog):
     pdl = Provider.objects.get(slug="pdl")
     data = form_of(enrich(), path="/person/added-by-hand", name="Added by hand", tags=["person"],
-                         input_schema={"type": "object"}, price_micros=10_000)
+                         input_schema={"type": "object", "additionalProperties": False}, price_micros=10_000)
     assert admin_client.post("/admin/providers/endpoint/add/", data).status_code == 302
     change = CatalogChange.objects.get()
     assert (change.changed_by, change.action, change.subject) == (admin_user, "created",
@@ -140,6 +141,7 @@ def test_endpoints_deleted_together_from_the_list_are_each_recorded(admin_client
     ("input_schema", {"type": "array", "items": {"type": "string"}}, 'must say "type": "object"'),
     ("input_schema", {"properties": {"email": {"type": "string"}}}, 'must say "type": "object"'),
     ("input_schema", "{not json", "Enter a valid JSON."),
+    ("input_schema", {"type": "object"}, "input_schema.additionalProperties: must be false for an http endpoint"),
     ("max_input_bytes", 100, "greater than or equal to 1024"),
     ("max_input_bytes", 2**21, "less than or equal to 1048576"),
     ("tags", {"person": True}, "Tags are a JSON list of words"),

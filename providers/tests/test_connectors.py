@@ -49,7 +49,7 @@ LOOKUP = {
               "estimate": {"factors": [{"field": "depth", "default": 2}], "maximum": 10},
               "provider_cap": "none", "provider_cap_note": "Acme spends at most `depth` credits, which the hold covers."},
     "output": {"path": "company", "results": "`1`"},
-    "input_schema": {"type": "object", "required": ["domain"],
+    "input_schema": {"type": "object", "required": ["domain"], "additionalProperties": False,
                      "properties": {"domain": {"type": "string"}, "depth": {"type": "integer", "maximum": 10}},
                      "examples": [{"domain": "acme.example", "depth": 3}]},
 }
@@ -64,7 +64,7 @@ BATCH = {
               "estimate": {"factors": [{"of": "domains", "default": 1, "per": 10}], "maximum": 3},
               "provider_cap": "none", "provider_cap_note": "Acme bills one credit per ten domains begun."},
     "output": {"path": "company", "results": "`1`"},
-    "input_schema": {"type": "object", "required": ["domains"],
+    "input_schema": {"type": "object", "required": ["domains"], "additionalProperties": False,
                      "properties": {"domains": {"type": "array", "items": {"type": "string"}, "maxItems": 50},
                                     "verbose": {"type": "boolean"}},
                      "examples": [{"domains": ["acme.example"]}]},
@@ -84,7 +84,8 @@ def write_connector(root: Path) -> Path:
         cases = folder / "fixtures" / name
         cases.mkdir(parents=True)
         method, example = spec["request"]["method"], spec["input_schema"]["examples"][0]
-        failing = {**example, "region": "us"} if name == "search" else {**example, "domain": "error.example"}
+        failing = {"search": {**example, "region": "us"}, "lookup": {**example, "domain": "error.example"},
+                   "batch": {"domains": ["error.example"]}}[name]
         (cases / "happy.json").write_text(json.dumps(fixture(example, [
             {"request": {"method": method, "path": spec["request"]["path"].replace("{region}", "eu")},
              "response": {"status": 200, "headers": {"X-Credits-Used": "3"},
@@ -263,6 +264,10 @@ def rewrite(path: Path, edit):
     (lambda f: rewrite(f / "endpoints/search.yaml", lambda d: d.update(notes=[" "])), "search.yaml", "notes.0"),
     (lambda f: rewrite(f / "endpoints/search.yaml", lambda d: d.update(max_input_bytes=100)),
      "search.yaml", "max_input_bytes"),
+    (lambda f: rewrite(f / "endpoints/search.yaml", lambda d: d["input_schema"].pop("additionalProperties")),
+     "search.yaml", "input_schema.additionalProperties"),
+    (lambda f: rewrite(f / "endpoints/search.yaml", lambda d: d["input_schema"].update(additionalProperties=True)),
+     "search.yaml", "input_schema.additionalProperties"),
     (lambda f: (f / "fixtures/search/provider-error.json").unlink(), "fixtures/search", "fixtures"),
     (lambda f: (f / "endpoints/lookup.yaml").write_text("path: [unclosed"), "lookup.yaml", "(file)"),
 ])
@@ -274,6 +279,16 @@ def test_a_bad_connector_file_fails_the_load_naming_its_path_and_field(tmp_path,
     with pytest.raises(CommandError, match=field.replace("(", r"\(").replace(")", r"\)")):
         call_command("catalog_import", str(folder), stdout=io.StringIO())
     assert not Provider.objects.filter(slug="acme").exists()
+
+
+def test_an_actors_schema_may_be_open_or_closed_but_must_say_which(tmp_path):
+    folder = shutil.copytree(BUNDLED / "apify", tmp_path / "apify")
+    tweets = folder / "endpoints/tweet-scraper.yaml"
+    rewrite(tweets, lambda d: d["input_schema"].update(additionalProperties=False))
+    assert connector_load(folder)
+    rewrite(tweets, lambda d: d["input_schema"].pop("additionalProperties"))
+    with pytest.raises(ConnectorError, match="tweet-scraper.yaml: input_schema.additionalProperties: say whether"):
+        connector_load(folder)
 
 
 def test_a_bad_bundled_file_fails_seed_catalog(tmp_path, monkeypatch):
