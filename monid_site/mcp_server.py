@@ -1,4 +1,4 @@
-"""The MCP server at /mcp: Monid's /v1 API as seven tools a model can call, over MCP's Streamable HTTP transport.
+"""The MCP server at /mcp: Monid's /v1 API as eight tools a model can call, over MCP's Streamable HTTP transport.
 
 Mounting. The MCP SDK's server is an ASGI app and Monid is served over WSGI (gunicorn; runserver under `make run`;
 pytest-django's live_server). /mcp is an ordinary Django route, `McpApi`, that hands each request to the SDK's app
@@ -19,6 +19,13 @@ Each tool calls, in process, the /v1 view that does the same thing, with the cal
 same authentication (the key's workspace, so another workspace's run is "not found"), rate limit, validation,
 services, serializers and `{code, message}` errors as the HTTP API, and no rule of the API repeated here. A tool
 answers that view's JSON; an error status comes back as a tool error whose text is the API's error body.
+
+Monid's shapes. The tools of Monid's hosted MCP server (mcp.monid.ai) are not published, so their names, arguments
+and behaviour follow its public traces: the tool list and workflow of the SKILL.md in Monid's agent plugin (monid_run
+answers at once with the run's id or its ended run, to be polled with monid_get_run; the tools take an optional
+workspaceId; monid_run's input is {body, queryParams, pathParams}, as monid_inspect's `input` lays it out), the
+request bodies of Monid's CLI (discover's query, limit, minScore and includeUnavailable; runs listed by limit and
+cursor), and clients of that server that pass `runId`. Arguments are camelCase, as the API's fields are.
 """
 
 import asyncio
@@ -46,7 +53,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 from rest_framework.views import APIView
 
-from billing.api import WalletBalanceApi
+from billing.api import WalletBalanceApi, WorkspaceListApi
 from billing.keys import looks_like_key
 from billing.models import ApiKey
 from billing.ratelimit import requests_counted
@@ -59,19 +66,21 @@ from .errors import error_body
 from .throttle import cache_incremented
 
 PATH = "/mcp"
-# monid_run's wait for an async run: polled this often (an async run's first status check is half a second after
-# its start, so sooner would see nothing new), for at most MAX_WAIT_SECONDS, as it holds a web server thread.
+# monid_run's optional wait for an async run (waitSeconds): polled this often (an async run's first status check is
+# half a second after its start, so sooner would see nothing new), for at most MAX_WAIT_SECONDS, as it holds a web
+# server thread. Without waitSeconds monid_run answers at once, as Monid's does.
 POLL_SECONDS = 0.5
 SECOND_OF_POLLS = round(1 / POLL_SECONDS)
-DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS = 20, 60
+MAX_WAIT_SECONDS = 60
 WAIT_SLOT_SECONDS = MAX_WAIT_SECONDS + 60  # a slot a crashed process never gave back frees itself within this
 _sleep = time.sleep  # tests replace it: they run the workers instead of waiting for them
 
 INSTRUCTIONS = (
     "Monid is one gateway to many third-party data providers (people and company data, web scrapers, social "
     "media, maps). The usual way: monid_discover with what the data is for, monid_inspect on the endpoint you "
-    "choose to learn its input, monid_run with that input, then monid_get_run while the run is unfinished. "
-    "Answers are the JSON of Monid's /v1 HTTP API; failures are tool errors carrying its {code, message}."
+    "choose to learn its input, monid_run with that input, then, when monid_run answers an unfinished run, "
+    "monid_get_run every few seconds until it has ended. Answers are the JSON of Monid's /v1 HTTP API; failures "
+    "are tool errors carrying its {code, message}."
 )
 
 server = MCPServer("monid", title="Monid", instructions=INSTRUCTIONS)
@@ -83,6 +92,8 @@ def _field(serializer_class, name: str):
 
 
 _DISCOVER_LIMIT = _field(EndpointDiscoverApi.InputSerializer, "limit")
+_DISCOVER_MIN_SCORE = _field(EndpointDiscoverApi.InputSerializer, "minScore")
+_DISCOVER_UNAVAILABLE = _field(EndpointDiscoverApi.InputSerializer, "includeUnavailable")
 _RUNS_LIMIT = _field(RunListApi.FilterSerializer, "limit")
 
 Provider = Annotated[str, Field(description='The provider\'s slug, as monid_discover answers it, '
@@ -90,17 +101,21 @@ Provider = Annotated[str, Field(description='The provider\'s slug, as monid_disc
 EndpointPath = Annotated[str, Field(description='The endpoint\'s path, starting with "/", as monid_discover answers '
                                                 'it, e.g. "/person/enrich" or "/apidojo/tweet-scraper"')]
 RunId = Annotated[str, Field(description="The run's runId, as monid_run or monid_list_runs answered it")]
+WorkspaceId = Annotated[str | None, Field(description=(
+    "The workspace to act in, its workspaceId as monid_list_workspaces answers it. Best left out: a key acts in "
+    "its own workspace only, and naming another is an error (code 403)"))]
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
 
 def _tool(title: str, annotations: ToolAnnotations = READ_ONLY):
-    """Registers a tool; the database connection its worker thread opened is closed after each call, as Django
-    does after each request (the SDK's worker threads are not requests, so nothing else would close it)."""
+    """Registers a tool; a call naming a workspaceId that is not the key's is refused before the tool runs, and the
+    database connection its worker thread opened is closed after each call, as Django does after each request (the
+    SDK's worker threads are not requests, so nothing else would close it). The SDK passes arguments by name."""
     def register(fn):
         @functools.wraps(fn)
         def call(*args, **kwargs):
             try:
-                return fn(*args, **kwargs)
+                return _other_workspace(kwargs["ctx"], kwargs.get("workspaceId")) or fn(*args, **kwargs)
             finally:
                 connections.close_all()
         server.add_tool(call, title=title, annotations=annotations)
@@ -138,6 +153,18 @@ def _answer(status: int, body: Any) -> CallToolResult:
                           is_error=status >= 400)
 
 
+def _other_workspace(ctx: Context, workspace_id: str | None) -> CallToolResult | None:
+    """A 403 tool error when the call names a workspace that is not the key's, else None. Monid's server ignores a
+    workspaceId next to a workspace-scoped credential; we refuse it rather than act, and maybe spend, in a workspace
+    the caller did not name. The answer is the same whether that workspace exists or not."""
+    api_key = _caller_key(ctx) if workspace_id is not None else None
+    if api_key is None or workspace_id == api_key.workspace.slug:
+        return None  # no workspace named, or no key (the view then answers why not)
+    return _answer(403, error_body(403, (
+        f"This key acts in its own workspace only, {api_key.workspace.slug!r} (see monid_list_workspaces), not in "
+        f"{workspace_id!r}. Leave workspaceId out, or use a key of that workspace.")))
+
+
 @_tool("Find endpoints for a need")
 def monid_discover(
     query: Annotated[str, Field(min_length=1, max_length=1000,
@@ -146,20 +173,35 @@ def monid_discover(
     ctx: Context,
     limit: Annotated[int, Field(ge=_DISCOVER_LIMIT.min_value, le=_DISCOVER_LIMIT.max_value,
                                 description="At most this many results")] = _DISCOVER_LIMIT.default,
+    minScore: Annotated[float, Field(ge=_DISCOVER_MIN_SCORE.min_value, le=_DISCOVER_MIN_SCORE.max_value,
+                                     description="Leave out the results that score below this, from 0 to 1")
+                        ] = _DISCOVER_MIN_SCORE.default,
+    includeUnavailable: Annotated[bool, Field(description=(
+        "Also answer the endpoints in outage (metrics.status), ranked last; by default they are left out and the "
+        "next matches take their places"))] = _DISCOVER_UNAVAILABLE.default,
+    workspaceId: WorkspaceId = None,
 ) -> CallToolResult:
     """Search Monid's catalog of data endpoints for the ones that fit a need described in plain words. Answers
-    {results, query, count}: the best matches first, each with its provider and endpoint (the two names every
-    other tool takes), name, description, price, tags and a score from 0 to 1. Call monid_inspect next on the one
-    you choose, to learn the input it takes."""
-    return _answer(*_api(ctx, EndpointDiscoverApi, "POST", "/v1/discover", body={"query": query, "limit": limit}))
+    {results, query, count, hints}: the best matches first, each with its provider and endpoint (the two names
+    every other tool takes), name, description, price, tags, a score from 0 to 1 and, when its recent runs tell,
+    metrics: status (healthy or stable are good news; degraded; outage, left out unless includeUnavailable) and
+    runTimeMs {p50, p95}. Use metrics to choose between endpoints that both fit, never to skip the only one that
+    does. hints.next is the Monid CLI command that inspects the best match, for information. Call monid_inspect
+    next on the endpoint you choose, to learn the input it takes."""
+    return _answer(*_api(ctx, EndpointDiscoverApi, "POST", "/v1/discover", body={
+        "query": query, "limit": limit, "minScore": minScore, "includeUnavailable": includeUnavailable}))
 
 
 @_tool("Learn an endpoint's input and price")
-def monid_inspect(provider: Provider, endpoint: EndpointPath, ctx: Context) -> CallToolResult:
-    """Everything needed to run one endpoint: inputSchema (the JSON Schema that monid_run checks `input` against,
-    with its required fields, limits and examples), price (PER_CALL, or PER_RESULT plus a flatFee, in US dollars),
-    notes on what to know before calling it, tags, the provider's HTTP method and documentation URL. Build
-    monid_run's `input` from inputSchema."""
+def monid_inspect(provider: Provider, endpoint: EndpointPath, ctx: Context,
+                  workspaceId: WorkspaceId = None) -> CallToolResult:
+    """Everything needed to run one endpoint: input (its parameters by where they go, each part a JSON Schema:
+    pathParams, queryParams, body), inputSchema (the JSON Schema of them all as one flat object, which monid_run
+    checks `input` against, with its required fields, limits and examples), price (PER_CALL, or PER_RESULT plus a
+    flatFee, in US dollars, with notes on what it counts), notes on what to know before calling it, metrics
+    (status and runTimeMs {p50, p95} of its recent runs, when known), tags, the provider's HTTP method and
+    documentation URL, and hints.next (the Monid CLI command for a run of the first example, for information).
+    Build monid_run's `input` as {body, queryParams, pathParams} from `input`, or flat from inputSchema."""
     return _answer(*_api(ctx, EndpointInspectApi, "POST", "/v1/inspect",
                          body={"provider": provider, "endpoint": endpoint}))
 
@@ -169,37 +211,40 @@ def monid_inspect(provider: Provider, endpoint: EndpointPath, ctx: Context) -> C
 def monid_run(
     provider: Provider,
     endpoint: EndpointPath,
-    input: Annotated[dict[str, Any], Field(description="The endpoint's parameters, an object matching the "
-                                                       "inputSchema of monid_inspect; {} when it needs none")],
     ctx: Context,
-    wait_seconds: Annotated[float, Field(ge=0, le=MAX_WAIT_SECONDS,
-                                         description="How long to wait for an asynchronous run to finish before "
-                                                     "answering with it unfinished")] = DEFAULT_WAIT_SECONDS,
+    input: Annotated[dict[str, Any] | None, Field(description=(
+        "The endpoint's parameters, as monid_inspect describes them: {body, queryParams, pathParams} (each part "
+        "only when its `input` has it), or flat, one object matching its inputSchema. Left out, {}"))] = None,
+    waitSeconds: Annotated[float, Field(ge=0, le=MAX_WAIT_SECONDS, description=(
+        "Wait up to this many seconds for an asynchronous run to end, and answer the run as monid_get_run does. "
+        "0, the default, answers at once"))] = 0,
+    workspaceId: WorkspaceId = None,
 ) -> CallToolResult:
-    """Run a data endpoint with `input` and answer the run. This spends money: a run with a live key
-    (monid_live_…) is charged to the workspace's wallet at the endpoint's price (see monid_inspect; provider errors
-    and FAILED, TIME_OUT, BLOCKED or STOPPED runs are not charged), and is refused when the wallet cannot cover
-    it. A test key (monid_test_…) is answered from each endpoint's recorded fixtures and is never charged.
-    Synchronous endpoints answer the finished run. An asynchronous one (a scraper, say) is waited for up to
-    wait_seconds; if it has not finished by then it is answered with status RUNNING and its runId: call
-    monid_get_run with that runId a little later (or monid_stop_run to give up on it) instead of running it again,
-    which would be charged again. A run that ended has status COMPLETED when the provider answered, whatever it
-    answered (providerResponse.httpStatus says what: 200 with the data in output, 404 no match, ...), FAILED or
-    TIME_OUT when our side could not get an answer, and BLOCKED when a spend control refused it (reason says
-    which)."""
-    api_key = _caller_key(ctx) if wait_seconds else None
+    """Run a data endpoint with `input`, answering at once. This spends money: a run with a live key (monid_live_…)
+    is charged to the workspace's wallet at the endpoint's price (see monid_inspect; provider errors and FAILED,
+    TIME_OUT, BLOCKED or STOPPED runs are not charged), and is refused when the wallet cannot cover it. A test key
+    (monid_test_…) is answered from each endpoint's recorded fixtures and is never charged. A synchronous endpoint
+    answers the ended run. An asynchronous one (a scraper, say) answers {runId, provider, endpoint, status:
+    "RUNNING", price, createdAt}: call monid_get_run with that runId every few seconds until the run has ended (or
+    monid_stop_run to give up on it), never monid_run again, which would be charged again. With waitSeconds, an
+    asynchronous run is waited for that long and answered as monid_get_run answers it, RUNNING if it had not ended.
+    A run that ended has status COMPLETED when the provider answered, whatever it answered
+    (providerResponse.httpStatus says what: 200 with the data in output, 404 no match, ...), FAILED when our side
+    could not get an answer, TIME_OUT when the run passed its deadline, and BLOCKED when a spend control refused
+    it (reason and controls say which)."""
+    api_key = _caller_key(ctx) if waitSeconds else None
     with _wait_slot(api_key) as free:
         if not free:
             return _answer(429, error_body(429, (
                 f"This key already has {settings.MONID_MCP_WAITS_PER_KEY} monid_run calls waiting for their runs. "
-                "Call monid_run with wait_seconds 0 and follow the run with monid_get_run, or wait for one of "
+                "Call monid_run without waitSeconds and follow the run with monid_get_run, or wait for one of "
                 "them to answer; no run was made.")))
-        status, body = _api(ctx, RunCreateApi, "POST", "/v1/run",
-                            body={"provider": provider, "endpoint": endpoint, "input": input})
-        if status != 202:
+        status, body = _api(ctx, RunCreateApi, "POST", "/v1/run", body={
+            "provider": provider, "endpoint": endpoint, **({"input": input} if input is not None else {})})
+        if status != 202 or not waitSeconds:
             return _answer(status, body)
         run_id = body["runId"]
-        for look in range(math.ceil(wait_seconds / POLL_SECONDS)):
+        for look in range(math.ceil(waitSeconds / POLL_SECONDS)):
             # The run this call just made, so no ownership to check: only whether it ended.
             if Run.objects.filter(pk=run_id, status__in=Run.TERMINAL).exists():
                 break
@@ -238,13 +283,13 @@ def _wait_slot(api_key: ApiKey | None):
 
 
 @_tool("Get a run")
-def monid_get_run(run_id: RunId, ctx: Context) -> CallToolResult:
+def monid_get_run(runId: RunId, ctx: Context, workspaceId: WorkspaceId = None) -> CallToolResult:
     """One run of this workspace: status (READY, RUNNING or STOPPING while it is in progress; COMPLETED, FAILED,
-    BLOCKED, STOPPED or TIME_OUT once it ended), input, output (the data, once it ended; null on a provider's
-    error), resultCount, providerResponse (the provider's HTTP status and error), error, price, billing, cost and
-    times. Call it a few seconds apart for a run that monid_run answered unfinished, until its status is one of
-    an ended run."""
-    return _answer(*_api(ctx, RunDetailApi, "GET", f"/v1/runs/{quote(run_id, safe='')}", run_id=run_id))
+    BLOCKED, STOPPED or TIME_OUT once it ended, TIME_OUT meaning it passed its deadline), stoppable, input, output
+    (the data, once it ended; null on a provider's error), resultCount, providerResponse (the provider's HTTP
+    status and error), error, price, billing, cost and times. Call it every few seconds for a run that monid_run
+    answered unfinished, until its status is one of an ended run."""
+    return _answer(*_api(ctx, RunDetailApi, "GET", f"/v1/runs/{quote(runId, safe='')}", run_id=runId))
 
 
 @_tool("List runs")
@@ -257,27 +302,37 @@ def monid_list_runs(
     limit: Annotated[int, Field(ge=_RUNS_LIMIT.min_value, le=_RUNS_LIMIT.max_value,
                                 description="At most this many runs")] = _RUNS_LIMIT.default,
     cursor: Annotated[str | None, Field(description="The cursor of the previous page, for the next one")] = None,
+    workspaceId: WorkspaceId = None,
 ) -> CallToolResult:
     """The workspace's runs, newest first, each without its input and output (monid_get_run has them). Answers
-    {items, cursor}: pass cursor back, with the same filters, for the next page; it is null on the last page."""
+    {items, cursor}: pass cursor back, with the same filters, for the next page; it is null on the last page.
+    An ended run's status is COMPLETED, FAILED, BLOCKED, STOPPED or TIME_OUT (past its deadline)."""
     return _answer(*_api(ctx, RunListApi, "GET", "/v1/runs", query={
         "status": status, "provider": provider, "endpoint": endpoint, "limit": limit, "cursor": cursor}))
 
 
 @_tool("Stop a run", ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False,
                                      open_world_hint=True))
-def monid_stop_run(run_id: RunId, ctx: Context) -> CallToolResult:
+def monid_stop_run(runId: RunId, ctx: Context, workspaceId: WorkspaceId = None) -> CallToolResult:
     """Stop an asynchronous run that is READY or RUNNING: it is aborted at the provider and ends STOPPED, and is
     not charged. Answers {runId, status: "STOPPING", message}; monid_get_run shows it STOPPED shortly after. A run
     that already ended, or a synchronous one, cannot be stopped (an error with code 409)."""
-    return _answer(*_api(ctx, RunStopApi, "POST", f"/v1/runs/{quote(run_id, safe='')}/stop", run_id=run_id))
+    return _answer(*_api(ctx, RunStopApi, "POST", f"/v1/runs/{quote(runId, safe='')}/stop", run_id=runId))
 
 
 @_tool("Wallet balance")
-def monid_balance(ctx: Context) -> CallToolResult:
+def monid_balance(ctx: Context, workspaceId: WorkspaceId = None) -> CallToolResult:
     """The workspace's wallet in US dollars: balance (what is left for runs with live keys, after what is held for
     runs in flight) and held (set aside for runs in flight until they end). Runs with test keys never touch it."""
     return _answer(*_api(ctx, WalletBalanceApi, "GET", "/v1/wallet/balance"))
+
+
+@_tool("List workspaces")
+def monid_list_workspaces(ctx: Context) -> CallToolResult:
+    """The workspaces this key can act in: {workspaces: [{workspaceId, name, slug}]}. A key belongs to one
+    workspace, so the list holds that one alone; every other tool acts in it, and their optional workspaceId, when
+    given, must be its workspaceId."""
+    return _answer(*_api(ctx, WorkspaceListApi, "GET", "/v1/auth/workspaces"))
 
 
 class _Bridge:

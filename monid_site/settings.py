@@ -180,8 +180,8 @@ MONID_OUTPUT_RETENTION_DAYS = env_int("MONID_OUTPUT_RETENTION_DAYS", 30, minimum
 # header); the account pages' throttles (monid_site/throttle.py) count by that address.
 MONID_TRUSTED_PROXIES = env_int("MONID_TRUSTED_PROXIES", 0, minimum=0)
 
-# monid_run calls over MCP that one key may have waiting for their runs at once (each holds a web thread); past it,
-# monid_run with a wait is refused, and without one it is not.
+# monid_run calls over MCP with waitSeconds that one key may have waiting for their runs at once (each holds a web
+# thread); past it, monid_run with a wait is refused, and without one (answered at once) it is not.
 MONID_MCP_WAITS_PER_KEY = env_int("MONID_MCP_WAITS_PER_KEY", 4)
 
 # Requests one API key may make per minute, counted across processes and machines: in Redis, or in the database

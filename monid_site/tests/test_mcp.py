@@ -8,6 +8,7 @@ import httpx2
 import pytest
 import requests
 from django.core.cache import cache
+from django.utils import timezone
 from mcp import Client, ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
@@ -15,12 +16,22 @@ from billing.models import ApiKey
 from billing.services import api_key_revoke
 from monid_site import mcp_server
 from conftest import catalog_examples
+from providers.models import Endpoint, EndpointHealthSample
 from runs.models import Run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-TOOLS = {"monid_discover", "monid_inspect", "monid_run", "monid_get_run", "monid_list_runs", "monid_stop_run",
-         "monid_balance"}
+# Each tool's arguments, named as Monid's tools name them (mcp_server's docstring says where those names come from).
+TOOLS = {
+    "monid_discover": {"query", "limit", "minScore", "includeUnavailable", "workspaceId"},
+    "monid_inspect": {"provider", "endpoint", "workspaceId"},
+    "monid_run": {"provider", "endpoint", "input", "waitSeconds", "workspaceId"},
+    "monid_get_run": {"runId", "workspaceId"},
+    "monid_list_runs": {"status", "provider", "endpoint", "limit", "cursor", "workspaceId"},
+    "monid_stop_run": {"runId", "workspaceId"},
+    "monid_balance": {"workspaceId"},
+    "monid_list_workspaces": set(),
+}
 PDL_MATCH = {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": "sean@example.com"}}
 TWEETS = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"searchTerms": ["AI"], "maxItems": 3}}
 NEVER_ENDS = {**TWEETS, "input": {"searchTerms": ["emulator:slow"], "maxItems": 3}}
@@ -54,7 +65,7 @@ def no_waiting(monkeypatch):
     return waits
 
 
-def test_it_lists_seven_tools_each_with_a_schema_and_a_description_and_only_monid_run_spends(
+def test_it_lists_eight_tools_with_monids_arguments_and_descriptions_and_only_monid_run_spends(
         live_server, alice_test_key):
     async def tools():
         async with (httpx2.AsyncClient(headers={"Authorization": f"Bearer {alice_test_key}"}) as http,
@@ -65,18 +76,31 @@ def test_it_lists_seven_tools_each_with_a_schema_and_a_description_and_only_moni
 
     initialized, tools = anyio.run(tools)
     assert initialized.server_info.name == "monid" and "monid_discover" in initialized.instructions
-    assert {tool.name for tool in tools} == TOOLS
+    assert {tool.name: set(tool.input_schema["properties"]) for tool in tools} == TOOLS
     for tool in tools:
         assert tool.input_schema["type"] == "object" and len(tool.description) > 100, tool.name
         for name, schema in tool.input_schema["properties"].items():
             assert schema.get("description"), (tool.name, name)
         spends = "money" in tool.description.lower() or "spend" in tool.description.lower()
         assert spends == (tool.name == "monid_run"), tool.name
-    run = next(tool for tool in tools if tool.name == "monid_run")
-    assert run.input_schema["required"] == ["provider", "endpoint", "input"]
-    assert run.input_schema["properties"]["wait_seconds"]["maximum"] == mcp_server.MAX_WAIT_SECONDS
-    assert "monid_test_" in run.description and not run.annotations.read_only_hint
-    assert next(tool for tool in tools if tool.name == "monid_balance").annotations.read_only_hint
+    tools = {tool.name: tool for tool in tools}
+    run = tools["monid_run"]
+    assert run.input_schema["required"] == ["provider", "endpoint"]
+    wait = run.input_schema["properties"]["waitSeconds"]
+    assert (wait["default"], wait["minimum"], wait["maximum"]) == (0, 0, mcp_server.MAX_WAIT_SECONDS)
+    assert "monid_test_" in run.description and "TIME_OUT" in run.description and not run.annotations.read_only_hint
+    assert all(tools[name].annotations.read_only_hint for name in ("monid_balance", "monid_list_workspaces"))
+    get_run = tools["monid_get_run"]
+    assert get_run.input_schema["required"] == ["runId"] and "TIME_OUT" in get_run.description
+    discover = tools["monid_discover"]
+    assert discover.input_schema["required"] == ["query"]
+    assert {name: (schema["default"], schema.get("minimum"), schema.get("maximum"), schema["type"])
+            for name, schema in discover.input_schema["properties"].items()
+            if name not in ("query", "workspaceId")} == {"limit": (5, 1, 50, "integer"),
+                                                          "minScore": (0, 0, 1, "number"),
+                                                          "includeUnavailable": (False, None, None, "boolean")}
+    assert "metrics" in discover.description and "hints" in discover.description
+    assert all(word in tools["monid_inspect"].description for word in ("input", "pathParams", "metrics", "hints"))
 
 
 def test_the_sdks_own_client_on_the_newer_protocol_gets_the_same_tools(live_server, alice_test_key):
@@ -88,7 +112,7 @@ def test_the_sdks_own_client_on_the_newer_protocol_gets_the_same_tools(live_serv
 
     version, tools, result = anyio.run(run)
 
-    assert version >= "2026" and {tool.name for tool in tools} == TOOLS  # no initialize handshake in this one
+    assert version >= "2026" and {tool.name for tool in tools} == set(TOOLS)  # no initialize handshake here
     assert not result.is_error and json.loads(result.content[0].text)["status"] == "COMPLETED"
 
 
@@ -139,7 +163,7 @@ def test_a_bug_is_a_tool_error_that_names_the_request_id(live_server, alice_test
         raise RuntimeError("a bug")
     monkeypatch.setattr("runs.api.run_get_for_key", broken)
 
-    [result] = mcp(live_server, alice_test_key, ("monid_get_run", {"run_id": "01J00000000000000000000000"}),
+    [result] = mcp(live_server, alice_test_key, ("monid_get_run", {"runId": "01J00000000000000000000000"}),
                    headers={"x-request-id": "agent-request-7"})
 
     assert result.is_error
@@ -161,6 +185,34 @@ def test_discover_and_inspect_answer_as_the_api_does(live_server, alice_test_key
                                  json={"provider": "pdl", "endpoint": "/person/enrich"}, timeout=10).json()
 
 
+def test_discover_leaves_out_the_results_under_min_score(live_server, alice_test_key):
+    query = {"query": "twitter posts", "limit": 50}
+
+    every, kept = mcp(live_server, alice_test_key, ("monid_discover", query),
+                      ("monid_discover", {**query, "minScore": 0.5}))
+
+    every, kept = json.loads(every.content[0].text), json.loads(kept.content[0].text)
+    assert 0 < kept["count"] < every["count"]
+    assert kept["results"] == [result for result in every["results"] if result["score"] >= 0.5]
+
+
+def test_discover_answers_an_endpoint_in_outage_only_with_include_unavailable(live_server, alice_test_key):
+    EndpointHealthSample.objects.create(endpoint=Endpoint.objects.get(path="/apidojo/tweet-scraper"), at=timezone.now(),
+                                        state="outage", counted=20, successes=0, median_ms=700, p95_ms=900)
+    query = {"query": "twitter posts", "limit": 50}
+
+    available, every = mcp(live_server, alice_test_key, ("monid_discover", query),
+                           ("monid_discover", {**query, "includeUnavailable": True}))
+
+    available, every = json.loads(available.content[0].text), json.loads(every.content[0].text)
+    assert "/apidojo/tweet-scraper" not in [result["endpoint"] for result in available["results"]]
+    assert every["results"][-1]["endpoint"] == "/apidojo/tweet-scraper"
+    assert every["results"][-1]["metrics"] == {"status": "outage", "runTimeMs": {"p50": 700, "p95": 900}}
+    assert every == requests.post(f"{live_server.url}/v1/discover", timeout=10,
+                                  headers={"Authorization": f"Bearer {alice_test_key}"},
+                                  json={**query, "includeUnavailable": True}).json()
+
+
 def test_an_unknown_endpoint_is_a_tool_error_with_the_apis_message(live_server, alice_test_key):
     is_error, body = call(live_server, alice_test_key, "monid_inspect", {"provider": "pdl", "endpoint": "/nope"})
 
@@ -168,13 +220,32 @@ def test_an_unknown_endpoint_is_a_tool_error_with_the_apis_message(live_server, 
     assert body["code"] == 404 and "/nope" in body["message"]
 
 
-def test_a_sync_run_answers_the_finished_run(live_server, alice_test_key):
+def test_a_sync_run_answers_the_finished_run_at_once(live_server, alice_test_key, no_waiting):
     is_error, run = call(live_server, alice_test_key, "monid_run", PDL_MATCH)
 
     assert not is_error
     assert run["status"] == "COMPLETED" and run["providerResponse"]["httpStatus"] == 200
     assert run["output"] and run["testMode"] and run["billing"]["reportedCost"]["value"] == 0
+    assert no_waiting == []
     assert Run.objects.get(pk=run["runId"]).status == Run.Status.COMPLETED
+
+
+def test_input_may_come_in_the_parts_monid_inspect_lays_out(live_server, alice_test_key):
+    is_error, run = call(live_server, alice_test_key, "monid_run",
+                         {**PDL_MATCH, "input": {"queryParams": PDL_MATCH["input"]}})
+
+    assert not is_error
+    assert run["status"] == "COMPLETED" and run["providerResponse"]["httpStatus"] == 200
+    assert run["input"] == {"queryParams": {"email": "sean@example.com"}}
+
+
+def test_input_left_out_is_an_empty_one(live_server, alice_test_key):
+    Endpoint.objects.filter(path="/person/enrich").update(input_schema={"type": "object"})
+
+    is_error, run = call(live_server, alice_test_key, "monid_run", {"provider": "pdl", "endpoint": "/person/enrich"})
+
+    assert not is_error
+    assert run["status"] == "COMPLETED" and run["input"] == {}
 
 
 def test_input_that_fails_the_schema_is_a_tool_error_with_the_failing_path(live_server, alice_test_key):
@@ -194,22 +265,33 @@ def test_an_input_over_the_endpoints_bound_is_a_413_tool_error_and_makes_no_run(
     assert not Run.objects.exists()
 
 
+def test_an_async_run_is_answered_at_once_with_its_run_id(live_server, alice_test_key, no_waiting):
+    is_error, started = call(live_server, alice_test_key, "monid_run", TWEETS)
+
+    assert not is_error
+    assert started.keys() == {"runId", "provider", "endpoint", "status", "price", "createdAt"}  # POST /v1/run's 202
+    assert (started["provider"], started["endpoint"], started["status"]) == ("apify", TWEETS["endpoint"], "RUNNING")
+    assert no_waiting == []
+    assert Run.objects.get(pk=started["runId"]).status not in Run.TERMINAL
+
+
 def test_an_async_run_answered_running_is_followed_with_monid_get_run(live_server, alice_test_key, task_queue):
-    is_error, started = call(live_server, alice_test_key, "monid_run", {**TWEETS, "wait_seconds": 0})
-    assert not is_error and started["status"] == "RUNNING" and started["output"] is None
+    is_error, started = call(live_server, alice_test_key, "monid_run", TWEETS)
+    assert not is_error and started["status"] == "RUNNING"
 
     task_queue.run()  # the workers, which a deployment runs beside the web server
 
-    is_error, run = call(live_server, alice_test_key, "monid_get_run", {"run_id": started["runId"]})
+    is_error, run = call(live_server, alice_test_key, "monid_get_run", {"runId": started["runId"]})
     assert not is_error
     assert run["status"] == "COMPLETED" and run["resultCount"] == 3 and len(run["output"]) == 3
 
 
-def test_monid_run_waits_for_an_async_run_to_end(live_server, alice_test_key, task_queue, monkeypatch):
+def test_monid_run_with_wait_seconds_waits_for_an_async_run_to_end(live_server, alice_test_key, task_queue,
+                                                                    monkeypatch):
     waits = []
     monkeypatch.setattr(mcp_server, "_sleep", lambda seconds: (waits.append(seconds), task_queue.run()))
 
-    is_error, run = call(live_server, alice_test_key, "monid_run", {**TWEETS, "wait_seconds": 10})
+    is_error, run = call(live_server, alice_test_key, "monid_run", {**TWEETS, "waitSeconds": 10})
 
     assert not is_error
     assert run["status"] == "COMPLETED" and len(run["output"]) == 3
@@ -217,7 +299,7 @@ def test_monid_run_waits_for_an_async_run_to_end(live_server, alice_test_key, ta
 
 
 def test_a_wait_that_runs_out_answers_the_run_id_to_poll(live_server, alice_test_key, no_waiting):
-    is_error, run = call(live_server, alice_test_key, "monid_run", {**NEVER_ENDS, "wait_seconds": 2})
+    is_error, run = call(live_server, alice_test_key, "monid_run", {**NEVER_ENDS, "waitSeconds": 2})
 
     assert not is_error
     assert run["status"] == "RUNNING" and run["runId"] and run["stoppable"]
@@ -229,14 +311,14 @@ def test_a_key_may_have_only_so_many_runs_waiting_at_once(live_server, alice_tes
     slot = f"monid:mcp-waits:{ApiKey.objects.get(label='alice-test').pk}"
     cache.set(slot, 1)  # another monid_run of this key is waiting, in some process
 
-    is_error, body = call(live_server, alice_test_key, "monid_run", {**NEVER_ENDS, "wait_seconds": 2})
+    is_error, body = call(live_server, alice_test_key, "monid_run", {**NEVER_ENDS, "waitSeconds": 2})
     assert is_error and body["code"] == 429 and "already has 1 monid_run calls waiting" in body["message"]
     assert not Run.objects.exists() and no_waiting == []
-    is_error, run = call(live_server, alice_test_key, "monid_run", {**NEVER_ENDS, "wait_seconds": 0})
+    is_error, run = call(live_server, alice_test_key, "monid_run", NEVER_ENDS)
     assert not is_error and run["status"] == "RUNNING"  # not waiting needs no slot
 
     cache.set(slot, 0)  # that one answered
-    is_error, run = call(live_server, alice_test_key, "monid_run", {**NEVER_ENDS, "wait_seconds": 2})
+    is_error, run = call(live_server, alice_test_key, "monid_run", {**NEVER_ENDS, "waitSeconds": 2})
     assert not is_error and no_waiting == [mcp_server.POLL_SECONDS] * 4
     assert cache.get(slot) == 0  # given back
 
@@ -246,21 +328,21 @@ def test_each_second_of_waiting_counts_against_the_keys_rate_limit(live_server, 
     settings.MONID_RATE_LIMIT_PER_MINUTE = 5
     discover = ("monid_discover", {"query": "company data"})
     # The run's creation and its answer are two requests, its two seconds of waiting two more.
-    results = mcp(live_server, alice_test_key, ("monid_run", {**NEVER_ENDS, "wait_seconds": 2}), discover, discover)
+    results = mcp(live_server, alice_test_key, ("monid_run", {**NEVER_ENDS, "waitSeconds": 2}), discover, discover)
     assert [result.is_error for result in results] == [False, False, True]
     assert json.loads(results[2].content[0].text)["code"] == 429
 
 
 def test_a_wait_past_the_bound_is_refused(live_server, alice_test_key):
-    [result] = mcp(live_server, alice_test_key, ("monid_run", {**TWEETS, "wait_seconds": 3600}))
+    [result] = mcp(live_server, alice_test_key, ("monid_run", {**TWEETS, "waitSeconds": 3600}))
 
-    assert result.is_error and "wait_seconds" in result.content[0].text
+    assert result.is_error and "waitSeconds" in result.content[0].text
     assert not Run.objects.exists()
 
 
 def test_list_runs_filters_and_pages_as_the_api_does(live_server, alice_test_key, task_queue):
     first, second, tweets = mcp(live_server, alice_test_key, ("monid_run", PDL_MATCH), ("monid_run", PDL_MATCH),
-                                ("monid_run", {**TWEETS, "wait_seconds": 0}))
+                                ("monid_run", TWEETS))
     newest_pdl = json.loads(second.content[0].text)["runId"]
 
     is_error, page = call(live_server, alice_test_key, "monid_list_runs", {"provider": "pdl", "limit": 1})
@@ -282,17 +364,42 @@ def test_a_bad_cursor_is_a_tool_error(live_server, alice_test_key):
 
 
 def test_stopping_a_run_answers_stopping_and_it_ends_stopped(live_server, alice_test_key, task_queue):
-    _, run = call(live_server, alice_test_key, "monid_run", {**NEVER_ENDS, "wait_seconds": 0})
+    _, run = call(live_server, alice_test_key, "monid_run", NEVER_ENDS)
     task_queue.run(checks=1)  # started at the provider, which never finishes it
 
-    is_error, stopping = call(live_server, alice_test_key, "monid_stop_run", {"run_id": run["runId"]})
+    is_error, stopping = call(live_server, alice_test_key, "monid_stop_run", {"runId": run["runId"]})
     assert not is_error and stopping["status"] == "STOPPING" and stopping["runId"] == run["runId"]
     task_queue.run()
 
-    _, stopped = call(live_server, alice_test_key, "monid_get_run", {"run_id": run["runId"]})
+    _, stopped = call(live_server, alice_test_key, "monid_get_run", {"runId": run["runId"]})
     assert stopped["status"] == "STOPPED"
-    is_error, again = call(live_server, alice_test_key, "monid_stop_run", {"run_id": run["runId"]})
+    is_error, again = call(live_server, alice_test_key, "monid_stop_run", {"runId": run["runId"]})
     assert is_error and again["code"] == 409
+
+
+def test_list_workspaces_answers_the_keys_workspace_alone(live_server, alice_test_key, bob_key):
+    is_error, alices = call(live_server, alice_test_key, "monid_list_workspaces")
+    _, bobs = call(live_server, bob_key, "monid_list_workspaces")
+
+    assert not is_error
+    assert alices == {"workspaces": [{"workspaceId": "acme", "name": "Acme", "slug": "acme"}]}
+    assert alices == requests.get(f"{live_server.url}/v1/auth/workspaces", timeout=10,
+                                  headers={"Authorization": f"Bearer {alice_test_key}"}).json()
+    assert bobs == {"workspaces": [{"workspaceId": "globex", "name": "Globex", "slug": "globex"}]}
+
+
+def test_a_tool_may_name_the_keys_own_workspace_and_no_other(live_server, alice_test_key, bob):
+    own, other, unknown = mcp(live_server, alice_test_key, ("monid_run", {**PDL_MATCH, "workspaceId": "acme"}),
+                              ("monid_run", {**PDL_MATCH, "workspaceId": "globex"}),
+                              ("monid_balance", {"workspaceId": "nope"}))
+
+    assert not own.is_error and json.loads(own.content[0].text)["status"] == "COMPLETED"
+    for result, named in ((other, "globex"), (unknown, "nope")):  # another's and none are refused alike
+        body = json.loads(result.content[0].text)
+        assert result.is_error and body["code"] == 403
+        assert body["message"] == (f"This key acts in its own workspace only, 'acme' (see monid_list_workspaces), "
+                                   f"not in '{named}'. Leave workspaceId out, or use a key of that workspace.")
+    assert Run.objects.count() == 1
 
 
 def test_balance_answers_the_wallet(live_server, alice_key):
@@ -311,10 +418,10 @@ def test_a_live_run_is_charged_to_the_wallet(live_server, alice_key):
 
 
 def test_another_workspaces_run_is_not_found(live_server, alice_test_key, bob_key):
-    _, run = call(live_server, alice_test_key, "monid_run", {**NEVER_ENDS, "wait_seconds": 0})
+    _, run = call(live_server, alice_test_key, "monid_run", NEVER_ENDS)
 
     for tool in ("monid_get_run", "monid_stop_run"):
-        is_error, body = call(live_server, bob_key, tool, {"run_id": run["runId"]})
+        is_error, body = call(live_server, bob_key, tool, {"runId": run["runId"]})
         assert is_error, tool
         assert body["code"] == 404 and "No run" in body["message"]
     _, page = call(live_server, bob_key, "monid_list_runs")
@@ -326,11 +433,11 @@ def test_monid_run_runs_every_catalog_endpoint_on_its_example_with_a_test_key(li
                                                                               task_queue):
     examples = catalog_examples()
     started = mcp(live_server, alice_test_key, *(("monid_run", {"provider": provider, "endpoint": path,
-                                                               "input": example, "wait_seconds": 0})
+                                                               "input": example})
                                                  for provider, path, example in examples))
     task_queue.run()
     runs = [json.loads(result.content[0].text) for result in started]
-    ended = mcp(live_server, alice_test_key, *(("monid_get_run", {"run_id": run["runId"]}) for run in runs))
+    ended = mcp(live_server, alice_test_key, *(("monid_get_run", {"runId": run["runId"]}) for run in runs))
     for (provider, path, _), result in zip(examples, ended, strict=True):
         run = json.loads(result.content[0].text)
         assert (result.is_error, run["status"], run["providerResponse"]) == (False, "COMPLETED", {"httpStatus": 200}), \
