@@ -13,7 +13,7 @@ from urllib3.exceptions import NewConnectionError
 
 from . import __version__
 from .errors import APIConnectionError, Conflict, MonidError, RunTimeout, error_for
-from .models import Balance, EndpointInfo, EndpointMatch, Run
+from .models import Balance, EndpointInfo, EndpointMatch, Run, Whoami, Workspace
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -54,9 +54,12 @@ class Monid:
 
     # Catalog
 
-    def discover(self, query: str, limit: int = 5) -> list[EndpointMatch]:
-        """The endpoints that fit a need described in plain words, best first."""
-        body = self._call("POST", "/v1/discover", json={"query": query, "limit": limit})
+    def discover(self, query: str, limit: int = 5, *, min_score: float | None = None,
+                 include_unavailable: bool = False) -> list[EndpointMatch]:
+        """The endpoints that fit a need described in plain words, best first: those scoring at least `min_score`
+        (0 to 1), and with `include_unavailable` those in outage too, ranked last."""
+        body = self._call("POST", "/v1/discover", json=discover_request(query, limit=limit, min_score=min_score,
+                                                                        include_unavailable=include_unavailable))
         return [EndpointMatch.from_api(result) for result in body["results"]]
 
     def inspect(self, provider: str, endpoint: str) -> EndpointInfo:
@@ -138,6 +141,16 @@ class Monid:
         """The workspace's wallet: what it can still spend, and what is held for runs in flight."""
         return Balance.from_api(self._call("GET", "/v1/wallet/balance"))
 
+    # Identity
+
+    def whoami(self) -> Whoami:
+        """Who made the key, and the workspace it acts in."""
+        return Whoami.from_api(self._call("GET", "/v1/auth/whoami"))
+
+    def workspaces(self) -> list[Workspace]:
+        """The workspaces the key can act in: its own, alone."""
+        return [Workspace.from_api(workspace) for workspace in self._call("GET", "/v1/auth/workspaces")["workspaces"]]
+
     # HTTP
 
     def _call(self, method: str, path: str, *, json: Any = None, params: dict | None = None,
@@ -176,6 +189,19 @@ class Monid:
             retry_after = _retry_after(response)
             self.sleep(min(retry_after, RETRY_AFTER_MAX) if retry_after is not None else _backoff(attempt))
         raise AssertionError("unreachable")
+
+
+def discover_request(query: str, *, limit: int | None = None, min_score: float | None = None,
+                     include_unavailable: bool = False) -> dict:
+    """The body of POST /v1/discover, leaving out what is not given (the server's defaults then apply)."""
+    body: dict[str, Any] = {"query": query}
+    if limit is not None:
+        body["limit"] = limit
+    if min_score is not None:
+        body["minScore"] = min_score
+    if include_unavailable:
+        body["includeUnavailable"] = True
+    return body
 
 
 def _backoff(attempt: int) -> float:

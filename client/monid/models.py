@@ -153,3 +153,44 @@ class EndpointInfo:
                    input_schema=body.get("inputSchema", {}), method=body.get("method", ""),
                    doc_url=body.get("docUrl", ""), notes=body.get("notes", []),
                    provider_name=body.get("providerName", ""), tags=body.get("tags", []), raw=body)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace as the API names it; `workspace_id` is its slug (workspaces have no other public id)."""
+
+    workspace_id: str
+    name: str
+    slug: str
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, body: dict) -> Workspace:
+        return cls(workspace_id=body["workspaceId"], name=body["name"], slug=body["slug"], raw=body)
+
+
+@dataclass(frozen=True)
+class User:
+    """The member who made the key; each field None for a workspace without members."""
+
+    user_id: str | None
+    username: str | None
+    email: str | None
+
+    @classmethod
+    def from_api(cls, body: dict) -> User:
+        return cls(user_id=body.get("userId"), username=body.get("username"), email=body.get("email"))
+
+
+@dataclass(frozen=True)
+class Whoami:
+    """What whoami() tells about the key: who made it and the workspace it acts in."""
+
+    user: User
+    workspace: Workspace
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, body: dict) -> Whoami:
+        return cls(user=User.from_api(body.get("user") or {}), workspace=Workspace.from_api(body["workspace"]),
+                   raw=body)

@@ -1,10 +1,14 @@
-"""The Python client against the real server: catalog, runs sync and async, lists, stops and the wallet."""
+"""The Python client against the real server: catalog, runs sync and async, lists, stops, the wallet and who the
+key is."""
 
 import itertools
 
 import pytest
+from django.utils import timezone
 
 from conftest import catalog_examples
+from monid import User, Whoami, Workspace
+from providers.models import Endpoint, EndpointHealthSample
 from runs.models import Run
 
 from .conftest import PDL_MATCH, PDL_NO_MATCH, SLOW_TWEETS, TWEETS
@@ -16,6 +20,21 @@ def test_discover_offers_the_endpoint_that_fits_a_need_first(monid):
     matches = monid.discover("twitter posts", limit=3)
     assert (matches[0].provider, matches[0].endpoint) == ("apify", "/apidojo/tweet-scraper")
     assert len(matches) <= 3 and 0 < matches[0].score <= 1 and matches[0].price["currency"] == "USD"
+
+
+def test_discover_leaves_out_the_matches_under_a_min_score(monid):
+    every = monid.discover("twitter posts", limit=50)
+    kept = monid.discover("twitter posts", limit=50, min_score=0.5)
+    assert 0 < len(kept) < len(every) and kept == [match for match in every if match.score >= 0.5]
+
+
+def test_discover_includes_an_endpoint_in_outage_last_only_when_asked(monid):
+    EndpointHealthSample.objects.create(endpoint=Endpoint.objects.get(path="/apidojo/tweet-scraper"),
+                                        at=timezone.now(), state="outage", counted=20, successes=0, median_ms=700,
+                                        p95_ms=900)
+    assert "/apidojo/tweet-scraper" not in [match.endpoint for match in monid.discover("twitter posts", limit=3)]
+    last = monid.discover("twitter posts", limit=3, include_unavailable=True)[-1]
+    assert (last.endpoint, last.raw["metrics"]["status"]) == ("/apidojo/tweet-scraper", "outage")
 
 
 def test_inspect_shows_an_endpoints_input_schema_and_price(monid):
@@ -108,6 +127,19 @@ def test_balance_shows_what_the_wallet_can_spend_in_dollars(connect, alice_key):
     client.run(*PDL_MATCH)
     balance = client.balance()
     assert (balance.balance_usd, balance.held_usd, balance.currency) == (99.997, 0.0, "USD")
+
+
+def test_whoami_names_who_made_the_key_and_its_workspace(monid):
+    assert monid.whoami() == Whoami(user=User(user_id="alice", username="alice", email=""),
+                                    workspace=Workspace(workspace_id="acme", name="Acme", slug="acme"))
+
+
+def test_whoami_of_a_workspace_without_members_has_a_user_of_nones(connect, empty_wallet_key):
+    assert connect(empty_wallet_key).whoami().user == User(user_id=None, username=None, email=None)
+
+
+def test_workspaces_lists_the_keys_own_workspace(monid):
+    assert monid.workspaces() == [Workspace(workspace_id="acme", name="Acme", slug="acme")]
 
 
 def test_a_test_key_runs_every_catalog_endpoint_on_its_example(monid):
