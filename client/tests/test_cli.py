@@ -1,189 +1,383 @@
-"""The `monid` command, in-process through main(argv) and once as the installed program: JSON on stdout,
-messages on stderr, and exit codes 0 (ok), 1 (the run is not ok), 2 (usage) and 3 (the API refused)."""
+"""The `monid` command with the flags of Monid's own CLI, in-process through main(argv) and once as the installed
+program: the API's JSON on stdout, messages on stderr, exit codes 0 (ok), 1 (the run is not ok), 2 (usage) and 3
+(the API refused). While a command waits for a run, the workers run where it would sleep."""
 
+import functools
 import io
 import json
+import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
+import monid
+from monid import Monid, cli
 from monid.cli import main
 from conftest import catalog_examples
+from providers.models import Endpoint, EndpointHealthSample
 from runs.models import Run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MATCH = '{"email": "sean@example.com"}'
+ENRICH = ["-p", "pdl", "-e", "/person/enrich"]
+TWEETS = ["-p", "apify", "-e", "/apidojo/tweet-scraper", "-i", '{"searchTerms": ["AI"], "maxItems": 3}']
+SLOW_TWEETS = ["-p", "apify", "-e", "/apidojo/tweet-scraper", "-i", '{"searchTerms": ["emulator:slow"]}']
+# The package under test, for the tests that start it as a program of its own.
+PACKAGE_ROOT = str(Path(monid.__file__).parents[1])
 
 
 @pytest.fixture
-def env(monkeypatch, live_server, alice_test_key, task_queue):
-    """The key and the server come from the environment, as a shell user would set them."""
+def env(monkeypatch, live_server, alice_test_key, task_queue, fake_time):
+    """The key and the server come from the environment, as a shell user would set them; the command's client
+    sleeps on the fake clock, and each time it would, the workers run."""
     monkeypatch.setenv("MONID_API_KEY", alice_test_key)
     monkeypatch.setenv("MONID_API_BASE_URL", live_server.url)
+    monkeypatch.setattr(cli, "Monid", functools.partial(Monid, sleep=fake_time.sleep, clock=fake_time.clock))
+    fake_time.on_sleep = lambda count: task_queue.run()
     yield
     task_queue.purge()  # the async runs these tests leave must not reach the next test (Redis outlives it)
 
 
-def monid(capsys, *argv):
+def monid_cli(capsys, *argv):
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
 
 
-def test_run_with_input_prints_the_finished_run_as_json_and_exits_0(env, capsys):
-    code, out, err = monid(capsys, "run", "pdl", "/person/enrich", "--input", MATCH)
+# run
+
+def test_run_with_p_e_and_i_prints_the_finished_sync_run_as_json_and_exits_0(env, capsys):
+    code, out, err = monid_cli(capsys, "run", *ENRICH, "-i", MATCH)
     assert code == 0 and err == ""
     run = json.loads(out)
     assert (run["status"], run["providerResponse"]["httpStatus"]) == ("COMPLETED", 200)
     assert Run.objects.get().id == run["runId"]
 
 
-def test_run_reads_its_input_from_a_file(env, capsys, tmp_path):
+def test_i_query_and_path_build_the_input_as_monids_cli_does_leaving_out_empty_parts(env, capsys):
+    code, out, _ = monid_cli(capsys, "run", *ENRICH, "-i", MATCH, "--query", '{"titlecase": true}', "--path", "{}")
+    assert code == 0 and json.loads(out)["input"] == {"body": {"email": "sean@example.com"},
+                                                      "queryParams": {"titlecase": True}}
+
+
+def test_run_reads_the_body_from_a_file(env, capsys, tmp_path):
     path = tmp_path / "input.json"
     path.write_text(MATCH)
-    code, out, _ = monid(capsys, "run", "pdl", "/person/enrich", "--input-file", str(path))
-    assert code == 0 and json.loads(out)["input"] == {"email": "sean@example.com"}
+    code, out, _ = monid_cli(capsys, "run", *ENRICH, "-f", str(path))
+    assert code == 0 and json.loads(out)["input"] == {"body": {"email": "sean@example.com"}}
 
 
-def test_run_reads_its_input_from_stdin(env, capsys, monkeypatch):
+def test_run_reads_the_body_from_stdin_when_f_is_a_dash(env, capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.StringIO(MATCH))
-    code, out, _ = monid(capsys, "run", "pdl", "/person/enrich")
-    assert code == 0 and json.loads(out)["input"] == {"email": "sean@example.com"}
+    code, out, _ = monid_cli(capsys, "run", *ENRICH, "-f", "-")
+    assert code == 0 and json.loads(out)["input"] == {"body": {"email": "sean@example.com"}}
+
+
+def test_run_never_reads_stdin_unasked(env, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(MATCH))  # an agent's stdin may be a pipe that never ends
+    code, _, err = monid_cli(capsys, "run", *ENRICH)
+    assert code == 3 and "HTTP 400" in err
+    assert sys.stdin.tell() == 0
+
+
+def test_run_of_an_async_endpoint_prints_the_accepted_run_at_once_without_w(env, capsys, fake_time):
+    code, out, _ = monid_cli(capsys, "run", *TWEETS)
+    run = json.loads(out)
+    assert (code, run["status"]) == (0, "RUNNING") and fake_time.sleeps == []
+    assert Run.objects.get(pk=run["runId"]).status in ("READY", "RUNNING")
+
+
+def test_w_waits_for_an_async_run_to_end(env, capsys, fake_time):
+    code, out, _ = monid_cli(capsys, "run", *TWEETS, "-w")
+    run = json.loads(out)
+    assert (code, run["status"], run["providerResponse"]["httpStatus"], run["resultCount"]) == (0, "COMPLETED", 200, 3)
+    assert fake_time.sleeps
+
+
+def test_w_with_seconds_gives_up_after_them_with_exit_1_and_still_prints_the_run(env, capsys, fake_time):
+    code, out, err = monid_cli(capsys, "run", *SLOW_TWEETS, "-w", "5")
+    run = json.loads(out)
+    assert (code, run["status"], sum(fake_time.sleeps)) == (1, "RUNNING", 5)
+    assert f"monid runs get -r {run['runId']} -w" in err
+
+
+def test_w_0_returns_at_once_as_monids_cli_does(env, capsys, fake_time):
+    code, out, _ = monid_cli(capsys, "run", *TWEETS, "-w", "0")
+    assert (code, json.loads(out)["status"], fake_time.sleeps) == (0, "RUNNING", [])
+
+
+def test_o_writes_the_runs_output_to_a_file(env, capsys, tmp_path):
+    path = tmp_path / "person.json"
+    code, out, err = monid_cli(capsys, "run", *ENRICH, "-i", MATCH, "-o", str(path))
+    assert code == 0 and f"output written to {path}" in err
+    assert json.loads(path.read_text()) == json.loads(out)["output"]
+
+
+def test_o_with_w_writes_an_async_runs_output_once_it_has_ended(env, capsys, tmp_path):
+    path = tmp_path / "tweets.json"
+    code, out, _ = monid_cli(capsys, "run", *TWEETS, "-w", "-o", str(path))
+    assert code == 0 and len(json.loads(path.read_text())) == 3
+    assert json.loads(path.read_text()) == json.loads(out)["output"]
+
+
+def test_o_writes_the_providers_error_body_for_a_provider_error(env, capsys, tmp_path):
+    path = tmp_path / "person.json"
+    code, out, _ = monid_cli(capsys, "run", *ENRICH, "-i", '{"email": "nomatch@example.com"}', "-o", str(path))
+    assert code == 1 and json.loads(path.read_text()) == json.loads(out)["providerResponse"]["error"]
+
+
+def test_o_without_w_writes_nothing_for_a_run_still_running(env, capsys, tmp_path):
+    path = tmp_path / "tweets.json"
+    code, out, err = monid_cli(capsys, "run", *TWEETS, "-o", str(path))
+    assert code == 0 and not path.exists()
+    assert f"monid runs get -r {json.loads(out)['runId']} -w -o {path}" in err
+
+
+def test_an_o_file_that_cannot_be_written_is_a_usage_error_after_the_run_is_printed(env, capsys, tmp_path):
+    code, out, err = monid_cli(capsys, "run", *ENRICH, "-i", MATCH, "-o", str(tmp_path / "missing" / "person.json"))
+    assert code == 2 and json.loads(out)["status"] == "COMPLETED" and "cannot write -o" in err
 
 
 def test_a_provider_error_exits_1_with_the_run_still_on_stdout(env, capsys):
-    code, out, err = monid(capsys, "run", "pdl", "/person/enrich", "--input", '{"email": "nomatch@example.com"}')
+    code, out, err = monid_cli(capsys, "run", *ENRICH, "-i", '{"email": "nomatch@example.com"}')
     assert code == 1 and json.loads(out)["providerResponse"]["httpStatus"] == 404
     assert "provider answered HTTP 404" in err
 
 
-def test_no_wait_prints_the_accepted_async_run_and_exits_0(env, capsys):
-    code, out, _ = monid(capsys, "run", "apify", "/apidojo/tweet-scraper", "--input", '{"searchTerms": ["AI"]}',
-                         "--no-wait")
-    assert code == 0 and json.loads(out)["status"] == "RUNNING"
-
-
-def test_a_wait_that_times_out_exits_1_and_still_prints_the_run(env, capsys):
-    code, out, err = monid(capsys, "run", "apify", "/apidojo/tweet-scraper", "--input", '{"searchTerms": ["AI"]}',
-                           "--timeout", "0")
-    run_id = json.loads(out)["runId"]
-    assert code == 1 and f"monid runs get {run_id}" in err
-
-
 def test_progress_goes_to_stderr_only(env, capsys):
-    code, out, err = monid(capsys, "run", "apify", "/apidojo/tweet-scraper", "--input", '{"searchTerms": ["AI"]}',
-                           "--timeout", "0", "--progress")
+    code, out, err = monid_cli(capsys, "run", *SLOW_TWEETS, "-w", "1", "--progress")
     run_id = json.loads(out)["runId"]  # stdout is the run's JSON and nothing else
     assert code == 1 and f"run {run_id} RUNNING" in err
 
 
 def test_no_progress_is_shown_when_stderr_is_not_a_terminal(env, capsys):
-    _, out, err = monid(capsys, "run", "apify", "/apidojo/tweet-scraper", "--input", '{"searchTerms": ["AI"]}',
-                        "--timeout", "0")
+    _, out, err = monid_cli(capsys, "run", *SLOW_TWEETS, "-w", "1")
     assert f"run {json.loads(out)['runId']} RUNNING after" not in err
 
 
+# -j, usage and API errors
+
+def test_j_prints_the_run_as_json(env, capsys):
+    code, out, _ = monid_cli(capsys, "run", *ENRICH, "-i", MATCH, "-j")
+    assert code == 0 and json.loads(out)["status"] == "COMPLETED"
+
+
+def test_j_prints_an_api_error_as_json_on_stdout_too(env, capsys):
+    code, out, err = monid_cli(capsys, "balance", "-j", "--api-key", "monid_test_not-a-real-key")
+    assert code == 3 and "HTTP 401" in err
+    error = json.loads(out)["error"]
+    assert error["code"] == "AUTH_FAILED" and "HTTP 401" in error["message"]
+
+
+def test_j_prints_a_usage_error_as_json_on_stdout_too(env, capsys):
+    code, out, _ = monid_cli(capsys, "run", *ENRICH, "-i", "{email: sean}", "-j")
+    error = json.loads(out)["error"]
+    assert (code, error["code"]) == (2, "USAGE") and "not JSON" in error["message"]
+
+
 def test_input_that_is_not_json_is_a_usage_error(env, capsys):
-    code, out, err = monid(capsys, "run", "pdl", "/person/enrich", "--input", "{email: sean}")
+    code, out, err = monid_cli(capsys, "run", *ENRICH, "-i", "{email: sean}")
     assert (code, out) == (2, "") and "not JSON" in err
     assert not Run.objects.exists()
 
 
-def test_a_missing_argument_is_a_usage_error(env, capsys):
-    code, _, err = monid(capsys, "inspect", "pdl")
-    assert code == 2 and "usage:" in err
+def test_a_missing_flag_is_a_usage_error_naming_it(env, capsys):
+    code, out, err = monid_cli(capsys, "inspect", "-p", "pdl")
+    assert (code, out) == (2, "") and "usage:" in err and "-e/--endpoint" in err
+
+
+def test_a_flag_given_twice_with_its_positional_form_is_a_usage_error(env, capsys):
+    code, _, err = monid_cli(capsys, "inspect", "pdl", "/person/enrich", "-p", "apify")
+    assert code == 2 and "-p/--provider given twice" in err
 
 
 def test_a_missing_key_is_a_usage_error(env, capsys, monkeypatch):
     monkeypatch.delenv("MONID_API_KEY")
-    code, _, err = monid(capsys, "balance")
+    code, _, err = monid_cli(capsys, "balance")
     assert code == 2 and "MONID_API_KEY" in err
 
 
 def test_a_bad_key_is_an_api_error(env, capsys):
-    code, out, err = monid(capsys, "balance", "--api-key", "monid_test_not-a-real-key")
+    code, out, err = monid_cli(capsys, "balance", "--api-key", "monid_test_not-a-real-key")
     assert (code, out) == (3, "") and "HTTP 401" in err
 
 
 def test_an_input_the_server_refuses_is_an_api_error_naming_the_failing_path(env, capsys):
-    code, _, err = monid(capsys, "run", "pdl", "/person/enrich", "--input", '{"email": "sean"}')
+    code, _, err = monid_cli(capsys, "run", *ENRICH, "-i", '{"email": "sean"}')
     assert code == 3 and "HTTP 400" in err and "input.email" in err
 
 
 def test_options_after_the_command_override_the_environment(env, capsys, monkeypatch, live_server, alice_test_key):
     monkeypatch.setenv("MONID_API_KEY", "monid_test_not-a-real-key")
     monkeypatch.setenv("MONID_API_BASE_URL", "http://127.0.0.1:9")
-    code, out, _ = monid(capsys, "balance", "--api-key", alice_test_key, "--base-url", live_server.url)
+    code, out, _ = monid_cli(capsys, "balance", "--api-key", alice_test_key, "--base-url", live_server.url)
     assert code == 0 and json.loads(out)["balance"]["currency"] == "USD"
 
 
-def test_discover_and_inspect_print_json(env, capsys):
-    _, out, _ = monid(capsys, "discover", "enrich a person by email", "--limit", "2")
+# discover and inspect
+
+def test_discover_q_l_prints_the_apis_answer_with_its_hint(env, capsys):
+    code, out, _ = monid_cli(capsys, "discover", "-q", "enrich a person by email", "-l", "2")
     found = json.loads(out)
-    assert len(found) <= 2 and found[0]["endpoint"] == "/person/enrich"
-    _, out, _ = monid(capsys, "inspect", "pdl", "/person/enrich")
-    assert json.loads(out)["inputSchema"]["type"] == "object"
+    assert code == 0 and found["count"] == len(found["results"]) <= 2
+    assert found["results"][0]["endpoint"] == "/person/enrich"
+    assert found["hints"]["next"] == "monid inspect -p pdl -e /person/enrich"
 
 
-def test_runs_list_prints_one_json_object_a_line(env, capsys):
+def test_discover_s_leaves_out_the_results_under_the_min_score(env, capsys):
+    _, out, _ = monid_cli(capsys, "discover", "-q", "twitter posts", "-l", "50")
+    every = json.loads(out)["results"]
+    _, out, _ = monid_cli(capsys, "discover", "-q", "twitter posts", "-l", "50", "-s", "0.5")
+    assert 0 < len(json.loads(out)["results"]) < len(every)
+    assert json.loads(out)["results"] == [result for result in every if result["score"] >= 0.5]
+
+
+def test_discover_u_includes_an_endpoint_in_outage_ranked_last(env, capsys):
+    EndpointHealthSample.objects.create(endpoint=Endpoint.objects.get(path="/apidojo/tweet-scraper"),
+                                        at=timezone.now(), state="outage", counted=20, successes=0, median_ms=700,
+                                        p95_ms=900)
+    _, out, _ = monid_cli(capsys, "discover", "-q", "twitter posts", "-l", "3")
+    assert "/apidojo/tweet-scraper" not in [result["endpoint"] for result in json.loads(out)["results"]]
+    _, out, _ = monid_cli(capsys, "discover", "-q", "twitter posts", "-l", "3", "-u")
+    assert json.loads(out)["results"][-1]["endpoint"] == "/apidojo/tweet-scraper"
+
+
+def test_inspect_p_e_prints_the_endpoints_input_schema_and_the_run_to_try(env, capsys):
+    code, out, _ = monid_cli(capsys, "inspect", *ENRICH)
+    card = json.loads(out)
+    assert code == 0 and card["inputSchema"]["type"] == "object"
+    assert card["hints"]["next"].startswith("monid run -p pdl -e /person/enrich ")
+
+
+@pytest.mark.parametrize("older, monids", [
+    (["discover", "twitter posts"], ["discover", "-q", "twitter posts"]),
+    (["inspect", "pdl", "/person/enrich"], ["inspect", *ENRICH]),
+    (["run", "pdl", "/person/enrich", "--input", MATCH], ["run", *ENRICH, "-i", MATCH]),
+])
+def test_the_older_positional_forms_still_work(env, capsys, older, monids):
+    code, out, _ = monid_cli(capsys, *older)
+    older_out = {key: value for key, value in json.loads(out).items() if key not in ("runId", "createdAt",
+                                                                                       "startedAt", "completedAt")}
+    _, out, _ = monid_cli(capsys, *monids)
+    assert code == 0 and older_out == {key: value for key, value in json.loads(out).items() if key in older_out}
+
+
+# runs, balance, whoami
+
+def test_runs_list_prints_the_apis_page_and_its_cursor_goes_on_from_it(env, capsys):
+    created = [json.loads(monid_cli(capsys, "run", *ENRICH, "-i", MATCH)[1])["runId"] for _ in range(3)]
+    code, out, _ = monid_cli(capsys, "runs", "list", "-l", "2")
+    page = json.loads(out)
+    assert code == 0 and [item["runId"] for item in page["items"]] == created[:0:-1] and page["cursor"]
+    _, out, _ = monid_cli(capsys, "runs", "list", "-l", "2", "--cursor", page["cursor"])
+    assert json.loads(out) == {"items": [json.loads(out)["items"][0]], "cursor": None}
+    assert json.loads(out)["items"][0]["runId"] == created[0]
+
+
+def test_runs_list_prints_one_json_object_a_line_on_request(env, capsys):
     for _ in range(3):
-        monid(capsys, "run", "pdl", "/person/enrich", "--input", MATCH)
-    code, out, _ = monid(capsys, "runs", "list", "--limit", "2")
+        monid_cli(capsys, "run", *ENRICH, "-i", MATCH)
+    code, out, _ = monid_cli(capsys, "runs", "list", "-l", "2", "--format", "lines")
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and len(lines) == 2 and all(line["status"] == "COMPLETED" for line in lines)
 
 
-def test_runs_list_prints_a_json_array_on_request(env, capsys):
-    monid(capsys, "run", "pdl", "/person/enrich", "--input", MATCH)
-    code, out, _ = monid(capsys, "runs", "list", "--format", "array", "--provider", "apify")
-    assert (code, json.loads(out)) == (0, [])
+def test_runs_list_prints_a_json_array_of_every_run_on_request_with_its_filters(env, capsys):
+    monid_cli(capsys, "run", *ENRICH, "-i", MATCH)
+    monid_cli(capsys, "run", *TWEETS)
+    code, out, _ = monid_cli(capsys, "runs", "list", "-l", "0", "--format", "array", "--provider", "apify")
+    assert code == 0 and [run["provider"] for run in json.loads(out)] == ["apify"]
 
 
-def test_runs_get_and_stop_print_the_run(env, capsys):
-    _, out, _ = monid(capsys, "run", "apify", "/apidojo/tweet-scraper", "--input",
-                      '{"searchTerms": ["emulator:slow"]}', "--no-wait")
-    run_id = json.loads(out)["runId"]
-    code, out, _ = monid(capsys, "runs", "stop", run_id)
-    assert code == 0 and json.loads(out)["status"] == "STOPPING"
-    code, out, _ = monid(capsys, "runs", "get", run_id)
-    assert code == 0 and json.loads(out)["status"] == "STOPPING"
+def test_runs_get_r_prints_the_run(env, capsys):
+    run_id = json.loads(monid_cli(capsys, "run", *TWEETS)[1])["runId"]
+    code, out, _ = monid_cli(capsys, "runs", "get", "-r", run_id)
+    assert (code, json.loads(out)["runId"], json.loads(out)["status"]) == (0, run_id, "RUNNING")
+
+
+def test_runs_get_w_waits_for_the_run_to_end_and_o_writes_its_output(env, capsys, tmp_path):
+    run_id = json.loads(monid_cli(capsys, "run", *TWEETS)[1])["runId"]
+    path = tmp_path / "tweets.json"
+    code, out, _ = monid_cli(capsys, "runs", "get", "-r", run_id, "-w", "-o", str(path))
+    assert (code, json.loads(out)["status"]) == (0, "COMPLETED")
+    assert json.loads(path.read_text()) == json.loads(out)["output"] and len(json.loads(out)["output"]) == 3
+
+
+def test_runs_get_w_0_looks_once_and_exits_1_for_a_run_still_running(env, capsys, fake_time):
+    run_id = json.loads(monid_cli(capsys, "run", *SLOW_TWEETS)[1])["runId"]
+    code, out, err = monid_cli(capsys, "runs", "get", "-r", run_id, "-w", "0")
+    assert (code, json.loads(out)["status"], fake_time.sleeps) == (1, "RUNNING", [])
+    assert "still RUNNING" in err
+
+
+def test_runs_stop_r_stops_a_run_which_then_ends_stopped(env, capsys, task_queue):
+    run_id = json.loads(monid_cli(capsys, "run", *SLOW_TWEETS)[1])["runId"]
+    task_queue.run()
+    code, out, _ = monid_cli(capsys, "runs", "stop", "-r", run_id)
+    assert (code, json.loads(out)["status"]) == (0, "STOPPING")
+    code, out, err = monid_cli(capsys, "runs", "get", "-r", run_id, "-w")
+    assert (code, json.loads(out)["status"]) == (1, "STOPPED") and "ended STOPPED" in err
 
 
 def test_runs_get_of_an_unknown_run_is_an_api_error(env, capsys):
-    code, _, err = monid(capsys, "runs", "get", "01JABCDEFGHJKMNPQRSTVWXYZ0")
+    code, _, err = monid_cli(capsys, "runs", "get", "-r", "01JABCDEFGHJKMNPQRSTVWXYZ0")
     assert code == 3 and "HTTP 404" in err
 
 
+def test_runs_get_and_stop_take_the_run_id_as_a_positional_argument_too(env, capsys):
+    run_id = json.loads(monid_cli(capsys, "run", *SLOW_TWEETS)[1])["runId"]
+    assert json.loads(monid_cli(capsys, "runs", "stop", run_id)[1])["status"] == "STOPPING"
+    assert json.loads(monid_cli(capsys, "runs", "get", run_id)[1])["runId"] == run_id
+
+
+def test_balance_prints_the_wallet(env, capsys):
+    code, out, _ = monid_cli(capsys, "balance")
+    assert code == 0 and json.loads(out)["balance"]["currency"] == "USD"
+
+
+def test_whoami_prints_who_made_the_key_and_its_workspace(env, capsys):
+    code, out, _ = monid_cli(capsys, "whoami")
+    assert code == 0 and json.loads(out) == {"user": {"userId": "alice", "username": "alice", "email": ""},
+                                             "workspace": {"workspaceId": "acme", "name": "Acme", "slug": "acme"}}
+
+
+def test_whoami_workspaces_lists_the_keys_workspace(env, capsys):
+    code, out, _ = monid_cli(capsys, "whoami", "--workspaces", "-j")
+    assert code == 0 and json.loads(out) == {"workspaces": [{"workspaceId": "acme", "name": "Acme", "slug": "acme"}]}
+
+
+# the program
+
 def test_help_documents_the_exit_codes_and_the_environment(capsys):
-    code, out, _ = monid(capsys, "--help")
+    code, out, _ = monid_cli(capsys, "--help")
     assert code == 0 and "exit codes:" in out and "MONID_API_KEY" in out and "MONID_API_BASE_URL" in out
 
 
 def test_the_installed_monid_command_runs_an_endpoint(live_server, alice_test_key):
     program = Path(sys.executable).with_name("monid")
-    result = subprocess.run([str(program), "run", "pdl", "/person/enrich", "--input", MATCH], capture_output=True,
-                            text=True, timeout=60, env={"MONID_API_KEY": alice_test_key,
-                                                        "MONID_API_BASE_URL": live_server.url, "PATH": "/usr/bin:/bin"})
+    result = subprocess.run([str(program), "run", *ENRICH, "-i", MATCH], capture_output=True, text=True, timeout=60,
+                            env={"MONID_API_KEY": alice_test_key, "MONID_API_BASE_URL": live_server.url,
+                                 "PATH": "/usr/bin:/bin", "PYTHONPATH": PACKAGE_ROOT})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["providerResponse"]["httpStatus"] == 200
 
 
 def test_python_dash_m_monid_is_the_same_command():
-    result = subprocess.run([sys.executable, "-m", "monid", "--version"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-m", "monid", "--version"], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": PACKAGE_ROOT})
     assert result.returncode == 0 and result.stdout.startswith("monid ")
 
 
-def test_the_command_runs_every_catalog_endpoint_on_its_example_with_a_test_key(env, capsys, task_queue):
-    accepted = []
-    for provider, path, example in catalog_examples():
-        code, out, err = monid(capsys, "run", provider, path, "--input", json.dumps(example), "--no-wait")
-        assert code == 0, (path, err)
-        accepted.append((path, json.loads(out)["runId"]))
-    task_queue.run()  # the workers take the async ones
-    for path, run_id in accepted:
-        code, out, err = monid(capsys, "runs", "get", run_id)
+def test_the_run_that_inspect_hints_at_works_for_every_catalog_endpoint(env, capsys):
+    for provider, path, _ in catalog_examples():
+        _, out, _ = monid_cli(capsys, "inspect", "-p", provider, "-e", path, "-j")
+        hint = shlex.split(json.loads(out)["hints"]["next"])
+        assert hint[:2] == ["monid", "run"], hint
+        code, out, err = monid_cli(capsys, *hint[1:])
         run = json.loads(out)
-        assert (code, run["status"], run["providerResponse"]["httpStatus"]) == (0, "COMPLETED", 200), (path, err)
+        assert (code, run["status"], run["providerResponse"]["httpStatus"]) == (0, "COMPLETED", 200), (hint, err)
