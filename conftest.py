@@ -3,11 +3,13 @@
 import ipaddress
 import os
 import socket
+import threading
 from pydoc import locate
 
 import pytest
 import requests
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.signing import SignedPackage
@@ -223,6 +225,27 @@ def task_queue(db):
                 checks -= 1
 
     return Queue()
+
+
+@pytest.fixture
+def worker(task_queue):
+    """Executes queued tasks in the background until the test ends, with its own database connection, as `make
+    run`'s worker would: for clients in other processes, which wait on async runs through a live server."""
+    done = threading.Event()
+
+    def work():
+        try:
+            while not done.is_set():
+                task_queue.run()
+                done.wait(0.1)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    yield
+    done.set()
+    thread.join()
 
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright's own browser download cannot reach the internet here

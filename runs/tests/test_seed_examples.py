@@ -4,10 +4,8 @@ scripts against a live server while a worker thread executes queued tasks, as `m
 import shutil
 import subprocess
 import sys
-import threading
 
 import pytest
-from django.db import connection
 
 from runs.models import Run
 
@@ -56,26 +54,6 @@ elif result.get("providerResponse", {}).get("httpStatus", 200) >= 400:
 else:
     print(f"Success: {result.get('output')}")
 '''
-
-
-@pytest.fixture
-def worker(task_queue):
-    """Executes queued tasks in the background until the test ends, with its own database connection."""
-    done = threading.Event()
-
-    def work():
-        try:
-            while not done.is_set():
-                task_queue.run()
-                done.wait(0.1)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    yield
-    done.set()
-    thread.join()
 
 
 def run_example(command, code, live_server, key, tmp_path, replacements, suffix=".py"):
