@@ -23,16 +23,18 @@ setup: $(VENV)/.installed
 run: setup
 	$(PY) manage.py devserver 127.0.0.1:8000
 
-# Browser tests drive Debian's Chromium (Playwright's own browser download does not work here), and the seed's
-# TypeScript example runs on Node.js; as root on Debian what is missing is installed here. Elsewhere we say what
-# to install, and the tests that need it say loudly that they did not run.
+# Browser tests drive Debian's Chromium (Playwright's own browser download does not work here), the seed's
+# TypeScript example runs on Node.js, and Monid's own CLI is installed with npm (by its tests, into var/npm); as
+# root on Debian what is missing is installed here. Elsewhere we say what to install, and the tests that need it
+# say loudly that they did not run.
 test-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null; then \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
-	      $$(command -v node >/dev/null || echo nodejs) >/dev/null; \
+	      $$(command -v node >/dev/null || echo nodejs) $$(command -v npm >/dev/null || echo npm) >/dev/null; \
 	  else \
-	    echo "!!! Browser tests need Chromium and the seed examples Node.js: sudo apt-get install chromium nodejs" >&2; \
+	    echo "!!! Browser tests need Chromium, the seed examples Node.js and the CLI tests npm:" \
+	      "sudo apt-get install chromium nodejs npm" >&2; \
 	  fi; \
 	fi
 
