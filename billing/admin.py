@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ApiKey, LedgerEntry, SpendControl, Workspace
+from .models import ApiKey, LedgerEntry, OAuthClient, SpendControl, Workspace
 from .services import workspace_delete
 
 
@@ -59,4 +59,16 @@ class LedgerEntryAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OAuthClient)
+class OAuthClientAdmin(admin.ModelAdmin):
+    """MCP hosts that registered themselves (billing.oauth): seen, and deleted if need be, never made here."""
+
+    list_display = ["name", "client_id", "auth_method", "created_at"]
+    readonly_fields = ["client_id", "auth_method", "name", "redirect_uris", "scope", "created_at"]
+    exclude = ["secret_hash"]
+
+    def has_add_permission(self, request):
         return False

@@ -193,3 +193,12 @@ class UsageFilterForm(forms.Form):
             if data["start"] > data["end"]:
                 raise forms.ValidationError("The start date is after the end date.")
         return data
+
+
+class OAuthApprovalForm(forms.Form):
+    """What a member chooses when approving an MCP host: the mode of the key it gets."""
+
+    mode = forms.ChoiceField(choices=ApiKey.Mode.choices, initial=ApiKey.Mode.LIVE, widget=forms.RadioSelect,
+                             label="Its key's mode",
+                             help_text="Live runs are charged to the workspace's wallet; test runs are answered from "
+                                       "recorded fixtures and never charged.")

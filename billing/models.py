@@ -264,3 +264,69 @@ class Invitation(models.Model):
     @property
     def is_expired(self):
         return self.expires_at <= timezone.now()
+
+
+class OAuthClient(models.Model):
+    """An MCP host that registered itself (OAuth dynamic client registration, RFC 7591), so that it can connect
+    without a pasted key. Anyone may register one: it can do nothing until a member approves it, and then only
+    with the API key that approval makes."""
+
+    class AuthMethod(models.TextChoices):
+        NONE = "none"  # a public client (a desktop host): PKCE alone ties its code to it
+        BASIC = "client_secret_basic"
+        POST = "client_secret_post"
+
+    # What an approval may grant: making and reading runs, and the catalog; never manage (keys, controls, wallet).
+    SCOPES = ("runs", "catalog")
+
+    client_id = models.CharField(max_length=64, unique=True)
+    # Only an HMAC of the secret is kept (billing.keys.hash_key), as for keys; none for a public client.
+    secret_hash = models.CharField(max_length=64, blank=True)
+    auth_method = models.CharField(max_length=19, choices=AuthMethod.choices)
+    name = models.CharField(max_length=100, blank=True, help_text="The client's own claim, shown as such")
+    redirect_uris = models.JSONField(default=list)
+    scope = models.CharField(max_length=100, help_text="Space-separated, some of SCOPES")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(auth_method="none", secret_hash="")
+                | (models.Q(auth_method__in=["client_secret_basic", "client_secret_post"]) & ~models.Q(secret_hash="")),
+                name="billing_oauthclient_secret_fits_method"),
+        ]
+
+    def __str__(self):
+        return f"{self.name or 'unnamed'} ({self.client_id})"
+
+
+class OAuthCode(models.Model):
+    """An authorization code: a member's approval of a client for their workspace, to be exchanged once, within
+    VALID_FOR, by that client with the PKCE verifier of code_challenge, for an API key."""
+
+    VALID_FOR = datetime.timedelta(minutes=1)
+
+    # Like a key, the code is kept only as an HMAC.
+    code_hash = models.CharField(max_length=64, unique=True)
+    client = models.ForeignKey(OAuthClient, on_delete=models.CASCADE, related_name="codes")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    redirect_uri = models.CharField(max_length=500)
+    # Whether the authorization request named redirect_uri: then the token request must name the same (RFC 6749).
+    redirect_uri_given = models.BooleanField(default=True)
+    code_challenge = models.CharField(max_length=128, help_text="BASE64URL(SHA256(code_verifier)), unpadded")
+    scopes = models.CharField(max_length=100)
+    mode = models.CharField(max_length=4, choices=ApiKey.Mode.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(help_text="created_at + VALID_FOR")
+    used_at = models.DateTimeField(null=True, blank=True)
+    # The key its exchange made; revoked should the code be presented again (RFC 6749 section 4.1.2).
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(mode__in=["live", "test"]), name="billing_oauthcode_mode_valid"),
+        ]
+
+    def __str__(self):
+        return f"code for {self.client} in {self.workspace.slug}"

@@ -6,7 +6,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .keys import hash_key
-from .models import ApiKey, Invitation, KeyDailyCost, LedgerEntry, Wallet, Workspace
+from .models import ApiKey, Invitation, KeyDailyCost, LedgerEntry, OAuthClient, Wallet, Workspace
 
 
 def workspace_for_user(user) -> Workspace | None:
@@ -129,3 +129,7 @@ def invitations_pending(*, workspace: Workspace):
 def invitation_for_token(*, token: str) -> Invitation | None:
     """The invitation whose link carries `token`, found by its HMAC as API keys are; None for an unknown one."""
     return Invitation.objects.select_related("workspace", "invited_by").filter(token_hash=hash_key(token)).first()
+
+
+def oauth_client_get(*, client_id: str) -> OAuthClient | None:
+    return OAuthClient.objects.filter(client_id=client_id).first()

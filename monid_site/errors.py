@@ -79,7 +79,8 @@ def api_exception_handler(exc, context):
     if isinstance(exc, exceptions.APIException):
         headers = {}
         if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-            headers["WWW-Authenticate"] = 'Bearer realm="api"'
+            # The view's own challenge (DRF sets it from get_authenticate_header): /mcp's points at OAuth.
+            headers["WWW-Authenticate"] = getattr(exc, "auth_header", None) or 'Bearer realm="api"'
         if isinstance(exc, exceptions.Throttled):
             headers["Retry-After"] = str(int(exc.wait))
         return Response(error_body(exc.status_code, _drf_message(exc)), status=exc.status_code, headers=headers)

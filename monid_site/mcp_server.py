@@ -5,7 +5,9 @@ pytest-django's live_server). /mcp is an ordinary Django route, `McpApi`, that h
 through a2wsgi, an ASGI-in-WSGI adapter. A route rather than a dispatcher in wsgi.py, because the live server of
 the tests builds its own WSGIHandler and never reads wsgi.py: a route is served alike by all three, with no second
 process, behind the same middleware (request id, ALLOWED_HOSTS) and DRF's key authentication, so a missing, bad or
-revoked key is answered 401 `{code, message}`, as on /v1, before the MCP layer sees the request.
+revoked key is answered 401 `{code, message}`, as on /v1, before the MCP layer sees the request. That 401's
+WWW-Authenticate names /mcp's protected resource metadata (RFC 9728, served here), which names this server as its
+OAuth authorization server (billing/oauth.py): a host given no key gets one there, approved by a member.
 
 The SDK runs stateless, answering JSON: each POST is a whole exchange answered with one JSON body. Nothing is kept
 in a process's memory between requests (gunicorn's workers each have their own, and a session opened on one would
@@ -45,17 +47,21 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import connections
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
+from django.urls import reverse
+from django.views.decorators.http import require_safe
 from drf_spectacular.utils import extend_schema
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.auth import ProtectedResourceMetadata
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 from rest_framework.views import APIView
 
 from billing.api import WalletBalanceApi, WorkspaceListApi
 from billing.keys import looks_like_key
-from billing.models import ApiKey
+from billing.models import ApiKey, OAuthClient
+from billing.oauth import issuer
 from billing.ratelimit import requests_counted
 from billing.services import api_key_authenticate
 from providers.api import EndpointDiscoverApi, EndpointInspectApi
@@ -382,6 +388,11 @@ class McpApi(APIView):
     throttle_classes = []  # each tool call is counted as the /v1 request it makes
     scope = None  # any key: each tool call needs the scope of the /v1 request it makes
 
+    def get_authenticate_header(self, request):
+        """The 401's challenge names our protected resource metadata (RFC 9728), so that a host without a key
+        learns where to get one with OAuth."""
+        return f'Bearer realm="api", resource_metadata="{issuer(request)}{reverse("oauth-resource-metadata")}"'
+
     def perform_content_negotiation(self, request, force=False):
         # The MCP layer judges Accept (it asks for JSON and event streams); our own answers are JSON regardless.
         return super().perform_content_negotiation(request, force=True)
@@ -402,3 +413,13 @@ class McpApi(APIView):
             if name.lower() != "content-length":
                 response[name] = value
         return response
+
+
+@require_safe
+def protected_resource_metadata(request):
+    """RFC 9728: /mcp is a protected resource, and this server its authorization server (billing.oauth). Served
+    at the path-aware address the 401 names and at the bare one, which hosts try next."""
+    metadata = ProtectedResourceMetadata(
+        resource=issuer(request) + PATH, authorization_servers=[issuer(request)],
+        scopes_supported=list(OAuthClient.SCOPES), bearer_methods_supported=["header"], resource_name="Monid")
+    return JsonResponse(metadata.model_dump(mode="json", exclude_none=True))

@@ -1,7 +1,7 @@
-"""Throttles for the account pages that take a password or send mail (log in, sign up, password reset): so many
-POSTs per client address, and per account named in the form, in a window; counted in the shared cache (Redis,
-or the database's cache table), so every process and machine counts together. Past a limit the page answers
-429 with Retry-After, before any password is checked or mail sent.
+"""Throttles for the account pages that take a password or send mail (log in, sign up, password reset), and for
+OAuth client registration: so many POSTs per client address, and per account named in the form, in a window;
+counted in the shared cache (Redis, or the database's cache table), so every process and machine counts together.
+Past a limit the page answers 429 with Retry-After, before any password is checked or mail sent.
 
 Counts are kept under hashes of the address and the account, so the cache holds no email address or username.
 """
@@ -20,6 +20,7 @@ THROTTLES = {
     "login": (900, 30, 10),
     "sign-up": (3600, 10, 3),
     "password-reset": (3600, 10, 3),
+    "oauth-register": (3600, 20, None),  # MCP hosts registering themselves (billing.oauth): no account to count
 }
 
 

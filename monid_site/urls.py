@@ -4,13 +4,14 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 
+from billing import oauth
 from billing import views as billing_views
 from providers import urls as providers_urls
 from runs import views as runs_views
 
 from . import health, metrics, ops
 from .errors import api_route_not_found
-from .mcp_server import McpApi
+from .mcp_server import McpApi, protected_resource_metadata
 from .middleware import content_security_policy
 from .throttle import throttled
 
@@ -30,6 +31,14 @@ urlpatterns = [
     path("v1/", include("providers.urls")),
     path("public/v1/", include(providers_urls.public_urlpatterns)),
     path("mcp", McpApi.as_view(), name="mcp"),  # the MCP server: the same API as tools for a model
+    # OAuth for MCP hosts without a pasted key (billing/oauth.py): /mcp's metadata names this server's
+    path(".well-known/oauth-protected-resource/mcp", protected_resource_metadata, name="oauth-resource-metadata"),
+    path(".well-known/oauth-protected-resource", protected_resource_metadata),
+    path(".well-known/oauth-authorization-server", oauth.authorization_server_metadata, name="oauth-metadata"),
+    path("oauth/register", oauth.register, name="oauth-register"),
+    path("oauth/authorize", oauth.authorize, name="oauth-authorize"),
+    path("oauth/token", oauth.token, name="oauth-token"),
+    path("oauth/revoke", oauth.revoke, name="oauth-revoke"),
     re_path(r"^v1(/|$)", api_route_not_found),
     re_path(r"^public/v1(/|$)", api_route_not_found),
     # One login page, throttled: the admin's own would be a second door without a throttle.
