@@ -74,6 +74,6 @@ def run_command(endpoint: Endpoint) -> str:
         parts.setdefault(_part(endpoint, name), {})[name] = value
     command = f"monid run -p {shlex.quote(endpoint.provider.slug)} -e {shlex.quote(endpoint.path)}"
     for part, flag in RUN_FLAGS.items():
-        if part in parts:
-            command += f" {flag} {shlex.quote(json.dumps(parts[part]))}"
+        if part in parts:  # keys sorted: PostgreSQL's jsonb keeps no order, and the hint is the same on both
+            command += f" {flag} {shlex.quote(json.dumps(parts[part], sort_keys=True))}"
     return command + " -w" if endpoint.provider.is_async else command

@@ -338,7 +338,7 @@ def test_an_example_an_operator_typed_that_is_not_an_object_hints_a_run_without_
 
 def test_inspect_hints_a_run_of_the_first_example_waiting_for_an_async_provider(client, alice_key):
     hint = inspect(client, alice_key, "apify", "/apidojo/tweet-scraper")["hints"]["next"]
-    assert hint == """monid run -p apify -e /apidojo/tweet-scraper -i '{"searchTerms": ["AI"], "maxItems": 10}' -w"""
+    assert hint == """monid run -p apify -e /apidojo/tweet-scraper -i '{"maxItems": 10, "searchTerms": ["AI"]}' -w"""
 
 
 def test_the_summary_is_what_to_give_else_the_endpoints_title(client, alice_key):
