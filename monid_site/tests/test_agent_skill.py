@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -238,7 +239,7 @@ def test_it_shows_every_command_of_the_cli_and_every_mcp_tool(monkeypatch):
             has_own = any(action.dest.endswith("command") and action.choices for action in sub._actions)
             yield from paths(sub, f"{prefix} {name}") if has_own else [f"{prefix} {name}"]
 
-    tools = {tool.name for tool in anyio.run(mcp_server.server.list_tools)}
+    tools = {tool.name for tool in in_own_thread(mcp_server.server.list_tools)}
     shown = {command.kind for command in COMMANDS}
     assert set(paths(build_parser(), "monid")) <= shown
     assert tools == {kind for kind in shown if kind.startswith("monid_")}
@@ -247,7 +248,7 @@ def test_it_shows_every_command_of_the_cli_and_every_mcp_tool(monkeypatch):
 def test_the_commands_and_tools_its_prose_names_exist():
     text = SKILL.read_text(encoding="utf-8")
     kinds = set(CHECKS)
-    tools = {tool.name for tool in anyio.run(mcp_server.server.list_tools)}
+    tools = {tool.name for tool in in_own_thread(mcp_server.server.list_tools)}
     for span in re.findall(r"`(monid [^`]*)`", text):
         argv = span.split()
         assert argv[1].startswith("-") or _shell_kind(argv) in kinds, span
@@ -290,6 +291,13 @@ def test_each_shell_command_it_shows_works_on_a_live_server(command, live_server
     CHECKS[command.kind](json.loads(out), command, run_id, tmp_path)
 
 
+def in_own_thread(coroutine_function):
+    """anyio.run in a thread of its own: a browser test earlier in the session leaves Playwright's event loop
+    running in this one, where anyio.run refuses to start."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, coroutine_function).result()
+
+
 def _call(live_server, key, tool, arguments):
     async def session():
         async with (httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=60) as http,
@@ -297,7 +305,7 @@ def _call(live_server, key, tool, arguments):
                     ClientSession(read, write) as client):
             await client.initialize()
             return await client.call_tool(tool, arguments)
-    return anyio.run(session)
+    return in_own_thread(session)
 
 
 @pytest.mark.django_db(transaction=True)
