@@ -29,8 +29,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             )
         api_key = None
         if looks_like_key(key):
-            api_key = api_key_authenticate(key=key, ip=_ip_or_none(client_address(request)),
-                                           user_agent=request.headers.get("User-Agent", ""))
+            api_key = api_key_authenticate(key=key, origin=lambda: (
+                _ip_or_none(client_address(request)), request.headers.get("User-Agent", "")))
         if api_key is None:
             raise exceptions.AuthenticationFailed(
                 "This API key is not valid or has been revoked. Create a new one in the dashboard."

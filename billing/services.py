@@ -5,7 +5,7 @@ import hmac
 import itertools
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -146,10 +146,12 @@ def _keys_tombstone(key_hashes: list[str]) -> None:
     cache.set_many({_key_cache_key(key_hash): _REVOKED for key_hash in key_hashes}, timeout=KEY_TOMBSTONE_SECONDS)
 
 
-def api_key_authenticate(*, key: str, ip: str | None = None, user_agent: str = "") -> ApiKey | None:
+def api_key_authenticate(*, key: str, origin: Callable[[], tuple[str | None, str]] = lambda: (None, "")
+                         ) -> ApiKey | None:
     """The unrevoked key matching `key` (perhaps expired: the caller says so): from the cache when it was used
-    in the last minute, else from the database, recording its last use, address and user agent (so at most
-    once a minute per key)."""
+    in the last minute, else from the database, recording its last use and `origin()`'s address and user agent
+    (so at most once a minute per key; `origin` is a callable so that a cached key's request never works them
+    out)."""
     key_hash = hash_key(key)
     cached = cache.get(_key_cache_key(key_hash))
     if cached is not None:
@@ -159,6 +161,7 @@ def api_key_authenticate(*, key: str, ip: str | None = None, user_agent: str = "
         return None  # not cached: guesses must not fill the cache
     now = timezone.now()
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+        ip, user_agent = origin()
         used = {"last_used_at": now, "last_used_ip": ip,
                 "last_used_user_agent": user_agent[:ApiKey._meta.get_field("last_used_user_agent").max_length]}
         ApiKey.objects.filter(pk=api_key.pk).update(**used)

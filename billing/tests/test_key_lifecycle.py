@@ -7,6 +7,7 @@ import json
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
@@ -155,10 +156,12 @@ def test_a_forged_forwarded_address_or_a_huge_user_agent_is_kept_harmlessly(alic
     assert (api_key.last_used_ip, len(api_key.last_used_user_agent)) == (None, 200)
 
 
-def test_the_last_use_is_recorded_at_most_once_a_minute(alice, catalog):
+def test_the_last_use_is_recorded_at_most_once_a_minute_and_a_cached_key_never_reads_its_origin(alice, catalog):
     _, key = api_key_create(workspace=alice.workspaces.get(), label="busy")
-    api_key_authenticate(key=key, ip="198.51.100.1", user_agent="first")
-    api_key_authenticate(key=key, ip="198.51.100.2", user_agent="second")
+    api_key_authenticate(key=key, origin=lambda: ("198.51.100.1", "first"))
+    assert api_key_authenticate(key=key, origin=lambda: 1 / 0).label == "busy"
+    cache.clear()  # past the cache, within the minute: found in the database, its last use not written again
+    api_key_authenticate(key=key, origin=lambda: ("198.51.100.2", "second"))
     assert ApiKey.objects.get(label="busy").last_used_user_agent == "first"
 
 
