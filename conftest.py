@@ -21,7 +21,7 @@ from providers.engine import protocol_for
 from providers.models import Endpoint
 from providers.services import catalog_seed
 from runs.models import Run
-from runs.services import runs_dispatch
+from runs.services import runs_dispatch, runs_settle_all
 
 APIFY_TOKEN, PDL_KEY = apify.DEFAULT_TOKEN, pdl.DEFAULT_API_KEY
 _real_connect = socket.socket.connect
@@ -213,13 +213,15 @@ def task_queue(db):
         def run(self, checks=10):
             """Dispatches the new runs and executes tasks until none is queued. Then, while runs wait for a later
             status check, skips the wait (their check is made due now) and dispatches them, as the dispatcher
-            would, at most `checks` times: a run that never ends at the provider stays RUNNING."""
+            would, at most `checks` times: a run that never ends at the provider stays RUNNING. Last, it settles
+            the runs that ended, as the dispatcher would."""
             ran = 0
             runs_dispatch()  # the new runs
             while True:
                 while broker.queue_size():
                     ran += self.run_one()
                 if not checks or not Run.objects.filter(next_step_at__isnull=False).update(next_step_at=timezone.now()):
+                    runs_settle_all()
                     return ran
                 runs_dispatch()
                 checks -= 1

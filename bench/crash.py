@@ -4,8 +4,9 @@ Starts a deployment of real processes (gunicorn, two qclusters, the dispatcher, 
 database of DATABASE_URL's kind (SQLite when unset; Redis as the broker when REDIS_URL is set), posts the runs
 at a steady rate (so kills land on runs in every phase), and every few seconds SIGKILLs either one worker
 process (its qcluster starts another) or a whole qcluster (as when its machine dies, then starts it again).
-Once every run was posted and the killing stops, it waits for every run to end and prints what happened,
-with how many starts were adopted after a kill rather than repeated.
+Once every run was posted and the killing stops, it waits for every run to end and be settled (its hold
+released, its charge taken), and prints what happened, with how many starts were adopted after a kill rather
+than repeated.
 
     make bench-crash                                                  # SQLite + ORM broker
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 make bench-crash
@@ -100,6 +101,11 @@ def crash_scenario(deployment: Deployment, *, monid_url: str, emulators_url: str
                    what="every run to end")
     except TimeoutError:
         pass
+    try:  # the holds are released and the charges taken by the settler, which may have been killed too
+        wait_until(lambda: not ours.filter(status__in=Run.TERMINAL, settled_at__isnull=True).exists(), seconds=120,
+                   interval=0.5, what="the settler to catch up")
+    except TimeoutError:
+        pass
     statuses = collections.Counter(ours.values_list("status", flat=True))
     started = collections.Counter(
         run["input"]["searchTerms"][0] for run in emulator_runs(emulators_url)
@@ -112,6 +118,7 @@ def crash_scenario(deployment: Deployment, *, monid_url: str, emulators_url: str
         "runs": runs,
         "statuses": dict(statuses),
         "lost": runs - ended.count(),
+        "ended, never settled": ended.filter(settled_at__isnull=True).count(),
         "started twice": sum(1 for count in started.values() if count > 1),
         "never started": runs - len(started),
         "charged twice": (rolled_up["runs"] or 0) - ended.count(),
@@ -151,7 +158,8 @@ def main():
     for name, value in result.items():
         print(f"{name:>32}: {value}")
     runs_charged, rolled_up = result["charged micros, runs vs rollup"]
-    bad = (result["lost"] or result["started twice"] or result["charged twice"] or result["held micros never released"]
+    bad = (result["lost"] or result["ended, never settled"] or result["started twice"] or result["charged twice"]
+           or result["held micros never released"]
            or not runs_charged == rolled_up == result["charged micros in the ledger"])
     sys.exit(1 if bad else 0)
 

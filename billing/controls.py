@@ -175,21 +175,25 @@ def _key_limit_state(api_key: ApiKey, amount_micros: int, held_micros: int, now)
     return KeyLimitState(api_key, amount_micros, spent, held_micros, start)
 
 
-def budget_spend_record(*, workspace_id: int, charge_micros: int, now: datetime.datetime) -> None:
-    """Adds a charge to every budget of the workspace (paused ones too, so resuming one finds it right); a
-    budget still on an earlier window starts its new one with this charge.
+def budget_spend_record(*, workspace_id: int, charges: list[tuple[datetime.datetime, int]]) -> None:
+    """Adds charges, each (when its run ended, micro-dollars), to every budget of the workspace (paused ones too,
+    so resuming one finds it right). A charge counts in the window its run ended in: a budget still on an earlier
+    window moves on to the newest window charged, which starts with that window's charges; charges of a window
+    that has already ended no longer count.
 
-    In the settling transaction, after the wallet's row: every writer of a budget's spend holds that row's lock
+    In the settler's transaction, after the wallet's row: every writer of a budget's spend holds that row's lock
     first (see spend_control_set), so what is read here cannot change before it is written.
     """
     for budget in SpendControl.objects.filter(workspace_id=workspace_id, kind=SpendControl.Kind.BUDGET):
-        start = window_start(budget.period, now)
-        if budget.window_start and budget.window_start > start:
-            # A run charged just before a window turned, whose transaction commits just after: it belongs to the
-            # window that ended, which no longer counts.
+        by_window = {}
+        for ended_at, micros in charges:
+            start = window_start(budget.period, ended_at)
+            by_window[start] = by_window.get(start, 0) + micros
+        newest = max(by_window)
+        if budget.window_start and budget.window_start > newest:
             continue
-        spent = F("spent_micros") + charge_micros if budget.window_start == start else charge_micros
-        SpendControl.objects.filter(pk=budget.pk).update(spent_micros=spent, window_start=start)
+        spent = F("spent_micros") + by_window[newest] if budget.window_start == newest else by_window[newest]
+        SpendControl.objects.filter(pk=budget.pk).update(spent_micros=spent, window_start=newest)
 
 
 def _clean_limit(limit_micros: int) -> int:

@@ -6,6 +6,7 @@ import itertools
 import re
 import secrets
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -175,17 +176,59 @@ def _key_cache_key(key_hash: str) -> str:
     return f"monid:apikey:{key_hash}"
 
 
-def key_cost_record(*, api_key_id: int, provider: str, endpoint: str, status: str, day: datetime.date,
-                    costs: Costs) -> None:
-    """Adds one ended run to its key's daily rollup; called in the transaction that ends the run, so the rollup
-    is exact. F() keeps concurrent settlements from losing updates."""
-    increments = {
-        "run_count": F("run_count") + 1,
-        "calculated_cost_micros": F("calculated_cost_micros") + costs.calculated_micros,
-        "actual_cost_micros": F("actual_cost_micros") + costs.actual_micros,
-        "reported_cost_micros": F("reported_cost_micros") + costs.reported_micros,
-    }
-    group = {"api_key_id": api_key_id, "day": day, "provider": provider, "endpoint": endpoint, "status": status}
+@dataclass(frozen=True)
+class Settlement:
+    """What settling one ended run needs to know of it (billing does not import runs)."""
+
+    workspace_id: int
+    api_key_id: int
+    run_id: str
+    provider: str
+    endpoint: str
+    status: str
+    ended_at: datetime.datetime
+    held_micros: int
+    costs: Costs
+
+
+def settlements_record(settlements: list[Settlement]) -> None:
+    """Settles a batch of ended runs, in the settler's transaction: their holds released and their charges taken
+    (one ledger INSERT for the batch, one wallet UPDATE and one pass over the budgets per workspace), and their
+    costs added to their keys' daily rollup (one UPDATE per group of runs alike).
+
+    Wallet rows are updated in workspace order and rollup rows in key order, so two settlers (several workers on
+    PostgreSQL, each with its own runs) never wait on each other in a cycle.
+    """
+    LedgerEntry.objects.bulk_create([
+        LedgerEntry(workspace_id=s.workspace_id, kind=kind, amount_micros=amount, run_id=s.run_id)
+        for s in settlements
+        for kind, amount in ((LedgerEntry.Kind.RELEASE, s.held_micros), (LedgerEntry.Kind.CHARGE, s.costs.reported_micros))
+        if amount])
+    by_workspace = {}
+    for s in settlements:
+        by_workspace.setdefault(s.workspace_id, []).append(s)
+    for workspace_id, runs in sorted(by_workspace.items()):
+        released, charged = sum(s.held_micros for s in runs), sum(s.costs.reported_micros for s in runs)
+        if released or charged:
+            Wallet.objects.filter(workspace_id=workspace_id).update(
+                balance_micros=F("balance_micros") - charged, held_micros=F("held_micros") - released)
+        if charged:  # after the wallet's row: see budget_spend_record
+            budget_spend_record(workspace_id=workspace_id,
+                                charges=[(s.ended_at, s.costs.reported_micros) for s in runs if s.costs.reported_micros])
+    groups: dict[tuple, list[int]] = {}
+    for s in settlements:
+        sums = groups.setdefault((s.api_key_id, s.ended_at.date(), s.provider, s.endpoint, s.status), [0, 0, 0, 0])
+        for i, amount in enumerate((1, s.costs.calculated_micros, s.costs.actual_micros, s.costs.reported_micros)):
+            sums[i] += amount
+    for group, sums in sorted(groups.items()):
+        _key_costs_add(dict(zip(("api_key_id", "day", "provider", "endpoint", "status"), group)), *sums)
+
+
+def _key_costs_add(group: dict, runs: int, calculated: int, actual: int, reported: int) -> None:
+    """F() keeps concurrent settlers from losing each other's updates."""
+    increments = {"run_count": F("run_count") + runs, "calculated_cost_micros": F("calculated_cost_micros") + calculated,
+                  "actual_cost_micros": F("actual_cost_micros") + actual,
+                  "reported_cost_micros": F("reported_cost_micros") + reported}
     rollup = KeyDailyCost.objects.filter(**group)
     if not rollup.update(**increments):  # the group's first run of the day
         KeyDailyCost.objects.get_or_create(**group)
@@ -243,20 +286,6 @@ def wallet_hold(*, workspace_id: int, amount_micros: int, run_id: str) -> None:
         raise ApplicationError(402, f"The wallet cannot cover this run: it needs {micros_text(amount_micros)} and "
                                     f"{micros_text(available)} is available, {micros_text(amount_micros - available)} "
                                     "short. Ask an operator to credit the workspace's wallet, or use a monid_test_ key.")
-
-
-def wallet_settle(*, workspace_id: int, run_id: str, held_micros: int, charge_micros: int) -> None:
-    """Gives a run's hold back and charges what it cost, in one UPDATE and one INSERT; called in the transaction
-    that ends the run, once."""
-    entries = [LedgerEntry(workspace_id=workspace_id, kind=kind, amount_micros=amount, run_id=run_id)
-               for kind, amount in ((LedgerEntry.Kind.RELEASE, held_micros), (LedgerEntry.Kind.CHARGE, charge_micros))
-               if amount]
-    if entries:
-        LedgerEntry.objects.bulk_create(entries)
-        Wallet.objects.filter(workspace_id=workspace_id).update(  # last but budgets: see wallet_hold
-            balance_micros=F("balance_micros") - charge_micros, held_micros=F("held_micros") - held_micros)
-    if charge_micros:
-        budget_spend_record(workspace_id=workspace_id, charge_micros=charge_micros, now=timezone.now())
 
 
 def _user_create(*, username: str, email: str, password: str):

@@ -106,7 +106,8 @@ def runs_reconciled(counts: dict) -> None:
 
 class StateCollector:
     """Gauges read at scrape time by a few queries, each over an index or a small table: the runs not ended (by
-    status), the broker's waiting tasks, and the wallet table (one row per workspace; never the ledger)."""
+    status) and those not yet settled, the broker's waiting tasks, and the wallet table (one row per workspace;
+    never the ledger)."""
 
     def collect(self):
         # Imported here: this module is imported by the adapters, which the runs app imports.
@@ -124,6 +125,11 @@ class StateCollector:
         yield _gauge("monid_runs_due_oldest_seconds", "How long the longest-waiting due run has waited (0: none)",
                      runs["oldest_due_seconds"] or 0)
         yield _gauge("monid_runs_stepping", "Async runs a worker is stepping at this moment", runs["stepping"])
+        settlement = ops.runs_to_settle(now=now)
+        yield _gauge("monid_runs_to_settle", "Runs ended whose hold the settler has not yet released and charged",
+                     settlement["count"])
+        yield _gauge("monid_settlement_lag_seconds", "How long ago the oldest run still to settle ended (0: the "
+                     "settler has caught up)", settlement["lag_seconds"])
         broker = ops.broker_state()
         yield _gauge("monid_queue_up", "1 when the django-q2 broker answered this scrape, else 0", "error" not in broker)
         if "error" not in broker:

@@ -50,7 +50,7 @@ def queue_health(request):
         "reconciler": Schedule.objects.filter(func=RECONCILE_FUNC).order_by("next_run").first(),
         # A live cluster's scheduler takes a due schedule within about half a minute: later than this, none does.
         "overdue_before": now - RECONCILE_GRACE,
-        "runs": runs_in_flight(now=now), "successes": successes_kept(now=now),
+        "runs": runs_in_flight(now=now), "settlement": runs_to_settle(now=now), "successes": successes_kept(now=now),
         "failure_count": Failure.objects.count(), "failures": failures_newest(),
     })
 
@@ -91,6 +91,15 @@ def runs_in_flight(*, now: datetime.datetime) -> dict:
         stepping=Count("pk", filter=Q(lease_until__gt=now)), waiting=Count("pk", filter=Q(next_step_at__gt=now)))
     oldest = counts.pop("oldest_due")
     return {**counts, "oldest_due_seconds": (now - oldest).total_seconds() if oldest else None}
+
+
+def runs_to_settle(*, now: datetime.datetime) -> dict:
+    """Runs ended and not yet settled, and how long ago the oldest ended: the settler's lag (0 when it has caught
+    up). One query over the runs_run_to_settle index, which holds only those runs."""
+    found = Run.objects.filter(settled_at__isnull=True, completed_at__isnull=False).aggregate(
+        count=Count("pk"), oldest=Min("completed_at"))
+    return {"count": found["count"], "lag_seconds": max(0.0, (now - found["oldest"]).total_seconds())
+            if found["oldest"] else 0.0}
 
 
 def successes_kept(*, now: datetime.datetime) -> dict | None:

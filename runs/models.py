@@ -63,6 +63,9 @@ class Run(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # When the settler (services.runs_settle) released the run's hold, charged it and rolled it up on its key: null
+    # while the run is in flight and for the moment between its end and its settlement, when its hold still counts.
+    settled_at = models.DateTimeField(null=True, blank=True)
     # Execution bookkeeping: when the next step is due (null while one is queued or running, and once terminal),
     # which worker holds the step until when, when a step last showed life, and which worker that was.
     next_step_at = models.DateTimeField(null=True, blank=True)
@@ -88,9 +91,11 @@ class Run(models.Model):
                          condition=models.Q(next_step_at__isnull=False)),
             # Only runs still holding an output, so retention reads what it prunes, not every run since the first.
             models.Index(fields=["id"], name="runs_run_output_kept", condition=models.Q(output__isnull=False)),
-            # A key's runs in flight, whose holds count against its spend limit at admission.
-            models.Index(fields=["api_key"], name="runs_run_key_in_flight",
-                         condition=models.Q(status__in=["READY", "RUNNING", "STOPPING"])),  # IN_FLIGHT
+            # A key's runs not yet settled, whose holds count against its spend limit at admission.
+            models.Index(fields=["api_key"], name="runs_run_key_unsettled", condition=models.Q(settled_at__isnull=True)),
+            # The settler's queue: ended runs not yet settled, oldest end first; empty once it has caught up.
+            models.Index(fields=["completed_at"], name="runs_run_to_settle",
+                         condition=models.Q(settled_at__isnull=True, completed_at__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=RunStatus.values), name="runs_run_status_valid"),

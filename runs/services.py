@@ -22,7 +22,7 @@ from django_q.tasks import async_task
 from billing.controls import ControlState, KeyLimitState, spend_controls_check
 from billing.costs import Costs, run_costs
 from billing.models import ApiKey, KeyDailyCost
-from billing.services import key_cost_record, wallet_hold, wallet_settle
+from billing.services import Settlement, settlements_record, wallet_hold
 from monid_site import logs, metrics
 from monid_site.errors import ApplicationError
 from providers.engine import (ProviderAnswer, ProviderProgress, ProviderTimeout, ProviderUnavailable, protocol_for,
@@ -52,6 +52,12 @@ PROVIDER_CLOCK_SKEW = datetime.timedelta(minutes=1)
 DISPATCH_BATCH = 10
 # Stalled runs resumed per UPDATE: well under SQLite's limit on a statement's parameters.
 RECONCILE_BATCH = 1000
+# Ended runs settled per transaction: one wallet UPDATE per workspace each; the batch's wallet rows stay locked
+# until it commits, so it must stay short.
+SETTLE_BATCH = 500
+SETTLED_FIELDS = ("id", "workspace_id", "api_key_id", "status", "completed_at", "is_test", "held_micros",
+                  "provider_http_status", "calculated_cost_micros", "actual_cost_micros", "reported_cost_micros",
+                  "endpoint__path", "endpoint__provider__slug")
 INTERNAL_ERROR = "An internal error in Monid ended this run; it was not charged."
 
 
@@ -161,8 +167,9 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict, idempote
 
 
 def _key_held_micros(api_key: ApiKey) -> int:
-    """What the key's runs in flight hold (the runs_run_key_in_flight index reads only those)."""
-    return (Run.objects.filter(api_key=api_key, status__in=Run.IN_FLIGHT)
+    """What the key's runs not yet settled hold: those in flight, and those ended whose charge the settler has not
+    yet counted on the key (the runs_run_key_unsettled index reads only those)."""
+    return (Run.objects.filter(api_key=api_key, settled_at__isnull=True)
             .aggregate(total=Sum("held_micros"))["total"] or 0)
 
 
@@ -177,11 +184,7 @@ def _run_block(*, fields: dict, states: list[ControlState | KeyLimitState], idem
                    _event(run, "ended", _ended_detail(status=run.status), at=now)])
     if idempotency_key is not None:
         IdempotencyKey.objects.filter(api_key_id=run.api_key_id, key=idempotency_key).update(run=run)
-    key_cost_record(api_key_id=run.api_key_id, provider=run.endpoint.provider.slug, endpoint=run.endpoint.path,
-                    status=run.status, day=now.date(),
-                    costs=Costs(calculated_micros=0, actual_micros=0, reported_micros=0))
-    metrics.run_ended(run)
-    return run
+    return run  # the settler counts it on its key
 
 
 def _commit_without_flush() -> None:
@@ -502,7 +505,8 @@ def run_stop_at_provider(*, run: Run, protocol=None, events: list[RunEvent] | No
 @transaction.atomic
 def run_finish(*, run: Run, status: str, answer: ProviderAnswer | None = None, error_message: str = "",
                actual_cost_micros: int = 0, events: list[RunEvent] | None = None) -> Run:
-    """Ends a run once and for all: records the answer and its three costs, then rolls them up on the key.
+    """Ends a run once and for all: records the answer, its three costs and its timeline, in one UPDATE and one
+    INSERT. Its hold stays taken until runs_settle releases it and charges the run, off the request's path.
 
     `actual_cost_micros` is what the provider billed when there is no answer (an aborted run still costs us).
     `events` are the caller's timeline entries not yet written (its step's): they are written here, ahead of
@@ -533,19 +537,48 @@ def run_finish(*, run: Run, status: str, answer: ProviderAnswer | None = None, e
     if Run.objects.filter(pk=run.pk).exclude(status__in=Run.TERMINAL).update(**fields):
         ended = _event(run, "ended", _ended_detail(status=status, http_status=http_status, result_count=result_count),
                        at=now)
-        # Before the settlement, which updates the wallet row last so that its lock is held for as short as can be.
         _events_write(events if events is not None else [], ended)
-        key_cost_record(api_key_id=run.api_key_id, provider=run.endpoint.provider.slug, endpoint=run.endpoint.path,
-                        status=status, day=now.date(), costs=costs)
-        wallet_settle(workspace_id=run.workspace_id, run_id=run.pk, held_micros=run.held_micros,
-                      charge_micros=costs.reported_micros)
         for name, value in fields.items():
             setattr(run, name, value)
-        metrics.run_ended(run)
     else:
         _events_write(events if events is not None else [])  # what the step did still happened
         run.refresh_from_db()
     return run
+
+
+def runs_settle(*, limit: int = SETTLE_BATCH) -> int:
+    """Settles up to `limit` ended runs, oldest end first, in one transaction; returns how many.
+
+    Settling a run releases its hold, charges what it cost (billing.settlements_record: a wallet UPDATE per
+    workspace, not per run) and rolls it up on its key; marking it settled in the same transaction makes that
+    happen exactly once, whichever settler gets there, and whatever dies in between. Until then its hold still
+    counts in the wallet, in the budgets' `spent + held` and in its key's limit, and it covers the charge (a run
+    charges at most its hold): money can never be spent twice while settlement lags. SKIP LOCKED lets several
+    settlers share the work on PostgreSQL; on SQLite one writer at a time goes in anyway.
+    """
+    with transaction.atomic():
+        ended = list(Run.objects.filter(settled_at__isnull=True, completed_at__isnull=False).order_by("completed_at")
+                     .select_for_update(skip_locked=True, of=("self",)).select_related("endpoint__provider")
+                     .only(*SETTLED_FIELDS)[:limit])
+        if not ended:
+            return 0
+        Run.objects.filter(pk__in=[run.pk for run in ended]).update(settled_at=timezone.now())
+        settlements_record([Settlement(
+            workspace_id=run.workspace_id, api_key_id=run.api_key_id, run_id=run.pk, provider=run.endpoint.provider.slug,
+            endpoint=run.endpoint.path, status=run.status, ended_at=run.completed_at, held_micros=run.held_micros,
+            costs=Costs(calculated_micros=run.calculated_cost_micros, actual_micros=run.actual_cost_micros,
+                        reported_micros=run.reported_cost_micros)) for run in ended])
+    for run in ended:
+        metrics.run_ended(run)
+    return len(ended)
+
+
+def runs_settle_all() -> int:
+    """Settles every ended run there is, batch after batch; returns how many."""
+    settled = 0
+    while batch := runs_settle():
+        settled += batch
+    return settled
 
 
 def _units_billed(run: Run, evidence: int | None) -> int | None:

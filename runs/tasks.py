@@ -9,7 +9,7 @@ from monid_site import logs, metrics
 from .health import endpoint_health_sample
 from .models import Run
 from .retention import run_outputs_prune
-from .services import run_stop_at_provider, runs_advance, runs_dispatch, runs_reconcile
+from .services import run_stop_at_provider, runs_advance, runs_dispatch, runs_reconcile, runs_settle_all
 
 
 def advance_runs(*run_ids: str) -> None:
@@ -24,11 +24,12 @@ def stop_run(run_id: str) -> None:
 
 
 def reconcile_runs() -> dict:
-    """Run every minute by the django-q2 schedule that migration runs.0004 creates. It dispatches due runs too,
-    so runs still progress (a minute at a time) where no `dispatch_runs` process was started."""
+    """Run every minute by the django-q2 schedule that migration runs.0004 creates. It dispatches due runs and
+    settles ended ones too, so runs still progress (a minute at a time) where no `dispatch_runs` process was
+    started."""
     reconciled = runs_reconcile()
     metrics.runs_reconciled(reconciled)
-    return {**reconciled, "dispatched": runs_dispatch()}
+    return {**reconciled, "dispatched": runs_dispatch(), "settled": runs_settle_all()}
 
 
 def prune_outputs() -> dict:

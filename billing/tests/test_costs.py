@@ -1,5 +1,4 @@
 import datetime
-import json
 
 import pytest
 import time_machine
@@ -10,6 +9,7 @@ from billing.models import ApiKey, KeyDailyCost
 from billing.queries import cost_summary_by
 from runs.models import Run
 from runs.services import cost_rollup_rebuild
+from runs.tests.api import person_enriched
 
 FEB_10 = datetime.date(2025, 2, 10)
 
@@ -49,13 +49,6 @@ def test_dollars_appear_only_at_the_edge():
     assert micros_to_usd(3000) == 0.003 and micros_to_usd(1) == 0.000001
 
 
-def post_run(client, key, email="sean@example.com"):
-    response = client.post("/v1/run", data=json.dumps({"provider": "pdl", "endpoint": "/person/enrich",
-                                                        "input": {"email": email}}),
-                           content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
-    assert response.status_code == 200, response.content
-
-
 def rollup(label, *, day=FEB_10, provider="pdl", endpoint="/person/enrich", status="COMPLETED", runs=1,
            calculated=0, actual=0, reported=0):
     """One row of the daily rollup, as settling `runs` runs of the key labelled `label` would leave it."""
@@ -72,7 +65,7 @@ def summary(group="key", mode="live", **dates):
 def test_the_cost_summary_sums_each_keys_runs(client, alice_key, bob_key):
     for key, email in [(alice_key, "a@example.com"), (alice_key, "b@example.com"),
                        (alice_key, "nomatch@example.com"), (bob_key, "c@example.com")]:
-        post_run(client, key, email)
+        person_enriched(client, key, email)
 
     rows, totals = summary()
 
@@ -86,7 +79,7 @@ def test_the_cost_summary_sums_each_keys_runs(client, alice_key, bob_key):
 @pytest.mark.django_db
 def test_settling_a_run_records_it_under_its_key_day_provider_endpoint_and_status(client, alice_key):
     with time_machine.travel(datetime.datetime(2025, 2, 10, 23, 59, 59, tzinfo=datetime.UTC), tick=False):
-        post_run(client, alice_key)
+        person_enriched(client, alice_key)
 
     row = KeyDailyCost.objects.get()
     assert (row.api_key.label, row.day, row.provider, row.endpoint, row.status) == (
@@ -204,9 +197,9 @@ def test_rebuilding_the_rollup_from_runs_gives_what_settling_them_recorded(clien
                                ("2025-02-11 12:00:00Z", alice_test_key, "a@example.com"),
                                ("2025-02-11 12:00:00Z", bob_key, "b@example.com")]:
         with time_machine.travel(moment, tick=False):
-            post_run(client, key, email)
+            person_enriched(client, key, email)
     settings.PDL_API_BASE_URL = "http://127.0.0.1:9"  # refused: the run ends FAILED
-    post_run(client, alice_key)
+    person_enriched(client, alice_key)
     fields = ("api_key__label", "day", "provider", "endpoint", "status", "run_count", "calculated_cost_micros",
               "actual_cost_micros", "reported_cost_micros")
     recorded = set(KeyDailyCost.objects.values_list(*fields))

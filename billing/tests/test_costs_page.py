@@ -4,7 +4,6 @@ reported and actual cost over the same keys and days."""
 import csv
 import datetime
 import io
-import json
 import re
 
 import pytest
@@ -12,6 +11,7 @@ import time_machine
 
 from billing.models import ApiKey, KeyDailyCost
 from billing.services import api_key_create, workspace_get_or_create
+from runs.tests.api import person_enriched
 
 pytestmark = pytest.mark.django_db
 
@@ -71,13 +71,6 @@ def key_order(page):
     """The key labels in the order the table's body shows them."""
     body = page[page.index("<tbody>"):page.index("</tbody>")]
     return sorted(FIGURES, key=body.index)
-
-
-def post_run(client, key, email="sean@example.com"):
-    response = client.post("/v1/run", data=json.dumps({"provider": "pdl", "endpoint": "/person/enrich",
-                                                        "input": {"email": email}}),
-                           content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
-    assert response.status_code == 200, response.content
 
 
 @pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
@@ -144,7 +137,7 @@ def test_other_groupings_sort_by_their_own_columns(operator_client, alice_key):
 def test_the_chart_draws_one_point_per_day_with_runs_for_each_of_its_two_lines(client, operator_client, alice_key):
     for moment in ["2025-02-10 09:00:00Z", "2025-02-10 10:00:00Z", "2025-02-12 09:00:00Z"]:
         with time_machine.travel(moment, tick=False):
-            post_run(client, alice_key)
+            person_enriched(client, alice_key)
 
     response = operator_client.get("/costs/")
 

@@ -1,7 +1,6 @@
 import csv
 import datetime
 import io
-import json
 import re
 
 import pytest
@@ -10,6 +9,7 @@ from django.test import Client
 
 from billing.models import ApiKey, KeyDailyCost
 from billing.services import api_key_create
+from runs.tests.api import person_enriched
 
 pytestmark = pytest.mark.django_db
 
@@ -19,13 +19,6 @@ FULL_KEY = re.compile(r"monid_(live|test)_[A-Za-z0-9]{32}")
 def logged_in(client, user):
     client.force_login(user)
     return client
-
-
-def api_run(key, email):
-    response = Client().post("/v1/run", data=json.dumps({"provider": "pdl", "endpoint": "/person/enrich",
-                                                          "input": {"email": email}}),
-                             content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
-    assert response.status_code == 200, response.content
 
 
 def test_a_customer_sees_their_keys_by_label_and_prefix_only(client, alice, alice_key, bob_key):
@@ -169,7 +162,7 @@ def test_the_costs_page_sums_each_live_key_and_totals_them(client, operator, ali
     for key, email in [(alice_key, "sean@example.com"), (alice_key, "sean@example.com"),
                        (alice_key, "nomatch@example.com"), (alice_test_key, "sean@example.com"),
                        (bob_key, "sean@example.com")]:
-        api_run(key, email)
+        person_enriched(Client(), key, email)
 
     response = logged_in(client, operator).get("/costs/")
 
@@ -185,8 +178,8 @@ def test_the_costs_page_sums_each_live_key_and_totals_them(client, operator, ali
 
 
 def test_the_costs_page_shows_test_keys_apart(client, operator, alice_key, alice_test_key):
-    api_run(alice_key, "sean@example.com")
-    api_run(alice_test_key, "sean@example.com")
+    person_enriched(Client(), alice_key, "sean@example.com")
+    person_enriched(Client(), alice_test_key, "sean@example.com")
 
     response = logged_in(client, operator).get("/costs/", {"mode": "test"})
 
@@ -267,7 +260,7 @@ def test_the_costs_page_is_404_for_customers(client, alice):
 
 
 def test_the_costs_table_downloads_as_csv(client, operator, alice_key, bob_key):
-    api_run(alice_key, "sean@example.com")
+    person_enriched(Client(), alice_key, "sean@example.com")
     rollup("bob-live", day=datetime.date(2025, 2, 10), status="TIME_OUT", actual=1_234_567)
 
     page = logged_in(client, operator).get("/costs/", {"start": "2025-01-01"})

@@ -26,6 +26,7 @@ from billing.models import ApiKey, LedgerEntry, OAuthClient, OAuthCode
 from billing.services import wallet_credit
 from monid_site.throttle import THROTTLES
 from runs.models import Run
+from runs.services import runs_settle_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -158,7 +159,7 @@ def test_an_mcp_client_completes_the_oauth_flow_and_calls_monid_run(live_server,
     assert (api_key.label, api_key.workspace.slug, api_key.mode, api_key.scopes, api_key.created_by) == (
         "MCP: Test host", "acme", "live", "runs catalog", alice)
     assert Run.objects.get(pk=run["runId"]).api_key == api_key
-    assert LedgerEntry.objects.filter(run_id=run["runId"], kind="charge").exists()
+    assert runs_settle_all() == 1 and LedgerEntry.objects.filter(run_id=run["runId"], kind="charge").exists()
 
 
 def test_the_metadata_documents_lead_a_host_from_mcp_to_the_endpoints(live_server):

@@ -18,7 +18,7 @@ from bench.harness import Deployment, database_url, deployment_env, free_port, i
 from billing.controls import spend_control_set
 from billing.models import ApiKey, Wallet
 from runs.models import Run, RunEvent
-from runs.services import runs_dispatch
+from runs.services import runs_dispatch, runs_settle_all
 from runs.tasks import reconcile_runs
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +92,7 @@ def test_a_scrape_is_prometheus_text_or_openmetrics_as_asked(client):
 def test_a_sync_run_counts_its_request_its_end_its_costs_and_its_provider_call(client, alice_key):
     before = scrape(client)
     response = post_run(client, alice_key, PDL_MATCH)
+    runs_settle_all()  # a run is counted once, when it is settled
     after = scrape(client)
 
     assert response.status_code == 200
@@ -113,6 +114,7 @@ def test_a_sync_run_counts_its_request_its_end_its_costs_and_its_provider_call(c
 def test_a_providers_5xx_counts_by_its_class_on_the_run_and_on_the_call(client, alice_key):
     before = scrape(client)
     body = post_run(client, alice_key, {**PDL_MATCH, "input": {"email": "error@example.com"}}).json()
+    runs_settle_all()
     after = scrape(client)
 
     assert body["providerResponse"]["httpStatus"] == 500
@@ -128,6 +130,7 @@ def test_a_run_a_spend_control_blocked_counts_as_ended_blocked_without_a_provide
     spend_control_set(workspace=ApiKey.objects.get(label="alice-live").workspace, kind="RUN_CAP", limit_micros=0)
     before = scrape(client)
     assert post_run(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
+    runs_settle_all()
     after = scrape(client)
     assert changed(before, after, "monid_runs_ended") == {
         ("monid_runs_ended_total", labels(provider="pdl", endpoint="/person/enrich", mode="live", status="BLOCKED",
@@ -197,8 +200,11 @@ def test_the_gauges_are_read_from_the_runs_the_queue_and_the_wallets(client, ali
         first = post_run(client, alice_key, TWEETS).json()["runId"]
         clock.shift(10)
         post_run(client, bob_key, TWEETS)
-        post_run(client, alice_key, PDL_MATCH)  # ended at once: not in flight
-        clock.shift(32)
+        post_run(client, alice_key, PDL_MATCH)  # ended at once: not in flight, and not yet settled
+        clock.shift(5)
+        unsettled = scrape(client)
+        runs_settle_all()  # its hold given back
+        clock.shift(27)
         waiting = scrape(client)
         assert runs_dispatch() == 2  # both, in one task
         clock.shift(8)
@@ -212,6 +218,8 @@ def test_the_gauges_are_read_from_the_runs_the_queue_and_the_wallets(client, ali
         assert value(samples, "monid_wallets_balance_micros") == wallets["balance"]
         assert value(samples, "monid_wallets_held_micros") == wallets["held"]
         assert value(samples, "monid_queue_up") == 1
+    assert (value(unsettled, "monid_runs_to_settle"), value(unsettled, "monid_settlement_lag_seconds")) == (1, 5)
+    assert (value(waiting, "monid_runs_to_settle"), value(waiting, "monid_settlement_lag_seconds")) == (0, 0)
     assert (value(waiting, "monid_runs_due"), value(waiting, "monid_runs_due_oldest_seconds")) == (2, 42)
     assert (value(waiting, "monid_queue_tasks"), value(waiting, "monid_queue_oldest_task_age_seconds")) == (0, 0)
     assert (value(queued, "monid_runs_due"), value(queued, "monid_runs_due_oldest_seconds")) == (0, 0)

@@ -13,10 +13,12 @@ from django_q.signing import SignedPackage
 from django_q.status import Stat, Status
 
 from monid_site import ops
-from runs.services import _broker, runs_dispatch
+from runs.services import _broker, runs_dispatch, runs_settle_all
+from runs.tests.api import post_run
 
 pytestmark = pytest.mark.django_db
 
+PDL_MATCH = {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": "sean@example.com"}}
 TWEETS = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"searchTerms": ["AI"], "maxItems": 10}}
 
 
@@ -59,6 +61,19 @@ def test_a_run_posted_and_dispatched_but_not_executed_shows_as_a_queued_task(cli
 
     assert figure(page, "queued") == 1 == task_queue.size()
     assert figure(page, "in-flight") == 1 and figure(page, "due") == 0
+
+
+def test_ended_runs_not_yet_settled_show_with_the_settlers_lag_until_it_catches_up(client, operator, alice_key):
+    with time_machine.travel("2025-02-10 12:00:00Z", tick=False):
+        for _ in range(2):
+            assert post_run(client, alice_key, PDL_MATCH).status_code == 200
+    client.force_login(operator)
+    with time_machine.travel("2025-02-10 12:00:07Z", tick=False):
+        page = page_of(client)
+        assert figure(page, "to-settle") == 2 and '<dd class="settlement-lag">7.0 s' in page
+        assert runs_settle_all() == 2
+        page = page_of(client)
+    assert figure(page, "to-settle") == 0 and '<dd class="settlement-lag">0.0 s' in page
 
 
 def test_an_empty_queue_shows_no_tasks(operator_client, task_queue):

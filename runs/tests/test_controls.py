@@ -13,7 +13,8 @@ from billing.models import ApiKey, LedgerEntry, SpendControl, Wallet
 from billing.services import api_key_create, wallet_credit
 from providers.models import Endpoint
 from runs.models import Run
-from runs.services import run_create
+from runs.services import run_create, runs_settle_all
+from runs.tests.api import post_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tweets_per_call")]
 
@@ -23,8 +24,10 @@ PRICE = 3_000  # both endpoints above cost $0.003 a call in the seed catalog
 
 
 def post(client, key, body):
-    return client.post("/v1/run", data=json.dumps(body), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {key}")
+    """A run through the API, settled before the next request, as the settler would have settled it by then."""
+    response = post_run(client, key, body)
+    runs_settle_all()
+    return response
 
 
 def usd(dollars):
@@ -168,6 +171,15 @@ def test_the_reason_names_the_first_control_broken_and_the_snapshot_lists_them_a
     assert "per-run cap" in body["reason"]
     assert [(c["snapshot"]["type"], c["blocked"]) for c in body["controls"]] == [("WORKSPACE_BUDGET", False),
                                                                                   ("WORKSPACE_RUN_CAP", True)]
+
+
+def test_a_budget_counts_the_holds_of_ended_runs_until_they_are_settled(client, alice_key):
+    budget(limit=2 * PRICE)
+    assert [post_run(client, alice_key, PDL_MATCH).json()["status"] for _ in range(3)] == [
+        "COMPLETED", "COMPLETED", "BLOCKED"]
+    assert Run.objects.get(status="BLOCKED").controls[0]["heldMicros"] == 2 * PRICE
+    runs_settle_all()
+    assert SpendControl.objects.get(kind="BUDGET").spent_micros == 2 * PRICE and Wallet.objects.get().held_micros == 0
 
 
 def test_test_keys_are_never_blocked(client, alice_test_key, alice_key):

@@ -10,7 +10,7 @@ from django.db.migrations.executor import MigrationExecutor
 from billing.models import ApiKey, KeyDailyCost
 from billing.services import api_key_create
 from runs.models import IdempotencyKey, Run
-from runs.services import idempotency_claim
+from runs.services import idempotency_claim, runs_settle_all
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def test_a_retried_sync_run_returns_the_original_without_a_second_run_or_charge(
     again = post(client, alice_key, PDL, "retry-1")
     assert (first.status_code, again.status_code) == (200, 200)
     assert again.json() == first.json()
-    assert Run.objects.count() == 1 and KeyDailyCost.objects.get().run_count == 1
+    assert runs_settle_all() == Run.objects.count() == 1 and KeyDailyCost.objects.get().run_count == 1
 
 
 def test_a_retried_async_run_returns_the_same_run_id_and_queues_nothing_new(
@@ -127,11 +127,11 @@ def test_the_migration_gives_each_claim_its_runs_key_and_drops_those_that_made_n
     run_id = post(client, alice_key, PDL, "made-a-run").json()["runId"]
     request_hash = IdempotencyKey.objects.get().request_hash
     IdempotencyKey.objects.all().delete()
+    workspace_id = Run.objects.get(pk=run_id).workspace_id
     executor = MigrationExecutor(connection)
     executor.migrate([("runs", "0015_connectors")])
     old = MigrationExecutor(connection).loader.project_state([("runs", "0015_connectors")]).apps
     claims = old.get_model("runs", "IdempotencyKey").objects
-    workspace_id = Run.objects.get(pk=run_id).workspace_id
     claims.create(workspace_id=workspace_id, key="made-a-run", request_hash=request_hash, run_id=run_id)
     claims.create(workspace_id=workspace_id, key="in-flight", request_hash="b")
     MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

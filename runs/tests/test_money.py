@@ -1,8 +1,7 @@
-"""Every money path of a run: a hold at admission (or a 402), then in the transaction that ends the run the hold
-given back and what it cost charged, once; test mode never touches the wallet."""
+"""Every money path of a run: a hold at admission (or a 402), then, once the run has ended, the settler gives the
+hold back and charges what it cost, exactly once; test mode never touches the wallet."""
 
 import datetime
-import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -15,18 +14,14 @@ from billing.services import api_key_create, wallet_credit
 from providers.models import Endpoint
 from runs.models import Run
 from runs import services
-from runs.services import run_create, run_finish, run_stop, runs_reconcile
+from runs.services import run_create, run_finish, run_stop, runs_reconcile, runs_settle_all
+from runs.tests.api import post_run
 
 pytestmark = pytest.mark.django_db
 
 PDL_MATCH = {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": "sean@example.com"}}
 TWEETS = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"searchTerms": ["AI"], "maxItems": 5}}
 FUNDS = 100_000_000  # conftest credits each live key's workspace with $100
-
-
-def post(client, key, body):
-    return client.post("/v1/run", data=json.dumps(body), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {key}")
 
 
 def ledger(run_id):
@@ -44,17 +39,23 @@ def wallet():
     return found
 
 
-def test_a_sync_run_is_held_then_charged_what_it_cost(client, alice_key):
-    body = post(client, alice_key, PDL_MATCH).json()
+def test_a_sync_run_is_held_then_charged_what_it_cost_by_the_settler(client, alice_key):
+    body = post_run(client, alice_key, PDL_MATCH).json()
     price = body["billing"]["reportedCost"]["value"]
+    # Ended, not yet settled: its hold still stands, so nothing it could cost can be spent elsewhere meanwhile.
+    assert ledger(body["runId"]) == [("hold", price)]
+    assert (wallet().balance_micros, wallet().held_micros) == (FUNDS, price)
+    assert runs_settle_all() == 1
     assert ledger(body["runId"]) == [("charge", price), ("hold", price), ("release", price)]
     assert (wallet().balance_micros, wallet().held_micros) == (FUNDS - price, 0)
+    assert Run.objects.get(pk=body["runId"]).settled_at is not None and runs_settle_all() == 0
 
 
 def test_a_provider_error_gives_the_hold_back_and_charges_nothing(client, alice_key):
-    body = post(client, alice_key, {**PDL_MATCH, "input": {"email": "nomatch@example.com"}}).json()
+    body = post_run(client, alice_key, {**PDL_MATCH, "input": {"email": "nomatch@example.com"}}).json()
     assert body["providerResponse"]["httpStatus"] == 404
     price = Run.objects.get(pk=body["runId"]).price_micros
+    runs_settle_all()
     assert ledger(body["runId"]) == [("hold", price), ("release", price)]
     assert (wallet().balance_micros, wallet().held_micros) == (FUNDS, 0)
 
@@ -63,7 +64,7 @@ def test_a_run_the_wallet_cannot_cover_is_refused_with_402_and_leaves_nothing(cl
     workspace = alice.workspaces.get()
     wallet_credit(workspace=workspace, amount_micros=1_000, note="a tenth of a cent")
     key = api_key_create(workspace=workspace, label="poor", mode="live")[1]
-    response = post(client, key, PDL_MATCH)
+    response = post_run(client, key, PDL_MATCH)
     assert response.status_code == 402
     assert response.json() == {"code": 402, "message": response.json()["message"]}
     assert "$0.003000" in response.json()["message"] and "$0.002000 short" in response.json()["message"]
@@ -71,7 +72,7 @@ def test_a_run_the_wallet_cannot_cover_is_refused_with_402_and_leaves_nothing(cl
 
 
 def test_an_async_run_holds_while_in_flight_and_shows_it_in_the_balance(client, alice_key, task_queue):
-    run_id = post(client, alice_key, TWEETS).json()["runId"]
+    run_id = post_run(client, alice_key, TWEETS).json()["runId"]
     held = Run.objects.get(pk=run_id).held_micros
     balance = client.get("/v1/wallet/balance", HTTP_AUTHORIZATION=f"Bearer {alice_key}").json()
     assert held > 0 and balance["held"]["value"] == held / 1e6 and balance["balance"]["value"] == (FUNDS - held) / 1e6
@@ -83,7 +84,7 @@ def test_an_async_run_holds_while_in_flight_and_shows_it_in_the_balance(client, 
 
 
 def test_a_stopped_run_gives_its_hold_back_uncharged(client, alice_key, task_queue):
-    run_id = post(client, alice_key, {**TWEETS, "input": {"searchTerms": ["emulator:slow"]}}).json()["runId"]
+    run_id = post_run(client, alice_key, {**TWEETS, "input": {"searchTerms": ["emulator:slow"]}}).json()["runId"]
     task_queue.run_one()
     run_stop(run=Run.objects.get(pk=run_id))
     task_queue.run()
@@ -93,21 +94,24 @@ def test_a_stopped_run_gives_its_hold_back_uncharged(client, alice_key, task_que
 
 def test_a_run_past_its_deadline_gives_its_hold_back_uncharged(client, alice_key, task_queue):
     Endpoint.objects.filter(path=TWEETS["endpoint"]).update(deadline_seconds=0)
-    run_id = post(client, alice_key, TWEETS).json()["runId"]
+    run_id = post_run(client, alice_key, TWEETS).json()["runId"]
     task_queue.run()
     run = Run.objects.get(pk=run_id)
     assert run.status == "TIME_OUT" and ledger(run_id) == [("hold", run.held_micros), ("release", run.held_micros)]
 
 
 def test_a_run_finished_twice_is_settled_once(client, alice_key):
-    run_id = post(client, alice_key, PDL_MATCH).json()["runId"]
+    run_id = post_run(client, alice_key, PDL_MATCH).json()["runId"]
     run_finish(run=Run.objects.get(pk=run_id), status="FAILED", error_message="a late second finisher")
-    assert len(ledger(run_id)) == 3 and wallet().held_micros == 0
+    assert runs_settle_all() == 1
+    run_finish(run=Run.objects.get(pk=run_id), status="FAILED", error_message="a finisher after the settlement")
+    assert runs_settle_all() == 0
+    assert len(ledger(run_id)) == 3 and wallet().held_micros == 0 and KeyDailyCost.objects.get().run_count == 1
 
 
 def test_test_mode_runs_never_touch_the_wallet(client, alice_test_key, task_queue):
-    post(client, alice_test_key, PDL_MATCH)
-    post(client, alice_test_key, TWEETS)
+    post_run(client, alice_test_key, PDL_MATCH)
+    post_run(client, alice_test_key, TWEETS)
     task_queue.run()
     assert not LedgerEntry.objects.exists()
 
@@ -123,7 +127,7 @@ def per_result(catalog):
 
 def test_a_per_result_run_is_held_for_the_results_it_asks_for_and_charged_for_those_it_gets(
         client, alice_key, task_queue, per_result):
-    run_id = post(client, alice_key, TWEETS).json()["runId"]
+    run_id = post_run(client, alice_key, TWEETS).json()["runId"]
     task_queue.run()
     run = Run.objects.get(pk=run_id)
     assert (run.held_micros, run.result_count, run.reported_cost_micros) == (1_500, 5, 1_500)
@@ -131,7 +135,7 @@ def test_a_per_result_run_is_held_for_the_results_it_asks_for_and_charged_for_th
 
 def test_a_per_result_run_without_a_limit_asks_the_provider_for_only_the_results_its_hold_covers(
         client, alice_key, task_queue, per_result):
-    run_id = post(client, alice_key, {**TWEETS, "input": {"searchTerms": ["AI"]}}).json()["runId"]  # the actor: 10
+    run_id = post_run(client, alice_key, {**TWEETS, "input": {"searchTerms": ["AI"]}}).json()["runId"]  # the actor: 10
     task_queue.run()
     run = Run.objects.get(pk=run_id)
     assert (run.held_micros, run.result_count, len(run.output), run.output_truncated) == (1_300, 3, 3, False)
@@ -169,8 +173,8 @@ class ProcessDied(BaseException):
 
 
 def die_after(function):
-    def dying(**kwargs):
-        function(**kwargs)
+    def dying(*args, **kwargs):
+        function(*args, **kwargs)
         raise ProcessDied
     return dying
 
@@ -180,15 +184,30 @@ def past_lease(run_id):
     Run.objects.filter(pk=run_id).update(lease_until=timezone.now() - datetime.timedelta(seconds=1))
 
 
-def test_a_crash_during_an_async_runs_settlement_charges_nothing_and_the_resumed_run_settles_once(
-        client, alice_key, task_queue, monkeypatch):
-    run_id = post(client, alice_key, TWEETS).json()["runId"]
+def test_a_crash_of_the_settler_charges_nothing_and_the_next_settlement_settles_once(client, alice_key, monkeypatch):
+    run_id = post_run(client, alice_key, PDL_MATCH).json()["runId"]
     held = Run.objects.get(pk=run_id).held_micros
-    monkeypatch.setattr(services, "wallet_settle", die_after(services.wallet_settle))
+    monkeypatch.setattr(services, "settlements_record", die_after(services.settlements_record))
+    with pytest.raises(ProcessDied):
+        runs_settle_all()
+    monkeypatch.undo()
+    assert Run.objects.get(pk=run_id).settled_at is None and ledger(run_id) == [("hold", held)]
+    assert wallet().held_micros == held and not KeyDailyCost.objects.exists()
+    assert runs_settle_all() == 1
+    run = Run.objects.get(pk=run_id)
+    assert ledger(run_id) == sorted([("hold", held), ("release", held), ("charge", run.reported_cost_micros)])
+    assert (wallet().balance_micros, wallet().held_micros) == (FUNDS - run.reported_cost_micros, 0)
+    assert KeyDailyCost.objects.get().run_count == 1
+
+
+def test_a_crash_while_an_async_run_ends_leaves_it_to_the_reconciler_and_it_settles_once(
+        client, alice_key, task_queue, monkeypatch):
+    run_id = post_run(client, alice_key, TWEETS).json()["runId"]
+    held = Run.objects.get(pk=run_id).held_micros
+    monkeypatch.setattr(services, "_ended_detail", die_after(services._ended_detail))  # in the ending transaction
     with pytest.raises(ProcessDied):
         task_queue.run()
     assert Run.objects.get(pk=run_id).status == "RUNNING" and ledger(run_id) == [("hold", held)]
-    assert wallet().held_micros == held and not KeyDailyCost.objects.exists()
     monkeypatch.undo()
     task_queue.purge()  # the dead worker's task died with it
     past_lease(run_id)
@@ -201,16 +220,17 @@ def test_a_crash_during_an_async_runs_settlement_charges_nothing_and_the_resumed
     assert KeyDailyCost.objects.get().run_count == 1
 
 
-def test_a_crash_during_a_sync_runs_settlement_leaves_it_to_the_reconciler_which_gives_the_hold_back(
+def test_a_crash_while_a_sync_run_ends_leaves_it_to_the_reconciler_which_gives_the_hold_back(
         client, alice_key, monkeypatch):
-    monkeypatch.setattr(services, "wallet_settle", die_after(services.wallet_settle))
+    monkeypatch.setattr(services, "_ended_detail", die_after(services._ended_detail))  # in the ending transaction
     with pytest.raises(ProcessDied):
-        post(client, alice_key, PDL_MATCH)
+        post_run(client, alice_key, PDL_MATCH)
     monkeypatch.undo()
     run = Run.objects.get()
     assert run.status == "RUNNING" and ledger(run.pk) == [("hold", run.held_micros)]
     Run.objects.filter(pk=run.pk).update(created_at=run.created_at - datetime.timedelta(minutes=10))
     assert runs_reconcile()["failed"] == 1
+    runs_settle_all()
     run.refresh_from_db()
     assert run.status == "FAILED" and ledger(run.pk) == [("hold", run.held_micros), ("release", run.held_micros)]
     assert (wallet().balance_micros, wallet().held_micros) == (FUNDS, 0)

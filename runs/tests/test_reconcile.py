@@ -1,7 +1,6 @@
 """No run is lost, run twice or charged twice when tasks are lost or workers die: leases and the reconciler."""
 
 import datetime
-import json
 import threading
 
 import pytest
@@ -12,15 +11,11 @@ from billing.models import KeyDailyCost
 from runs.models import Run
 from runs import services
 from runs.services import runs_advance, runs_dispatch, runs_reconcile
+from runs.tests.api import post_run
 
 pytestmark = pytest.mark.django_db
 
 TWEETS = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"searchTerms": ["AI"]}}
-
-
-def post(client, key, body):
-    return client.post("/v1/run", data=json.dumps(body), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {key}")
 
 
 def age(run_id, minutes):
@@ -39,7 +34,7 @@ def test_a_migration_schedules_the_reconciler_once(db):
 
 
 def test_a_new_run_whose_first_task_was_lost_is_resumed(client, alice_key, task_queue):
-    run_id = post(client, alice_key, TWEETS).json()["runId"]
+    run_id = post_run(client, alice_key, TWEETS).json()["runId"]
     assert runs_dispatch() == 1
     task_queue.purge()  # the task dies with the worker that took it
     assert runs_reconcile() == {"resumed": 0, "failed": 0}  # too soon to call it stalled
@@ -53,7 +48,7 @@ def test_a_new_run_whose_first_task_was_lost_is_resumed(client, alice_key, task_
 def started(client, key, task_queue, capture):
     """A run started at Apify by its first step, waiting for its first status check."""
     with capture(execute=True):
-        run_id = post(client, key, TWEETS).json()["runId"]
+        run_id = post_run(client, key, TWEETS).json()["runId"]
     task_queue.run_one()
     run = Run.objects.get(pk=run_id)
     assert run.status == "RUNNING" and run.provider_run_id and run.next_step_at
@@ -106,7 +101,7 @@ def test_a_dispatched_check_lost_by_the_broker_is_resumed(client, alice_key, tas
 
 
 def test_two_workers_never_take_the_same_step(client, alice_key):
-    run_id = post(client, alice_key, TWEETS).json()["runId"]
+    run_id = post_run(client, alice_key, TWEETS).json()["runId"]
     Run.objects.filter(pk=run_id).update(lease_until=timezone.now() + datetime.timedelta(minutes=5))
     runs_advance(run_ids=[run_id])  # a second worker arrives while the first holds the step
     run = Run.objects.get(pk=run_id)
@@ -173,7 +168,7 @@ def test_a_sync_run_whose_request_died_fails_uncharged(alice, alice_key):
 def interrupted_start(client, key, task_queue, tweets, *, reached_apify):
     """A run whose first step died during its start: after Apify accepted it (`reached_apify`), or before."""
     terms = [f"interrupted-{reached_apify}-{timezone.now().timestamp()}"]
-    run_id = post(client, key, {**TWEETS, "input": {"searchTerms": terms}}).json()["runId"]
+    run_id = post_run(client, key, {**TWEETS, "input": {"searchTerms": terms}}).json()["runId"]
     assert runs_dispatch() == 1
     task_queue.purge()  # the step that took it died...
     Run.objects.filter(pk=run_id).update(steps=1, worker="gone:1")
@@ -209,9 +204,9 @@ def test_a_start_interrupted_before_apify_got_it_starts_the_actor_once(client, a
 
 def test_a_provider_run_another_run_recorded_is_never_adopted(client, alice_key, task_queue, emulators):
     terms = ["the same input, twice"]
-    first = post(client, alice_key, {**TWEETS, "input": {"searchTerms": terms}}).json()["runId"]
+    first = post_run(client, alice_key, {**TWEETS, "input": {"searchTerms": terms}}).json()["runId"]
     task_queue.run()
-    second = post(client, alice_key, {**TWEETS, "input": {"searchTerms": terms}}).json()["runId"]
+    second = post_run(client, alice_key, {**TWEETS, "input": {"searchTerms": terms}}).json()["runId"]
     Run.objects.filter(pk=second).update(steps=1, worker="gone:1")  # as if a step had died before starting it
     task_queue.run()
     runs = Run.objects.filter(pk__in=[first, second])

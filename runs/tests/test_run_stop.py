@@ -9,6 +9,7 @@ from django.db.migrations.executor import MigrationExecutor
 from conftest import APIFY_TOKEN
 from providers.models import Endpoint
 from runs.models import Run
+from runs.services import runs_settle_all
 
 pytestmark = pytest.mark.django_db
 
@@ -120,6 +121,7 @@ def test_the_migration_to_time_out_rewrites_runs_that_timed_out_and_back(client,
     Endpoint.objects.filter(path="/person/enrich").update(deadline_seconds=1)
     run_id = post_run(client, alice_key, {"provider": "pdl", "endpoint": "/person/enrich",
                                           "input": {"email": "sean@example.com"}}).json()["runId"]
+    runs_settle_all()  # its rollup row
 
     def stored(apps):
         return (apps.get_model("runs", "Run").objects.get(pk=run_id).status,
