@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from runs.services import _broker
+from runs.queue import broker
 
 from .errors import error_body
 from .ops import clusters_reporting
@@ -25,7 +25,7 @@ def healthz(request):
 def readyz(request):
     """200 when the database, the cache, the broker and at least one worker answer; else 503 naming each that
     did not. With the ORM broker the database is the broker and the cache, so its cache table stands for both."""
-    checks = {"database": _answers(_database), "cache": _answers(_cache), "broker": _answers(_broker().ping),
+    checks = {"database": _answers(_database), "cache": _answers(_cache), "broker": _answers(broker().ping),
               "workers": _workers()}
     failing = {part: state for part, state in checks.items() if state != "ok"}
     if not failing:

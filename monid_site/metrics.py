@@ -154,9 +154,9 @@ def queue_oldest_age_seconds(*, now) -> float:
     from django_q.brokers.orm import ORM
     from django_q.signing import SignedPackage
 
-    from runs.services import _broker
+    from runs import queue
 
-    broker = _broker()
+    broker = queue.broker()
     if isinstance(broker, ORM):
         payload = (broker.get_connection().filter(key=broker.list_key, lock__lte=now).order_by("pk")
                    .values_list("payload", flat=True).first())

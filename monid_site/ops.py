@@ -19,7 +19,7 @@ from django_q.status import Stat
 
 from providers.health import endpoint_health_board
 from runs.models import Run
-from runs.services import _broker
+from runs import queue
 
 from .logs import redact
 
@@ -58,7 +58,7 @@ def queue_health(request):
 def broker_state() -> dict:
     """The broker, how many tasks wait in our queue and (ORM broker only: Redis does not say) how many a worker
     has taken and not yet acknowledged; or why the broker did not answer."""
-    broker = _broker()
+    broker = queue.broker()
     try:
         return {"name": broker.info(), "queue": broker.list_key, "queued": broker.queue_size(),
                 "taken": broker.lock_size()}
@@ -72,7 +72,7 @@ def clusters_reporting(*, now: datetime.datetime) -> list[dict] | None:
     read. django-q2 keeps a report for 3 seconds after each one, in Redis or (ORM broker) the cache, so a
     cluster that stopped or died drops off the list within seconds."""
     try:
-        stats = Stat.get_all(broker=_broker())
+        stats = Stat.get_all(broker=queue.broker())
     except Exception as exc:
         logger.warning("The queue page could not read the clusters' reports: %r", exc)
         return None

@@ -153,10 +153,13 @@ Q_CLUSTER = {
 }
 
 # Async runs (see runs/services.py): a dead worker's step is resumed once its lease lapses, a lost task once its
-# run has shown no life for the stall time; `dispatch_runs` looks for both this often.
+# run has shown no life for the stall time; the dispatcher looks for both this often.
 MONID_RUN_LEASE_SECONDS = env_int("MONID_RUN_LEASE_SECONDS", 60)
 MONID_RUN_STALL_SECONDS = env_int("MONID_RUN_STALL_SECONDS", 120)
 MONID_RECONCILE_SECONDS = env_int("MONID_RECONCILE_SECONDS", 10)
+# Each qcluster runs the dispatcher (runs/background.py) in one of its workers; turn it off where separate
+# `dispatch_runs` processes do it.
+MONID_DISPATCH_IN_WORKER = env_bool("MONID_DISPATCH_IN_WORKER", True)
 
 # Providers. Live keys reach these; test-mode keys are answered from the connectors' recorded fixtures. Any
 # provider's credential (the name its connector file gives) and <SLUG>_API_BASE_URL come from the environment.

@@ -16,8 +16,6 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Case, DateTimeField, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django_q.brokers import get_broker
-from django_q.tasks import async_task
 
 from billing.controls import ControlState, KeyLimitState, spend_controls_check
 from billing.costs import Costs, run_costs
@@ -30,6 +28,7 @@ from providers.engine import (ProviderAnswer, ProviderProgress, ProviderTimeout,
 from providers.engine.usage import PER_UNIT, units_estimate, units_price_micros
 from providers.models import Endpoint, Provider
 
+from . import queue
 from .inputs import INPUT_MAX_DEPTH, ShortMessagesValidator, input_text, input_too_deep, size_text
 from .models import IdempotencyKey, Run, RunEvent, new_run_id
 from .rollup import cost_rollup_build
@@ -124,7 +123,7 @@ def _schema_message(error) -> str:
 def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict, idempotency_key: str | None = None) -> Run:
     """Validates and stores a new run, or a BLOCKED one when a spend control forbids it, with the request's
     Idempotency-Key claim pointed at it. A sync run is stored RUNNING: the request calls the provider as soon as
-    this commits. The dispatcher hands an async run to a worker once it is committed."""
+    this commits. The dispatcher, woken, hands an async run to a worker once it is committed."""
     run_input_bound(endpoint=endpoint, raw_input=raw_input)
     params = run_input_flatten(raw_input)
     run_input_validate(endpoint=endpoint, params=params)
@@ -156,6 +155,7 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict, idempote
             )
             if provider.is_async:  # a sync run's timeline is written whole when it ends: see run_execute_sync
                 RunEvent.objects.create(run=run, at=run.created_at, kind="created")
+                transaction.on_commit(queue.wake)  # the dispatcher, idle, may be waiting for a while
             if idempotency_key is not None:
                 IdempotencyKey.objects.filter(api_key=api_key, key=idempotency_key).update(run=run)
             if estimate:  # last, so the wallet's row is locked for as short a time as can be
@@ -286,20 +286,12 @@ def runs_advance(*, run_ids: Sequence[str]) -> None:
      .update(lease_until=None, next_step_at=Case(
          *(When(pk=pk, then=Value(at)) for pk, at in due.items()), default=None, output_field=DateTimeField())))
     _events_write(events)
+    if due:  # an idle dispatcher sleeps until the earliest step it knew of, which these may come before
+        queue.wake()
 
 
 def _enqueue_steps(*run_ids: str) -> None:
-    _enqueue("runs.tasks.advance_runs", *run_ids, name=f"run {run_ids[0]}" + ("…" if len(run_ids) > 1 else ""))
-
-
-def _enqueue(func: str, *args, name: str) -> None:
-    async_task(func, *args, task_name=name, broker=_broker())
-
-
-@functools.cache
-def _broker():
-    """One broker per process: left to itself, django-q2 opens a new Redis connection for every task queued."""
-    return get_broker()
+    queue.enqueue("runs.tasks.advance_runs", *run_ids, name=f"run {run_ids[0]}" + ("…" if len(run_ids) > 1 else ""))
 
 
 class _Heartbeat:
@@ -483,7 +475,7 @@ def run_stop(*, run: Run) -> Run:
         run.refresh_from_db(fields=["status"])
         raise ApplicationError(409, f"Run {run.id} is {run.status}; only a READY or RUNNING run can be stopped.")
     RunEvent.objects.create(run=run, at=timezone.now(), kind="stop_asked")
-    transaction.on_commit(lambda: _enqueue("runs.tasks.stop_run", run.id, name=f"stop {run.id}"))
+    transaction.on_commit(lambda: queue.enqueue("runs.tasks.stop_run", run.id, name=f"stop {run.id}"))
     run.refresh_from_db(fields=["status"])
     return run
 

@@ -18,7 +18,7 @@ from django_q.status import Stat, Status
 
 from providers.models import Provider
 from providers.services import provider_credential_set
-from runs.services import _broker
+from runs.queue import broker
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def healthy(catalog):
     """A qcluster reporting and the schedules just taken, as on an installation whose processes all run."""
     status = Status(pid=4242, cluster_id="cluster-one")
     status.workers, status.status = [1, 2, 3, 4], "Idle"
-    _broker().set_stat(Stat.get_key("cluster-one"), SignedPackage.dumps(status, True), 600)
+    broker().set_stat(Stat.get_key("cluster-one"), SignedPackage.dumps(status, True), 600)
     Schedule.objects.filter(func__startswith="runs.tasks.").update(next_run=timezone.now())
 
 

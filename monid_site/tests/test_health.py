@@ -5,7 +5,7 @@ from django.db import OperationalError, connection
 from django_q.signing import SignedPackage
 from django_q.status import Stat, Status
 
-from runs.services import _broker
+from runs.queue import broker
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ def worker_reporting():
     """A qcluster's report in the broker's cache, as a running `manage.py qcluster` leaves every few seconds."""
     status = Status(pid=4242, cluster_id="cluster-one")
     status.workers, status.status = [1, 2], "Idle"
-    _broker().set_stat(Stat.get_key("cluster-one"), SignedPackage.dumps(status, True), 600)
+    broker().set_stat(Stat.get_key("cluster-one"), SignedPackage.dumps(status, True), 600)
 
 
 def test_healthz_answers_ok_without_a_key_or_a_session(client, django_assert_num_queries):

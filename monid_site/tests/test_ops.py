@@ -13,7 +13,8 @@ from django_q.signing import SignedPackage
 from django_q.status import Stat, Status
 
 from monid_site import ops
-from runs.services import _broker, runs_dispatch, runs_settle_all
+from runs import queue
+from runs.services import runs_dispatch, runs_settle_all
 from runs.tests.api import post_run
 
 pytestmark = pytest.mark.django_db
@@ -136,7 +137,7 @@ def test_a_cluster_that_reported_is_listed_with_the_age_of_its_report(operator_c
     with time_machine.travel("2025-02-10 12:00:00Z", tick=False):
         status = Status(pid=4242, cluster_id="cluster-one")
         status.workers, status.status = [1, 2, 3, 4], "Idle"
-        _broker().set_stat(Stat.get_key("cluster-one"), SignedPackage.dumps(status, True), 30)
+        queue.broker().set_stat(Stat.get_key("cluster-one"), SignedPackage.dumps(status, True), 30)
 
     with time_machine.travel("2025-02-10 12:00:01.5Z", tick=False):
         page = page_of(operator_client)
@@ -152,7 +153,7 @@ def test_the_page_still_answers_when_the_broker_does_not(operator_client, monkey
         def info(self):
             raise ConnectionError("refused")
 
-    monkeypatch.setattr(ops, "_broker", DownBroker)
+    monkeypatch.setattr(queue, "broker", DownBroker)
 
     page = page_of(operator_client)
 

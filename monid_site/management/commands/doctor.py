@@ -17,7 +17,7 @@ from monid_site.ops import RECONCILE_FUNC, RECONCILE_GRACE, broker_state, cluste
 from providers.credentials import CredentialUnreadable, credential_of
 from providers.models import Provider
 from runs.models import Run
-from runs.services import _broker
+from runs.queue import broker
 
 PRUNE_FUNC = "runs.tasks.prune_outputs"  # the schedule migration runs.0013 creates
 HEALTH_FUNC = "runs.tasks.sample_endpoint_health"  # the schedule migration providers.0007 creates
@@ -182,7 +182,7 @@ def _database_time() -> float:
 
 
 def _redis_time() -> float:
-    seconds, microseconds = _broker().connection.time()
+    seconds, microseconds = broker().connection.time()
     return seconds + microseconds / 1_000_000
 
 
