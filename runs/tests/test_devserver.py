@@ -1,4 +1,5 @@
-"""`manage.py devserver` (what `make run` serves) end to end: web server, real django-q2 worker and emulators."""
+"""`manage.py devserver` (what `make run` serves) end to end: gunicorn and a real django-q2 worker, which dispatches
+the runs itself."""
 
 import os
 import signal
@@ -60,7 +61,7 @@ def test_the_dev_server_runs_an_async_run_to_completion_and_stops_on_ctrl_c(devs
         requests.get(f"{base}/login/", timeout=2)
 
 
-def test_with_only_web_worker_and_dispatcher_a_test_key_runs_every_catalog_endpoint(devserver):
+def test_with_only_web_and_worker_a_test_key_runs_every_catalog_endpoint(devserver):
     _, base, key = devserver
     headers = {"Authorization": f"Bearer {key}"}
     accepted = {}
