@@ -218,7 +218,9 @@ def main():
                         help="end by printing each endpoint's provider health over the bench's runs")
     args = parser.parse_args()
     began = time.monotonic()
-    with bench_deployment("monid-bench-", MONID_WORKERS=str(args.workers)) as (deployment, key):
+    # The dispatcher in a process of its own, as a deployment at scale runs it.
+    with bench_deployment("monid-bench-", MONID_WORKERS=str(args.workers), MONID_DISPATCH_IN_WORKER="0") as (
+            deployment, key):
         metrics_token = secrets.token_urlsafe()
         if args.print_metrics:
             deployment.env.update(MONID_METRICS_TOKEN=metrics_token,

@@ -38,7 +38,8 @@ CLUSTERS = ("cluster-a", "cluster-b")
 
 
 def start_workers(deployment: Deployment, *, workers_per_cluster: int = 2) -> None:
-    deployment.env["MONID_WORKERS"] = str(workers_per_cluster)
+    # One dispatcher of its own, which no kill reaches, as when it runs apart from the workers.
+    deployment.env.update(MONID_WORKERS=str(workers_per_cluster), MONID_DISPATCH_IN_WORKER="0")
     for name in CLUSTERS:
         deployment.manage(name, "qcluster")
     deployment.manage("dispatcher", "dispatch_runs")

@@ -109,7 +109,7 @@ def test_an_async_run_left_due_says_the_dispatcher_is_not_running(healthy, clien
 
     assert failed
     assert lines["dispatcher"].startswith("PROBLEM: 1 run(s) have had a step due for over 30 s (the oldest 300 s): "
-                                          "start `python manage.py dispatch_runs`")
+                                          "start `python manage.py qcluster`, which dispatches them")
 
 
 def test_a_schedule_no_cluster_takes_is_overdue(healthy):

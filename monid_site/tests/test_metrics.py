@@ -244,8 +244,7 @@ def test_a_deployments_processes_add_up_their_counts_and_gunicorn_clears_out_tho
         deployment.start("web", [sys.executable, "-m", "gunicorn", "monid_site.wsgi", "--config",
                                  "monid_site/gunicorn_conf.py", "--bind", f"127.0.0.1:{port}", "--workers", "2",
                                  "--threads", "4"])
-        deployment.manage("worker", "qcluster")
-        deployment.manage("dispatcher", "dispatch_runs")
+        deployment.manage("worker", "qcluster")  # which dispatches the runs too
         wait_until(lambda: _answers(f"{url}/v1/no-such-route"), what="the web server")
         assert not left_behind.exists()
 

@@ -121,8 +121,9 @@ def check_dispatcher() -> str:
                                                                                oldest=Min("next_step_at"))
     if late["count"]:
         raise Problem(f"{late['count']} run(s) have had a step due for over {DISPATCH_GRACE.seconds} s (the oldest "
-                      f"{(now - late['oldest']).total_seconds():.0f} s): start `python manage.py dispatch_runs` (the "
-                      f"Procfile's dispatcher), or look at its log; without it, async runs advance once a minute.")
+                      f"{(now - late['oldest']).total_seconds():.0f} s): start `python manage.py qcluster`, which "
+                      f"dispatches them (or `python manage.py dispatch_runs` where MONID_DISPATCH_IN_WORKER=0), or "
+                      f"look at its log; without a dispatcher, async runs advance once a minute.")
     return f"no run has waited over {DISPATCH_GRACE.seconds} s for its next step"
 
 
