@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 
 .PHONY: run test setup test-deps clean bench-async bench-crash bench-costs bench-pages bench-discover bench-sync \
-	bench-sync-profile bench-memory bench-validation
+	bench-sync-profile bench-memory bench-validation bench-idle
 
 $(VENV)/.installed: requirements.txt client/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench-async: $(VENV)/.installed
 
 bench-crash: $(VENV)/.installed
 	$(PY) bench/crash.py $(ARGS)
+
+# Nothing posted: the share of a core that web and qcluster (which dispatches) use while idle.
+bench-idle: $(VENV)/.installed
+	$(PY) bench/idle.py $(ARGS)
 
 # Monid and the PDL emulator under gunicorn: requests per second and added latency, direct vs through /v1/run.
 bench-sync: $(VENV)/.installed
