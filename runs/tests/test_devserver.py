@@ -31,14 +31,16 @@ def devserver(tmp_path):
     def serving():
         try:
             return requests.get(f"{base}/login/", timeout=2).status_code == 200
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or its first request loads Django
             return False
 
-    wait_until(serving)
-    yield process, base, key
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)  # it stops its children; SIGKILL would leave them running
-        process.wait(timeout=60)
+    try:
+        wait_until(serving)
+        yield process, base, key
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)  # it stops its children; SIGKILL would leave them running
+            process.wait(timeout=60)
 
 
 def test_the_dev_server_runs_an_async_run_to_completion_and_stops_on_ctrl_c(devserver):
