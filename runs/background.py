@@ -1,6 +1,6 @@
-"""The loop that keeps async runs moving: it hands due steps to the workers and resumes stalled runs. It runs in
-one worker process of each qcluster (started from django-q2's post_spawn signal, see runs/apps.py), or in
-`manage.py dispatch_runs` processes of its own.
+"""The loop that keeps runs moving: it hands due steps to the workers, settles ended runs (see
+services.runs_settle) and resumes stalled runs. It runs in one worker process of each qcluster (started from
+django-q2's post_spawn signal, see runs/apps.py), or in `manage.py dispatch_runs` processes of its own.
 
 Busy, it comes round every POLL_SECONDS; idle, it sleeps until the earliest step booked, the next
 reconcile, or a wake from queue.wake() (Redis only: without it, it looks again at most IDLE_MAX_SECONDS later).
@@ -23,7 +23,7 @@ from monid_site import metrics
 
 from . import queue
 from .models import Run
-from .services import DISPATCH_BATCH, runs_dispatch, runs_reconcile
+from .services import DISPATCH_BATCH, runs_dispatch, runs_reconcile, runs_settle
 
 logger = logging.getLogger("monid.runs")
 
@@ -31,7 +31,7 @@ POLL_SECONDS = 0.02  # how late a new run or a due check can be handed out, at m
 IDLE_MAX_SECONDS = 0.5  # without Redis, how late an idle loop notices a new run, at most
 # Each runs every time round; each returns how much it did. More than 0 means work is coming in: the loop comes
 # round again after POLL_SECONDS (which fills the next tasks' batches), at once after a full batch.
-JOBS: list[Callable[[], int]] = [runs_dispatch]
+JOBS: list[Callable[[], int]] = [runs_dispatch, runs_settle]
 
 
 def loop(stopping: threading.Event, jobs: list[Callable[[], int]] = JOBS) -> None:

@@ -29,7 +29,8 @@ def enqueue(func: str, *args, name: str) -> None:
 
 
 def wake() -> None:
-    """Tells the background loop that a step is due now (one Redis round trip). Without Redis it does nothing:
+    """Tells the background loop that there is work: a step due now, or a run ended to settle (one Redis round
+    trip, after the commit that made the work). Without Redis it does nothing:
     the loop looks often enough on its own. A Redis hiccup only costs the loop's idle wait, never the caller."""
     if not settings.REDIS_URL:
         return

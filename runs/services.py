@@ -530,6 +530,7 @@ def run_finish(*, run: Run, status: str, answer: ProviderAnswer | None = None, e
         ended = _event(run, "ended", _ended_detail(status=status, http_status=http_status, result_count=result_count),
                        at=now)
         _events_write(events if events is not None else [], ended)
+        transaction.on_commit(queue.wake)  # for the settler
         for name, value in fields.items():
             setattr(run, name, value)
     else:
