@@ -52,7 +52,8 @@ bench-crash: $(VENV)/.installed
 bench-idle: $(VENV)/.installed
 	$(PY) bench/idle.py $(ARGS)
 
-# Monid and the PDL emulator under gunicorn: requests per second and added latency, direct vs through /v1/run.
+# Monid and the PDL emulator under gunicorn: requests per second, added latency and web CPU per run (against a 401),
+# direct vs through /v1/run; without DATABASE_URL, on SQLite then on the local PostgreSQL + Redis if they answer.
 bench-sync: $(VENV)/.installed
 	$(PY) bench/sync_overhead.py $(ARGS)
 
