@@ -31,7 +31,7 @@ PARTS = [
     ("input schema validation", "run_input_validate"),
     ("admission: run and hold, 1 transaction", "run_create"),
     ("provider call (HTTP to the emulator)", "HttpProtocol.call"),
-    ("settlement: run, timeline, rollup, ledger, wallet, budgets, 1 transaction", "run_finish"),
+    ("run end: outcome, costs and timeline, 1 transaction (settled later, off the path)", "run_finish"),
     ("response: serialize", "respond"),
 ]
 REQUEST = "Client.post"
@@ -94,7 +94,8 @@ def main():
         client = Client()
 
         def run(i):
-            _, (_, path, body, headers), provider_status = requests_of(0, i, key)
+            ways, provider_status = requests_of(0, i, key)
+            _, path, body, headers = ways["monid"]
             extra = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()
                      if name != "Content-Type"}
             response = client.post(path, data=body, content_type="application/json", **extra)

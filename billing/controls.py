@@ -145,25 +145,20 @@ def control_states(controls, *, held_micros: int, now: datetime.datetime,
     return states
 
 
-def spend_controls_check(*, api_key: ApiKey, amount_micros: int,
+def spend_controls_check(*, api_key: ApiKey, amount_micros: int, controls_active: bool, held_micros: int,
                          key_held_micros: Callable[[], int]) -> list[ControlState | KeyLimitState] | None:
-    """The states of the workspace's ACTIVE controls and of the key's limit when one of them forbids a run of
-    `amount_micros`, else None. `key_held_micros` sums the holds of the key's runs in flight (runs knows them).
+    """The states of the workspace's ACTIVE controls (read only when `controls_active`) and of the key's limit
+    when one of them forbids a run of `amount_micros`, else None. `held_micros` is what the wallet held before
+    this run; `key_held_micros` sums the holds of the key's other runs not yet settled (runs knows them).
 
-    Called in a transaction. With a budget or a key limit in play, the wallet row is locked first: admissions
-    and settlements of the workspace then take turns, so two runs can never both fit into the same room.
+    Called in the admission's transaction after wallet_hold, whose UPDATE locked the wallet row: admissions and
+    settlements of the workspace then take turns, so two runs can never both fit into the same room.
     """
-    workspace_id, now = api_key.workspace_id, timezone.now()
-    active = SpendControl.objects.filter(workspace_id=workspace_id, status=SpendControl.Status.ACTIVE
-                                         ).order_by("kind", "period")
-    controls, held = list(active), 0
-    limited = api_key.spend_limit_micros is not None
-    if limited or any(control.kind == SpendControl.Kind.BUDGET for control in controls):
-        wallet = Wallet.objects.select_for_update().filter(workspace_id=workspace_id).first()
-        held = wallet.held_micros if wallet else 0
-        controls = list(active)  # read again under the lock: a settlement may have moved them meanwhile
-    states = control_states(controls, held_micros=held, now=now, required_micros=amount_micros)
-    if limited:
+    now = timezone.now()
+    controls = (SpendControl.objects.filter(workspace_id=api_key.workspace_id, status=SpendControl.Status.ACTIVE)
+                .order_by("kind", "period")) if controls_active else []
+    states = control_states(controls, held_micros=held_micros, now=now, required_micros=amount_micros)
+    if api_key.spend_limit_micros is not None:
         states.append(_key_limit_state(api_key, amount_micros, key_held_micros(), now))
     return states if any(state.blocks for state in states) else None
 
@@ -225,10 +220,13 @@ def spend_control_set(*, workspace: Workspace, kind: str, period: str = "", limi
         start = window_start(period, timezone.now())
         spent = (LedgerEntry.objects.filter(workspace=workspace, kind=LedgerEntry.Kind.CHARGE, created_at__gte=start)
                  .aggregate(total=Sum("amount_micros"))["total"] or 0)
-    return SpendControl.objects.create(workspace=workspace, kind=kind, period=period, window_start=start,
-                                       spent_micros=spent, **fields)
+    control = SpendControl.objects.create(workspace=workspace, kind=kind, period=period, window_start=start,
+                                          spent_micros=spent, **fields)
+    _controls_active_keep(workspace.pk)
+    return control
 
 
+@transaction.atomic
 def spend_control_update(*, control: SpendControl, limit_micros: int | None = None,
                          status: str | None = None) -> SpendControl:
     """Changes a control's limit or status; what it has counted so far stays."""
@@ -242,7 +240,17 @@ def spend_control_update(*, control: SpendControl, limit_micros: int | None = No
         control.status = status
         update_fields.append("status")
     control.save(update_fields=update_fields)
+    _controls_active_keep(control.workspace_id)
     return control
+
+
+def _controls_active_keep(workspace_id: int) -> None:
+    """Sets the wallet's flag that admission reads (see statements.wallet_hold_take) to whether the workspace
+    has an ACTIVE control, making a wallet row to carry it where none was yet. Under that row's lock, taken by
+    this UPDATE: an admission either went before the change, or waits and reads the flag as it now stands."""
+    Wallet.objects.get_or_create(workspace_id=workspace_id)
+    Wallet.objects.filter(workspace_id=workspace_id).update(controls_active=SpendControl.objects.filter(
+        workspace_id=workspace_id, status=SpendControl.Status.ACTIVE).exists())
 
 
 def spend_control_states(*, workspace: Workspace, controls) -> list[ControlState]:

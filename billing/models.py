@@ -142,6 +142,9 @@ class Wallet(models.Model):
     workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="wallet")
     balance_micros = models.BigIntegerField(default=0, help_text="Credits and refunds less charges")
     held_micros = models.BigIntegerField(default=0, help_text="Held for runs in flight, not yet charged")
+    # Whether the workspace has an ACTIVE spend control: admission reads it with the hold it takes, and checks the
+    # controls only when there are some. Kept by billing.controls, under this row's lock.
+    controls_active = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

@@ -23,6 +23,7 @@ from .controls import MAX_LIMIT_MICROS, budget_spend_record
 from .costs import Costs, micros_text
 from .keys import generate_key, hash_key, shown_prefix
 from .models import ApiKey, Invitation, KeyDailyCost, LedgerEntry, OAuthClient, OAuthCode, Wallet, Workspace
+from .statements import wallet_hold_take
 
 LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
 # An active key is kept in the shared cache (Redis, or the database's cache table) this long, so that requests
@@ -268,24 +269,24 @@ def wallet_credit(*, workspace: Workspace, amount_micros: int, note: str, create
 
 
 @transaction.atomic(savepoint=False)  # a refusal rolls back the caller's transaction too: no run, no hold
-def wallet_hold(*, workspace_id: int, amount_micros: int, run_id: str) -> None:
-    """Sets a run's estimated price aside, or refuses it with a 402 that names the shortfall.
+def wallet_hold(*, workspace_id: int, amount_micros: int, run_id: str) -> tuple[bool, int]:
+    """Sets a run's estimated price aside, or refuses it with a 402 that names the shortfall. Returns whether the
+    workspace has an active spend control and what the wallet held before this run, for spend_controls_check.
 
-    One conditional UPDATE decides: it moves the held sum only while the balance still covers it, and the row
-    lock it takes (PostgreSQL re-checks the condition after waiting for it; SQLite lets one writer in at a time)
-    means two runs admitted at once can never both spend the same money.
+    One conditional UPDATE decides (statements.wallet_hold_take), and the row lock it takes means two runs
+    admitted at once can never both spend the same money. The entry first and the wallet's row last: the row
+    stays locked from that UPDATE until the commit, and every run of the workspace waits for it.
     """
-    # The entry first and the wallet's row last: the row stays locked from this UPDATE until the commit, and
-    # every run of the workspace waits for it, so nothing else may come between.
     LedgerEntry.objects.create(workspace_id=workspace_id, kind=LedgerEntry.Kind.HOLD, amount_micros=amount_micros,
                                run_id=run_id)
-    if not Wallet.objects.filter(workspace_id=workspace_id, balance_micros__gte=F("held_micros") + amount_micros
-                                 ).update(held_micros=F("held_micros") + amount_micros):
+    taken = wallet_hold_take(workspace_id=workspace_id, amount_micros=amount_micros)
+    if taken is None:
         wallet = Wallet.objects.filter(workspace_id=workspace_id).first()
         available = max(0, wallet.balance_micros - wallet.held_micros) if wallet else 0
         raise ApplicationError(402, f"The wallet cannot cover this run: it needs {micros_text(amount_micros)} and "
                                     f"{micros_text(available)} is available, {micros_text(amount_micros - available)} "
                                     "short. Ask an operator to credit the workspace's wallet, or use a monid_test_ key.")
+    return taken
 
 
 def _user_create(*, username: str, email: str, password: str):

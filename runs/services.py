@@ -141,12 +141,10 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict, idempote
     estimate = 0 if api_key.is_test else units_price_micros(
         price_type=endpoint.price_type, price_micros=endpoint.price_micros, flat_fee_micros=endpoint.flat_fee_micros,
         units=units)
-    with transaction.atomic():  # the hold and the run stand or fall together: a 402 leaves neither
-        if not provider.is_async:
-            _commit_without_flush()  # run_finish's commit makes the run durable before it is answered
-        blocked = spend_controls_check(api_key=api_key, amount_micros=estimate,
-                                       key_held_micros=lambda: _key_held_micros(api_key)) if estimate else None
-        if blocked is None:
+    try:
+        with transaction.atomic():  # the hold and the run stand or fall together: a 402 or a block leaves neither
+            if not provider.is_async:
+                _commit_without_flush()  # run_finish's commit makes the run durable before it is answered
             now = timezone.now()
             run = Run.objects.create(
                 **fields, created_at=now, held_micros=estimate, status=Run.Status.RUNNING,
@@ -159,17 +157,33 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict, idempote
             if idempotency_key is not None:
                 IdempotencyKey.objects.filter(api_key=api_key, key=idempotency_key).update(run=run)
             if estimate:  # last, so the wallet's row is locked for as short a time as can be
-                wallet_hold(workspace_id=api_key.workspace_id, amount_micros=estimate, run_id=run.pk)
+                controls_active, held = wallet_hold(workspace_id=api_key.workspace_id, amount_micros=estimate,
+                                                    run_id=run.pk)
+                if controls_active or api_key.spend_limit_micros is not None:
+                    blocked = spend_controls_check(
+                        api_key=api_key, amount_micros=estimate, controls_active=controls_active, held_micros=held,
+                        key_held_micros=lambda: _key_held_micros(api_key, other_than=run.pk))
+                    if blocked:
+                        raise _Blocked(blocked)  # rolls back the run and its hold
             return run
-    # In a transaction of its own: the check's lock on the wallet row is gone, so recording the run on its key's
-    # rollup cannot wait on a settlement that waits on that lock.
-    return _run_block(fields=fields, states=blocked, idempotency_key=idempotency_key)
+    except _Blocked as refused:
+        # In a transaction of its own: the check's lock on the wallet row is gone, so recording the run cannot
+        # wait on a settlement that waits on that lock.
+        return _run_block(fields=fields, states=refused.states, idempotency_key=idempotency_key)
 
 
-def _key_held_micros(api_key: ApiKey) -> int:
-    """What the key's runs not yet settled hold: those in flight, and those ended whose charge the settler has not
-    yet counted on the key (the runs_run_key_unsettled index reads only those)."""
-    return (Run.objects.filter(api_key=api_key, settled_at__isnull=True)
+class _Blocked(Exception):
+    """A spend control refused the run being admitted."""
+
+    def __init__(self, states: list[ControlState | KeyLimitState]):
+        super().__init__()
+        self.states = states
+
+
+def _key_held_micros(api_key: ApiKey, *, other_than: str) -> int:
+    """What the key's other runs not yet settled hold: those in flight, and those ended whose charge the settler
+    has not yet counted on the key (the runs_run_key_unsettled index reads only those)."""
+    return (Run.objects.filter(api_key=api_key, settled_at__isnull=True).exclude(pk=other_than)
             .aggregate(total=Sum("held_micros"))["total"] or 0)
 
 

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.db import connection
 
-from billing.controls import spend_control_set
+from billing.controls import spend_control_set, spend_control_update
 from billing.models import ApiKey, LedgerEntry, SpendControl, Wallet
 from billing.services import api_key_create, wallet_credit
 from providers.models import Endpoint
@@ -180,6 +180,23 @@ def test_a_budget_counts_the_holds_of_ended_runs_until_they_are_settled(client, 
     assert Run.objects.get(status="BLOCKED").controls[0]["heldMicros"] == 2 * PRICE
     runs_settle_all()
     assert SpendControl.objects.get(kind="BUDGET").spent_micros == 2 * PRICE and Wallet.objects.get().held_micros == 0
+
+
+def test_the_wallet_knows_whether_a_control_is_active_so_admission_reads_the_controls_only_then(client, alice_key):
+    assert not Wallet.objects.get().controls_active
+    control = budget(limit=0)
+    assert Wallet.objects.get().controls_active and post(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
+    spend_control_update(control=control, status="PAUSED")
+    assert not Wallet.objects.get().controls_active
+    assert post(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
+
+
+def test_a_control_set_before_the_wallet_had_a_row_is_enforced_once_it_is_funded(client, bob):
+    workspace = bob.workspaces.get()
+    spend_control_set(workspace=workspace, kind="RUN_CAP", limit_micros=0)
+    wallet_credit(workspace=workspace, amount_micros=10 * PRICE, note="funds")
+    key = api_key_create(workspace=workspace, label="bob-late", mode="live")[1]
+    assert post(client, key, PDL_MATCH).json()["status"] == "BLOCKED"
 
 
 def test_test_keys_are_never_blocked(client, alice_test_key, alice_key):

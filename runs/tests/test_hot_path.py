@@ -3,6 +3,7 @@ refused at once when revoked, in every process; a fixed number of queries per ru
 version; catalog edits seen by the next run."""
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -51,6 +52,21 @@ def test_a_sync_run_takes_as_many_queries_whatever_it_returns(client, alice_key)
     assert response.json()["resultCount"] == 25
     # The Idempotency-Key adds its claim's INSERT, and the UPDATE pointing it at the run, and nothing else.
     assert counts[0] == counts[1] and counts[2] == counts[1] + 2, counts
+
+
+@pytest.mark.django_db
+def test_a_live_sync_run_writes_its_run_and_hold_then_its_end_and_reads_no_control_where_there_is_none(
+        client, alice_key):
+    post_run(client, alice_key, PDL_MATCH)  # the key and the endpoint are kept from here on
+    with CaptureQueriesContext(connection) as queries:
+        assert post_run(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
+    data = [re.match(r'(\w+)\s+(?:INTO\s+)?"?(\w+)', query["sql"]).groups() for query in queries
+            if query["sql"].split()[0].upper() not in TRANSACTION]
+    # The rate limit's window row is its own (in Redis, where there is one): see billing/ratelimit.py.
+    ours = [(verb.upper(), table) for verb, table in data
+            if table.startswith(("runs_", "billing_")) and table != "billing_requestwindow"]
+    assert ours == [("INSERT", "runs_run"), ("INSERT", "billing_ledgerentry"), ("UPDATE", "billing_wallet"),
+                    ("UPDATE", "runs_run"), ("INSERT", "runs_runevent")], ours
 
 
 @pytest.mark.django_db
