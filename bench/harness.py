@@ -161,7 +161,7 @@ class Deployment:
         return self.start(name, [*MANAGE, *args])
 
     def web(self, *, workers: int = 2, threads: int = 8) -> str:
-        """gunicorn as the README recommends for two cores; returns its base URL once it answers."""
+        """gunicorn as docs/operations.md recommends for two cores; returns its base URL once it answers."""
         port = free_port()
         self.start("web", [sys.executable, "-m", "gunicorn", "monid_site.wsgi", "--bind", f"127.0.0.1:{port}",
                            "--workers", str(workers), "--threads", str(threads)])

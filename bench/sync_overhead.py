@@ -1,7 +1,8 @@
 """How much time a synchronous provider call gains by going through Monid, and how much throughput it keeps.
 
-Starts the PDL emulator under gunicorn with a fixed answer delay (--delay-ms, 20), and Monid under gunicorn as the
-README recommends for two cores, on a fresh database. Then, at each concurrency (--concurrency, 1 8 32), it drives
+Starts the PDL emulator under gunicorn with a fixed answer delay (--delay-ms, 20), and Monid under gunicorn as
+docs/operations.md ("Processes: the Procfile") recommends for two cores, on a fresh database. Then, at each
+concurrency (--concurrency, 1 8 32), it drives
 the same request mix for --seconds (after a second of warm-up), first straight at the emulator, then through
 `POST /v1/run` with a funded live key (so every run takes its hold and is charged), and prints requests per second
 both ways and their ratio, and the latency Monid adds (through Monid minus direct) at p50, p95 and p99, with the CPU
@@ -45,7 +46,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import answers, bench_deployment, cpu_seconds, free_port, setup_name, wait_until  # noqa: E402
 
-WEB_WORKERS, WEB_THREADS = 2, 8  # the README's recommendation for two cores
+WEB_WORKERS, WEB_THREADS = 2, 8  # docs/operations.md's recommendation for two cores
 NO_MATCH = "nomatch@example.com"
 FLOOR = ("GET", "/healthz", None, {})  # Django, DRF-free, no query: what any request to Monid costs at least
 # Well-formed, so it is looked up as a real key would be (unknown keys are never cached); no workspace has it.

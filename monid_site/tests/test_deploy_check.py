@@ -1,4 +1,4 @@
-"""The production configuration the README documents passes `manage.py check --deploy`, and a production
+"""The production configuration docs/operations.md documents passes `manage.py check --deploy`, and a production
 configuration that lacks something fails it, naming the problem."""
 
 import ast
@@ -11,8 +11,9 @@ from django.conf import settings
 
 
 def documented_environment() -> dict:
-    """The variables of the README's production block, exactly, with a generated secret key for its placeholder."""
-    section = settings.BASE_DIR.joinpath("README.md").read_text().split("### Production configuration", 1)[1]
+    """The variables of the documented production block, exactly, with a generated secret key for its placeholder."""
+    operations = settings.BASE_DIR.joinpath("docs", "operations.md").read_text()
+    section = operations.split("### Production configuration", 1)[1]
     block = re.search(r"```sh\n(.*?)```", section, re.DOTALL).group(1)
     env = dict(line.split("#", 1)[0].strip().split("=", 1) for line in block.splitlines() if line.strip())
     assert env["DJANGO_SECRET_KEY"] == "…"

@@ -1,4 +1,5 @@
-"""How provider faults end a run: one test per row of the README's fault table not covered elsewhere."""
+"""How provider faults end a run: one test per row of the fault table (docs/operations.md,
+"How provider faults end a run") not covered elsewhere."""
 
 import json
 
