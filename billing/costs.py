@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-MICROS_PER_DOLLAR = 1_000_000
+from monid_site.money import MICROS_PER_DOLLAR, micros_text  # the base's own; billing's callers take them from here
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,3 @@ def micros_to_usd(micros: int) -> float:
     """Only for the JSON edge, where the reference wants dollars as a number."""
     return float(Decimal(micros) / MICROS_PER_DOLLAR)
 
-
-def micros_text(micros: int) -> str:
-    """Micro-dollars as "$1,234.003000" for people to read; integer arithmetic only."""
-    whole, fraction = divmod(abs(micros), MICROS_PER_DOLLAR)
-    return f"{'-' if micros < 0 else ''}${whole:,}.{fraction:06d}"

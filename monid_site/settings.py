@@ -78,7 +78,7 @@ INSTALLED_APPS = [
     "billing",
     "providers",
     "runs",
-    "monid_site",  # no models: its management commands (doctor)
+    "monid_site",  # no models: the template tags every app loads ({% load monid %}) and its management commands
 ]
 
 MIDDLEWARE = [

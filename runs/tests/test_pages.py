@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from billing.models import ApiKey
 from providers.models import Endpoint
 from runs.models import Run
-from runs.templatetags.monid import dollars, http_class, status_class
+from monid_site.templatetags.monid import dollars, http_class, status_class
 
 pytestmark = pytest.mark.django_db
 

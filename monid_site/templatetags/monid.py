@@ -8,7 +8,7 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from billing.costs import micros_text
+from monid_site.money import micros_text
 
 register = template.Library()
 
