@@ -1,7 +1,7 @@
 """OAuth 2.1 for MCP hosts that connect without a pasted key: this server is their authorization server.
 
 The flow, as MCP's authorization spec lays it out: /mcp answers a host without a key 401 with a WWW-Authenticate
-that points at its protected resource metadata (monid_site.mcp_server), which names this server as the
+that points at its protected resource metadata (ops.mcp_server), which names this server as the
 authorization server; the host reads the metadata here (RFC 8414), registers itself (RFC 7591), sends the person
 to /oauth/authorize with a PKCE challenge, where a signed-in member approves it for their workspace, and trades the
 code it gets back, with the PKCE verifier, for an access token at /oauth/token.

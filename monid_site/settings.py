@@ -78,7 +78,8 @@ INSTALLED_APPS = [
     "billing",
     "providers",
     "runs",
-    "monid_site",  # no models: the template tags every app loads ({% load monid %}) and its management commands
+    "monid_site",  # no models: the template tags every app loads ({% load monid %})
+    "ops",  # no models: on top of every app (metrics' gauges, operators' pages, probes, doctor, the MCP server)
 ]
 
 MIDDLEWARE = [

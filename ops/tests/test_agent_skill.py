@@ -38,7 +38,7 @@ import yaml
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from monid_site import mcp_server
+from ops import mcp_server
 
 SKILL = Path(__file__).resolve().parents[2] / "docs" / "agents" / "SKILL.md"
 CLIENT = Path(__file__).resolve().parents[2] / "client"  # this checkout's client, whatever the virtualenv installed

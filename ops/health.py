@@ -8,10 +8,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from monid_site.errors import error_body
 from runs.queue import broker
 
-from .errors import error_body
-from .ops import clusters_reporting
+from .queries import clusters_reporting
 
 
 @never_cache

@@ -64,12 +64,11 @@ from billing.models import ApiKey, OAuthClient
 from billing.oauth import issuer
 from billing.ratelimit import requests_counted
 from billing.services import api_key_authenticate
+from monid_site.errors import error_body
+from monid_site.throttle import cache_incremented
 from providers.api import EndpointDiscoverApi, EndpointInspectApi
 from runs.api import RunCreateApi, RunDetailApi, RunListApi, RunStopApi
 from runs.models import Run
-
-from .errors import error_body
-from .throttle import cache_incremented
 
 PATH = "/mcp"
 # monid_run's optional wait for an async run (waitSeconds): polled this often (an async run's first status check is

@@ -12,7 +12,6 @@ from django_q.models import Failure, Schedule
 from django_q.signing import SignedPackage
 from django_q.status import Stat, Status
 
-from monid_site import ops
 from runs import queue
 from runs.services import runs_dispatch, runs_settle_all
 from runs.tests.api import post_run

@@ -14,7 +14,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from billing.models import ApiKey
 from billing.services import api_key_revoke
-from monid_site import mcp_server
+from ops import mcp_server
 from conftest import catalog_examples
 from providers.models import Endpoint, EndpointHealthSample
 from runs.models import Run

@@ -1,58 +1,24 @@
-"""The operators' queue health page: what waits in the django-q2 broker, which tasks failed, the runs in
-flight and whether a cluster is alive. Read-only; the same on the ORM broker (SQLite) and Redis. And the provider
-health page: each endpoint's health now and over the last day (providers.health)."""
+"""What the operators' pages, the metrics' gauges, the probes and `doctor` read: the django-q2 broker and its
+clusters, the runs in flight and to settle, and the tasks kept. Read-only; the same on the ORM broker (SQLite) and
+Redis."""
 
 import datetime
-import functools
 import logging
 
-from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Max, Min, Q
-from django.http import Http404
-from django.shortcuts import render
-from django.utils import timezone
-from django.views.decorators.http import require_safe
 from django_q.conf import Conf
-from django_q.models import Failure, Schedule, Success
+from django_q.models import Failure, Success
 from django_q.status import Stat
 
-from providers.health import endpoint_health_board
-from runs.models import Run
+from monid_site.logs import redact
 from runs import queue
-
-from .logs import redact
+from runs.models import Run
 
 logger = logging.getLogger("monid.ops")
 
 FAILURES_SHOWN = 20
 RECONCILE_FUNC = "runs.tasks.reconcile_runs"  # the schedule migration runs.0004 creates
 RECONCILE_GRACE = datetime.timedelta(minutes=1)
-
-
-def operator_page(view):
-    """A page for operators: read-only, signed in, and a 404 for anyone else, as if it did not exist."""
-    @require_safe
-    @login_required
-    @functools.wraps(view)
-    def page(request):
-        if not request.user.is_staff:
-            raise Http404("No such page.")
-        return view(request)
-    return page
-
-
-@operator_page
-def queue_health(request):
-    now = timezone.now()
-    return render(request, "ops/queue.html", {
-        "now": now, "broker": broker_state(), "clusters": clusters_reporting(now=now),
-        "reconciler": Schedule.objects.filter(func=RECONCILE_FUNC).order_by("next_run").first(),
-        # A live cluster's scheduler takes a due schedule within about half a minute: later than this, none does.
-        "overdue_before": now - RECONCILE_GRACE,
-        "runs": runs_in_flight(now=now), "settlement": runs_to_settle(now=now), "successes": successes_kept(now=now),
-        "failure_count": Failure.objects.count(), "failures": failures_newest(),
-    })
 
 
 def broker_state() -> dict:
@@ -123,14 +89,3 @@ def error_first_line(result) -> str:
     """django-q2 stores a failure as "<error> : <traceback>": the error's first line, without secrets."""
     line = next(iter(str(result or "").splitlines()), "")
     return redact(line.removesuffix(" : Traceback (most recent call last):").strip())[:300]
-
-
-@operator_page
-def provider_health(request):
-    now = timezone.now()
-    return render(request, "ops/providers.html", {
-        "now": now, "rows": endpoint_health_board(now=now), "window_minutes": settings.MONID_HEALTH_WINDOW_MINUTES,
-        "min_runs": settings.MONID_HEALTH_MIN_RUNS, "outage_below": settings.MONID_HEALTH_OUTAGE_BELOW_PERCENT,
-        "degraded_below": settings.MONID_HEALTH_DEGRADED_BELOW_PERCENT,
-        "slow_percent": settings.MONID_HEALTH_SLOW_PERCENT,
-    })

@@ -13,7 +13,7 @@ from django.db.models import Count, Min
 from django.utils import timezone
 from django_q.models import Schedule
 
-from monid_site.ops import RECONCILE_FUNC, RECONCILE_GRACE, broker_state, clusters_reporting, error_first_line
+from ops.queries import RECONCILE_FUNC, RECONCILE_GRACE, broker_state, clusters_reporting, error_first_line
 from providers.credentials import CredentialUnreadable, credential_of
 from providers.models import Provider
 from runs.models import Run
