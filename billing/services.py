@@ -236,6 +236,20 @@ def _key_costs_add(group: dict, runs: int, calculated: int, actual: int, reporte
         rollup.update(**increments)
 
 
+
+ROLLUP_BATCH = 2000
+
+
+@transaction.atomic
+def key_daily_costs_replace(*, groups: Iterable[dict], rollup_model=KeyDailyCost) -> int:
+    """Replaces every daily cost rollup row with `groups` (each a row's fields), in batches; returns how many it
+    wrote. `rollup_model` is KeyDailyCost, or its historical model when a migration rebuilds the rollup."""
+    rollup_model.objects.all().delete()
+    written, groups = 0, iter(groups)
+    while batch := [rollup_model(**group) for group in itertools.islice(groups, ROLLUP_BATCH)]:
+        written += len(rollup_model.objects.bulk_create(batch))
+    return written
+
 MAX_CREDIT_MICROS = 10**15  # $1,000,000,000: far above any real top-up, far below the column's limit
 # How each kind of ledger entry moves a wallet's (balance, held).
 LEDGER_EFFECTS = {

@@ -1,4 +1,5 @@
-"""The daily cost rollup (billing.KeyDailyCost) rebuilt from the runs themselves.
+"""The daily cost rollup (billing.KeyDailyCost) rebuilt from the runs themselves: runs sums them, billing's
+service writes the rows.
 
 A plain function of the models it is given, so that migration runs.0009 can pass its historical models and
 runs.services.cost_rollup_rebuild the current ones: one piece of code, whichever calls it.
@@ -8,6 +9,8 @@ import datetime
 
 from django.db.models import Count, F, Sum
 from django.db.models.functions import Coalesce, TruncDate
+
+from billing.services import key_daily_costs_replace
 
 BATCH = 2000
 
@@ -19,7 +22,6 @@ def cost_rollup_build(*, run_model, rollup_model, statuses) -> int:
     The day is the UTC date of completed_at, as run_finish records it; a run ended without one counts on the
     day it was created.
     """
-    rollup_model.objects.all().delete()
     groups = (
         run_model.objects.filter(status__in=statuses).order_by()
         .values("api_key_id", "status", provider_slug=F("endpoint__provider__slug"), path=F("endpoint__path"),
@@ -27,14 +29,9 @@ def cost_rollup_build(*, run_model, rollup_model, statuses) -> int:
         .annotate(runs=Count("pk"), calculated=Sum("calculated_cost_micros"), actual=Sum("actual_cost_micros"),
                   reported=Sum("reported_cost_micros"))
     )
-    written, batch = 0, []
-    for group in groups.iterator(chunk_size=BATCH):
-        batch.append(rollup_model(
-            api_key_id=group["api_key_id"], day=group["ended_on"], provider=group["provider_slug"],
-            endpoint=group["path"], status=group["status"], run_count=group["runs"],
-            calculated_cost_micros=group["calculated"], actual_cost_micros=group["actual"],
-            reported_cost_micros=group["reported"]))
-        if len(batch) == BATCH:
-            written += len(rollup_model.objects.bulk_create(batch))
-            batch = []
-    return written + len(rollup_model.objects.bulk_create(batch))
+    rows = ({"api_key_id": group["api_key_id"], "day": group["ended_on"], "provider": group["provider_slug"],
+             "endpoint": group["path"], "status": group["status"], "run_count": group["runs"],
+             "calculated_cost_micros": group["calculated"], "actual_cost_micros": group["actual"],
+             "reported_cost_micros": group["reported"]}
+            for group in groups.iterator(chunk_size=BATCH))
+    return key_daily_costs_replace(groups=rows, rollup_model=rollup_model)

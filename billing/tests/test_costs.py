@@ -7,6 +7,7 @@ from billing.costs import micros_to_usd, run_costs
 from providers.engine.usage import units_price_micros
 from billing.models import ApiKey, KeyDailyCost
 from billing.queries import cost_summary_by
+from billing.services import key_daily_costs_replace
 from runs.models import Run
 from runs.services import cost_rollup_rebuild
 from runs.tests.api import person_enriched
@@ -209,6 +210,21 @@ def test_rebuilding_the_rollup_from_runs_gives_what_settling_them_recorded(clien
     assert written == len(recorded) == 5
     assert set(KeyDailyCost.objects.values_list(*fields)) == recorded
 
+
+
+@pytest.mark.django_db
+def test_replacing_the_rollup_leaves_exactly_the_rows_given(alice_key, bob_key):
+    rollup("alice-live", runs=9)
+    key = ApiKey.objects.get(label="bob-live")
+    groups = [{"api_key_id": key.pk, "day": FEB_10 + datetime.timedelta(days=day), "provider": "pdl",
+               "endpoint": "/person/enrich", "status": "COMPLETED", "run_count": 1, "calculated_cost_micros": 3000,
+               "actual_cost_micros": 1200, "reported_cost_micros": 3000} for day in range(3)]
+
+    written = key_daily_costs_replace(groups=iter(groups))
+
+    assert written == 3
+    assert list(KeyDailyCost.objects.order_by("day").values_list("api_key__label", "day", "run_count")) == [
+        ("bob-live", FEB_10 + datetime.timedelta(days=day), 1) for day in range(3)]
 
 def test_the_rollup_knows_every_terminal_status_of_a_run():
     assert set(KeyDailyCost.STATUSES) == set(Run.TERMINAL)
