@@ -1,3 +1,4 @@
+import datetime
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -10,10 +11,12 @@ from monid_site.errors import ApplicationError
 from .credentials import (CredentialUnreadable, credential_encrypt, credential_rotate, credential_source,
                           credentials_cache_clear, credentials_key_problem)
 from .engine.loader import BUNDLED, PROTOCOLS, connector_load, connectors_load
-from .models import CatalogChange, Endpoint, Provider, ProviderCredential
+from .models import CatalogChange, Endpoint, EndpointHealthSample, Provider, ProviderCredential
 from .queries import endpoint_cache_clear
 
 CatalogEntry = Provider | Endpoint
+# How long a health sample is kept: the history providers.health shows is a day of it.
+HEALTH_SAMPLES_KEPT = datetime.timedelta(days=7)
 
 
 # What an operator owns of a row the connector files also describe: its prices and its switch. A new load of the
@@ -177,3 +180,11 @@ def provider_credentials_rotate() -> int:
     ProviderCredential.objects.bulk_update(stored, ["ciphertext"])
     credentials_cache_clear()
     return len(stored)
+
+
+@transaction.atomic
+def endpoint_health_samples_record(*, samples: list[EndpointHealthSample], now: datetime.datetime) -> None:
+    """Stores one sampling of endpoints' health (computed by runs.health, which reads the runs) and forgets the
+    samples older than HEALTH_SAMPLES_KEPT."""
+    EndpointHealthSample.objects.bulk_create(samples)
+    EndpointHealthSample.objects.filter(at__lt=now - HEALTH_SAMPLES_KEPT).delete()

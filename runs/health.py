@@ -15,27 +15,28 @@ The definitions (also in the README, "Provider health"):
   MONID_HEALTH_DEGRADED_BELOW_PERCENT (95) % did, or when the p95 duration passes MONID_HEALTH_SLOW_PERCENT (50) %
   of the endpoint's own deadline; else `healthy`.
 
-A sampling (every minute: runs.tasks, scheduled by migration providers.0007) stores one EndpointHealthSample,
-all at the same time, per endpoint with a live run recent enough to have ended in the window, counted or not yet or
-no longer (so the sampling after an endpoint's last run leaves the window says `unknown`), and deletes those older
-than KEEP. Readers take the newest sampling: an endpoint missing from it has had no live run for long, and a
-sampling older than STALE_WINDOWS windows (no cluster is sampling) says nothing about now, so both are unknown.
+A sampling (every minute: runs.tasks, scheduled by migration runs.0021; providers.0007 created the schedule first)
+stores, through providers.services, one EndpointHealthSample, all at the same time, per endpoint with a live run
+recent enough to have ended in the window, counted or not yet or no longer (so the sampling after an endpoint's last
+run leaves the window says `unknown`), and deletes those older than a week. Readers take the newest sampling: an
+endpoint missing from it has had no live run for long, and a sampling older than STALE_WINDOWS windows (no cluster
+is sampling) says nothing about now, so both are unknown.
 
 providers.health reads the samples (for discover, inspect and the operators' page); this module, in runs
-because it reads runs, computes and stores them.
+because it reads runs, computes them, and providers.services stores them.
 """
 
 import datetime
 from collections import defaultdict
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Count, F, FloatField, Func, Max, Q, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from providers.health import State, health_window
 from providers.models import Endpoint, EndpointHealthSample
+from providers.services import endpoint_health_samples_record
 
 from .models import Run
 from .queries import run_id_at
@@ -46,7 +47,6 @@ PROVIDER_FAILED = (Q(status__in=[Run.Status.FAILED, Run.Status.TIME_OUT])
 PERCENTILES = (50, 95)
 # A run ends TIME_OUT at the first step after its deadline, or once the reconciler finds it stalled: this late at most.
 LATE_END = datetime.timedelta(minutes=5)
-KEEP = datetime.timedelta(days=7)
 
 
 def health_state(*, counted: int, successes: int, p95_ms: int | None, deadline_seconds: int) -> str:
@@ -118,11 +118,9 @@ def _durations_at_percentiles(runs) -> dict[int, list[int]]:
 
 
 def endpoint_health_sample(*, now: datetime.datetime | None = None) -> list[EndpointHealthSample]:
-    """Computes and stores every endpoint's health now, and forgets the samples older than KEEP. Running twice is
+    """Computes and stores every endpoint's health now; providers forgets the old samples. Running twice is
     harmless: the second sampling is merely the newer."""
     now = now or timezone.now()
     samples = endpoint_health_compute(now=now)
-    with transaction.atomic():
-        EndpointHealthSample.objects.bulk_create(samples)
-        EndpointHealthSample.objects.filter(at__lt=now - KEEP).delete()
+    endpoint_health_samples_record(samples=samples, now=now)
     return samples

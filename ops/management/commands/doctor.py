@@ -20,7 +20,7 @@ from runs.models import Run
 from runs.queue import broker
 
 PRUNE_FUNC = "runs.tasks.prune_outputs"  # the schedule migration runs.0013 creates
-HEALTH_FUNC = "runs.tasks.sample_endpoint_health"  # the schedule migration providers.0007 creates
+HEALTH_FUNC = "runs.tasks.sample_endpoint_health"  # the schedule migration runs.0021 creates (providers.0007 did first)
 # The dispatcher hands out a due step within a fiftieth of a second; without one, the reconciler's schedule does,
 # once a minute. Steps due for longer than this mean no dispatcher is running, or it keeps failing.
 DISPATCH_GRACE = datetime.timedelta(seconds=30)
