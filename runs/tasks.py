@@ -39,6 +39,6 @@ def prune_outputs() -> dict:
 
 
 def sample_endpoint_health() -> int:
-    """Run every minute by the django-q2 schedule that migration providers.0007 creates; returns how many
-    endpoints it sampled."""
+    """Run every minute by the django-q2 schedule that migration runs.0021 asserts (providers.0007 made it first);
+    returns how many endpoints it sampled."""
     return len(endpoint_health_sample())
