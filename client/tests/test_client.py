@@ -10,6 +10,7 @@ from conftest import catalog_examples
 from monid import User, Whoami, Workspace
 from providers.models import Endpoint, EndpointHealthSample
 from runs.models import Run
+from runs.services import runs_settle_all
 
 from .conftest import PDL_MATCH, PDL_NO_MATCH, SLOW_TWEETS, TWEETS
 
@@ -125,6 +126,9 @@ def test_stop_run_stops_a_running_async_run(monid, task_queue):
 def test_balance_shows_what_the_wallet_can_spend_in_dollars(connect, alice_key):
     client = connect(alice_key)
     client.run(*PDL_MATCH)
+    before_settling = client.balance()  # what is held stands in for the charge until the settler takes it
+    assert (before_settling.balance_usd, before_settling.held_usd) == (99.997, 0.003)
+    runs_settle_all()
     balance = client.balance()
     assert (balance.balance_usd, balance.held_usd, balance.currency) == (99.997, 0.0, "USD")
 
