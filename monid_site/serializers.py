@@ -32,11 +32,14 @@ class JsonObjectField(serializers.Field):
         return value
 
 
-class TimestampField(serializers.DateTimeField):
-    """ISO 8601 in UTC with milliseconds and a Z, as the reference writes every time."""
+def utc_text(value):
+    """ISO 8601 in UTC with milliseconds and a Z, as the reference writes every time (None stays None)."""
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
+
+class TimestampField(serializers.DateTimeField):
     def to_representation(self, value):
-        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+        return utc_text(value)
 
 
 class StrictSerializer(serializers.Serializer):

@@ -2,8 +2,10 @@ import json
 
 import pytest
 
+from billing.controls import spend_control_set
 from billing.models import KeyDailyCost
 from providers.models import Endpoint
+from runs.api import RunAcceptedSerializer, RunListItemSerializer, RunSerializer
 from runs.models import Run
 from runs.services import runs_dispatch
 
@@ -187,3 +189,22 @@ def test_an_unreachable_async_provider_fails_the_run(client, alice_key, task_que
     body = get(client, alice_key, f"/v1/runs/{run_id}").json()
     assert body["status"] == "FAILED" and "could not be reached" in body["error"]["message"]
     assert body["providerResponse"] is None and body["billing"]["reportedCost"]["value"] == 0
+
+
+def test_each_run_answer_has_exactly_its_schemas_fields_in_their_order(client, alice_key, task_queue, settings):
+    """The run serializers write their answers by hand (runs/api.py): held here to the fields the OpenAPI document
+    is made from, for runs in every state."""
+    post_run(client, alice_key, PDL_MATCH)  # COMPLETED, 2xx
+    post_run(client, alice_key, {**PDL_MATCH, "input": {"email": "nomatch@example.com"}})  # a provider error
+    post_run(client, alice_key, TWEETS)  # RUNNING
+    task_queue.run()  # … then COMPLETED with a dataset
+    post_run(client, alice_key, TWEETS)  # RUNNING, with its hold
+    settings.PDL_API_BASE_URL = "http://127.0.0.1:9"
+    post_run(client, alice_key, PDL_MATCH)  # FAILED
+    spend_control_set(workspace=Run.objects.first().workspace, kind="RUN_CAP", limit_micros=0)
+    post_run(client, alice_key, PDL_MATCH)  # BLOCKED, with its controls
+    runs = list(Run.objects.select_related("endpoint__provider"))
+    assert {run.status for run in runs} == {"COMPLETED", "RUNNING", "FAILED", "BLOCKED"}
+    for serializer in (RunAcceptedSerializer, RunListItemSerializer, RunSerializer):
+        for run in runs:
+            assert list(serializer(run).data) == list(serializer().fields), (serializer.__name__, run.status)
