@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from monid_site.errors import ApplicationError
+from monid_site.sql import instances_insert
 
 from .controls import MAX_LIMIT_MICROS, budget_spend_record
 from .costs import Costs, micros_text
@@ -291,8 +292,8 @@ def wallet_hold(*, workspace_id: int, amount_micros: int, run_id: str) -> tuple[
     admitted at once can never both spend the same money. The entry first and the wallet's row last: the row
     stays locked from that UPDATE until the commit, and every run of the workspace waits for it.
     """
-    LedgerEntry.objects.create(workspace_id=workspace_id, kind=LedgerEntry.Kind.HOLD, amount_micros=amount_micros,
-                               run_id=run_id)
+    instances_insert([LedgerEntry(workspace_id=workspace_id, kind=LedgerEntry.Kind.HOLD, amount_micros=amount_micros,
+                                  run_id=run_id)])
     taken = wallet_hold_take(workspace_id=workspace_id, amount_micros=amount_micros)
     if taken is None:
         wallet = Wallet.objects.filter(workspace_id=workspace_id).first()

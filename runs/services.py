@@ -23,6 +23,7 @@ from billing.models import ApiKey, KeyDailyCost
 from billing.services import Settlement, settlements_record, wallet_hold
 from monid_site import logs, metrics
 from monid_site.errors import ApplicationError
+from monid_site.sql import instances_insert
 from providers.engine import (ProviderAnswer, ProviderProgress, ProviderTimeout, ProviderUnavailable, protocol_for,
                               unavailable_reason)
 from providers.engine.usage import PER_UNIT, units_estimate, units_price_micros
@@ -146,13 +147,14 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict, idempote
             if not provider.is_async:
                 _commit_without_flush()  # run_finish's commit makes the run durable before it is answered
             now = timezone.now()
-            run = Run.objects.create(
+            run = Run(
                 **fields, created_at=now, held_micros=estimate, status=Run.Status.RUNNING,
                 # An async run's first step is due at once: the dispatcher hands it out with others, in one task.
                 next_step_at=now if provider.is_async else None, started_at=None if provider.is_async else now,
             )
+            instances_insert([run])
             if provider.is_async:  # a sync run's timeline is written whole when it ends: see run_execute_sync
-                RunEvent.objects.create(run=run, at=run.created_at, kind="created")
+                instances_insert([_event(run, "created", at=run.created_at)])
                 transaction.on_commit(queue.wake)  # the dispatcher, idle, may be waiting for a while
             if idempotency_key is not None:
                 IdempotencyKey.objects.filter(api_key=api_key, key=idempotency_key).update(run=run)
@@ -605,7 +607,7 @@ def _event(run: Run, kind: str, detail: str = "", *, at: datetime.datetime | Non
 def _events_write(events: list[RunEvent], *more: RunEvent) -> None:
     """Writes pending timeline entries in one INSERT, in order (the timeline sorts by id), and empties the list."""
     if events or more:
-        RunEvent.objects.bulk_create([*events, *more])
+        instances_insert([*events, *more])
         events.clear()
 
 
