@@ -23,7 +23,7 @@ from billing.models import ApiKey, KeyDailyCost
 from billing.services import Settlement, settlements_record, wallet_hold
 from monid_site import logs, metrics
 from monid_site.errors import ApplicationError
-from monid_site.sql import instances_insert
+from monid_site.sql import instances_insert, row_update
 from providers.engine import (ProviderAnswer, ProviderProgress, ProviderTimeout, ProviderUnavailable, protocol_for,
                               unavailable_reason)
 from providers.engine.usage import PER_UNIT, units_estimate, units_price_micros
@@ -542,7 +542,7 @@ def run_finish(*, run: Run, status: str, answer: ProviderAnswer | None = None, e
     if answer and answer.provider_run_id:
         fields["provider_run_id"] = answer.provider_run_id
     # The status filter makes the transition one-way: of two workers finishing one run, only one wins.
-    if Run.objects.filter(pk=run.pk).exclude(status__in=Run.TERMINAL).update(**fields):
+    if row_update(Run, run.pk, fields, unless=("status", Run.TERMINAL)):
         ended = _event(run, "ended", _ended_detail(status=status, http_status=http_status, result_count=result_count),
                        at=now)
         _events_write(events if events is not None else [], ended)

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from billing.models import ApiKey, LedgerEntry
-from monid_site.sql import instances_insert
+from monid_site.sql import instances_insert, row_update
 from providers.models import Endpoint
 from runs.models import Run, RunEvent, new_run_id
 
@@ -62,3 +62,20 @@ def test_ledger_entries_and_timeline_entries_are_stored_as_save_stores_them(alic
 def test_nothing_to_insert_writes_nothing(django_assert_num_queries):
     with django_assert_num_queries(0):
         instances_insert([])
+
+
+def test_a_runs_end_is_stored_as_the_orms_update_stores_it_and_only_once(alice_key, catalog):
+    key, endpoint = ApiKey.objects.get(label="alice-live"), Endpoint.objects.get(path="/apidojo/tweet-scraper")
+    by_hand, by_orm = a_run(key, endpoint), a_run(key, endpoint)
+    instances_insert([by_hand, by_orm])
+    end = {"status": "COMPLETED", "completed_at": timezone.now(), "error_message": "", "next_step_at": None,
+           "lease_until": None, "provider_http_status": 200, "output": [{"text": "é"}, None, 1.5],
+           "output_truncated": True, "provider_error": None, "result_count": 3, "billed_units": 3,
+           "calculated_cost_micros": 1_300, "actual_cost_micros": 7, "reported_cost_micros": 1_300}
+    assert row_update(Run, by_hand.pk, end, unless=("status", Run.TERMINAL)) == 1
+    assert Run.objects.filter(pk=by_orm.pk).exclude(status__in=Run.TERMINAL).update(**end) == 1
+    assert stored(Run, by_hand.pk) == stored(Run, by_orm.pk)
+    # None is SQL NULL both ways, not JSON null: the partial indexes and retention's queries tell them apart.
+    assert Run.objects.filter(provider_error__isnull=True, pk__in=[by_hand.pk, by_orm.pk]).count() == 2
+    assert row_update(Run, by_hand.pk, {**end, "status": "FAILED"}, unless=("status", Run.TERMINAL)) == 0
+    assert Run.objects.get(pk=by_hand.pk).status == "COMPLETED"
