@@ -4,13 +4,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from monid_site.errors import ApplicationError, error_responses
-from monid_site.pagination import PageQuerySerializer, cursor_dump, cursor_load
+from monid_site.pagination import PageQuerySerializer, cursor_page, page_serializer
 from monid_site.serializers import StrictCharField, StrictSerializer, TimestampField
 
 from .controls import MAX_LIMIT_MICROS, spend_control_get_for_workspace, spend_control_states, spend_control_update
 from .costs import MICROS_PER_DOLLAR, micros_to_usd
 from .models import ApiKey, SpendControl
-from .queries import api_key_page, api_key_user, wallet_available_and_held
+from .queries import api_key_user, wallet_available_and_held
 from .services import api_key_create, api_key_revoke, api_key_update
 
 
@@ -122,10 +122,7 @@ def api_key_for_request(request, label: str) -> ApiKey:
 class ApiKeyListApi(APIView):
     scope = "manage"
 
-    @extend_schema_serializer(component_name="ApiKeyPage")
-    class OutputSerializer(serializers.Serializer):
-        items = ApiKeySerializer(many=True)
-        cursor = serializers.CharField(allow_null=True)
+    OutputSerializer = page_serializer(ApiKeySerializer(many=True), name="ApiKeyPage")
 
     @extend_schema_serializer(component_name="ApiKeyCreate")
     class CreateSerializer(ApiKeyLifecycleSerializer):
@@ -141,11 +138,10 @@ class ApiKeyListApi(APIView):
     def get(self, request):
         query = PageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        params = query.validated_data
-        after = cursor_load(params["cursor"], kind="api-keys") if params.get("cursor") else None
-        page, next_after = api_key_page(workspace=request.auth.workspace, limit=params["limit"], after=after)
-        return Response({"items": ApiKeySerializer(page, many=True).data,
-                         "cursor": cursor_dump(next_after, kind="api-keys") if next_after else None})
+        # Keyed on (created, label), which is unique in a workspace and no database id.
+        page, cursor = cursor_page(request.auth.workspace.api_keys.filter(revoked_at__isnull=True),
+                                   order=("-created_at", "label"), params=query.validated_data, kind="api-keys")
+        return Response({"items": ApiKeySerializer(page, many=True).data, "cursor": cursor})
 
     @extend_schema(tags=["API keys"], operation_id="api_key_create", request=CreateSerializer,
                    summary="Create an API key; the answer holds the whole key, shown this once",
@@ -262,16 +258,10 @@ class _ControlListApi(_ControlApi):
     def get(self, request):
         query = PageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        params = query.validated_data
         controls = (SpendControl.objects.filter(workspace=request.auth.workspace, kind=self.kind)
-                    .select_related("workspace").order_by("-id"))
-        if params.get("cursor"):
-            controls = controls.filter(pk__lt=cursor_load(params["cursor"], kind=self.cursor_kind))
-        page = list(controls[: params["limit"] + 1])
-        more = len(page) > params["limit"]
-        page = page[: params["limit"]]
-        return Response({"items": self.shown(request, page),
-                         "cursor": cursor_dump(page[-1].pk, kind=self.cursor_kind) if more else None})
+                    .select_related("workspace"))
+        page, cursor = cursor_page(controls, order=("-id",), params=query.validated_data, kind=self.cursor_kind)
+        return Response({"items": self.shown(request, page), "cursor": cursor})
 
 
 class _ControlDetailApi(_ControlApi):
@@ -291,25 +281,14 @@ class _ControlDetailApi(_ControlApi):
         return Response(self.shown(request, [control])[0])
 
 
-@extend_schema_serializer(component_name="BudgetPage")
-class BudgetPageSerializer(serializers.Serializer):
-    items = BudgetSerializer(many=True)
-    cursor = serializers.CharField(allow_null=True)
-
-
-@extend_schema_serializer(component_name="RunCapPage")
-class RunCapPageSerializer(serializers.Serializer):
-    items = RunCapSerializer(many=True)
-    cursor = serializers.CharField(allow_null=True)
-
-
 CONTROLS = "Spend controls"
 PATCH_ERRORS = error_responses(400, 401, 403, 404, 415)
 
 
 @extend_schema_view(get=extend_schema(tags=[CONTROLS], operation_id="budget_list", parameters=[PageQuerySerializer],
                                       summary="List the workspace's budgets, with what each has spent and held",
-                                      responses={200: BudgetPageSerializer, **error_responses(400, 401, 403)}))
+                                      responses={200: page_serializer(BudgetSerializer(many=True), name="BudgetPage"),
+                                                 **error_responses(400, 401, 403)}))
 class BudgetListApi(_ControlListApi):
     kind, serializer_class, cursor_kind = SpendControl.Kind.BUDGET, BudgetSerializer, "budgets"
 
@@ -325,7 +304,8 @@ class BudgetDetailApi(_ControlDetailApi):
 
 @extend_schema_view(get=extend_schema(tags=[CONTROLS], operation_id="run_cap_list", parameters=[PageQuerySerializer],
                                       summary="List the workspace's per-run caps",
-                                      responses={200: RunCapPageSerializer, **error_responses(400, 401, 403)}))
+                                      responses={200: page_serializer(RunCapSerializer(many=True), name="RunCapPage"),
+                                                 **error_responses(400, 401, 403)}))
 class RunCapListApi(_ControlListApi):
     kind, serializer_class, cursor_kind = SpendControl.Kind.RUN_CAP, RunCapSerializer, "run-caps"
 

@@ -86,17 +86,6 @@ def cost_daily_series(*, mode: str, start: datetime.date | None = None, end: dat
     return list(rows.values("day").annotate(**_cost_sums()).order_by("day"))
 
 
-def api_key_page(*, workspace: Workspace, limit: int, after: list | None):
-    """Active keys newest first, keyset on (created, label), which is unique in a workspace and no database id."""
-    keys = workspace.api_keys.filter(revoked_at__isnull=True)
-    if after:
-        created, label = datetime.datetime.fromisoformat(after[0]), after[1]
-        keys = keys.filter(Q(created_at__lt=created) | Q(created_at=created, label__gt=label))
-    page = list(keys.order_by("-created_at", "label")[: limit + 1])
-    last = page[limit - 1] if len(page) > limit else None
-    return page[:limit], ([last.created_at.isoformat(), last.label] if last else None)
-
-
 def wallet_available_and_held(*, workspace: Workspace) -> tuple[int, int]:
     """What the workspace can still spend (its balance less what is held for runs in flight), and what is held."""
     wallet = Wallet.objects.filter(workspace=workspace).first()

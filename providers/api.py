@@ -7,13 +7,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from monid_site.errors import error_responses
-from monid_site.pagination import PageQuerySerializer, cursor_dump, cursor_load
+from monid_site.pagination import PageQuerySerializer, cursor_page, page_serializer
 from monid_site.serializers import (StrictBooleanField, StrictCharField, StrictFloatField, StrictIntegerField,
                                    StrictSerializer)
 
 from .describe import endpoint_input, inspect_command, price_notes, run_command
 from .health import HISTORY_HOURS, STATUSES, endpoints_health
-from .queries import (catalog_counts, endpoint_get_enabled, endpoints_discover, endpoints_enabled, endpoints_page,
+from .queries import (catalog_counts, endpoint_get_enabled, endpoints_discover, endpoints_enabled,
                       provider_get_listed, providers_listed)
 from .search import endpoints_search
 from .serializers import PriceSerializer
@@ -54,19 +54,15 @@ class EndpointCardSerializer(serializers.Serializer):
     tags = TagsField()
 
 
-@extend_schema_serializer(component_name="EndpointPage")
-class EndpointPageSerializer(serializers.Serializer):
-    items = EndpointCardSerializer(many=True)
-    cursor = serializers.CharField(allow_null=True, help_text="Pass back for the next page; null on the last")
-    total = serializers.IntegerField(help_text="Endpoints in the whole list, over all its pages")
+EndpointPageSerializer = page_serializer(
+    EndpointCardSerializer(many=True), name="EndpointPage",
+    total=serializers.IntegerField(help_text="Endpoints in the whole list, over all its pages"))
 
 
 def endpoint_page_body(endpoints, *, params: dict, cursor_kind: str, total: int) -> dict:
-    """One page of a catalog list, as EndpointPageSerializer shows it."""
-    after = cursor_load(params["cursor"], kind=cursor_kind) if params.get("cursor") else None
-    page, next_after = endpoints_page(endpoints, limit=params["limit"], after=after)
-    return {"items": EndpointCardSerializer(page, many=True).data,
-            "cursor": cursor_dump(next_after, kind=cursor_kind) if next_after else None, "total": total}
+    """One page of a catalog list, in (provider, path) order, as EndpointPageSerializer shows it."""
+    page, cursor = cursor_page(endpoints, order=("provider__slug", "path"), params=params, kind=cursor_kind)
+    return {"items": EndpointCardSerializer(page, many=True).data, "cursor": cursor, "total": total}
 
 
 class EndpointListApi(APIView):
@@ -294,25 +290,15 @@ class ProviderCardSerializer(serializers.Serializer):
 
 
 class ProviderListApi(_PublicApi):
-    @extend_schema_serializer(component_name="ProviderPage")
-    class OutputSerializer(serializers.Serializer):
-        items = ProviderCardSerializer(many=True)
-        cursor = serializers.CharField(allow_null=True, help_text="Pass back for the next page; null on the last")
+    OutputSerializer = page_serializer(ProviderCardSerializer(many=True), name="ProviderPage")
 
     @extend_schema(tags=[PUBLIC], operation_id="public_provider_list", summary="List the providers, by slug",
                    auth=[], parameters=[PageQuerySerializer], responses={200: OutputSerializer, **error_responses(400)})
     def get(self, request):
         query = PageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        params = query.validated_data
-        providers = providers_listed()
-        if params.get("cursor"):
-            providers = providers.filter(slug__gt=cursor_load(params["cursor"], kind="providers"))
-        page = list(providers[: params["limit"] + 1])
-        more = len(page) > params["limit"]
-        page = page[: params["limit"]]
-        return Response({"items": ProviderCardSerializer(page, many=True).data,
-                         "cursor": cursor_dump(page[-1].slug, kind="providers") if more else None})
+        page, cursor = cursor_page(providers_listed(), order=("slug",), params=query.validated_data, kind="providers")
+        return Response({"items": ProviderCardSerializer(page, many=True).data, "cursor": cursor})
 
 
 class ProviderEndpointListApi(_PublicApi):

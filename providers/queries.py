@@ -58,19 +58,6 @@ def endpoints_enabled():
             .order_by("provider__slug", "path"))
 
 
-def endpoints_page(endpoints, *, limit: int, after: list | None = None) -> tuple[list[Endpoint], list | None]:
-    """One page of `endpoints` (in (provider, path) order) after a [provider, path] position, and the position
-    after it, or None on the last page."""
-    if after is not None:
-        provider, path = after
-        endpoints = endpoints.filter(Q(provider__slug__gt=provider) | Q(provider__slug=provider, path__gt=path))
-    page = list(endpoints[: limit + 1])
-    if len(page) <= limit:
-        return page, None
-    last = page[limit - 1]
-    return page[:limit], [last.provider.slug, last.path]
-
-
 def providers_listed():
     """Enabled providers with at least one enabled endpoint, each with `endpoint_count`, by slug."""
     return (Provider.objects.filter(enabled=True)

@@ -1,6 +1,6 @@
 import datetime
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_serializer, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -8,14 +8,14 @@ from rest_framework.views import APIView
 from billing.api import UsdAmountSerializer
 from billing.costs import micros_to_usd
 from monid_site.errors import ApplicationError, error_responses
-from monid_site.pagination import PageQuerySerializer, cursor_dump, cursor_load
+from monid_site.pagination import PageQuerySerializer, cursor_page, page_serializer
 from monid_site.serializers import JsonObjectField, StrictCharField, StrictSerializer, TimestampField, utc_text
 from providers.queries import endpoint_get_enabled, endpoints_largest_input
 from providers.serializers import PriceSerializer
 
 from .inputs import size_text
 from .models import Run
-from .queries import run_get_for_key, runs_page
+from .queries import run_get_for_key
 from .services import idempotency_claim, idempotency_release, run_create, run_execute_sync, run_stop
 
 
@@ -275,10 +275,7 @@ class RunListApi(APIView):
         provider = serializers.CharField(required=False, allow_blank=True, max_length=50)
         endpoint = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
-    @extend_schema_serializer(component_name="RunPage")
-    class OutputSerializer(serializers.Serializer):
-        items = RunListItemSerializer(many=True)
-        cursor = serializers.CharField(allow_null=True, help_text="Pass back for the next page; null on the last")
+    OutputSerializer = page_serializer(RunListItemSerializer(many=True), name="RunPage")
 
     @extend_schema(tags=["Runs"], operation_id="run_list", summary="List the workspace's runs, newest first",
                    parameters=[FilterSerializer], responses={200: OutputSerializer, **error_responses(400, 401, 403)})
@@ -294,10 +291,8 @@ class RunListApi(APIView):
             runs = runs.filter(endpoint__provider__slug=params["provider"])
         if params.get("endpoint"):
             runs = runs.filter(endpoint__path=params["endpoint"])
-        before = cursor_load(params["cursor"], kind="runs") if params.get("cursor") else None
-        page, next_before = runs_page(runs, limit=params["limit"], before=before)
-        return Response({"items": RunListItemSerializer(page, many=True).data,
-                         "cursor": cursor_dump(next_before, kind="runs") if next_before else None})
+        page, cursor = cursor_page(runs, order=("-id",), params=params, kind="runs")
+        return Response({"items": RunListItemSerializer(page, many=True).data, "cursor": cursor})
 
 
 class RunStopApi(APIView):
@@ -337,11 +332,10 @@ class ResourceListApi(APIView):
                                                                    "one provider's."})
             return attrs
 
-    @extend_schema_serializer(component_name="ResourcePage")
-    class OutputSerializer(serializers.Serializer):
-        items = serializers.ListField(child=serializers.DictField(), max_length=0,
-                                      help_text="Always empty: this server provisions no resources")
-        cursor = serializers.CharField(allow_null=True, help_text="Always null")
+    OutputSerializer = page_serializer(
+        serializers.ListField(child=serializers.DictField(), max_length=0,
+                              help_text="Always empty: this server provisions no resources"),
+        name="ResourcePage", cursor=serializers.CharField(allow_null=True, help_text="Always null"))
 
     @extend_schema(tags=["Resources"], operation_id="resource_list", summary="List the workspace's resources: none",
                    parameters=[FilterSerializer], responses={200: OutputSerializer, **error_responses(400, 401, 403)})

@@ -24,17 +24,6 @@ def runs_with_details():
     return Run.objects.select_related("workspace", "api_key", "endpoint__provider")
 
 
-def runs_page(runs, *, before: str | None, limit: int):
-    """One newest-first page of runs older than the run id `before`, and the `before` of the next page (None at the end).
-
-    A keyset on the ULID, so a page stays correct while new runs arrive and costs the same at any depth.
-    """
-    if before:
-        runs = runs.filter(pk__lt=before)
-    page = list(runs.order_by("-id")[: limit + 1])
-    return page[:limit], (page[limit - 1].id if len(page) > limit else None)
-
-
 HTTP_CLASS_RANGES = {"2xx": (200, 300), "3xx": (300, 400), "4xx": (400, 500), "5xx": (500, 600)}
 EPOCH = datetime.date(1970, 1, 1)
 

@@ -9,11 +9,12 @@ from django.views.decorators.http import require_POST, require_safe
 
 from billing.queries import workspace_for_user
 from monid_site.errors import ApplicationError
+from monid_site.pagination import keyset_page
 
 from . import services
 from .forms import RunFilterForm, RunLiveForm, run_id_or_none
 from .models import RunEvent
-from .queries import runs_filtered, runs_page, runs_with_details
+from .queries import runs_filtered, runs_with_details
 
 PAGE_SIZE = 50
 
@@ -49,7 +50,7 @@ def run_list(request):
     if not form.is_valid():
         return render(request, "runs/list.html", {"form": form}, status=400)
     before = form.cleaned_data["before"]
-    page, older = runs_page(runs_filtered(runs, **form.filters()), before=before, limit=PAGE_SIZE)
+    page, older = keyset_page(runs_filtered(runs, **form.filters()), order=("-id",), after=before, limit=PAGE_SIZE)
     return render(request, "runs/list.html", {"form": form, "runs": page, "older": older, "before": before,
                                               "filtered": form.is_filtering()})
 
