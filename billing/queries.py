@@ -3,6 +3,7 @@ import datetime
 from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.utils import timezone
 
 from .keys import hash_key
@@ -11,6 +12,18 @@ from .models import ApiKey, Invitation, KeyDailyCost, LedgerEntry, OAuthClient, 
 
 def workspace_for_user(user) -> Workspace | None:
     return user.workspaces.order_by("id").first() if user.is_authenticated else None
+
+
+def workspace_of_user_or_404(user, slug: str | None = None) -> Workspace:
+    """The workspace a page acts in: the user's own, or for an operator the one `slug` names. Anything else (no
+    workspace, or a customer naming one) is a 404, as if it did not exist."""
+    if slug is None:
+        workspace = workspace_for_user(user)
+    else:
+        workspace = Workspace.objects.filter(slug=slug).first() if user.is_staff else None
+    if workspace is None:
+        raise Http404("No such workspace.")
+    return workspace
 
 
 def workspace_first_member(*, workspace: Workspace):

@@ -18,10 +18,10 @@ from .controls import control_states, spend_control_set, spend_control_states, s
 from .costs import MICROS_PER_DOLLAR, dollars_to_micros, micros_text
 from .forms import (BudgetForm, CostFilterForm, InvitationForm, InvitedSignUpForm, KeyCreateForm, KeyEditForm,
                     RunCapForm, SignUpForm, UsageFilterForm, WalletCreditForm)
-from .models import SpendControl, Workspace
+from .models import SpendControl
 from .queries import (api_keys_for_workspace, cost_daily_series, cost_summary_by, invitation_for_token,
                       invitations_pending, ledger_newest, wallet_available_and_held, workspace_for_user,
-                      workspace_members, workspaces_with_wallets)
+                      workspace_members, workspace_of_user_or_404, workspaces_with_wallets)
 from .services import (account_sign_up, api_key_create, api_key_revoke, api_key_update, invitation_accept,
                        invitation_cancel, invitation_check, invitation_create, invitation_send, invitation_sign_up,
                        wallet_credit)
@@ -64,9 +64,7 @@ def key_list(request):
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def key_revoke(request, label):
-    workspace = workspace_for_user(request.user)
-    if workspace is None:
-        raise Http404("No such key.")
+    workspace = workspace_of_user_or_404(request.user)
     api_key = get_object_or_404(api_keys_for_workspace(workspace=workspace), label=label)
     if request.method == "POST":
         api_key_revoke(api_key=api_key)
@@ -79,9 +77,7 @@ def key_revoke(request, label):
 @login_required
 def key_edit(request, label):
     """A key's label, expiry and spend limit."""
-    workspace = workspace_for_user(request.user)
-    if workspace is None:
-        raise Http404("No such key.")
+    workspace = workspace_of_user_or_404(request.user)
     api_key = get_object_or_404(api_keys_for_workspace(workspace=workspace), label=label, revoked_at__isnull=True)
     status = 200
     if request.method == "POST":
@@ -147,8 +143,7 @@ def workspace_list(request):
 def workspace_detail(request, slug):
     """One workspace for operators: members, keys, wallet and its ledger, the credit form, spend controls. One
     query per section, whatever their sizes."""
-    _staff_only(request)
-    workspace = get_object_or_404(Workspace, slug=slug)
+    workspace = workspace_of_user_or_404(request.user, slug=slug)
     status = 200
     if request.method == "POST":
         form = WalletCreditForm(request.POST)
@@ -184,8 +179,7 @@ def workspace_detail(request, slug):
 def workspace_wallet(request, slug):
     """The wallet page's old address: the workspace page shows the wallet now. A 308, so that a credit form
     still open on the old page is posted again, not turned into a GET."""
-    _staff_only(request)
-    workspace = get_object_or_404(Workspace, slug=slug)
+    workspace = workspace_of_user_or_404(request.user, slug=slug)
     return redirect("workspace-detail", slug=workspace.slug, permanent=True, preserve_request=True)
 
 
@@ -315,9 +309,8 @@ def spend_controls(request):
 @require_POST
 @login_required
 def spend_control_status(request, control_id):
-    workspace = workspace_for_user(request.user)
-    control = get_object_or_404(SpendControl, workspace=workspace, pk=control_id) if workspace else None
-    if control is None or request.POST.get("status") not in SpendControl.Status.values:
+    control = get_object_or_404(SpendControl, workspace=workspace_of_user_or_404(request.user), pk=control_id)
+    if request.POST.get("status") not in SpendControl.Status.values:
         raise Http404("No such spend control.")
     spend_control_update(control=control, status=request.POST["status"])
     messages.success(request, f"The {control.name} is now {control.status.lower()}.")
@@ -413,9 +406,7 @@ def _invitation_email(request, invitation, link):
 @require_POST
 @login_required
 def invitation_withdraw(request):
-    workspace = workspace_for_user(request.user)
-    if workspace is None:
-        raise Http404("No such invitation.")
+    workspace = workspace_of_user_or_404(request.user)
     try:
         invitation_cancel(workspace=workspace, email=request.POST.get("email", ""))
     except ApplicationError as exc:

@@ -33,9 +33,12 @@ def _run_scope(user):
     return (None, None) if workspace is None else (runs.filter(workspace=workspace), workspace)
 
 
-def _visible_runs(user):
-    """Operators see every run, a customer their workspace's; None for a customer who belongs to no workspace."""
-    return _run_scope(user)[0]
+def _visible_runs_or_404(user):
+    """Operators see every run, a customer their workspace's; a 404 for a customer who belongs to no workspace."""
+    runs = _run_scope(user)[0]
+    if runs is None:
+        raise Http404("No such run.")
+    return runs
 
 
 @require_safe
@@ -72,7 +75,7 @@ def run_list_live(request):
     form = RunLiveForm(request.GET)
     if not form.is_valid():
         return render(request, "runs/live.html", {"form": form}, status=400)
-    runs = _visible_runs(request.user)
+    runs = _run_scope(request.user)[0]
     rows = [] if runs is None else runs.filter(pk__in=form.cleaned_data["ids"]).order_by("-id")
     return render(request, "runs/live.html", {"runs": rows})
 
@@ -80,9 +83,7 @@ def run_list_live(request):
 @require_safe
 @login_required
 def run_detail(request, run_id):
-    runs = _visible_runs(request.user)
-    if runs is None:
-        raise Http404("No such run.")
+    runs = _visible_runs_or_404(request.user)
     # The output as the database's text of it, which the page parses only as far as it shows (a 10 MB output is
     # never parsed whole); the timeline in one more query, however many steps the run took.
     runs = (runs.defer("output").annotate(output_text=Cast("output", TextField()))
@@ -95,9 +96,7 @@ def run_detail(request, run_id):
 def run_output(request, run_id):
     """The run's whole output as a JSON file. Read as the database's own text of it, so a 10 MB output is neither
     parsed nor serialized again here. 410 once retention has dropped it."""
-    runs = _visible_runs(request.user)
-    if runs is None:
-        raise Http404("No such run.")
+    runs = _visible_runs_or_404(request.user)
     run = runs.defer("output").annotate(output_text=Cast("output", TextField())).filter(pk=run_id).first()
     if run is not None and run.output_expired_at:
         return render(request, "runs/_output_expired.html", {"run": run}, content_type="text/plain; charset=utf-8",
@@ -112,9 +111,7 @@ def run_output(request, run_id):
 @require_POST
 @login_required
 def run_stop(request, run_id):
-    runs = _visible_runs(request.user)
-    if runs is None:
-        raise Http404("No such run.")
+    runs = _visible_runs_or_404(request.user)
     run = get_object_or_404(runs, pk=run_id)
     try:
         services.run_stop(run=run)
