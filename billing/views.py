@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from monid_site.errors import ApplicationError
+from monid_site.forms import form_submit
 
 from .controls import control_states, spend_control_set, spend_control_states, spend_control_update
 from .costs import MICROS_PER_DOLLAR, dollars_to_micros, micros_text
@@ -41,17 +42,13 @@ def key_list(request):
     status = 200
     if request.method == "POST":
         form = KeyCreateForm(request.POST)
-        if form.is_valid():
-            try:
-                api_key, key = api_key_create(workspace=workspace, created_by=request.user, **form.cleaned_data)
-            except ApplicationError as exc:
-                form.add_error(None, exc.message)
-                status = exc.status_code
-            else:
-                request.session[NEW_KEY] = {"label": api_key.label, "key": key}
-                return redirect("key-list")
-        else:
-            status = 400
+        submitted = form_submit(form, lambda data: api_key_create(workspace=workspace, created_by=request.user,
+                                                                  **data))
+        if submitted.ok:
+            api_key, key = submitted.result
+            request.session[NEW_KEY] = {"label": api_key.label, "key": key}
+            return redirect("key-list")
+        status = submitted.status
     else:
         form = KeyCreateForm()
     # Popped on the GET that follows the redirect, so a reload no longer shows the key.
@@ -82,18 +79,13 @@ def key_edit(request, label):
     status = 200
     if request.method == "POST":
         form = KeyEditForm(request.POST)
-        status = 400
-        if form.is_valid():
-            old_label = api_key.label
-            try:
-                api_key_update(api_key=api_key, **form.cleaned_data)
-            except ApplicationError as exc:
-                form.add_error(None, exc.message)
-                status = exc.status_code
-            else:
-                messages.success(request, f"The key “{old_label}” is saved" + (
-                    f", now labelled “{api_key.label}”." if api_key.label != old_label else "."))
-                return redirect("key-list")
+        old_label = api_key.label
+        submitted = form_submit(form, lambda data: api_key_update(api_key=api_key, **data))
+        if submitted.ok:
+            messages.success(request, f"The key “{old_label}” is saved" + (
+                f", now labelled “{api_key.label}”." if api_key.label != old_label else "."))
+            return redirect("key-list")
+        status = submitted.status
     else:
         form = KeyEditForm(initial={"label": api_key.label, **KeyEditForm.initial_of(api_key)})
     return render(request, "billing/key_edit.html", {"api_key": api_key, "form": form}, status=status)
@@ -147,19 +139,13 @@ def workspace_detail(request, slug):
     status = 200
     if request.method == "POST":
         form = WalletCreditForm(request.POST)
-        if form.is_valid():
-            micros = dollars_to_micros(form.cleaned_data["amount_usd"])
-            try:
-                wallet_credit(workspace=workspace, amount_micros=micros, note=form.cleaned_data["note"],
-                              created_by=request.user)
-            except ApplicationError as exc:
-                form.add_error(None, exc.message)
-                status = exc.status_code
-            else:
-                messages.success(request, f"Credited {workspace.slug}'s wallet.")
-                return redirect("workspace-detail", slug=workspace.slug)
-        else:
-            status = 400
+        submitted = form_submit(form, lambda data: wallet_credit(
+            workspace=workspace, amount_micros=dollars_to_micros(data["amount_usd"]), note=data["note"],
+            created_by=request.user))
+        if submitted.ok:
+            messages.success(request, f"Credited {workspace.slug}'s wallet.")
+            return redirect("workspace-detail", slug=workspace.slug)
+        status = submitted.status
     else:
         form = WalletCreditForm()
     available, held = wallet_available_and_held(workspace=workspace)
@@ -281,19 +267,15 @@ def spend_controls(request):
             raise Http404("No such form.")
         form_class, kind = CONTROL_FORMS[posted]
         form = page_forms[posted] = form_class(request.POST, prefix=posted)
-        status = 400
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                control = spend_control_set(workspace=workspace, kind=kind, period=data.get("period", ""),
-                                            limit_micros=dollars_to_micros(data["limit_usd"]), status=data["status"])
-            except ApplicationError as exc:
-                form.add_error(None, exc.message)
-                status = exc.status_code
-            else:
-                messages.success(request, f"Saved the {control.name}: {micros_text(control.limit_micros)}, "
-                                          f"{control.status.lower()}.")
-                return redirect("spend-controls")
+        submitted = form_submit(form, lambda data: spend_control_set(
+            workspace=workspace, kind=kind, period=data.get("period", ""),
+            limit_micros=dollars_to_micros(data["limit_usd"]), status=data["status"]))
+        if submitted.ok:
+            control = submitted.result
+            messages.success(request, f"Saved the {control.name}: {micros_text(control.limit_micros)}, "
+                                      f"{control.status.lower()}.")
+            return redirect("spend-controls")
+        status = submitted.status
     controls = list(workspace.spend_controls.order_by("kind", "period"))
     states = spend_control_states(workspace=workspace, controls=controls)
     available, _ = wallet_available_and_held(workspace=workspace)
@@ -324,17 +306,12 @@ def sign_up(request):
     status = 200
     if request.method == "POST":
         form = SignUpForm(request.POST)
-        status = 400
-        if form.is_valid():
-            try:
-                user = account_sign_up(**form.cleaned_data)
-            except ApplicationError as exc:
-                form.add_error(None, exc.message)
-                status = exc.status_code
-            else:
-                login(request, user)
-                messages.success(request, "Welcome to Monid. Create an API key to make your first run.")
-                return redirect("key-list")
+        submitted = form_submit(form, lambda data: account_sign_up(**data))
+        if submitted.ok:
+            login(request, submitted.result)
+            messages.success(request, "Welcome to Monid. Create an API key to make your first run.")
+            return redirect("key-list")
+        status = submitted.status
     else:
         form = SignUpForm()
     return render(request, "registration/signup.html", {"form": form}, status=status)
@@ -369,19 +346,15 @@ def customer_workspace(request):
     status = 200
     if request.method == "POST":
         form = InvitationForm(request.POST)
-        status = 400
-        if form.is_valid():
-            try:
-                invitation, token = invitation_create(workspace=workspace, email=form.cleaned_data["email"],
-                                                      invited_by=request.user)
-            except ApplicationError as exc:
-                form.add_error("email", exc.message)
-                status = exc.status_code
-            else:
-                link = request.build_absolute_uri(reverse("invitation", args=[token]))
-                _invitation_email(request, invitation, link)
-                request.session[NEW_INVITATION] = {"email": invitation.email, "link": link}
-                return redirect("customer-workspace")
+        submitted = form_submit(form, lambda data: invitation_create(workspace=workspace, email=data["email"],
+                                                                     invited_by=request.user), field="email")
+        if submitted.ok:
+            invitation, token = submitted.result
+            link = request.build_absolute_uri(reverse("invitation", args=[token]))
+            _invitation_email(request, invitation, link)
+            request.session[NEW_INVITATION] = {"email": invitation.email, "link": link}
+            return redirect("customer-workspace")
+        status = submitted.status
     else:
         form = InvitationForm()
     new_invitation = request.session.pop(NEW_INVITATION, None) if request.method == "GET" else None
@@ -441,15 +414,10 @@ def invitation_page(request, token):
         return render(request, "billing/invitation.html", context, status=status)
     form = InvitedSignUpForm(request.POST if request.method == "POST" else None, email=invitation.email)
     if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                user = invitation_sign_up(invitation=invitation, **form.cleaned_data)
-            except ApplicationError as exc:
-                form.add_error(None, exc.message)
-                status = exc.status_code
-            else:
-                login(request, user)
-                messages.success(request, f"Welcome to Monid: you joined {invitation.workspace.name}.")
-                return redirect("customer-workspace")
+        submitted = form_submit(form, lambda data: invitation_sign_up(invitation=invitation, **data))
+        if submitted.ok:
+            login(request, submitted.result)
+            messages.success(request, f"Welcome to Monid: you joined {invitation.workspace.name}.")
+            return redirect("customer-workspace")
+        status = submitted.status
     return render(request, "billing/invitation.html", {**context, "form": form}, status=status)
