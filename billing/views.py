@@ -1,6 +1,5 @@
 import csv
 import logging
-from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -16,7 +15,7 @@ from monid_site.errors import ApplicationError
 from monid_site.forms import form_submit
 
 from .controls import control_states, spend_control_set, spend_control_states, spend_control_update
-from .costs import MICROS_PER_DOLLAR, dollars_to_micros, micros_text
+from .costs import dollars_to_micros, micros_text
 from .forms import (BudgetForm, CostFilterForm, InvitationForm, InvitedSignUpForm, KeyCreateForm, KeyEditForm,
                     RunCapForm, SignUpForm, UsageFilterForm, WalletCreditForm)
 from .models import SpendControl
@@ -26,6 +25,7 @@ from .queries import (api_keys_for_workspace, cost_daily_series, cost_summary_by
 from .services import (account_sign_up, api_key_create, api_key_revoke, api_key_update, invitation_accept,
                        invitation_cancel, invitation_check, invitation_create, invitation_send, invitation_sign_up,
                        wallet_credit)
+from .tables import cost_csv_rows, cost_headings, cost_sort
 
 logger = logging.getLogger("monid")
 
@@ -101,17 +101,20 @@ def cost_summary(request):
     choice = form.cleaned_data
     rows, totals = cost_summary_by(group=choice["group"], mode=choice["mode"], start=choice["start"],
                                    end=choice["end"])
-    sort, descending = _cost_sort(rows, group=choice["group"], sort=request.GET.get("sort", ""))
+    sort, descending = cost_sort(rows, group=choice["group"], sort=request.GET.get("sort", ""))
     if request.GET.get("format") == "csv":
-        return _costs_csv(rows, totals, group=choice["group"],
-                          name=f"monid-costs-{choice['mode']}-by-{choice['group']}-"
-                               f"{choice['start'] or 'start'}-to-{choice['end'] or 'today'}.csv")
+        name = (f"monid-costs-{choice['mode']}-by-{choice['group']}-"
+                f"{choice['start'] or 'start'}-to-{choice['end'] or 'today'}.csv")
+        response = HttpResponse(content_type="text/csv; charset=utf-8",
+                                headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        csv.writer(response).writerows(cost_csv_rows(rows, totals, group=choice["group"]))
+        return response
     csv_query = request.GET.copy()
     csv_query["format"] = "csv"
     return render(request, "billing/costs.html", {
         "form": form, "group": choice["group"], "mode": choice["mode"], "rows": rows, "totals": totals,
         "csv_query": csv_query.urlencode(), "sort": f"{'-' if descending else ''}{sort}",
-        "headings": _cost_headings(choice["group"], sort=sort, descending=descending),
+        "headings": cost_headings(choice["group"], sort=sort, descending=descending),
         "start": choice["start"], "end": choice["end"],
         # Per UTC day for the chart, with the same mode and range; none to draw when no run ended in it.
         "days": cost_daily_series(mode=choice["mode"], start=choice["start"], end=choice["end"]) if rows else [],
@@ -167,76 +170,6 @@ def workspace_wallet(request, slug):
     still open on the old page is posted again, not turned into a GET."""
     workspace = workspace_of_user_or_404(request.user, slug=slug)
     return redirect("workspace-detail", slug=workspace.slug, permanent=True, preserve_request=True)
-
-
-def _usd(micros):
-    return f"{Decimal(micros) / MICROS_PER_DOLLAR:.6f}"
-
-
-def _cell(text):
-    """Labels are typed by customers: a leading =, +, - or @ must not become a formula in the operator's spreadsheet."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-# The CSV's first columns for each grouping of the cost summary: heading -> the row's field (queries.COST_GROUPS).
-CSV_GROUP_COLUMNS = {
-    "key": {"workspace": "workspace", "key": "key"},
-    "workspace": {"workspace": "workspace"},
-    "provider": {"provider": "provider_slug"},
-    "endpoint": {"provider": "provider_slug", "endpoint": "path"},
-}
-CSV_COUNTS = ("completed", "failed", "blocked", "stopped", "time_out", "runs")
-CSV_MONEY = ("calculated", "actual", "reported", "margin")
-COST_SORT_DEFAULT = "reported"  # largest first: the order cost_summary_by returns
-
-
-def _cost_columns(group):
-    """The costs table's columns, named for `sort` as the CSV heads them: name -> the row's field."""
-    return {**CSV_GROUP_COLUMNS[group], **{count: count for count in CSV_COUNTS},
-            **{money: f"{money}_micros" for money in CSV_MONEY}}
-
-
-def _cost_sort(rows, *, group, sort):
-    """Sorts the rows in place by the column `sort` names, descending when it starts with "-"; returns that
-    column and direction. Any other `sort` leaves the default order. Stable, so ties keep that order."""
-    columns, name = _cost_columns(group), sort.removeprefix("-")
-    if name not in columns:
-        return COST_SORT_DEFAULT, True
-    field, descending = columns[name], sort.startswith("-")
-    rows.sort(key=lambda row: row[field].casefold() if isinstance(row[field], str) else row[field],
-              reverse=descending)
-    return name, descending
-
-
-def _cost_headings(group, *, sort, descending):
-    """Each column heading with the `sort` its link asks for: the current column the other way round, another
-    names from A and figures from the largest; and its aria-sort."""
-    headings = []
-    for name in _cost_columns(group):
-        is_text = name in CSV_GROUP_COLUMNS[group]
-        current = name == sort
-        ascending_next = descending if current else is_text
-        headings.append({"label": name.replace("_", " ").capitalize(), "numeric": not is_text,
-                         "link": name if ascending_next else f"-{name}",
-                         "aria_sort": ("descending" if descending else "ascending") if current else ""})
-    return headings
-
-
-def _costs_csv(rows, totals, *, group, name):
-    """The costs table as on the page: the same rows and columns, dollars with six decimals."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8",
-                            headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    writer = csv.writer(response)
-    columns = CSV_GROUP_COLUMNS[group]
-    writer.writerow([*columns, *CSV_COUNTS, *(f"{money}_usd" for money in CSV_MONEY)])
-    for row in rows:
-        writer.writerow([*(_cell(row[field]) for field in columns.values()), *_csv_figures(row)])
-    writer.writerow(["TOTAL", *[""] * (len(columns) - 1), *_csv_figures(totals)])
-    return response
-
-
-def _csv_figures(row):
-    return [*(row[count] for count in CSV_COUNTS), *(_usd(row[f"{money}_micros"]) for money in CSV_MONEY)]
 
 
 @require_safe
