@@ -14,8 +14,10 @@ from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.signing import SignedPackage
 
+from billing.accounts import workspace_get_or_create
+from billing.api_keys import api_key_create
 from billing.models import ApiKey
-from billing.services import api_key_create, wallet_credit, workspace_get_or_create
+from billing.services import wallet_credit
 from providers.emulators import apify, pdl, server
 from providers.engine import protocol_for
 from providers.models import Endpoint

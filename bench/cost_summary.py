@@ -50,7 +50,8 @@ BATCH = 2_000  # rows per INSERT (SQLite: as many as its 999 parameters allow)
 
 def catalog():
     """The bench's keys (live and test) and endpoints."""
-    from billing.services import api_key_create, workspace_get_or_create
+    from billing.accounts import workspace_get_or_create
+    from billing.api_keys import api_key_create
     from providers.models import Endpoint, Provider
 
     keys = []

@@ -109,7 +109,8 @@ def main():
         from django.db import connection
         from django.test import Client
 
-        from billing.services import api_key_create, workspace_get_or_create
+        from billing.accounts import workspace_get_or_create
+        from billing.api_keys import api_key_create
         from providers.models import Endpoint
         from providers.search import endpoints_search
 

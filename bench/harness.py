@@ -106,7 +106,9 @@ def bench_deployment(prefix: str, **env: str):
     redis_url = isolated_redis(os.environ.get("REDIS_URL", ""))
     os.environ.update(REDIS_URL=redis_url, MONID_QUEUE=f"monid-{uuid.uuid4().hex[:8]}")
     with bench_database(prefix) as (database, workdir):
-        from billing.services import api_key_create, wallet_credit, workspace_get_or_create
+        from billing.accounts import workspace_get_or_create
+        from billing.api_keys import api_key_create
+        from billing.services import wallet_credit
 
         workspace = workspace_get_or_create(slug="bench", name="Bench")
         wallet_credit(workspace=workspace, amount_micros=10**12, note="bench funds")  # $1,000,000: never the limit

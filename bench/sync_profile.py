@@ -81,7 +81,9 @@ def main():
         from django.test import Client
         from pyinstrument import Profiler
 
-        from billing.services import api_key_create, wallet_credit, workspace_get_or_create
+        from billing.accounts import workspace_get_or_create
+        from billing.api_keys import api_key_create
+        from billing.services import wallet_credit
 
         port = free_port()
         deployment.start("emulator", [sys.executable, "-m", "gunicorn", "providers.emulators.wsgi", "--bind",

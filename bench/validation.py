@@ -65,7 +65,9 @@ def main():
     with bench_database("monid-bench-validation-") as (_, workdir):
         from django.test import Client
 
-        from billing.services import api_key_create, wallet_credit, workspace_get_or_create
+        from billing.accounts import workspace_get_or_create
+        from billing.api_keys import api_key_create
+        from billing.services import wallet_credit
         from providers.queries import endpoints_largest_input
         from runs.api import BODY_ENVELOPE_BYTES, BODY_SPACING_FACTOR
 

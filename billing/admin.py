@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from .accounts import workspace_delete
 from .models import ApiKey, LedgerEntry, OAuthClient, SpendControl, Workspace
-from .services import workspace_delete
 
 
 class ApiKeyInline(admin.TabularInline):

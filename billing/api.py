@@ -7,11 +7,11 @@ from monid_site.errors import ApplicationError, error_responses
 from monid_site.pagination import PageQuerySerializer, cursor_page, page_serializer
 from monid_site.serializers import StrictCharField, StrictSerializer, TimestampField
 
+from .api_keys import api_key_create, api_key_revoke, api_key_update
 from .controls import MAX_LIMIT_MICROS, spend_control_get_for_workspace, spend_control_states, spend_control_update
 from .costs import MICROS_PER_DOLLAR, micros_to_usd
 from .models import ApiKey, SpendControl
 from .queries import api_key_user, wallet_available_and_held
-from .services import api_key_create, api_key_revoke, api_key_update
 
 
 class DollarsField(serializers.FloatField):

@@ -10,10 +10,10 @@ from rest_framework import authentication, exceptions, permissions, throttling
 from monid_site import logs
 from monid_site.throttle import client_address
 
+from .api_keys import api_key_authenticate
 from .keys import looks_like_key
 from .models import ApiKey
 from .ratelimit import requests_counted
-from .services import api_key_authenticate
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

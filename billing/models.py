@@ -101,7 +101,7 @@ class RequestWindow(models.Model):
 class KeyDailyCost(models.Model):
     """Ended runs summed per key, UTC day, provider, endpoint and terminal status, so cost pages never scan runs.
 
-    The transaction that ends a run adds it here (services.key_cost_record), so the sums are exact. A month of
+    The transaction that ends a run adds it here (services.settlements_record), so the sums are exact. A month of
     a busy installation is a few thousand rows (keys x days x endpoints x statuses) however many runs it had:
     the cost page sums those, where summing the runs themselves would read every run of the month.
     """
@@ -256,7 +256,7 @@ class Invitation(models.Model):
 
     class Meta:
         constraints = [
-            # Inviting an address again replaces its pending invitation (services.invitation_create).
+            # Inviting an address again replaces its pending invitation (accounts.invitation_create).
             models.UniqueConstraint(fields=["workspace", "email"], condition=models.Q(accepted_at__isnull=True),
                                     name="billing_invitation_one_pending_per_email"),
         ]

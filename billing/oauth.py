@@ -48,8 +48,8 @@ from .authentication import SCOPE_USES
 from .forms import OAuthApprovalForm
 from .keys import hash_key, looks_like_key
 from .models import OAuthClient, OAuthCode
+from .oauth_grants import oauth_client_register, oauth_code_exchange, oauth_code_issue, oauth_token_revoke
 from .queries import oauth_client_get, workspace_for_user
-from .services import oauth_client_register, oauth_code_exchange, oauth_code_issue, oauth_token_revoke
 
 AUTH_METHODS = [method.value for method in OAuthClient.AuthMethod]
 MAX_REGISTRATION_BYTES = 16_384

@@ -14,6 +14,9 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from monid_site.errors import ApplicationError
 from monid_site.forms import form_submit
 
+from .accounts import (account_sign_up, invitation_accept, invitation_cancel, invitation_check, invitation_create,
+                       invitation_send, invitation_sign_up)
+from .api_keys import api_key_create, api_key_revoke, api_key_update
 from .controls import control_states, spend_control_set, spend_control_states, spend_control_update
 from .costs import dollars_to_micros, micros_text
 from .forms import (BudgetForm, CostFilterForm, InvitationForm, InvitedSignUpForm, KeyCreateForm, KeyEditForm,
@@ -22,9 +25,7 @@ from .models import SpendControl
 from .queries import (api_keys_for_workspace, cost_daily_series, cost_summary_by, invitation_for_token,
                       invitations_pending, ledger_newest, wallet_available_and_held, workspace_for_user,
                       workspace_members, workspace_of_user_or_404, workspaces_with_wallets)
-from .services import (account_sign_up, api_key_create, api_key_revoke, api_key_update, invitation_accept,
-                       invitation_cancel, invitation_check, invitation_create, invitation_send, invitation_sign_up,
-                       wallet_credit)
+from .services import wallet_credit
 from .tables import cost_csv_rows, cost_headings, cost_sort
 
 logger = logging.getLogger("monid")

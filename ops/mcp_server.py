@@ -59,11 +59,11 @@ from pydantic import Field
 from rest_framework.views import APIView
 
 from billing.api import WalletBalanceApi, WorkspaceListApi
+from billing.api_keys import api_key_authenticate
 from billing.keys import looks_like_key
 from billing.models import ApiKey, OAuthClient
 from billing.oauth import issuer
 from billing.ratelimit import requests_counted
-from billing.services import api_key_authenticate
 from monid_site.errors import error_body
 from monid_site.throttle import cache_incremented
 from providers.api import EndpointDiscoverApi, EndpointInspectApi

@@ -10,10 +10,10 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
+from billing.accounts import invitation_create, workspace_get_or_create
 from billing.keys import hash_key
 from billing.models import ApiKey, Invitation, KeyDailyCost, Workspace
 from billing.queries import cost_summary_by
-from billing.services import invitation_create, workspace_get_or_create
 
 pytestmark = pytest.mark.django_db
 
@@ -360,7 +360,7 @@ def test_an_invitation_that_cannot_be_emailed_still_shows_its_link(client, alice
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError("no mail server")
 
-    monkeypatch.setattr("billing.services.send_mail", refuse)
+    monkeypatch.setattr("billing.accounts.send_mail", refuse)
 
     logged_in(client, alice).post("/workspace/", {"email": "carol@example.com"})
     shown = client.get("/workspace/")

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
+from billing.api_keys import api_key_create
 from billing.models import ApiKey
-from billing.services import api_key_create
 
 pytestmark = pytest.mark.django_db
 

@@ -4,10 +4,10 @@ import pytest
 import time_machine
 
 from billing.costs import micros_to_usd, run_costs
-from providers.engine.usage import units_price_micros
 from billing.models import ApiKey, KeyDailyCost
 from billing.queries import cost_summary_by
 from billing.services import key_daily_costs_replace
+from providers.engine.usage import units_price_micros
 from runs.models import Run
 from runs.services import cost_rollup_rebuild
 from runs.tests.api import person_enriched
@@ -113,7 +113,7 @@ def test_the_margin_is_reported_less_actual_and_may_be_negative(alice_key):
 
 @pytest.mark.django_db
 def test_a_summary_by_workspace_sums_its_keys(alice_key, alice, bob_key):
-    from billing.services import api_key_create
+    from billing.api_keys import api_key_create
 
     api_key_create(workspace=alice.workspaces.get(), label="alice-live-2", mode="live")
     rollup("alice-live", reported=1000)

@@ -9,8 +9,9 @@ import re
 import pytest
 import time_machine
 
+from billing.accounts import workspace_get_or_create
+from billing.api_keys import api_key_create
 from billing.models import ApiKey, KeyDailyCost
-from billing.services import api_key_create, workspace_get_or_create
 from runs.tests.api import person_enriched
 
 pytestmark = pytest.mark.django_db

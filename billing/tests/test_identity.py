@@ -10,9 +10,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from billing.accounts import workspace_get_or_create
+from billing.api_keys import api_key_create
 from billing.management.commands import demo_setup
 from billing.models import ApiKey
-from billing.services import api_key_create, workspace_get_or_create
 
 pytestmark = pytest.mark.django_db
 

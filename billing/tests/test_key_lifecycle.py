@@ -12,9 +12,9 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
+from billing.api_keys import api_key_authenticate, api_key_create
 from billing.keys import hash_key
 from billing.models import ApiKey
-from billing.services import api_key_authenticate, api_key_create
 
 pytestmark = pytest.mark.django_db
 

@@ -10,11 +10,11 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from billing.api_keys import api_key_create
 from billing.authentication import HasApiKey
 from billing.controls import spend_control_set
 from billing.keys import hash_key
 from billing.models import ApiKey, SpendControl
-from billing.services import api_key_create
 from monid_site.errors import ApplicationError
 from runs.models import Run
 

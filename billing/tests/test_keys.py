@@ -6,9 +6,10 @@ from collections import Counter
 import pytest
 from django.core.management import call_command
 
+from billing.accounts import workspace_get_or_create
+from billing.api_keys import api_key_authenticate, api_key_create, api_key_revoke
 from billing.keys import generate_key, hash_key, looks_like_key
 from billing.models import ApiKey, Workspace
-from billing.services import api_key_authenticate, api_key_create, api_key_revoke, workspace_get_or_create
 from monid_site.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
 
+from billing.api_keys import api_key_create
 from billing.models import ApiKey, KeyDailyCost
-from billing.services import api_key_create
 from runs.tests.api import person_enriched
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,8 @@
 import pytest
 from django.db.models import F
 
+from billing.accounts import workspace_get_or_create
 from billing.models import Wallet
-from billing.services import workspace_get_or_create
 from billing.statements import wallet_hold_take
 
 pytestmark = pytest.mark.django_db

@@ -5,9 +5,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from billing.api_keys import api_key_create, api_key_revoke
 from billing.controls import spend_control_set
 from billing.models import ApiKey
-from billing.services import api_key_create, api_key_revoke, wallet_credit
+from billing.services import wallet_credit
 
 pytestmark = pytest.mark.django_db
 

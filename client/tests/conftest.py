@@ -8,7 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from billing.services import api_key_create, workspace_get_or_create
+from billing.accounts import workspace_get_or_create
+from billing.api_keys import api_key_create
 from monid import Monid
 
 PDL_MATCH = ("pdl", "/person/enrich", {"email": "sean@example.com"})

@@ -7,9 +7,9 @@ import json
 import pytest
 from django.utils import timezone
 
+from billing.api_keys import api_key_create, api_key_revoke
 from billing.controls import spend_control_set
 from billing.models import ApiKey, SpendControl
-from billing.services import api_key_create, api_key_revoke
 from runs.models import Run
 
 pytestmark = pytest.mark.django_db

@@ -14,9 +14,9 @@ import requests
 import yaml
 from django.conf import settings
 
+from billing.api_keys import api_key_revoke
 from billing.controls import spend_control_set
 from billing.models import ApiKey, Workspace
-from billing.services import api_key_revoke
 from runs.models import Run
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,10 +12,10 @@ from django.utils import timezone
 from mcp import Client, ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
+from billing.api_keys import api_key_revoke
 from billing.models import ApiKey
-from billing.services import api_key_revoke
-from ops import mcp_server
 from conftest import catalog_examples
+from ops import mcp_server
 from providers.models import Endpoint, EndpointHealthSample
 from runs.models import Run
 

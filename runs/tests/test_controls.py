@@ -8,9 +8,10 @@ import pytest
 import time_machine
 from django.db import connection
 
+from billing.api_keys import api_key_create
 from billing.controls import spend_control_set, spend_control_update
 from billing.models import ApiKey, LedgerEntry, SpendControl, Wallet
-from billing.services import api_key_create, wallet_credit
+from billing.services import wallet_credit
 from providers.models import Endpoint
 from runs.models import Run
 from runs.services import run_create, runs_settle_all

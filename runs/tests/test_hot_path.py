@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from bench.harness import BASE_DIR, database_url
-from billing.services import api_key_create, api_key_revoke
+from billing.api_keys import api_key_create, api_key_revoke
 from providers.models import Endpoint
 from providers.services import catalog_save
 from runs import services
@@ -99,7 +99,7 @@ def test_a_revoked_key_is_refused_at_once_by_another_process_that_had_it_cached(
     api_key, key = api_key_create(workspace=alice.workspaces.get(), label="agent", mode="test")
 
     def verified_in_another_process() -> bool:
-        script = ("import os; from billing.services import api_key_authenticate as verify; "
+        script = ("import os; from billing.api_keys import api_key_authenticate as verify; "
                   "print('verified' if verify(key=os.environ['MONID_TEST_KEY']) else 'refused')")
         env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict), "MONID_TEST_KEY": key}
         done = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=BASE_DIR, env=env,

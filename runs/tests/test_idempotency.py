@@ -7,8 +7,8 @@ import time_machine
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from billing.api_keys import api_key_create
 from billing.models import ApiKey, KeyDailyCost
-from billing.services import api_key_create
 from runs.models import IdempotencyKey, Run
 from runs.services import idempotency_claim, runs_settle_all
 

@@ -8,8 +8,9 @@ import pytest
 import time_machine
 from django.db import connection
 
+from billing.api_keys import api_key_create, api_key_update
 from billing.models import ApiKey, KeyDailyCost, LedgerEntry, Wallet
-from billing.services import api_key_create, api_key_update, wallet_credit
+from billing.services import wallet_credit
 from providers.models import Endpoint
 from runs.models import Run
 from runs.services import run_create, runs_settle_all

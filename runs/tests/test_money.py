@@ -9,11 +9,12 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
+from billing.api_keys import api_key_create
 from billing.models import ApiKey, KeyDailyCost, LedgerEntry, Wallet
-from billing.services import api_key_create, wallet_credit
+from billing.services import wallet_credit
 from providers.models import Endpoint
-from runs.models import Run
 from runs import services
+from runs.models import Run
 from runs.services import run_create, run_finish, run_stop, runs_reconcile, runs_settle_all
 from runs.tests.api import post_run
 

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
+from billing.api_keys import api_key_revoke
 from billing.models import KeyDailyCost
-from billing.services import api_key_revoke
 from runs.models import Run
 
 pytestmark = pytest.mark.django_db

@@ -15,8 +15,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from bench.harness import BASE_DIR, database_url
+from billing.api_keys import api_key_create
 from billing.models import KeyDailyCost, LedgerEntry, Wallet
-from billing.services import api_key_create, wallet_credit
+from billing.services import wallet_credit
 from runs.models import Run
 from runs.services import runs_settle, runs_settle_all
 from runs.tests.api import post_run

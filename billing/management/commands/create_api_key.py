@@ -3,10 +3,11 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 
+from billing.accounts import workspace_get_or_create
+from billing.api_keys import api_key_create
 from billing.costs import dollars_to_micros
 from billing.models import ApiKey
 from billing.queries import workspace_first_member
-from billing.services import api_key_create, workspace_get_or_create
 from monid_site.errors import ApplicationError
 
 

@@ -3,9 +3,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from billing.accounts import workspace_get_or_create
+from billing.api_keys import api_key_create, api_key_revoke
 from billing.keys import hash_key
 from billing.models import ApiKey
-from billing.services import api_key_create, api_key_revoke, workspace_get_or_create
 
 DEMO_PASSWORD = "monid-demo"
 KEY_FILE = settings.VAR_DIR / "demo_key"
