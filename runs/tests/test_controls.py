@@ -15,24 +15,9 @@ from billing.services import wallet_credit
 from providers.models import Endpoint
 from runs.models import Run
 from runs.services import run_create, runs_settle_all
-from runs.tests.api import post_run
+from runs.tests.api import PDL_MATCH, PRICE, TWEETS, post_run, post_settled, usd
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tweets_per_call")]
-
-PDL_MATCH = {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": "sean@example.com"}}
-TWEETS = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"searchTerms": ["budget"]}}
-PRICE = 3_000  # both endpoints above cost $0.003 a call in the seed catalog
-
-
-def post(client, key, body):
-    """A run through the API, settled before the next request, as the settler would have settled it by then."""
-    response = post_run(client, key, body)
-    runs_settle_all()
-    return response
-
-
-def usd(dollars):
-    return {"value": dollars, "currency": "USD"}
 
 
 def acme():
@@ -49,7 +34,7 @@ def run_cap(limit, status="ACTIVE"):
 
 def test_a_sync_run_over_the_run_cap_is_blocked_with_200_and_the_cap_snapshot(client, alice_key):
     cap = run_cap(PRICE - 1)
-    response = post(client, alice_key, PDL_MATCH)
+    response = post_settled(client, alice_key, PDL_MATCH)
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "BLOCKED" and "per-run cap of $0.002999" in body["reason"]
@@ -61,7 +46,7 @@ def test_a_sync_run_over_the_run_cap_is_blocked_with_200_and_the_cap_snapshot(cl
 
 def test_a_blocked_run_is_not_charged_and_holds_nothing(client, alice_key):
     run_cap(0)
-    body = post(client, alice_key, PDL_MATCH).json()
+    body = post_settled(client, alice_key, PDL_MATCH).json()
     assert body["billing"]["reportedCost"]["value"] == 0 and body["cost"] == {"value": 0.0, "currency": "USD"}
     assert not LedgerEntry.objects.filter(run_id=body["runId"]).exists()
     wallet = Wallet.objects.get(workspace=acme())
@@ -71,7 +56,7 @@ def test_a_blocked_run_is_not_charged_and_holds_nothing(client, alice_key):
 def test_an_async_run_that_is_blocked_answers_200_and_never_reaches_apify(client, alice_key, task_queue,
                                                                           apify_started):
     run_cap(0)
-    response = post(client, alice_key, TWEETS)
+    response = post_settled(client, alice_key, TWEETS)
     assert response.status_code == 200 and response.json()["status"] == "BLOCKED"
     assert task_queue.run() == 0
     run = Run.objects.get(pk=response.json()["runId"])
@@ -82,12 +67,12 @@ def test_an_async_run_that_is_blocked_answers_200_and_never_reaches_apify(client
 def test_a_run_within_the_cap_and_the_budget_is_admitted(client, alice_key):
     run_cap(PRICE)
     budget(limit=PRICE)
-    assert post(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
+    assert post_settled(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
 
 
 def test_a_budget_blocks_the_run_that_would_take_it_past_its_limit(client, alice_key):
     day = budget(limit=2 * PRICE)
-    assert [post(client, alice_key, PDL_MATCH).json()["status"] for _ in range(3)] == [
+    assert [post_settled(client, alice_key, PDL_MATCH).json()["status"] for _ in range(3)] == [
         "COMPLETED", "COMPLETED", "BLOCKED"]
     blocked = Run.objects.get(status="BLOCKED")
     [snapshot] = blocked.controls
@@ -100,7 +85,7 @@ def test_a_budget_blocks_the_run_that_would_take_it_past_its_limit(client, alice
 def test_a_blocked_run_shows_a_budget_in_monids_shape_in_dollars(client, alice_key):
     with time_machine.travel("2026-11-29 13:45:10Z", tick=False):
         day = budget(limit=2 * PRICE)
-        body = [post(client, alice_key, PDL_MATCH).json() for _ in range(3)][2]
+        body = [post_settled(client, alice_key, PDL_MATCH).json() for _ in range(3)][2]
     assert body["status"] == "BLOCKED" and "DAY budget" in body["reason"]
     assert body["controls"] == [{
         "controlId": day.pk, "blocked": True, "requiredAmount": usd(0.003),
@@ -112,44 +97,45 @@ def test_a_blocked_run_shows_a_budget_in_monids_shape_in_dollars(client, alice_k
 def test_a_provider_error_spends_nothing_from_the_budget(client, alice_key):
     budget(limit=PRICE)
     no_match = {**PDL_MATCH, "input": {"email": "nomatch@example.com"}}
-    assert post(client, alice_key, no_match).json()["providerResponse"]["httpStatus"] == 404
-    assert post(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
+    assert post_settled(client, alice_key, no_match).json()["providerResponse"]["httpStatus"] == 404
+    assert post_settled(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
 
 
 def test_runs_in_flight_count_against_a_budget_through_their_holds(client, alice_key):
     budget(limit=2 * PRICE)
-    assert [post(client, alice_key, TWEETS).json()["status"] for _ in range(3)] == ["RUNNING", "RUNNING", "BLOCKED"]
+    statuses = [post_settled(client, alice_key, TWEETS).json()["status"] for _ in range(3)]
+    assert statuses == ["RUNNING", "RUNNING", "BLOCKED"]
     assert Run.objects.get(status="BLOCKED").controls[0]["heldMicros"] == 2 * PRICE
 
 
 def test_a_paused_budget_or_cap_blocks_nothing(client, alice_key):
     budget(limit=0, status="PAUSED")
     run_cap(0, status="PAUSED")
-    assert post(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
+    assert post_settled(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
 
 
 def test_a_paused_budget_keeps_counting_so_it_is_right_when_resumed(client, alice_key):
     day = budget(limit=PRICE, status="PAUSED")
-    post(client, alice_key, PDL_MATCH)
+    post_settled(client, alice_key, PDL_MATCH)
     budget(limit=PRICE, status="ACTIVE")
-    assert post(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
+    assert post_settled(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
     day.refresh_from_db()
     assert day.spent_micros == PRICE
 
 
 def test_a_new_budget_counts_what_its_window_already_spent(client, alice_key):
-    post(client, alice_key, PDL_MATCH)
+    post_settled(client, alice_key, PDL_MATCH)
     assert budget(limit=PRICE).spent_micros == PRICE
-    assert post(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
+    assert post_settled(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
 
 
 def test_a_budget_starts_afresh_when_its_window_turns(client, alice_key):
     with time_machine.travel("2026-11-29 23:59:00Z", tick=False):
         budget(limit=PRICE)
-        assert post(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
-        assert post(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
+        assert post_settled(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
+        assert post_settled(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
     with time_machine.travel("2026-11-30 00:00:01Z", tick=False):
-        assert post(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
+        assert post_settled(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
         day = SpendControl.objects.get()
         assert (day.window_start.isoformat(), day.spent_micros) == ("2026-11-30T00:00:00+00:00", PRICE)
 
@@ -162,13 +148,14 @@ def test_a_budget_starts_afresh_when_its_window_turns(client, alice_key):
 def test_each_period_has_its_own_window(client, alice_key, now, period, start):
     with time_machine.travel(now, tick=False):
         budget(period=period, limit=0)
-        assert Run.objects.get(pk=post(client, alice_key, PDL_MATCH).json()["runId"]).controls[0]["windowStart"] == start
+        run_id = post_settled(client, alice_key, PDL_MATCH).json()["runId"]
+        assert Run.objects.get(pk=run_id).controls[0]["windowStart"] == start
 
 
 def test_the_reason_names_the_first_control_broken_and_the_snapshot_lists_them_all(client, alice_key):
     run_cap(0)
     budget(limit=10 * PRICE)
-    body = post(client, alice_key, PDL_MATCH).json()
+    body = post_settled(client, alice_key, PDL_MATCH).json()
     assert "per-run cap" in body["reason"]
     assert [(c["snapshot"]["type"], c["blocked"]) for c in body["controls"]] == [("WORKSPACE_BUDGET", False),
                                                                                   ("WORKSPACE_RUN_CAP", True)]
@@ -186,10 +173,11 @@ def test_a_budget_counts_the_holds_of_ended_runs_until_they_are_settled(client, 
 def test_the_wallet_knows_whether_a_control_is_active_so_admission_reads_the_controls_only_then(client, alice_key):
     assert not Wallet.objects.get().controls_active
     control = budget(limit=0)
-    assert Wallet.objects.get().controls_active and post(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
+    assert Wallet.objects.get().controls_active
+    assert post_settled(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
     spend_control_update(control=control, status="PAUSED")
     assert not Wallet.objects.get().controls_active
-    assert post(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
+    assert post_settled(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
 
 
 def test_a_control_set_before_the_wallet_had_a_row_is_enforced_once_it_is_funded(client, bob):
@@ -197,18 +185,18 @@ def test_a_control_set_before_the_wallet_had_a_row_is_enforced_once_it_is_funded
     spend_control_set(workspace=workspace, kind="RUN_CAP", limit_micros=0)
     wallet_credit(workspace=workspace, amount_micros=10 * PRICE, note="funds")
     key = api_key_create(workspace=workspace, label="bob-late", mode="live")[1]
-    assert post(client, key, PDL_MATCH).json()["status"] == "BLOCKED"
+    assert post_settled(client, key, PDL_MATCH).json()["status"] == "BLOCKED"
 
 
 def test_test_keys_are_never_blocked(client, alice_test_key, alice_key):
     run_cap(0)
     budget(limit=0)
-    assert post(client, alice_test_key, PDL_MATCH).json()["status"] == "COMPLETED"
+    assert post_settled(client, alice_test_key, PDL_MATCH).json()["status"] == "COMPLETED"
 
 
 def test_a_blocked_run_is_counted_on_its_key_and_listed(client, alice_key):
     run_cap(0)
-    run_id = post(client, alice_key, PDL_MATCH).json()["runId"]
+    run_id = post_settled(client, alice_key, PDL_MATCH).json()["runId"]
     listed = client.get("/v1/runs?status=BLOCKED", HTTP_AUTHORIZATION=f"Bearer {alice_key}").json()["items"]
     assert [item["runId"] for item in listed] == [run_id] and listed[0]["reason"]
     got = client.get(f"/v1/runs/{run_id}", HTTP_AUTHORIZATION=f"Bearer {alice_key}").json()
@@ -276,7 +264,7 @@ def counting_pdl(settings, emulators):
 
 
 def test_a_blocked_sync_run_never_calls_pdl(client, alice_key, counting_pdl):
-    assert post(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED" and len(counting_pdl) == 1
+    assert post_settled(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED" and len(counting_pdl) == 1
     run_cap(0)
-    assert post(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
+    assert post_settled(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
     assert len(counting_pdl) == 1

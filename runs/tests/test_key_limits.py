@@ -14,24 +14,9 @@ from billing.services import wallet_credit
 from providers.models import Endpoint
 from runs.models import Run
 from runs.services import run_create, runs_settle_all
-from runs.tests.api import post_run
+from runs.tests.api import PDL_MATCH, PRICE, TWEETS, post_run, post_settled, usd
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tweets_per_call")]
-
-PDL_MATCH = {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": "sean@example.com"}}
-TWEETS = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"searchTerms": ["limits"]}}
-PRICE = 3_000  # both endpoints above cost $0.003 a call in the seed catalog
-
-
-def post(client, key, body):
-    """A run through the API, settled before the next request, as the settler would have settled it by then."""
-    response = post_run(client, key, body)
-    runs_settle_all()
-    return response
-
-
-def usd(dollars):
-    return {"value": dollars, "currency": "USD"}
 
 
 def limit(micros, period="DAY", label="alice-live"):
@@ -40,7 +25,7 @@ def limit(micros, period="DAY", label="alice-live"):
 
 def test_a_key_over_its_limit_is_blocked_with_its_snapshot_and_is_not_charged(client, alice_key):
     limit(2 * PRICE)
-    statuses = [post(client, alice_key, PDL_MATCH).json() for _ in range(3)]
+    statuses = [post_settled(client, alice_key, PDL_MATCH).json() for _ in range(3)]
     assert [body["status"] for body in statuses] == ["COMPLETED", "COMPLETED", "BLOCKED"]
     blocked = statuses[2]
     assert ("DAY spend limit of the key “alice-live”, $0.006000, has $0.000000 left ($0.006000 spent"
@@ -58,15 +43,16 @@ def test_a_key_over_its_limit_is_blocked_with_its_snapshot_and_is_not_charged(cl
 def test_another_key_of_the_workspace_is_not_held_back(client, alice, alice_key):
     limit(0)
     _, other = api_key_create(workspace=alice.workspaces.get(), label="other")
-    assert post(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
-    assert post(client, other, PDL_MATCH).json()["status"] == "COMPLETED"
+    assert post_settled(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
+    assert post_settled(client, other, PDL_MATCH).json()["status"] == "COMPLETED"
 
 
 def test_the_holds_of_the_keys_runs_in_flight_count(client, alice, alice_key):
     limit(2 * PRICE)
     _, other = api_key_create(workspace=alice.workspaces.get(), label="other")
-    assert post(client, other, TWEETS).json()["status"] == "RUNNING"  # another key's hold: not this key's
-    assert [post(client, alice_key, TWEETS).json()["status"] for _ in range(3)] == ["RUNNING", "RUNNING", "BLOCKED"]
+    assert post_settled(client, other, TWEETS).json()["status"] == "RUNNING"  # another key's hold: not this key's
+    statuses = [post_settled(client, alice_key, TWEETS).json()["status"] for _ in range(3)]
+    assert statuses == ["RUNNING", "RUNNING", "BLOCKED"]
     snapshot = Run.objects.get(status="BLOCKED").controls[0]
     assert (snapshot["heldMicros"], snapshot["spentMicros"]) == (2 * PRICE, 0)
 
@@ -81,14 +67,14 @@ def test_the_holds_of_the_keys_ended_runs_count_until_they_are_settled(client, a
 
 def test_a_test_key_is_never_held_back(client, alice, alice_test_key):
     limit(0, label="alice-test")
-    assert post(client, alice_test_key, PDL_MATCH).json()["status"] == "COMPLETED"
+    assert post_settled(client, alice_test_key, PDL_MATCH).json()["status"] == "COMPLETED"
 
 
 def test_removing_the_limit_lets_runs_through_at_once(client, alice_key):
     limit(0)
-    assert post(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
+    assert post_settled(client, alice_key, PDL_MATCH).json()["status"] == "BLOCKED"
     limit(None, period="")
-    assert post(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
+    assert post_settled(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
 
 
 @pytest.mark.parametrize("period, counted", [("DAY", [PRICE]), ("WEEK", [PRICE, 2 * PRICE]),
@@ -104,15 +90,15 @@ def test_only_what_the_window_charged_counts(client, alice_key, period, counted)
                                     reported_cost_micros=amount)
     with time_machine.travel("2026-12-09 12:00:00Z", tick=False):
         limit(sum(counted) + PRICE, period=period)
-        assert post(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
-        blocked = post(client, alice_key, PDL_MATCH).json()
+        assert post_settled(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
+        blocked = post_settled(client, alice_key, PDL_MATCH).json()
     assert blocked["status"] == "BLOCKED"
     assert blocked["controls"][0]["snapshot"]["spentAmount"]["value"] * 10**6 == pytest.approx(sum(counted) + PRICE)
 
 
 def test_the_run_page_names_the_keys_limit_that_blocked_it(client, alice, alice_key):
     limit(0)
-    run_id = post(client, alice_key, PDL_MATCH).json()["runId"]
+    run_id = post_settled(client, alice_key, PDL_MATCH).json()["runId"]
     client.force_login(alice)
     page = client.get(f"/runs/{run_id}/").content.decode()
     assert "day limit of the key “alice-live”" in page and "Blocked by a spend control" in page
