@@ -57,6 +57,12 @@ def prune(**kwargs):
         return run_outputs_prune(days=30, **kwargs)
 
 
+def signed_in_after_pruning(client, user):
+    prune()
+    client.force_login(user)
+    return client
+
+
 def money():
     """Every figure of money there is: wallets, the ledger, the daily rollup and each run's costs."""
     return {"wallets": list(Wallet.objects.order_by("pk").values()),
@@ -199,11 +205,7 @@ def test_a_daily_schedule_runs_the_task_which_prunes_by_the_setting(runs, settin
 
 
 def test_the_run_page_says_the_output_expired_and_how_long_it_was_kept(client, alice, runs):
-    run_id = runs["old_dataset"].pk
-    prune()
-    client.force_login(alice)
-
-    page = client.get(f"/runs/{run_id}/")
+    page = signed_in_after_pruning(client, alice).get(f"/runs/{runs['old_dataset'].pk}/")
 
     assert page.status_code == 200
     body = page.content.decode()
@@ -212,21 +214,16 @@ def test_the_run_page_says_the_output_expired_and_how_long_it_was_kept(client, a
 
 
 def test_the_download_of_an_expired_output_answers_410_with_the_same_sentence(client, alice, runs):
-    run_id = runs["old_match"].pk
-    prune()
-    client.force_login(alice)
-
-    response = client.get(f"/runs/{run_id}/output.json")
+    response = signed_in_after_pruning(client, alice).get(f"/runs/{runs['old_match'].pk}/output.json")
 
     assert response.status_code == 410
     assert response.content.decode().strip() == "Output expired on 2026-03-31 (kept 40 days)."
 
 
 def test_someone_elses_expired_run_is_still_not_found(client, bob, runs):
-    prune()
-    client.force_login(bob)
+    response = signed_in_after_pruning(client, bob).get(f"/runs/{runs['old_match'].pk}/output.json")
 
-    assert client.get(f"/runs/{runs['old_match'].pk}/output.json").status_code == 404
+    assert response.status_code == 404
 
 
 def test_the_api_shows_when_the_output_expired(client, alice_key, runs):

@@ -137,24 +137,18 @@ def test_an_operator_names_the_workspace_of_a_label_that_several_workspaces_have
     assert listed(in_globex) == ids(bobs)
 
 
-def test_the_provider_filter_shows_only_that_providers_runs(client, alice, alice_key):
-    pdl, apify = stored_runs("alice-live", 2, endpoint=PDL), stored_runs("alice-live", 2, endpoint=APIFY)
+@pytest.mark.parametrize("query, shown, hidden", [
+    ({"provider": "apify"}, APIFY, PDL),
+    ({"endpoint": "/person/enrich"}, PDL, APIFY),
+], ids=["provider", "endpoint"])
+def test_the_provider_or_endpoint_filter_shows_only_its_runs(client, alice, alice_key, query, shown, hidden):
+    runs = {endpoint: stored_runs("alice-live", 2, endpoint=endpoint) for endpoint in (PDL, APIFY)}
 
-    response = logged_in(client, alice).get("/runs/", {"provider": "apify"})
-
-    assert response.status_code == 200
-    assert listed(response) == ids(apify)
-    assert not set(listed(response)) & set(ids(pdl))
-
-
-def test_the_endpoint_filter_shows_only_that_endpoints_runs(client, alice, alice_key):
-    pdl, apify = stored_runs("alice-live", 2, endpoint=PDL), stored_runs("alice-live", 2, endpoint=APIFY)
-
-    response = logged_in(client, alice).get("/runs/", {"endpoint": "/person/enrich"})
+    response = logged_in(client, alice).get("/runs/", query)
 
     assert response.status_code == 200
-    assert listed(response) == ids(pdl)
-    assert not set(listed(response)) & set(ids(apify))
+    assert listed(response) == ids(runs[shown])
+    assert not set(listed(response)) & set(ids(runs[hidden]))
 
 
 def test_an_endpoint_of_another_provider_matches_nothing(client, alice, alice_key):
