@@ -315,6 +315,23 @@ def sign_in(page):
     return sign_in
 
 
+@pytest.fixture
+def new_key_copied(page):
+    """Makes a test key on the keys page as a signed-in member would, copies it with the page's button and returns
+    what the clipboard got."""
+    from playwright.sync_api import expect
+
+    def new_key_copied(label):
+        page.goto("/keys/")
+        page.fill("#id_label", label)
+        page.check("input[name=mode][value=test]")
+        page.click("form.card button[type=submit]")
+        page.click("#copy-key")
+        expect(page.locator("#copy-key")).to_have_text("Copied")
+        return page.evaluate("navigator.clipboard.readText()")
+    return new_key_copied
+
+
 def catalog_examples() -> list[tuple[str, str, dict]]:
     """(provider, endpoint path, its input schema's first example) for every bundled endpoint."""
     from providers.engine.loader import connectors_load

@@ -2,7 +2,6 @@
 
 import pytest
 import requests
-from playwright.sync_api import expect
 
 from billing.keys import hash_key
 from billing.models import ApiKey
@@ -12,15 +11,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PDL_MATCH = {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": "sean@example.com"}}
 
 
-def test_a_customer_creates_a_key_copies_it_once_and_revokes_it(page, sign_in, live_server, alice, catalog):
+def test_a_customer_creates_a_key_copies_it_once_and_revokes_it(page, sign_in, new_key_copied, live_server, alice,
+                                                                catalog):
     sign_in("alice", "alice-pass-1")
-    page.goto("/keys/")
-    page.fill("#id_label", "research agent")
-    page.check("input[name=mode][value=test]")
-    page.click("form.card button[type=submit]")
-    page.click("#copy-key")
-    expect(page.locator("#copy-key")).to_have_text("Copied")
-    copied = page.evaluate("navigator.clipboard.readText()")
+    copied = new_key_copied("research agent")
     assert copied.startswith("monid_test_") and ApiKey.objects.get(label="research agent").key_hash == hash_key(copied)
 
     def call():

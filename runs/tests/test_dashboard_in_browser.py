@@ -17,7 +17,7 @@ TWEETS = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"
 
 
 def test_a_customer_signs_up_calls_the_api_with_a_new_key_and_watches_the_run_finish(
-        page, live_server, catalog, task_queue):
+        page, new_key_copied, live_server, catalog, task_queue):
     page.goto("/signup/")
     page.fill("#id_username", "carol")
     page.fill("#id_email", "carol@example.com")
@@ -26,13 +26,7 @@ def test_a_customer_signs_up_calls_the_api_with_a_new_key_and_watches_the_run_fi
     page.click("main form button[type=submit]")
     page.wait_for_selector("form.who")
 
-    page.goto("/keys/")
-    page.fill("#id_label", "crawler")
-    page.check("input[name=mode][value=test]")
-    page.click("form.card button[type=submit]")
-    page.click("#copy-key")
-    expect(page.locator("#copy-key")).to_have_text("Copied")
-    key = page.evaluate("navigator.clipboard.readText()")
+    key = new_key_copied("crawler")
     assert key.startswith("monid_test_")
 
     def call():
