@@ -26,19 +26,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import anyio
-import httpx2
 import pytest
 import requests
 import yaml
-from mcp import ClientSession
-from mcp.client.streamable_http import streamable_http_client
 
 from ops import mcp_server
+from ops.tests.mcp_session import in_own_thread, mcp_calls
 
 SKILL = Path(__file__).resolve().parents[2] / "docs" / "agents" / "SKILL.md"
 CLIENT = Path(__file__).resolve().parents[2] / "client"  # this checkout's client, whatever the virtualenv installed
@@ -291,23 +287,6 @@ def test_each_shell_command_it_shows_works_on_a_live_server(command, live_server
     CHECKS[command.kind](json.loads(out), command, run_id, tmp_path)
 
 
-def in_own_thread(coroutine_function):
-    """anyio.run in a thread of its own: a browser test earlier in the session leaves Playwright's event loop
-    running in this one, where anyio.run refuses to start."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(anyio.run, coroutine_function).result()
-
-
-def _call(live_server, key, tool, arguments):
-    async def session():
-        async with (httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=60) as http,
-                    streamable_http_client(f"{live_server.url}/mcp", http_client=http) as (read, write),
-                    ClientSession(read, write) as client):
-            await client.initialize()
-            return await client.call_tool(tool, arguments)
-    return in_own_thread(session)
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("command", MCP, ids=[command.text for command in MCP])
 def test_each_mcp_call_it_shows_works_on_a_live_server(command, live_server, alice_test_key, task_queue,
@@ -316,7 +295,7 @@ def test_each_mcp_call_it_shows_works_on_a_live_server(command, live_server, ali
     monkeypatch.setattr(mcp_server, "_sleep", lambda seconds: task_queue.run())  # a wait plays the workers
     arguments = {name: run_id if value == RUN_ID else value for name, value in command.arguments.items()}
 
-    result = _call(live_server, alice_test_key, command.kind, arguments)
+    [result] = mcp_calls(live_server, alice_test_key, (command.kind, arguments))
     task_queue.purge()
 
     assert not result.is_error, f"{command}\n{result.content[0].text}"

@@ -16,6 +16,7 @@ from billing.api_keys import api_key_revoke
 from billing.models import ApiKey
 from conftest import catalog_examples
 from ops import mcp_server
+from ops.tests.mcp_session import mcp_calls
 from providers.models import Endpoint, EndpointHealthSample
 from runs.models import Run
 
@@ -37,23 +38,9 @@ TWEETS = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"
 NEVER_ENDS = {**TWEETS, "input": {"searchTerms": ["emulator:slow"], "maxItems": 3}}
 
 
-def mcp(live_server, key, *calls, headers=None):
-    """Opens an MCP session on /mcp with this key, initializes it, makes the tool calls [(name, arguments)] in
-    turn and answers their results. Each test step opens its own: the server keeps no session between requests."""
-    headers = {"Authorization": f"Bearer {key}", **(headers or {})}
-
-    async def session():
-        async with (httpx2.AsyncClient(headers=headers, timeout=60) as http,
-                    streamable_http_client(f"{live_server.url}/mcp", http_client=http) as (read, write),
-                    ClientSession(read, write) as client):
-            await client.initialize()
-            return [await client.call_tool(name, arguments) for name, arguments in calls]
-    return anyio.run(session)
-
-
 def call(live_server, key, name, arguments=None):
     """One tool call: (whether it is a tool error, the JSON it answered)."""
-    [result] = mcp(live_server, key, (name, arguments or {}))
+    [result] = mcp_calls(live_server, key, (name, arguments or {}))
     return result.is_error, json.loads(result.content[0].text)
 
 
@@ -152,7 +139,7 @@ def test_each_tool_call_counts_against_the_keys_rate_limit(live_server, alice_te
     settings.MONID_RATE_LIMIT_PER_MINUTE = 2
     discover = ("monid_discover", {"query": "company data"})
 
-    results = mcp(live_server, alice_test_key, discover, discover, discover)
+    results = mcp_calls(live_server, alice_test_key, discover, discover, discover)
 
     assert [result.is_error for result in results] == [False, False, True]
     assert json.loads(results[2].content[0].text)["code"] == 429
@@ -163,8 +150,8 @@ def test_a_bug_is_a_tool_error_that_names_the_request_id(live_server, alice_test
         raise RuntimeError("a bug")
     monkeypatch.setattr("runs.api.run_get_for_key", broken)
 
-    [result] = mcp(live_server, alice_test_key, ("monid_get_run", {"runId": "01J00000000000000000000000"}),
-                   headers={"x-request-id": "agent-request-7"})
+    [result] = mcp_calls(live_server, alice_test_key, ("monid_get_run", {"runId": "01J00000000000000000000000"}),
+                         headers={"x-request-id": "agent-request-7"})
 
     assert result.is_error
     body = json.loads(result.content[0].text)
@@ -172,9 +159,9 @@ def test_a_bug_is_a_tool_error_that_names_the_request_id(live_server, alice_test
 
 
 def test_discover_and_inspect_answer_as_the_api_does(live_server, alice_test_key):
-    found, card = mcp(live_server, alice_test_key,
-                      ("monid_discover", {"query": "enrich a person by email", "limit": 3}),
-                      ("monid_inspect", {"provider": "pdl", "endpoint": "/person/enrich"}))
+    found, card = mcp_calls(live_server, alice_test_key,
+                            ("monid_discover", {"query": "enrich a person by email", "limit": 3}),
+                            ("monid_inspect", {"provider": "pdl", "endpoint": "/person/enrich"}))
 
     assert not found.is_error and not card.is_error
     found, card = json.loads(found.content[0].text), json.loads(card.content[0].text)
@@ -188,8 +175,8 @@ def test_discover_and_inspect_answer_as_the_api_does(live_server, alice_test_key
 def test_discover_leaves_out_the_results_under_min_score(live_server, alice_test_key):
     query = {"query": "twitter posts", "limit": 50}
 
-    every, kept = mcp(live_server, alice_test_key, ("monid_discover", query),
-                      ("monid_discover", {**query, "minScore": 0.5}))
+    every, kept = mcp_calls(live_server, alice_test_key, ("monid_discover", query),
+                            ("monid_discover", {**query, "minScore": 0.5}))
 
     every, kept = json.loads(every.content[0].text), json.loads(kept.content[0].text)
     assert 0 < kept["count"] < every["count"]
@@ -201,8 +188,8 @@ def test_discover_answers_an_endpoint_in_outage_only_with_include_unavailable(li
                                         state="outage", counted=20, successes=0, median_ms=700, p95_ms=900)
     query = {"query": "twitter posts", "limit": 50}
 
-    available, every = mcp(live_server, alice_test_key, ("monid_discover", query),
-                           ("monid_discover", {**query, "includeUnavailable": True}))
+    available, every = mcp_calls(live_server, alice_test_key, ("monid_discover", query),
+                                 ("monid_discover", {**query, "includeUnavailable": True}))
 
     available, every = json.loads(available.content[0].text), json.loads(every.content[0].text)
     assert "/apidojo/tweet-scraper" not in [result["endpoint"] for result in available["results"]]
@@ -328,21 +315,22 @@ def test_each_second_of_waiting_counts_against_the_keys_rate_limit(live_server, 
     settings.MONID_RATE_LIMIT_PER_MINUTE = 5
     discover = ("monid_discover", {"query": "company data"})
     # The run's creation and its answer are two requests, its two seconds of waiting two more.
-    results = mcp(live_server, alice_test_key, ("monid_run", {**NEVER_ENDS, "waitSeconds": 2}), discover, discover)
+    results = mcp_calls(live_server, alice_test_key, ("monid_run", {**NEVER_ENDS, "waitSeconds": 2}), discover,
+                        discover)
     assert [result.is_error for result in results] == [False, False, True]
     assert json.loads(results[2].content[0].text)["code"] == 429
 
 
 def test_a_wait_past_the_bound_is_refused(live_server, alice_test_key):
-    [result] = mcp(live_server, alice_test_key, ("monid_run", {**TWEETS, "waitSeconds": 3600}))
+    [result] = mcp_calls(live_server, alice_test_key, ("monid_run", {**TWEETS, "waitSeconds": 3600}))
 
     assert result.is_error and "waitSeconds" in result.content[0].text
     assert not Run.objects.exists()
 
 
 def test_list_runs_filters_and_pages_as_the_api_does(live_server, alice_test_key, task_queue):
-    first, second, tweets = mcp(live_server, alice_test_key, ("monid_run", PDL_MATCH), ("monid_run", PDL_MATCH),
-                                ("monid_run", TWEETS))
+    first, second, tweets = mcp_calls(live_server, alice_test_key, ("monid_run", PDL_MATCH), ("monid_run", PDL_MATCH),
+                                      ("monid_run", TWEETS))
     newest_pdl = json.loads(second.content[0].text)["runId"]
 
     is_error, page = call(live_server, alice_test_key, "monid_list_runs", {"provider": "pdl", "limit": 1})
@@ -389,9 +377,9 @@ def test_list_workspaces_answers_the_keys_workspace_alone(live_server, alice_tes
 
 
 def test_a_tool_may_name_the_keys_own_workspace_and_no_other(live_server, alice_test_key, bob):
-    own, other, unknown = mcp(live_server, alice_test_key, ("monid_run", {**PDL_MATCH, "workspaceId": "acme"}),
-                              ("monid_run", {**PDL_MATCH, "workspaceId": "globex"}),
-                              ("monid_balance", {"workspaceId": "nope"}))
+    own, other, unknown = mcp_calls(live_server, alice_test_key, ("monid_run", {**PDL_MATCH, "workspaceId": "acme"}),
+                                    ("monid_run", {**PDL_MATCH, "workspaceId": "globex"}),
+                                    ("monid_balance", {"workspaceId": "nope"}))
 
     assert not own.is_error and json.loads(own.content[0].text)["status"] == "COMPLETED"
     for result, named in ((other, "globex"), (unknown, "nope")):  # another's and none are refused alike
@@ -432,12 +420,12 @@ def test_another_workspaces_run_is_not_found(live_server, alice_test_key, bob_ke
 def test_monid_run_runs_every_catalog_endpoint_on_its_example_with_a_test_key(live_server, alice_test_key,
                                                                               task_queue):
     examples = catalog_examples()
-    started = mcp(live_server, alice_test_key, *(("monid_run", {"provider": provider, "endpoint": path,
-                                                               "input": example})
-                                                 for provider, path, example in examples))
+    started = mcp_calls(live_server, alice_test_key, *(("monid_run", {"provider": provider, "endpoint": path,
+                                                                     "input": example})
+                                                       for provider, path, example in examples))
     task_queue.run()
     runs = [json.loads(result.content[0].text) for result in started]
-    ended = mcp(live_server, alice_test_key, *(("monid_get_run", {"runId": run["runId"]}) for run in runs))
+    ended = mcp_calls(live_server, alice_test_key, *(("monid_get_run", {"runId": run["runId"]}) for run in runs))
     for (provider, path, _), result in zip(examples, ended, strict=True):
         run = json.loads(result.content[0].text)
         assert (result.is_error, run["status"], run["providerResponse"]) == (False, "COMPLETED", {"httpStatus": 200}), \

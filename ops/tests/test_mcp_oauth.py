@@ -25,6 +25,7 @@ from billing.keys import hash_key
 from billing.models import ApiKey, LedgerEntry, OAuthClient, OAuthCode
 from billing.services import wallet_credit
 from monid_site.throttle import THROTTLES
+from ops.tests.mcp_session import mcp_calls
 from runs.models import Run
 from runs.services import runs_settle_all
 
@@ -113,16 +114,6 @@ def approved(live_server, alice, catalog, public_client):
     return code, verifier
 
 
-def mcp_call(live_server, token, name, arguments):
-    async def session():
-        async with (httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http,
-                    streamable_http_client(f"{live_server.url}/mcp", http_client=http) as (read, write),
-                    ClientSession(read, write) as client):
-            await client.initialize()
-            return await client.call_tool(name, arguments)
-    return anyio.run(session)
-
-
 def test_an_mcp_client_completes_the_oauth_flow_and_calls_monid_run(live_server, alice, catalog):
     """The SDK's OAuthClientProvider, given no key: /mcp's 401 leads it to the metadata, it registers, Alice logs
     in and approves it, it trades the code and its PKCE verifier for a token, and monid_run runs with it."""
@@ -192,7 +183,7 @@ def test_the_v1_api_still_answers_its_own_challenge(live_server):
 
 
 def test_bearer_api_keys_still_work_on_mcp(live_server, alice_test_key):
-    result = mcp_call(live_server, alice_test_key, "monid_run", PDL_MATCH)
+    [result] = mcp_calls(live_server, alice_test_key, ("monid_run", PDL_MATCH))
 
     assert not result.is_error and json.loads(result.content[0].text)["status"] == "COMPLETED"
 
@@ -324,7 +315,7 @@ def test_a_token_acts_in_the_approvers_workspace_only(live_server, alice_key, bo
     code = query_of(answer_as(authorize_url(live_server, public_client["client_id"], challenge), "bob"))["code"]
     token = exchange(live_server, public_client, code, verifier).json()["access_token"]
 
-    result = mcp_call(live_server, token, "monid_get_run", {"runId": run_id})
+    [result] = mcp_calls(live_server, token, ("monid_get_run", {"runId": run_id}))
 
     assert result.is_error and json.loads(result.content[0].text)["code"] == 404
     assert ApiKey.objects.get(key_hash=hash_key(token)).workspace.slug == "globex"
@@ -395,7 +386,8 @@ def test_a_code_used_again_is_refused_and_revokes_the_key_it_gave(live_server, a
     first = exchange(live_server, public_client, code, verifier)
     token = first.json()["access_token"]
     assert first.status_code == 200 and first.headers["Cache-Control"] == "no-store"
-    assert not mcp_call(live_server, token, "monid_list_workspaces", {}).is_error
+    [workspaces] = mcp_calls(live_server, token, ("monid_list_workspaces", {}))
+    assert not workspaces.is_error
 
     again = exchange(live_server, public_client, code, verifier)
 
