@@ -105,6 +105,18 @@ def _alias(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument(f"{name}_arg", nargs="?", help=argparse.SUPPRESS)
 
 
+ENDPOINT_REQUIRED = [("provider", "-p/--provider"), ("endpoint", "-e/--endpoint")]
+
+
+def _endpoint_options(parser: argparse.ArgumentParser, *, provider: str, endpoint: str) -> None:
+    """-p/--provider and -e/--endpoint (or their positional aliases) of a command about one endpoint; `provider`
+    and `endpoint` are the examples its help shows."""
+    _alias(parser, "provider")
+    _alias(parser, "endpoint")
+    parser.add_argument("-p", "--provider", help=f'provider slug, e.g. "{provider}"')
+    parser.add_argument("-e", "--endpoint", help=f'endpoint path, e.g. "{endpoint}"')
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="monid", description=DESCRIPTION, epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -130,18 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
                           help="include the endpoints in outage (left out by default), ranked last")
 
     inspect = command(commands, "inspect", "show an endpoint's input JSON Schema, price and notes",
-                      required=[("provider", "-p/--provider"), ("endpoint", "-e/--endpoint")])
-    _alias(inspect, "provider")
-    _alias(inspect, "endpoint")
-    inspect.add_argument("-p", "--provider", help='provider slug, e.g. "pdl"')
-    inspect.add_argument("-e", "--endpoint", help='endpoint path, e.g. "/person/enrich"')
+                      required=ENDPOINT_REQUIRED)
+    _endpoint_options(inspect, provider="pdl", endpoint="/person/enrich")
 
     run = command(commands, "run", "run an endpoint and print the run: at once, or once it has ended with -w",
-                  required=[("provider", "-p/--provider"), ("endpoint", "-e/--endpoint")])
-    _alias(run, "provider")
-    _alias(run, "endpoint")
-    run.add_argument("-p", "--provider", help='provider slug, e.g. "apify"')
-    run.add_argument("-e", "--endpoint", help='endpoint path, e.g. "/apidojo/tweet-scraper"')
+                  required=ENDPOINT_REQUIRED)
+    _endpoint_options(run, provider="apify", endpoint="/apidojo/tweet-scraper")
     source = run.add_mutually_exclusive_group()
     source.add_argument("-i", "--input", metavar="JSON", help="the body parameters, a JSON object")
     source.add_argument("-f", "--input-file", metavar="FILE", help="read the body parameters from a JSON file "

@@ -108,6 +108,13 @@ class Balance:
                    currency=body["balance"]["currency"], raw=body)
 
 
+def _endpoint_fields(body: dict) -> dict:
+    """The fields EndpointMatch (discover) and EndpointInfo (inspect) share, read from either answer."""
+    return {"provider": body["provider"], "endpoint": body["endpoint"], "name": body.get("name", body["endpoint"]),
+            "description": body.get("description", ""), "price": body.get("price", {}),
+            "provider_name": body.get("providerName", ""), "tags": body.get("tags", []), "raw": body}
+
+
 @dataclass(frozen=True)
 class EndpointMatch:
     """One result of discover(), best first."""
@@ -124,9 +131,7 @@ class EndpointMatch:
 
     @classmethod
     def from_api(cls, body: dict) -> EndpointMatch:
-        return cls(provider=body["provider"], endpoint=body["endpoint"], name=body.get("name", body["endpoint"]),
-                   description=body.get("description", ""), price=body.get("price", {}), score=body.get("score", 0.0),
-                   provider_name=body.get("providerName", ""), tags=body.get("tags", []), raw=body)
+        return cls(**_endpoint_fields(body), score=body.get("score", 0.0))
 
 
 @dataclass(frozen=True)
@@ -148,11 +153,8 @@ class EndpointInfo:
 
     @classmethod
     def from_api(cls, body: dict) -> EndpointInfo:
-        return cls(provider=body["provider"], endpoint=body["endpoint"], name=body.get("name", body["endpoint"]),
-                   description=body.get("description", ""), price=body.get("price", {}),
-                   input_schema=body.get("inputSchema", {}), method=body.get("method", ""),
-                   doc_url=body.get("docUrl", ""), notes=body.get("notes", []),
-                   provider_name=body.get("providerName", ""), tags=body.get("tags", []), raw=body)
+        return cls(**_endpoint_fields(body), input_schema=body.get("inputSchema", {}), method=body.get("method", ""),
+                   doc_url=body.get("docUrl", ""), notes=body.get("notes", []))
 
 
 @dataclass(frozen=True)
