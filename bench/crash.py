@@ -38,8 +38,10 @@ CLUSTERS = ("cluster-a", "cluster-b")
 
 
 def start_workers(deployment: Deployment, *, workers_per_cluster: int = 2) -> None:
-    # One dispatcher of its own, which no kill reaches, as when it runs apart from the workers.
-    deployment.env.update(MONID_WORKERS=str(workers_per_cluster), MONID_DISPATCH_IN_WORKER="0")
+    # One dispatcher of its own, which no kill reaches, as when it runs apart from the workers; on the ORM broker,
+    # clusters that look for tasks often, so that each takes a share of every burst the dispatcher queues.
+    deployment.env.update(MONID_WORKERS=str(workers_per_cluster), MONID_DISPATCH_IN_WORKER="0",
+                          MONID_QUEUE_POLL_MS="50")
     for name in CLUSTERS:
         deployment.manage(name, "qcluster")
     deployment.manage("dispatcher", "dispatch_runs")

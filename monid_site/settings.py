@@ -152,8 +152,10 @@ Q_CLUSTER = {
     "save_limit": -1,  # successes are not kept (every run is its own record); failures are
     # Redis hands a queued task to a waiting worker at once. The ORM broker's pusher looks for one every `poll`
     # seconds, a query each time: idle, 0.05 cost 1.4% of a core (bench/idle.py), 0.25 costs 0.3% and a queued
-    # task still starts within a quarter second.
-    **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default", "poll": 0.25}),
+    # task still starts within a quarter second. A pusher awake takes every task queued, so clusters that poll
+    # seldom share a burst of tasks less evenly.
+    **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default",
+                                                "poll": env_int("MONID_QUEUE_POLL_MS", 250) / 1000}),
 }
 
 # Async runs (see runs/services.py): a dead worker's step is resumed once its lease lapses, a lost task once its

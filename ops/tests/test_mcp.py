@@ -3,7 +3,6 @@ tools, with the same keys, workspaces, answers and errors."""
 
 import json
 
-import anyio
 import httpx2
 import pytest
 import requests
@@ -16,7 +15,7 @@ from billing.api_keys import api_key_revoke
 from billing.models import ApiKey
 from conftest import catalog_examples
 from ops import mcp_server
-from ops.tests.mcp_session import mcp_calls
+from ops.tests.mcp_session import in_own_thread, mcp_calls
 from providers.models import Endpoint, EndpointHealthSample
 from runs.models import Run
 
@@ -61,7 +60,7 @@ def test_it_lists_eight_tools_with_monids_arguments_and_descriptions_and_only_mo
             initialized = await client.initialize()
             return initialized, (await client.list_tools()).tools
 
-    initialized, tools = anyio.run(tools)
+    initialized, tools = in_own_thread(tools)
     assert initialized.server_info.name == "monid" and "monid_discover" in initialized.instructions
     assert {tool.name: set(tool.input_schema["properties"]) for tool in tools} == TOOLS
     for tool in tools:
@@ -97,7 +96,7 @@ def test_the_sdks_own_client_on_the_newer_protocol_gets_the_same_tools(live_serv
             tools = (await client.list_tools()).tools
             return client.session.protocol_version, tools, await client.call_tool("monid_run", PDL_MATCH)
 
-    version, tools, result = anyio.run(run)
+    version, tools, result = in_own_thread(run)
 
     assert version >= "2026" and {tool.name for tool in tools} == set(TOOLS)  # no initialize handshake here
     assert not result.is_error and json.loads(result.content[0].text)["status"] == "COMPLETED"

@@ -25,7 +25,7 @@ from billing.keys import hash_key
 from billing.models import ApiKey, LedgerEntry, OAuthClient, OAuthCode
 from billing.services import wallet_credit
 from monid_site.throttle import THROTTLES
-from ops.tests.mcp_session import mcp_calls
+from ops.tests.mcp_session import in_own_thread, mcp_calls
 from runs.models import Run
 from runs.services import runs_settle_all
 
@@ -140,7 +140,7 @@ def test_an_mcp_client_completes_the_oauth_flow_and_calls_monid_run(live_server,
             return await client.call_tool("monid_run", PDL_MATCH)
 
     wallet_credit(workspace=alice.workspaces.get(), amount_micros=10_000_000, note="test funds")
-    result = anyio.run(session)
+    result = in_own_thread(session)
 
     assert not result.is_error, result.content[0].text
     run = json.loads(result.content[0].text)
