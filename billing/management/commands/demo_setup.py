@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from billing.accounts import workspace_get_or_create
-from billing.api_keys import api_key_create, api_key_revoke
+from billing.api_keys import api_key_create, api_key_revoke, api_key_update
 from billing.keys import hash_key
 from billing.models import ApiKey
 
@@ -18,16 +18,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.DEBUG:
             raise CommandError("demo_setup creates accounts with a known password; it runs only with DJANGO_DEBUG=1.")
-        users = get_user_model()
-        operator, created = users.objects.get_or_create(username="operator", defaults={
-            "is_staff": True, "is_superuser": True})
-        if created:
-            operator.set_password(DEMO_PASSWORD)
-            operator.save()
-        customer, created = users.objects.get_or_create(username="demo")
-        if created:
-            customer.set_password(DEMO_PASSWORD)
-            customer.save()
+        users = get_user_model().objects
+        if not users.filter(username="operator").exists():
+            users.create_superuser("operator", password=DEMO_PASSWORD)
+        customer = users.filter(username="demo").first() or users.create_user("demo", password=DEMO_PASSWORD)
         workspace = workspace_get_or_create(slug="demo", name="Demo workspace")
         workspace.members.add(customer)
         key = self._demo_key(workspace, customer)
@@ -45,8 +39,7 @@ class Command(BaseCommand):
                 return key
         for stale in ApiKey.objects.filter(workspace=workspace, label="demo"):
             api_key_revoke(api_key=stale)
-            stale.label = f"demo (replaced {timezone.now():%Y-%m-%d %H:%M:%S})"
-            stale.save(update_fields=["label"])
+            api_key_update(api_key=stale, label=f"demo (replaced {timezone.now():%Y-%m-%d %H:%M:%S})")
         _, key = api_key_create(workspace=workspace, label="demo", mode=ApiKey.Mode.TEST, created_by=customer)
         KEY_FILE.write_text(key)
         return key
