@@ -4,12 +4,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from monid_site.errors import ApplicationError, error_responses
+from monid_site.money import MICROS_PER_DOLLAR
 from monid_site.pagination import PageQuerySerializer, cursor_page, page_serializer
 from monid_site.serializers import StrictCharField, StrictSerializer, TimestampField
 
 from .api_keys import api_key_create, api_key_revoke, api_key_update
 from .controls import MAX_LIMIT_MICROS, spend_control_get_for_workspace, spend_control_states, spend_control_update
-from .costs import MICROS_PER_DOLLAR, micros_to_usd
+from .costs import micros_to_usd
 from .models import ApiKey, SpendControl
 from .queries import api_key_user, wallet_available_and_held
 

@@ -7,7 +7,7 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .costs import MICROS_PER_DOLLAR
+from monid_site.money import MICROS_PER_DOLLAR
 
 WIDTH, HEIGHT = 720, 260
 # Room for the dollar labels on the left, the legend above, the dates below and half a date on the right.

@@ -22,8 +22,8 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from monid_site.errors import ApplicationError
+from monid_site.money import micros_text
 
-from .costs import micros_text
 from .models import ApiKey, KeyDailyCost, LedgerEntry, SpendControl, Wallet, Workspace
 
 MAX_LIMIT_MICROS = 10**15  # $1,000,000,000, as for credits

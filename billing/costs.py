@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from monid_site.money import MICROS_PER_DOLLAR, micros_text  # the base's own; billing's callers take them from here
+from monid_site.money import MICROS_PER_DOLLAR
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.utils import timezone
 
-from .costs import MICROS_PER_DOLLAR, dollars_to_micros
+from monid_site.money import MICROS_PER_DOLLAR
+
+from .costs import dollars_to_micros
 from .models import ApiKey, SpendControl
 
 

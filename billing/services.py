@@ -10,10 +10,11 @@ from django.db import transaction
 from django.db.models import F
 
 from monid_site.errors import ApplicationError
+from monid_site.money import micros_text
 from monid_site.sql import instances_insert
 
 from .controls import budget_spend_record
-from .costs import Costs, micros_text
+from .costs import Costs
 from .models import KeyDailyCost, LedgerEntry, Wallet, Workspace
 from .statements import wallet_hold_take
 

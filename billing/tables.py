@@ -3,7 +3,8 @@ and its CSV rows, all from the rows and totals queries.cost_summary_by returns."
 
 from decimal import Decimal
 
-from .costs import MICROS_PER_DOLLAR
+from monid_site.money import MICROS_PER_DOLLAR
+
 
 # The first columns for each grouping of the cost summary: heading -> the row's field (queries.COST_GROUPS).
 GROUP_COLUMNS = {

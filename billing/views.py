@@ -13,12 +13,13 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from monid_site.errors import ApplicationError
 from monid_site.forms import form_submit
+from monid_site.money import micros_text
 
 from .accounts import (account_sign_up, invitation_accept, invitation_cancel, invitation_check, invitation_create,
                        invitation_send, invitation_sign_up)
 from .api_keys import api_key_create, api_key_revoke, api_key_update
 from .controls import control_states, spend_control_set, spend_control_states, spend_control_update
-from .costs import dollars_to_micros, micros_text
+from .costs import dollars_to_micros
 from .forms import (BudgetForm, CostFilterForm, InvitationForm, InvitedSignUpForm, KeyCreateForm, KeyEditForm,
                     RunCapForm, SignUpForm, UsageFilterForm, WalletCreditForm)
 from .models import SpendControl

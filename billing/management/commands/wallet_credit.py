@@ -2,7 +2,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.management.base import BaseCommand, CommandError
 
-from billing.costs import MICROS_PER_DOLLAR
+from monid_site.money import MICROS_PER_DOLLAR
 from billing.models import Workspace
 from billing.queries import wallet_available_and_held
 from billing.services import wallet_credit
