@@ -2,6 +2,8 @@
 several share the runs, a 50 MB dataset stays within bounds, and SIGKILLed workers lose, repeat and
 double-charge nothing. The processes use the suite's database and its emulators."""
 
+import re
+
 import pytest
 import requests
 from django.db import connection
@@ -31,6 +33,11 @@ def post(url, key, *terms):
     return response.json()["runId"]
 
 
+def steps_taken(deployment, name) -> set[str]:
+    """The runs whose steps a cluster's workers took, as its log names them (the first run of each task)."""
+    return set(re.findall(r"processing run (\w+)", (deployment.log_dir / f"{name}.log").read_text()))
+
+
 def test_several_qclusters_share_the_runs_and_a_50_mb_dataset_stays_far_below_300_mb(deployment, alice_key):
     url = deployment.web(workers=1, threads=4)
     start_workers(deployment)
@@ -44,7 +51,9 @@ def test_several_qclusters_share_the_runs_and_a_50_mb_dataset_stays_far_below_30
 
     runs = Run.objects.filter(pk__in=run_ids)
     assert {(run.status, run.provider_http_status, run.result_count) for run in runs} == {("COMPLETED", 200, 3)}
-    assert {deployment.owner(int(run.worker.rsplit(":", 1)[1])) for run in runs} == set(CLUSTERS)
+    # Each cluster took steps of these runs. (Which one took a run's last step is a coin toss per task: a few
+    # tasks carry the last steps of all 40, so both clusters may not appear among them.)
+    assert all(set(run_ids) & steps_taken(deployment, name) for name in CLUSTERS)
 
     big = Run.objects.get(pk=big_id)
     assert (big.status, big.provider_http_status, big.output_truncated) == ("COMPLETED", 200, True)
