@@ -286,36 +286,42 @@ CONTROLS = "Spend controls"
 PATCH_ERRORS = error_responses(400, 401, 403, 404, 415)
 
 
-@extend_schema_view(get=extend_schema(tags=[CONTROLS], operation_id="budget_list", parameters=[PageQuerySerializer],
-                                      summary="List the workspace's budgets, with what each has spent and held",
-                                      responses={200: page_serializer(BudgetSerializer(many=True), name="BudgetPage"),
-                                                 **error_responses(400, 401, 403)}))
+def _control_list_schema(*, operation_id, summary, serializer, page_name):
+    """Budgets and run caps are listed alike, so their documented list operations differ only in names."""
+    return extend_schema_view(get=extend_schema(
+        tags=[CONTROLS], operation_id=operation_id, parameters=[PageQuerySerializer], summary=summary,
+        responses={200: page_serializer(serializer(many=True), name=page_name), **error_responses(400, 401, 403)}))
+
+
+def _control_detail_schema(*, operation_prefix, noun, serializer):
+    """Likewise for reading and changing one: `noun` names the kind in the summaries."""
+    return extend_schema_view(
+        get=extend_schema(tags=[CONTROLS], operation_id=f"{operation_prefix}_get", summary=f"Get a {noun}",
+                          responses={200: serializer, **error_responses(401, 403, 404)}),
+        patch=extend_schema(tags=[CONTROLS], operation_id=f"{operation_prefix}_update",
+                            summary=f"Change a {noun}'s limit or status", request=ControlPatchSerializer,
+                            responses={200: serializer, **PATCH_ERRORS}))
+
+
+@_control_list_schema(operation_id="budget_list",
+                      summary="List the workspace's budgets, with what each has spent and held",
+                      serializer=BudgetSerializer, page_name="BudgetPage")
 class BudgetListApi(_ControlListApi):
     kind, serializer_class, cursor_kind = SpendControl.Kind.BUDGET, BudgetSerializer, "budgets"
 
 
-@extend_schema_view(
-    get=extend_schema(tags=[CONTROLS], operation_id="budget_get", summary="Get a budget",
-                      responses={200: BudgetSerializer, **error_responses(401, 403, 404)}),
-    patch=extend_schema(tags=[CONTROLS], operation_id="budget_update", summary="Change a budget's limit or status",
-                        request=ControlPatchSerializer, responses={200: BudgetSerializer, **PATCH_ERRORS}))
+@_control_detail_schema(operation_prefix="budget", noun="budget", serializer=BudgetSerializer)
 class BudgetDetailApi(_ControlDetailApi):
     kind, serializer_class = SpendControl.Kind.BUDGET, BudgetSerializer
 
 
-@extend_schema_view(get=extend_schema(tags=[CONTROLS], operation_id="run_cap_list", parameters=[PageQuerySerializer],
-                                      summary="List the workspace's per-run caps",
-                                      responses={200: page_serializer(RunCapSerializer(many=True), name="RunCapPage"),
-                                                 **error_responses(400, 401, 403)}))
+@_control_list_schema(operation_id="run_cap_list", summary="List the workspace's per-run caps",
+                      serializer=RunCapSerializer, page_name="RunCapPage")
 class RunCapListApi(_ControlListApi):
     kind, serializer_class, cursor_kind = SpendControl.Kind.RUN_CAP, RunCapSerializer, "run-caps"
 
 
-@extend_schema_view(
-    get=extend_schema(tags=[CONTROLS], operation_id="run_cap_get", summary="Get a run cap",
-                      responses={200: RunCapSerializer, **error_responses(401, 403, 404)}),
-    patch=extend_schema(tags=[CONTROLS], operation_id="run_cap_update", summary="Change a run cap's limit or status",
-                        request=ControlPatchSerializer, responses={200: RunCapSerializer, **PATCH_ERRORS}))
+@_control_detail_schema(operation_prefix="run_cap", noun="run cap", serializer=RunCapSerializer)
 class RunCapDetailApi(_ControlDetailApi):
     kind, serializer_class = SpendControl.Kind.RUN_CAP, RunCapSerializer
 
