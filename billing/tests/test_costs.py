@@ -112,42 +112,31 @@ def test_the_margin_is_reported_less_actual_and_may_be_negative(alice_key):
 
 
 @pytest.mark.django_db
-def test_a_summary_by_workspace_sums_its_keys(alice_key, alice, bob_key):
+@pytest.mark.parametrize("group, rollups, columns, expected", [
+    ("workspace", [("alice-live", "pdl", "/person/enrich", 1000), ("alice-live-2", "pdl", "/person/enrich", 20_000),
+                   ("bob-live", "pdl", "/person/enrich", 300_000)],
+     ("workspace",), [("globex", 1, 300_000), ("acme", 2, 21_000)]),
+    ("provider", [("alice-live", "pdl", "/person/enrich", 1000), ("bob-live", "pdl", "/company/enrich", 20_000),
+                  ("bob-live", "apify", "/apidojo/tweet-scraper", 300_000)],
+     ("provider_slug",), [("apify", 1, 300_000), ("pdl", 2, 21_000)]),
+    ("endpoint", [("alice-live", "pdl", "/person/enrich", 1000), ("bob-live", "pdl", "/person/enrich", 20_000),
+                  ("bob-live", "other", "/person/enrich", 300_000)],
+     ("provider_slug", "path"), [("other", "/person/enrich", 1, 300_000), ("pdl", "/person/enrich", 2, 21_000)]),
+], ids=["workspace", "provider", "endpoint"])
+def test_a_summary_by_workspace_provider_or_endpoint_sums_its_keys_or_endpoints(alice_key, alice, bob_key, group,
+                                                                                rollups, columns, expected):
+    """A workspace sums its keys, a provider its endpoints across keys, and an endpoint keeps each provider's
+    endpoints of the same path apart."""
     from billing.api_keys import api_key_create
 
+    # A second key of acme's, which only the workspace case charges: acme's row sums both keys.
     api_key_create(workspace=alice.workspaces.get(), label="alice-live-2", mode="live")
-    rollup("alice-live", reported=1000)
-    rollup("alice-live-2", reported=20_000)
-    rollup("bob-live", reported=300_000)
+    for label, provider, endpoint, reported in rollups:
+        rollup(label, provider=provider, endpoint=endpoint, reported=reported)
 
-    rows, _ = summary(group="workspace")
+    rows, _ = summary(group=group)
 
-    assert [(row["workspace"], row["runs"], row["reported_micros"]) for row in rows] == [
-        ("globex", 1, 300_000), ("acme", 2, 21_000)]
-
-
-@pytest.mark.django_db
-def test_a_summary_by_provider_sums_its_endpoints_across_keys(alice_key, bob_key):
-    rollup("alice-live", provider="pdl", endpoint="/person/enrich", reported=1000)
-    rollup("bob-live", provider="pdl", endpoint="/company/enrich", reported=20_000)
-    rollup("bob-live", provider="apify", endpoint="/apidojo/tweet-scraper", reported=300_000)
-
-    rows, _ = summary(group="provider")
-
-    assert [(row["provider_slug"], row["runs"], row["reported_micros"]) for row in rows] == [
-        ("apify", 1, 300_000), ("pdl", 2, 21_000)]
-
-
-@pytest.mark.django_db
-def test_a_summary_by_endpoint_keeps_each_providers_endpoints_apart(alice_key, bob_key):
-    rollup("alice-live", provider="pdl", endpoint="/person/enrich", reported=1000)
-    rollup("bob-live", provider="pdl", endpoint="/person/enrich", reported=20_000)
-    rollup("bob-live", provider="other", endpoint="/person/enrich", reported=300_000)
-
-    rows, _ = summary(group="endpoint")
-
-    assert [(row["provider_slug"], row["path"], row["runs"], row["reported_micros"]) for row in rows] == [
-        ("other", "/person/enrich", 1, 300_000), ("pdl", "/person/enrich", 2, 21_000)]
+    assert [tuple(row[name] for name in (*columns, "runs", "reported_micros")) for row in rows] == expected
 
 
 @pytest.mark.django_db
