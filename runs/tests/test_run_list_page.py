@@ -65,14 +65,19 @@ def ids(runs):
     return sorted((run.id for run in runs), reverse=True)
 
 
+def assert_lists_only(response, shown, hidden):
+    """A filter's whole effect: the page lists exactly `shown`, newest first, and none of `hidden`."""
+    assert response.status_code == 200
+    assert listed(response) == ids(shown)
+    assert not set(listed(response)) & set(ids(hidden))
+
+
 def test_an_operator_filters_by_workspace(client, operator, alice_key, bob_key):
     alices, bobs = stored_runs("alice-live", 2), stored_runs("bob-live", 2)
 
     response = logged_in(client, operator).get("/runs/", {"workspace": "globex"})
 
-    assert response.status_code == 200
-    assert listed(response) == ids(bobs)
-    assert not set(listed(response)) & set(ids(alices))
+    assert_lists_only(response, bobs, alices)
 
 
 def test_a_customer_has_no_workspace_filter_and_naming_another_workspace_changes_nothing(client, alice, alice_key,
@@ -91,9 +96,7 @@ def test_the_key_filter_shows_only_that_keys_runs(client, alice, alice_key, alic
 
     response = logged_in(client, alice).get("/runs/", {"key": "alice-test"})
 
-    assert response.status_code == 200
-    assert listed(response) == ids(test)
-    assert not set(listed(response)) & set(ids(live))
+    assert_lists_only(response, test, live)
 
 
 def test_the_key_field_suggests_only_the_customers_own_labels(client, alice, alice_key, bob_key):
@@ -119,8 +122,7 @@ def test_an_operator_filters_by_a_key_label_that_only_one_workspace_has(client, 
 
     response = logged_in(client, operator).get("/runs/", {"key": "bob-live"})
 
-    assert response.status_code == 200
-    assert listed(response) == ids(bobs)
+    assert_lists_only(response, bobs, alices)
 
 
 def test_an_operator_names_the_workspace_of_a_label_that_several_workspaces_have(client, operator, alice_key,
@@ -133,8 +135,7 @@ def test_an_operator_names_the_workspace_of_a_label_that_several_workspaces_have
 
     assert everywhere.status_code == 400
     assert "Several workspaces have a key labelled “alice-live”" in everywhere.content.decode()
-    assert in_globex.status_code == 200
-    assert listed(in_globex) == ids(bobs)
+    assert_lists_only(in_globex, bobs, alices)
 
 
 @pytest.mark.parametrize("query, shown, hidden", [
@@ -146,9 +147,7 @@ def test_the_provider_or_endpoint_filter_shows_only_its_runs(client, alice, alic
 
     response = logged_in(client, alice).get("/runs/", query)
 
-    assert response.status_code == 200
-    assert listed(response) == ids(runs[shown])
-    assert not set(listed(response)) & set(ids(runs[hidden]))
+    assert_lists_only(response, runs[shown], runs[hidden])
 
 
 def test_an_endpoint_of_another_provider_matches_nothing(client, alice, alice_key):
