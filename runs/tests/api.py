@@ -1,8 +1,13 @@
-"""What many tests do: post a run through the API as a client would."""
+"""What many tests do: post a run through the API as a client would, or admit many at once."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
-from runs.services import runs_settle_all
+from django.db import connection
+
+from monid_site.errors import ApplicationError
+from providers.models import Endpoint
+from runs.services import run_create, runs_settle_all
 
 
 def post_run(client, key, body):
@@ -36,3 +41,21 @@ def person_enriched(client, key, email="sean@example.com"):
     assert response.status_code == 200, response.content
     runs_settle_all()
     return response
+
+
+def a_hundred_tweet_searches_at_once(api_key):
+    """What run_create gave a hundred tweet searches of `api_key` admitted from twenty threads, as concurrent
+    requests would be: each its run, or the ApplicationError that refused it. A race test needs
+    transaction=True, since each thread has a connection of its own, closed after its run."""
+    endpoint = Endpoint.objects.get(path=TWEETS["endpoint"])
+
+    def admit(i):
+        try:
+            return run_create(api_key=api_key, endpoint=endpoint, raw_input={"searchTerms": [f"race {i}"]})
+        except ApplicationError as exc:
+            return exc
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(20) as pool:
+        return list(pool.map(admit, range(100)))

@@ -2,20 +2,17 @@
 never sent to a provider and is never charged; everything else is admitted as before."""
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import time_machine
-from django.db import connection
 
 from billing.api_keys import api_key_create
 from billing.controls import spend_control_set, spend_control_update
 from billing.models import ApiKey, LedgerEntry, SpendControl, Wallet
 from billing.services import wallet_credit
-from providers.models import Endpoint
 from runs.models import Run
-from runs.services import run_create, runs_settle_all
-from runs.tests.api import PDL_MATCH, PRICE, TWEETS, post_run, post_settled, usd
+from runs.services import runs_settle_all
+from runs.tests.api import PDL_MATCH, PRICE, TWEETS, a_hundred_tweet_searches_at_once, post_run, post_settled, usd
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tweets_per_call")]
 
@@ -215,19 +212,11 @@ def test_a_blocked_run_replays_under_its_idempotency_key(client, alice_key):
 @pytest.mark.django_db(transaction=True)
 def test_a_hundred_runs_at_once_against_a_budget_for_ten_admit_exactly_ten(alice, catalog):
     workspace = alice.workspaces.get()
-    endpoint = Endpoint.objects.get(path=TWEETS["endpoint"])
     wallet_credit(workspace=workspace, amount_micros=100 * PRICE, note="a hundred runs")
     spend_control_set(workspace=workspace, kind="BUDGET", period="MONTH", limit_micros=10 * PRICE)
     api_key = api_key_create(workspace=workspace, label="racer", mode="live")[0]
 
-    def admit(i):
-        try:
-            return run_create(api_key=api_key, endpoint=endpoint, raw_input={"searchTerms": [f"race {i}"]}).status
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(20) as pool:
-        statuses = list(pool.map(admit, range(100)))
+    statuses = [run.status for run in a_hundred_tweet_searches_at_once(api_key)]
     assert (statuses.count("RUNNING"), statuses.count("BLOCKED")) == (10, 90)
     assert Wallet.objects.get(workspace=workspace).held_micros == 10 * PRICE
 

@@ -2,19 +2,16 @@
 limit ends BLOCKED, never reaches a provider and is never charged; other keys of the workspace go on."""
 
 import datetime
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import time_machine
-from django.db import connection
 
 from billing.api_keys import api_key_create, api_key_update
 from billing.models import ApiKey, KeyDailyCost, LedgerEntry, Wallet
 from billing.services import wallet_credit
-from providers.models import Endpoint
 from runs.models import Run
-from runs.services import run_create, runs_settle_all
-from runs.tests.api import PDL_MATCH, PRICE, TWEETS, post_run, post_settled, usd
+from runs.services import runs_settle_all
+from runs.tests.api import PDL_MATCH, PRICE, TWEETS, a_hundred_tweet_searches_at_once, post_run, post_settled, usd
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tweets_per_call")]
 
@@ -107,18 +104,10 @@ def test_the_run_page_names_the_keys_limit_that_blocked_it(client, alice, alice_
 @pytest.mark.django_db(transaction=True)
 def test_a_hundred_runs_at_once_against_a_key_limit_for_ten_admit_exactly_ten(alice, catalog):
     workspace = alice.workspaces.get()
-    endpoint = Endpoint.objects.get(path=TWEETS["endpoint"])
     wallet_credit(workspace=workspace, amount_micros=100 * PRICE, note="a hundred runs")
     api_key = api_key_create(workspace=workspace, label="racer", spend_limit_micros=10 * PRICE,
                              spend_period="MONTH")[0]
 
-    def admit(i):
-        try:
-            return run_create(api_key=api_key, endpoint=endpoint, raw_input={"searchTerms": [f"race {i}"]}).status
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(20) as pool:
-        statuses = list(pool.map(admit, range(100)))
+    statuses = [run.status for run in a_hundred_tweet_searches_at_once(api_key)]
     assert (statuses.count("RUNNING"), statuses.count("BLOCKED")) == (10, 90)
     assert Wallet.objects.get(workspace=workspace).held_micros == 10 * PRICE

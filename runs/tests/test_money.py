@@ -2,21 +2,20 @@
 hold back and charges what it cost, exactly once; test mode never touches the wallet."""
 
 import datetime
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
 from billing.api_keys import api_key_create
 from billing.models import ApiKey, KeyDailyCost, LedgerEntry, Wallet
 from billing.services import wallet_credit
+from monid_site.errors import ApplicationError
 from providers.models import Endpoint
 from runs import services
 from runs.models import Run
-from runs.services import run_create, run_finish, run_stop, runs_reconcile, runs_settle_all
-from runs.tests.api import post_run
+from runs.services import run_finish, run_stop, runs_reconcile, runs_settle_all
+from runs.tests.api import a_hundred_tweet_searches_at_once, post_run
 
 pytestmark = pytest.mark.django_db
 
@@ -152,18 +151,9 @@ def test_a_hundred_runs_at_once_against_a_wallet_for_ten_admit_exactly_ten(alice
     api_key_create(workspace=workspace, label="racer", mode="live")
     api_key = ApiKey.objects.get(label="racer")
 
-    def admit(i):
-        try:
-            return run_create(api_key=api_key, endpoint=endpoint, raw_input={"searchTerms": [f"race {i}"]}).pk
-        except Exception as exc:  # noqa: BLE001 - the 402s are counted below, anything else fails the test
-            return exc
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(20) as pool:
-        outcomes = list(pool.map(admit, range(100)))
-    refused = [o for o in outcomes if isinstance(o, Exception)]
-    assert {getattr(o, "status_code", o) for o in refused} == {402}
+    outcomes = a_hundred_tweet_searches_at_once(api_key)
+    refused = [o for o in outcomes if isinstance(o, ApplicationError)]
+    assert {o.status_code for o in refused} == {402}
     assert len(outcomes) - len(refused) == Run.objects.count() == 10
     assert (wallet().balance_micros, wallet().held_micros) == (10 * endpoint.price_micros,) * 2
 
