@@ -17,7 +17,6 @@ of DATABASE_URL's kind (SQLite when unset; Redis as the broker when REDIS_URL is
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 make bench-async
 """
 
-import argparse
 import datetime
 import json
 import os
@@ -31,8 +30,8 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import (bench_deployment, cpu_seconds, emulator_runs, rss_peak_mb, setup_name,  # noqa: E402
-                           wait_until)
+from bench.harness import (bench_deployment, cpu_seconds, emulator_runs, rss_peak_mb,  # noqa: E402
+                           runs_bench_arguments, setup_name, wait_until)
 
 
 def percentile(samples, q):
@@ -202,11 +201,9 @@ def print_health(began):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=1000)
-    parser.add_argument("--run-ms", type=int, default=1000, help="how long each emulated actor run takes")
+    parser = runs_bench_arguments(__doc__, runs=1000, run_ms=1000, rate=25,
+                                  rate_help="runs posted a second in the steady phase")
     parser.add_argument("--concurrency", type=int, default=16, help="clients posting at once")
-    parser.add_argument("--rate", type=float, default=25, help="runs posted a second in the steady phase")
     parser.add_argument("--steady-runs", type=int, default=500)
     parser.add_argument("--in-flight", type=int, default=5000)
     parser.add_argument("--clusters", type=int, default=1, help="qcluster processes")

@@ -16,7 +16,6 @@ Leases and stalls are short here (MONID_RUN_LEASE_SECONDS and MONID_RUN_STALL_SE
 takes minutes, not hours; what must hold does not depend on them.
 """
 
-import argparse
 import collections
 import os
 import random
@@ -31,7 +30,8 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import Deployment, bench_deployment, emulator_runs, setup_name, wait_until  # noqa: E402
+from bench.harness import (Deployment, bench_deployment, emulator_runs, runs_bench_arguments,  # noqa: E402
+                           setup_name, wait_until)
 
 FAST_RECOVERY = {"MONID_RUN_LEASE_SECONDS": "4", "MONID_RUN_STALL_SECONDS": "10", "MONID_RECONCILE_SECONDS": "1"}
 CLUSTERS = ("cluster-a", "cluster-b")
@@ -143,11 +143,8 @@ def _sigkill(pid: int) -> None:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=500)
-    parser.add_argument("--rate", type=float, default=10.0, help="runs posted a second")
+    parser = runs_bench_arguments(__doc__, runs=500, run_ms=3000, rate=10.0)
     parser.add_argument("--kill-every", type=float, default=3.0, help="seconds between kills, on average")
-    parser.add_argument("--run-ms", type=int, default=3000, help="how long each emulated actor run takes")
     args = parser.parse_args()
     with bench_deployment("monid-crash-", **FAST_RECOVERY) as (deployment, key):
         emulators_url = deployment.emulators()

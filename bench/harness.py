@@ -6,6 +6,7 @@ SIGKILLed whole, as a machine that dies, and started again. Live keys reach the 
 broker, on a database number of its own, with a queue name of its own.
 """
 
+import argparse
 import contextlib
 import os
 import secrets
@@ -121,6 +122,17 @@ def setup_name() -> str:
     """What this deployment runs on, as the bench scripts print it."""
     database = "PostgreSQL" if os.environ["DATABASE_URL"].startswith("postgres") else "SQLite"
     return f"{database} + {'Redis' if os.environ.get('REDIS_URL') else 'the ORM broker'}"
+
+
+def runs_bench_arguments(doc: str, *, runs: int, run_ms: int, rate: float,
+                         rate_help: str = "runs posted a second") -> argparse.ArgumentParser:
+    """The options of a bench that posts emulated actor runs, with its own defaults, so that every such bench
+    names them alike; it adds its own after them."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=runs)
+    parser.add_argument("--run-ms", type=int, default=run_ms, help="how long each emulated actor run takes")
+    parser.add_argument("--rate", type=float, default=rate, help=rate_help)
+    return parser
 
 
 def emulator_runs(emulators_url: str) -> list[dict]:
