@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from monid_site.admin import ReadOnlyAdmin
+
 from .accounts import workspace_delete
 from .models import ApiKey, LedgerEntry, OAuthClient, SpendControl, Workspace
 
@@ -45,21 +47,12 @@ class WorkspaceAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(ReadOnlyAdmin):
     """Read-only: the ledger is appended to by services (credits with `manage.py wallet_credit`), never edited."""
 
     list_display = ["created_at", "workspace", "kind", "amount_micros", "run_id", "created_by", "note"]
     list_filter = ["kind"]
     search_fields = ["workspace__slug", "run_id", "note"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(OAuthClient)

@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 from jsonschema import Draft202012Validator, SchemaError
 
+from monid_site.admin import ReadOnlyAdmin
 from monid_site.errors import ApplicationError
 
 from .credentials import CredentialUnreadable, credential_of, credential_source
@@ -284,7 +285,7 @@ class EndpointAdmin(CatalogEntryAdmin):
 
 
 @admin.register(CatalogChange)
-class CatalogChangeAdmin(admin.ModelAdmin):
+class CatalogChangeAdmin(ReadOnlyAdmin):
     """The catalog's history, written only by the services above: read-only for everyone, superusers included."""
 
     list_display = ["at", "changed_by", "action", "subject", "summary"]
@@ -294,15 +295,6 @@ class CatalogChangeAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     fields = ["at", "changed_by", "action", "subject", "fields_changed"]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="What")
     def summary(self, change):
