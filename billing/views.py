@@ -1,4 +1,5 @@
 import csv
+import functools
 import logging
 
 from django.contrib import messages
@@ -34,13 +35,26 @@ logger = logging.getLogger("monid")
 NEW_KEY = "billing.new_key"  # session slot that carries a fresh key across one redirect, then is emptied
 
 
+def _workspace_page(template):
+    """For a customer page, which acts in the user's own workspace: the view is called with it, and an account
+    without one is shown the page's own explanation, since the page itself exists (the actions on a workspace's
+    things use workspace_of_user_or_404 instead)."""
+    def decorate(view):
+        @functools.wraps(view)
+        def page(request, *args, **kwargs):
+            workspace = workspace_for_user(request.user)
+            if workspace is None:
+                return render(request, template, {"workspace": None})
+            return view(request, workspace, *args, **kwargs)
+        return page
+    return decorate
+
+
 @never_cache  # the page may show a full key once: keep it out of every cache and the back button
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
-def key_list(request):
-    workspace = workspace_for_user(request.user)
-    if workspace is None:
-        return render(request, "billing/keys.html", {"workspace": None})
+@_workspace_page("billing/keys.html")
+def key_list(request, workspace):
     status = 200
     if request.method == "POST":
         form = KeyCreateForm(request.POST)
@@ -176,10 +190,8 @@ def workspace_wallet(request, slug):
 
 @require_safe
 @login_required
-def customer_wallet(request):
-    workspace = workspace_for_user(request.user)
-    if workspace is None:
-        return render(request, "billing/customer_wallet.html", {"workspace": None})
+@_workspace_page("billing/customer_wallet.html")
+def customer_wallet(request, workspace):
     available, held = wallet_available_and_held(workspace=workspace)
     return render(request, "billing/customer_wallet.html", {
         "workspace": workspace, "available": available, "held": held, "entries": ledger_newest(workspace=workspace)})
@@ -190,10 +202,8 @@ CONTROL_FORMS = {"budget": (BudgetForm, SpendControl.Kind.BUDGET), "run_cap": (R
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
-def spend_controls(request):
-    workspace = workspace_for_user(request.user)
-    if workspace is None:
-        return render(request, "billing/controls.html", {"workspace": None})
+@_workspace_page("billing/controls.html")
+def spend_controls(request, workspace):
     page_forms = {name: form_class(prefix=name) for name, (form_class, _) in CONTROL_FORMS.items()}
     status = 200
     if request.method == "POST":
@@ -254,10 +264,8 @@ def sign_up(request):
 
 @require_safe
 @login_required
-def usage(request):
-    workspace = workspace_for_user(request.user)
-    if workspace is None:
-        return render(request, "billing/usage.html", {"workspace": None})
+@_workspace_page("billing/usage.html")
+def usage(request, workspace):
     form = UsageFilterForm(request.GET)
     if not form.is_valid():
         return render(request, "billing/usage.html", {"workspace": workspace, "form": form}, status=400)
@@ -274,10 +282,8 @@ NEW_INVITATION = "billing.new_invitation"  # session slot that carries a fresh i
 @never_cache  # the page may show an invitation link once
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
-def customer_workspace(request):
-    workspace = workspace_for_user(request.user)
-    if workspace is None:
-        return render(request, "billing/customer_workspace.html", {"workspace": None})
+@_workspace_page("billing/customer_workspace.html")
+def customer_workspace(request, workspace):
     status = 200
     if request.method == "POST":
         form = InvitationForm(request.POST)
