@@ -84,6 +84,12 @@ def test_an_operator_filters_the_runs_opens_a_provider_failure_and_reads_the_cos
 UNLABELLED_FIELDS = """() => [...document.querySelectorAll("input, select, textarea")]
     .filter(f => f.type !== "hidden" && !f.hidden && !f.labels.length && !f.getAttribute("aria-label"))
     .map(f => f.name || f.id)"""
+# A row with more or fewer cells than its table's heading puts every later value under the wrong heading.
+MISALIGNED_ROWS = """() => [...document.querySelectorAll("table")].filter(t => t.tHead).flatMap(t => {
+    const width = row => [...row.cells].reduce((sum, cell) => sum + cell.colSpan, 0);
+    const heading = width(t.tHead.rows[t.tHead.rows.length - 1]);
+    return [...t.tBodies].flatMap(b => [...b.rows]).filter(r => width(r) !== heading).map(r => r.innerText);
+})"""
 
 
 @pytest.mark.parametrize("who, password, paths", [
@@ -91,7 +97,7 @@ UNLABELLED_FIELDS = """() => [...document.querySelectorAll("input, select, texta
     ("olivia", "operator-pass-1", ["/runs/", "/costs/", "/workspaces/", "/workspaces/acme/", "/ops/queue/",
                                    "/ops/providers/"]),
 ])
-def test_pages_fit_a_phone_and_label_every_field(page, sign_in, alice_key, operator, who, password, paths):
+def test_pages_fit_a_phone_label_every_field_and_align_every_table(page, sign_in, alice_key, operator, who, password, paths):
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(who, password)
     for path in paths:
@@ -99,3 +105,4 @@ def test_pages_fit_a_phone_and_label_every_field(page, sign_in, alice_key, opera
         assert page.locator("h1").count() == 1, path
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), f"{path} is wider"
         assert page.evaluate(UNLABELLED_FIELDS) == [], path
+        assert page.evaluate(MISALIGNED_ROWS) == [], path
