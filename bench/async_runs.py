@@ -76,7 +76,7 @@ def run_batch(monid_url, emulators_url, key, *, count, run_ms, concurrency, rate
     wait_until(lambda: not ours.exclude(status__in=Run.TERMINAL).exists(), seconds=900, interval=0.2,
                what="every run to end")
     starts = provider_starts(emulators_url, tag)
-    rows = list(ours.values_list("input", "created_at", "completed_at", "status"))
+    rows = list(ours.values_list("input", "created_at", "completed_at", "status", "steps"))
     return rows, {run_input["searchTerms"][0]: starts[run_input["searchTerms"][0]] for run_input, *_ in rows}
 
 
@@ -91,6 +91,7 @@ def throughput(deployment, monid_url, emulators_url, key, args):
           f"{sorted({row[3] for row in rows})}")
     print(f"    completed runs/s:        {args.runs / seconds:8.1f}   ({seconds:.1f} s from first created to last "
           f"completed)")
+    print(f"    worker steps per run:    {sum(row[4] for row in rows) / len(rows):8.1f}   (start, checks, collect)")
     print_cpu("run", before, used, count=args.runs, seconds=seconds)
 
 
@@ -107,8 +108,8 @@ def latency(monid_url, emulators_url, key, args):
     rows, starts = run_batch(monid_url, emulators_url, key, count=args.steady_runs, run_ms=args.run_ms,
                              concurrency=args.concurrency, rate=args.rate)
     dispatch = [(starts[run_input["searchTerms"][0]] - created).total_seconds() * 1000
-                for run_input, created, _, _ in rows]
-    overhead = [(completed - created).total_seconds() * 1000 - args.run_ms for _, created, completed, _ in rows]
+                for run_input, created, *_ in rows]
+    overhead = [(completed - created).total_seconds() * 1000 - args.run_ms for _, created, completed, *_ in rows]
     print(f"  steady: {args.steady_runs} runs of {args.run_ms} ms at {args.rate:g} runs/s, ended "
           f"{sorted({row[3] for row in rows})}")
     print(f"    dispatch latency ms:     p50 {percentile(dispatch, .5):7.1f}   p99 {percentile(dispatch, .99):7.1f}"
