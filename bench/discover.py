@@ -131,8 +131,8 @@ def main():
         search_all, discover_all = [], []
         print(f"  {'query':<40} {'search ms':>9} {'discover ms':>11}  first result")
         for query in QUERIES:
-            search_times = timed(lambda: endpoints_search(query, 5), args.repeat)
-            discover_times = timed(lambda: discover(query), args.repeat)
+            search_times = timed(lambda query=query: endpoints_search(query, 5), args.repeat)
+            discover_times = timed(lambda query=query: discover(query), args.repeat)
             search_all += search_times
             discover_all += discover_times
             first = endpoints_search(query, 1)

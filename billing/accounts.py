@@ -44,7 +44,7 @@ def _user_create(*, username: str, email: str, password: str):
         with transaction.atomic():
             return User.objects.create_user(username, email=email.strip(), password=password)
     except IntegrityError:  # taken between the check and the insert
-        raise _username_taken(username)
+        raise _username_taken(username) from None
 
 
 def _username_taken(username: str) -> ApplicationError:
@@ -70,7 +70,7 @@ def account_sign_up(*, username: str, email: str, password: str, workspace_name:
         with transaction.atomic():
             workspace = Workspace.objects.create(slug=_free_slug(workspace_name), name=workspace_name)
     except IntegrityError:  # another sign-up took the same slug between the read and the insert
-        raise ApplicationError(409, "Another workspace was just given this name; send the form again.")
+        raise ApplicationError(409, "Another workspace was just given this name; send the form again.") from None
     workspace.members.add(user)
     return user
 

@@ -50,7 +50,7 @@ def api_key_create(*, workspace: Workspace, label: str, mode: str = ApiKey.Mode.
                 scopes=" ".join(scope for scope in ApiKey.SCOPES if scope in scopes), created_by=created_by,
                 **lifecycle)
     except IntegrityError:
-        raise _label_taken(label)
+        raise _label_taken(label) from None
     return api_key, key
 
 
@@ -101,7 +101,7 @@ def api_key_update(*, api_key: ApiKey, **changes) -> ApiKey:
         with transaction.atomic():
             ApiKey.objects.filter(pk=api_key.pk).update(**fields)
     except IntegrityError:
-        raise _label_taken(fields["label"])
+        raise _label_taken(fields["label"]) from None
     for name, value in fields.items():
         setattr(api_key, name, value)
     fresh = ApiKey.objects.select_related("workspace").filter(pk=api_key.pk, revoked_at__isnull=True).first()

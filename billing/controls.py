@@ -33,7 +33,7 @@ PERIOD_LENGTH = {"HOUR": datetime.timedelta(hours=1), "DAY": datetime.timedelta(
 
 def window_start(period: str, now: datetime.datetime) -> datetime.datetime:
     """The start of the window `now` falls in: the hour, the UTC day, the week from Monday, the month."""
-    now = now.astimezone(datetime.timezone.utc)
+    now = now.astimezone(datetime.UTC)
     if period == SpendControl.Period.HOUR:
         return now.replace(minute=0, second=0, microsecond=0)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)

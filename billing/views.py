@@ -324,7 +324,7 @@ def invitation_withdraw(request):
     try:
         invitation_cancel(workspace=workspace, email=request.POST.get("email", ""))
     except ApplicationError as exc:
-        raise Http404(exc.message)
+        raise Http404(exc.message) from None
     messages.success(request, f"The invitation to {request.POST['email']} is withdrawn: its link no longer works.")
     return redirect("customer-workspace")
 

@@ -2,7 +2,8 @@
 service's refusal shown on the form, as the API shows it as {code, message}."""
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from .errors import ApplicationError
 

@@ -23,7 +23,7 @@ from django.conf import settings
 from . import metrics
 
 # What is being worked on in this thread (a request, a run's step); reset when that ends. Never mutated: replaced.
-_context = contextvars.ContextVar("monid_log_context", default={})
+_context = contextvars.ContextVar("monid_log_context", default={})  # noqa: B039 (never mutated)
 # The access line's own fields, besides the context's.
 ACCESS_FIELDS = ("method", "route", "status", "duration_ms")
 CREDENTIAL_SETTINGS = ("SECRET_KEY", "APIFY_TOKEN", "PDL_API_KEY", "EMAIL_HOST_PASSWORD", "MONID_METRICS_TOKEN",

@@ -21,7 +21,7 @@ def cursor_load(cursor: str, *, kind: str):
     try:
         return signing.loads(cursor, salt=f"monid.v1.cursor.{kind}")
     except signing.BadSignature:
-        raise ApplicationError(400, "The cursor is not one this API gave out; start again without a cursor.")
+        raise ApplicationError(400, "The cursor is not one this API gave out; start again without a cursor.") from None
 
 
 class PageQuerySerializer(serializers.Serializer):

@@ -20,9 +20,9 @@ class JsonParser(JSONParser):
             text = stream.read().decode(get_encoding(parser_context or {}))
             data = json.loads(text, parse_constant=strict_constant, parse_float=_finite)
         except RecursionError:
-            raise ParseError("JSON parse error - the body is nested too deeply.")
+            raise ParseError("JSON parse error - the body is nested too deeply.") from None
         except ValueError as exc:
-            raise ParseError(f"JSON parse error - {exc}")
+            raise ParseError(f"JSON parse error - {exc}") from None
         if ("\\ud" in text or "\\uD" in text) and not _encodable(data):
             raise ParseError("JSON parse error - a string holds an unpaired UTF-16 surrogate (\\ud800-\\udfff).")
         if "\\u0000" in text and _has_nul(data):

@@ -76,7 +76,7 @@ class EndpointForm(EndpointPricesForm):
             Draft202012Validator.check_schema(schema)
         except SchemaError as exc:
             where = f" (at {exc.json_path})" if exc.path else ""
-            raise forms.ValidationError(f"Not a valid JSON Schema (Draft 2020-12){where}: {exc.message}")
+            raise forms.ValidationError(f"Not a valid JSON Schema (Draft 2020-12){where}: {exc.message}") from None
         if not isinstance(schema, dict) or schema.get("type") != "object":
             raise forms.ValidationError('The top level of the schema must say "type": "object": a run\'s input '
                                         "is a JSON object of parameters.")

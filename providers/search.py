@@ -78,7 +78,7 @@ def _ranked_postgresql(terms: list[str], limit: int) -> list[tuple[int, float]]:
     prefixes = [f"'{term}':*" if len(term) >= MIN_PREFIX_LENGTH else f"'{term}'" for term in terms]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""WITH term AS MATERIALIZED (
+            """WITH term AS MATERIALIZED (
                     SELECT number, to_tsquery('english'::regconfig, exact) AS exact,
                            to_tsquery('english'::regconfig, prefix) AS prefix
                     FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS term (exact, prefix, number)

@@ -10,7 +10,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
-from billing.accounts import invitation_create, workspace_get_or_create
+from billing.accounts import invitation_create
 from billing.keys import hash_key
 from billing.models import ApiKey, Invitation, KeyDailyCost, Workspace
 from billing.queries import cost_summary_by

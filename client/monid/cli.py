@@ -84,7 +84,7 @@ def _seconds(text: str) -> float:
     try:
         seconds = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}")
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
     if seconds < 0:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}")
     return seconds
@@ -315,7 +315,7 @@ def _run_input(args) -> dict:
             with open(args.input_file, encoding="utf-8") as file:
                 body = _json(file.read(), args.input_file)
         except OSError as exc:
-            raise _UsageError(f"cannot read -f/--input-file: {exc}")
+            raise _UsageError(f"cannot read -f/--input-file: {exc}") from None
     else:
         body = None
     parts = {"body": body, "queryParams": _json(args.query, "--query"), "pathParams": _json(args.path, "--path")}
@@ -328,7 +328,7 @@ def _json(text: str | None, source: str) -> Any:
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise _UsageError(f"the input from {source} is not JSON: {exc}")
+        raise _UsageError(f"the input from {source} is not JSON: {exc}") from None
 
 
 def _follow(args, fetch) -> int:
@@ -368,7 +368,7 @@ def _write_output(run: Run, path: str) -> None:
         with open(path, "w", encoding="utf-8") as file:
             file.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     except OSError as exc:
-        raise _UsageError(f"cannot write -o/--output: {exc}")
+        raise _UsageError(f"cannot write -o/--output: {exc}") from None
     _fail(f"output written to {path}", 0)
 
 

@@ -21,7 +21,10 @@ def stored(model, pk, *apart):
     return row
 
 
-def a_run(alice_key_row, endpoint, *, now=timezone.now(), **fields):
+LOADED_AT = timezone.now()
+
+
+def a_run(alice_key_row, endpoint, *, now=LOADED_AT, **fields):
     """A new run; two made by one test are alike but for their ids (`now` is fixed when this module loads)."""
     return Run(id=new_run_id(), workspace_id=alice_key_row.workspace_id, api_key=alice_key_row, endpoint=endpoint,
                input={"searchTerms": ["é", "AI"], "nested": {"n": [1, 2.5, None, True]}}, price_type="PER_RESULT",

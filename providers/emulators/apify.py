@@ -60,7 +60,7 @@ import secrets
 import string
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from http import HTTPStatus
 from urllib.parse import parse_qs, quote
 
@@ -377,7 +377,7 @@ def _apify_id():
 
 
 def _now():
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _number(query, name, default):

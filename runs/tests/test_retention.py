@@ -10,7 +10,6 @@ import time_machine
 from django.core.management import call_command
 from django.db.models import Sum, TextField
 from django.db.models.functions import Cast, Length
-from django.utils import timezone
 from django_q.models import Schedule
 
 from billing.models import KeyDailyCost, LedgerEntry, Wallet

@@ -38,7 +38,7 @@ class Command(BaseCommand):
                                           spend_limit_micros=limit, spend_period=period if limit is not None else "",
                                           created_by=_member(ws, user))
         except ApplicationError as exc:
-            raise CommandError(exc.message)
+            raise CommandError(exc.message) from None
         self.stderr.write(f"Created {mode} key {api_key.label!r} ({', '.join(api_key.scope_list)}) in workspace "
                           f"{ws.slug!r}. It is shown only now:")
         self.stdout.write(key)

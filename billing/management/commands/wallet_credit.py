@@ -35,7 +35,7 @@ class Command(BaseCommand):
         try:
             wallet_credit(workspace=ws, amount_micros=usd_to_micros(amount_usd), note=note)
         except ApplicationError as exc:
-            raise CommandError(exc.message)
+            raise CommandError(exc.message) from None
         available, held = wallet_available_and_held(workspace=ws)
         self.stdout.write(f"Credited ${Decimal(amount_usd)} to {ws.slug}: ${Decimal(available) / MICROS_PER_DOLLAR} "
                           f"available, ${Decimal(held) / MICROS_PER_DOLLAR} held.")
