@@ -65,6 +65,7 @@ def _fresh_cache(request):
 
         from providers.credentials import credentials_cache_clear
         from providers.queries import endpoint_cache_clear
+
         if "db" in request.fixturenames:
             request.getfixturevalue("db")  # a fixture that needs it may come after this one
         cache.clear()
@@ -103,10 +104,13 @@ def catalog(db):
 @pytest.fixture
 def protocol(catalog):
     """A catalog endpoint's live protocol (pointed at the emulators), after these changes to its row."""
+
     def of(provider, path, **changes):
         Endpoint.objects.filter(provider__slug=provider, path=path).update(**changes)
-        return protocol_for(Endpoint.objects.select_related("provider").get(provider__slug=provider, path=path),
-                            sandbox=False)
+        return protocol_for(
+            Endpoint.objects.select_related("provider").get(provider__slug=provider, path=path), sandbox=False
+        )
+
     return of
 
 
@@ -125,12 +129,27 @@ def tweets(protocol):
 @pytest.fixture
 def apify_started(emulators):
     """The emulator's runs of the tweet scraper started since a time: (id, input) pairs, oldest first."""
+
     def since(when):
         auth = {"Authorization": f"Bearer {APIFY_TOKEN}"}
-        runs = requests.get(f"{emulators.url}/apify/v2/acts/apidojo~tweet-scraper/runs", headers=auth, timeout=10,
-                            params={"startedAfter": when.isoformat()}).json()["data"]["items"]
-        return [(run["id"], requests.get(f"{emulators.url}/apify/v2/actor-runs/{run['id']}/key-value-store/records/"
-                                         "INPUT", headers=auth, timeout=10).json()) for run in runs]
+        runs = requests.get(
+            f"{emulators.url}/apify/v2/acts/apidojo~tweet-scraper/runs",
+            headers=auth,
+            timeout=10,
+            params={"startedAfter": when.isoformat()},
+        ).json()["data"]["items"]
+        return [
+            (
+                run["id"],
+                requests.get(
+                    f"{emulators.url}/apify/v2/actor-runs/{run['id']}/key-value-store/records/INPUT",
+                    headers=auth,
+                    timeout=10,
+                ).json(),
+            )
+            for run in runs
+        ]
+
     return since
 
 
@@ -253,8 +272,15 @@ def worker(task_queue):
 
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright's own browser download cannot reach the internet here
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                  "--disable-background-networking", "--disable-component-update"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 NO_CHROMIUM = f"{CHROMIUM} is missing: the browser tests did not run. Install it with `make test-deps` (as root)."
 
 
@@ -306,12 +332,14 @@ def page(browser, live_server):
 @pytest.fixture
 def sign_in(page):
     """Signs a person in through the real login form."""
+
     def sign_in(username, password):
         page.goto("/login/")
         page.fill("input[name=username]", username)
         page.fill("input[name=password]", password)
         page.click("main form button[type=submit]")
         page.wait_for_selector("form.who")
+
     return sign_in
 
 
@@ -329,11 +357,16 @@ def new_key_copied(page):
         page.click("#copy-key")
         expect(page.locator("#copy-key")).to_have_text("Copied")
         return page.evaluate("navigator.clipboard.readText()")
+
     return new_key_copied
 
 
 def catalog_examples() -> list[tuple[str, str, dict]]:
     """(provider, endpoint path, its input schema's first example) for every bundled endpoint."""
     from providers.engine.loader import connectors_load
-    return [(connector.provider["slug"], spec["path"], spec["input_schema"]["examples"][0])
-            for connector in connectors_load() for spec in connector.endpoints]
+
+    return [
+        (connector.provider["slug"], spec["path"], spec["input_schema"]["examples"][0])
+        for connector in connectors_load()
+        for spec in connector.endpoints
+    ]

@@ -38,10 +38,12 @@ DAYS = 90  # January to March 2025
 MONTH = (datetime.date(2025, 2, 1), datetime.date(2025, 2, 28))
 WORKSPACES, LIVE_KEYS, TEST_KEYS = 5, 2, 1
 # (provider, path, price type, price, flat fee, weight): the catalog's two, and two more.
-ENDPOINTS = [("pdl", "/person/enrich", "PER_CALL", 3000, 0, 50),
-             ("apify", "/apidojo/tweet-scraper", "PER_CALL", 3000, 0, 25),
-             ("pdl", "/company/enrich", "PER_CALL", 10_000, 0, 15),
-             ("apify", "/apify/google-search-scraper", "PER_RESULT", 500, 2000, 10)]
+ENDPOINTS = [
+    ("pdl", "/person/enrich", "PER_CALL", 3000, 0, 50),
+    ("apify", "/apidojo/tweet-scraper", "PER_CALL", 3000, 0, 25),
+    ("pdl", "/company/enrich", "PER_CALL", 10_000, 0, 15),
+    ("apify", "/apify/google-search-scraper", "PER_RESULT", 500, 2000, 10),
+]
 STATUSES = {"COMPLETED": 90, "FAILED": 4, "TIME_OUT": 2, "STOPPED": 2, "BLOCKED": 2}
 HTTP_STATUSES = {200: 94, 404: 4, 429: 1, 500: 1}
 CHUNK = 20_000  # runs made in memory, then inserted, at a time
@@ -62,8 +64,10 @@ def catalog():
     endpoints = []
     for provider, path, price_type, price, fee, weight in ENDPOINTS:
         endpoint, _ = Endpoint.objects.get_or_create(
-            provider=Provider.objects.get(slug=provider), path=path,
-            defaults={"price_type": price_type, "price_micros": price, "flat_fee_micros": fee})
+            provider=Provider.objects.get(slug=provider),
+            path=path,
+            defaults={"price_type": price_type, "price_micros": price, "flat_fee_micros": fee},
+        )
         endpoints.append((endpoint, weight))
     return keys, endpoints
 
@@ -93,21 +97,42 @@ def make_runs(count, keys, endpoints, rng):
             # What the provider charged us: about half our price, now and then more (the margin goes negative).
             price = endpoint.price_micros * ((results or 0) if endpoint.price_type == "PER_RESULT" else 1)
             actual = int((endpoint.flat_fee_micros + price) * rng.uniform(0.3, 1.1))
-        calculated = units_price_micros(price_type=endpoint.price_type, price_micros=endpoint.price_micros,
-                                        flat_fee_micros=endpoint.flat_fee_micros, units=results)
-        costs = run_costs(calculated_micros=calculated, provider_http_status=http,
-                          completed=status == "COMPLETED", actual_micros=actual, is_test=key.is_test)
+        calculated = units_price_micros(
+            price_type=endpoint.price_type,
+            price_micros=endpoint.price_micros,
+            flat_fee_micros=endpoint.flat_fee_micros,
+            units=results,
+        )
+        costs = run_costs(
+            calculated_micros=calculated,
+            provider_http_status=http,
+            completed=status == "COMPLETED",
+            actual_micros=actual,
+            is_test=key.is_test,
+        )
         blocked = status == "BLOCKED"  # refused before reaching the provider: no costs at all
-        chunk.append(Run(
-            id=str(ULID.from_datetime(created)), workspace_id=key.workspace_id, api_key_id=key.pk,
-            endpoint_id=endpoint.pk, is_test=key.is_test, status=status, input={"email": f"person-{i}@example.com"},
-            provider_http_status=http, result_count=results, price_type=endpoint.price_type,
-            price_micros=endpoint.price_micros, flat_fee_micros=endpoint.flat_fee_micros,
-            calculated_cost_micros=0 if blocked else costs.calculated_micros,
-            actual_cost_micros=0 if blocked else costs.actual_micros,
-            reported_cost_micros=0 if blocked else costs.reported_micros,
-            created_at=created, started_at=None if blocked else created,
-            completed_at=created + datetime.timedelta(seconds=0 if blocked else rng.uniform(0.2, 120))))
+        chunk.append(
+            Run(
+                id=str(ULID.from_datetime(created)),
+                workspace_id=key.workspace_id,
+                api_key_id=key.pk,
+                endpoint_id=endpoint.pk,
+                is_test=key.is_test,
+                status=status,
+                input={"email": f"person-{i}@example.com"},
+                provider_http_status=http,
+                result_count=results,
+                price_type=endpoint.price_type,
+                price_micros=endpoint.price_micros,
+                flat_fee_micros=endpoint.flat_fee_micros,
+                calculated_cost_micros=0 if blocked else costs.calculated_micros,
+                actual_cost_micros=0 if blocked else costs.actual_micros,
+                reported_cost_micros=0 if blocked else costs.reported_micros,
+                created_at=created,
+                started_at=None if blocked else created,
+                completed_at=created + datetime.timedelta(seconds=0 if blocked else rng.uniform(0.2, 120)),
+            )
+        )
         if len(chunk) == CHUNK:
             yield chunk
             chunk = []
@@ -158,14 +183,20 @@ def summary_from_runs(start, end):
     from billing.models import KeyDailyCost
     from runs.models import Run
 
-    runs = Run.objects.filter(api_key__mode="live", status__in=Run.TERMINAL,
-                              completed_at__gte=datetime.datetime.combine(start, datetime.time(), datetime.UTC),
-                              completed_at__lt=datetime.datetime.combine(end, datetime.time(), datetime.UTC)
-                              + datetime.timedelta(days=1))
-    sums = {**{status.lower(): Count("pk", filter=Q(status=status)) for status in KeyDailyCost.STATUSES},
-            "runs": Count("pk"), "calculated_micros": Sum("calculated_cost_micros"),
-            "actual_micros": Sum("actual_cost_micros"), "reported_micros": Sum("reported_cost_micros"),
-            "margin_micros": Sum(F("reported_cost_micros") - F("actual_cost_micros"))}
+    runs = Run.objects.filter(
+        api_key__mode="live",
+        status__in=Run.TERMINAL,
+        completed_at__gte=datetime.datetime.combine(start, datetime.time(), datetime.UTC),
+        completed_at__lt=datetime.datetime.combine(end, datetime.time(), datetime.UTC) + datetime.timedelta(days=1),
+    )
+    sums = {
+        **{status.lower(): Count("pk", filter=Q(status=status)) for status in KeyDailyCost.STATUSES},
+        "runs": Count("pk"),
+        "calculated_micros": Sum("calculated_cost_micros"),
+        "actual_micros": Sum("actual_cost_micros"),
+        "reported_micros": Sum("reported_cost_micros"),
+        "margin_micros": Sum(F("reported_cost_micros") - F("actual_cost_micros")),
+    }
     rows = list(runs.order_by().values("api_key__workspace__slug", "api_key__label").annotate(**sums))
     return rows, runs.aggregate(**sums)
 
@@ -197,9 +228,12 @@ def main():
 
         keys, endpoints = catalog()
         live = sum(1 for key in keys if not key.is_test)
-        print(f"{'PostgreSQL' if connection.vendor == 'postgresql' else 'SQLite'}: {args.runs:,} runs from "
-              f"{FIRST_DAY.date()} over {DAYS} days; {len(keys)} keys ({live} live) in {WORKSPACES} workspaces, "
-              f"{len(endpoints)} endpoints; {os.cpu_count()} CPUs", flush=True)
+        print(
+            f"{'PostgreSQL' if connection.vendor == 'postgresql' else 'SQLite'}: {args.runs:,} runs from "
+            f"{FIRST_DAY.date()} over {DAYS} days; {len(keys)} keys ({live} live) in {WORKSPACES} workspaces, "
+            f"{len(endpoints)} endpoints; {os.cpu_count()} CPUs",
+            flush=True,
+        )
         load_seconds = load(args.runs, keys, endpoints, random.Random(args.seed))
         analyze_began = time.monotonic()
         analyze()
@@ -208,24 +242,31 @@ def main():
         rollup_rows = cost_rollup_rebuild()
         rebuild_seconds = time.monotonic() - rebuild_began
         analyze()
-        print(f"  loaded in {load_seconds:.1f} s ({args.runs / load_seconds:,.0f} runs/s), analyzed in "
-              f"{analyze_seconds:.1f} s; rollup rebuilt from the runs in {rebuild_seconds:.1f} s: "
-              f"{rollup_rows:,} rows for {Run.objects.count():,} runs")
+        print(
+            f"  loaded in {load_seconds:.1f} s ({args.runs / load_seconds:,.0f} runs/s), analyzed in "
+            f"{analyze_seconds:.1f} s; rollup rebuilt from the runs in {rebuild_seconds:.1f} s: "
+            f"{rollup_rows:,} rows for {Run.objects.count():,} runs"
+        )
 
         start, end = MONTH
         low, high = run_id_floor(start), run_id_floor(end + datetime.timedelta(days=1))
         month_rollup = KeyDailyCost.objects.filter(day__range=MONTH, api_key__mode="live").count()
         summary_ms, (rows, totals) = median_ms(
-            lambda: cost_summary_by(group="key", mode="live", start=start, end=end), args.repeat)
+            lambda: cost_summary_by(group="key", mode="live", start=start, end=end), args.repeat
+        )
         count_ms, month_runs = median_ms(lambda: Run.objects.filter(pk__gte=low, pk__lt=high).count(), args.repeat)
         direct_ms, (direct_rows, direct_totals) = median_ms(lambda: summary_from_runs(start, end), 3)
         assert direct_totals == totals, (direct_totals, totals)
         assert len(direct_rows) == len(rows)
-        print(f"  {start} to {end}, live keys, by key: {len(rows)} rows from {month_rollup:,} rollup rows, "
-              f"which sum {totals['runs']:,} runs (equal to the runs' own sums)")
+        print(
+            f"  {start} to {end}, live keys, by key: {len(rows)} rows from {month_rollup:,} rollup rows, "
+            f"which sum {totals['runs']:,} runs (equal to the runs' own sums)"
+        )
         print(f"    summary from the rollup (rows + totals):   {summary_ms:9.2f} ms   median of {args.repeat}")
-        print(f"    COUNT(*) of the month's runs by run id:     {count_ms:9.2f} ms   median of {args.repeat}, "
-              f"{month_runs:,} runs, live and test")
+        print(
+            f"    COUNT(*) of the month's runs by run id:     {count_ms:9.2f} ms   median of {args.repeat}, "
+            f"{month_runs:,} runs, live and test"
+        )
         print(f"    ratio summary / COUNT(*):                   {summary_ms / count_ms:9.3f}")
         print(f"    the same summary straight from the runs:   {direct_ms:9.2f} ms   median of 3, no rollup")
 

@@ -30,8 +30,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import (Deployment, bench_deployment, emulator_runs, runs_bench_arguments,  # noqa: E402
-                           setup_name, wait_until)
+from bench.harness import Deployment, bench_deployment, emulator_runs, runs_bench_arguments, setup_name, wait_until  # noqa: E402
 
 FAST_RECOVERY = {"MONID_RUN_LEASE_SECONDS": "4", "MONID_RUN_STALL_SECONDS": "10", "MONID_RECONCILE_SECONDS": "1"}
 CLUSTERS = ("cluster-a", "cluster-b")
@@ -40,16 +39,27 @@ CLUSTERS = ("cluster-a", "cluster-b")
 def start_workers(deployment: Deployment, *, workers_per_cluster: int = 2) -> None:
     # One dispatcher of its own, which no kill reaches, as when it runs apart from the workers; on the ORM broker,
     # clusters that look for tasks often, so that each takes a share of every burst the dispatcher queues.
-    deployment.env.update(MONID_WORKERS=str(workers_per_cluster), MONID_DISPATCH_IN_WORKER="0",
-                          MONID_QUEUE_POLL_MS="50")
+    deployment.env.update(
+        MONID_WORKERS=str(workers_per_cluster), MONID_DISPATCH_IN_WORKER="0", MONID_QUEUE_POLL_MS="50"
+    )
     for name in CLUSTERS:
         deployment.manage(name, "qcluster")
     deployment.manage("dispatcher", "dispatch_runs")
 
 
-def crash_scenario(deployment: Deployment, *, monid_url: str, emulators_url: str, key: str, runs: int,
-                   rate: float = 10.0, run_ms: int = 3000, kill_every: float = 3.0, seed: int = 0,
-                   log=print) -> dict:
+def crash_scenario(
+    deployment: Deployment,
+    *,
+    monid_url: str,
+    emulators_url: str,
+    key: str,
+    runs: int,
+    rate: float = 10.0,
+    run_ms: int = 3000,
+    kill_every: float = 3.0,
+    seed: int = 0,
+    log=print,
+) -> dict:
     """Posts `runs` async runs, `rate` a second, while killing workers; waits for all to end; returns what went
     wrong, by kind.
 
@@ -67,10 +77,17 @@ def crash_scenario(deployment: Deployment, *, monid_url: str, emulators_url: str
 
     def post(i):
         time.sleep(max(0.0, began + i / rate - time.monotonic()))
-        body = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper",
-                "input": {"searchTerms": [f"{tag}-{i}", f"emulator:duration-{run_ms}"], "maxItems": 3}}
-        response = requests.post(f"{monid_url}/v1/run", json=body, timeout=60,
-                                 headers={"Authorization": f"Bearer {key}", "Idempotency-Key": f"{tag}-{i}"})
+        body = {
+            "provider": "apify",
+            "endpoint": "/apidojo/tweet-scraper",
+            "input": {"searchTerms": [f"{tag}-{i}", f"emulator:duration-{run_ms}"], "maxItems": 3},
+        }
+        response = requests.post(
+            f"{monid_url}/v1/run",
+            json=body,
+            timeout=60,
+            headers={"Authorization": f"Bearer {key}", "Idempotency-Key": f"{tag}-{i}"},
+        )
         response.raise_for_status()
         return response.json()["runId"]
 
@@ -100,23 +117,35 @@ def crash_scenario(deployment: Deployment, *, monid_url: str, emulators_url: str
     log(f"posted {runs} runs; killed {kills['worker']} workers and {kills['cluster']} whole clusters; waiting")
     ours = Run.objects.filter(pk__in=run_ids)
     try:
-        wait_until(lambda: not ours.exclude(status__in=Run.TERMINAL).exists(), seconds=300, interval=0.5,
-                   what="every run to end")
+        wait_until(
+            lambda: not ours.exclude(status__in=Run.TERMINAL).exists(),
+            seconds=300,
+            interval=0.5,
+            what="every run to end",
+        )
     except TimeoutError:
         pass
     try:  # the holds are released and the charges taken by the settler, which may have been killed too
-        wait_until(lambda: not ours.filter(status__in=Run.TERMINAL, settled_at__isnull=True).exists(), seconds=120,
-                   interval=0.5, what="the settler to catch up")
+        wait_until(
+            lambda: not ours.filter(status__in=Run.TERMINAL, settled_at__isnull=True).exists(),
+            seconds=120,
+            interval=0.5,
+            what="the settler to catch up",
+        )
     except TimeoutError:
         pass
     statuses = collections.Counter(ours.values_list("status", flat=True))
     started = collections.Counter(
-        run["input"]["searchTerms"][0] for run in emulator_runs(emulators_url)
-        if str(run["input"].get("searchTerms", [""])[0]).startswith(tag))
+        run["input"]["searchTerms"][0]
+        for run in emulator_runs(emulators_url)
+        if str(run["input"].get("searchTerms", [""])[0]).startswith(tag)
+    )
     ended = ours.filter(status__in=Run.TERMINAL)
     rolled_up = KeyDailyCost.objects.aggregate(runs=Sum("run_count"), reported=Sum("reported_cost_micros"))
-    entries = {kind: LedgerEntry.objects.filter(run_id__in=run_ids, kind=kind).aggregate(s=Sum("amount_micros"))["s"]
-               or 0 for kind in LedgerEntry.Kind.values}
+    entries = {
+        kind: LedgerEntry.objects.filter(run_id__in=run_ids, kind=kind).aggregate(s=Sum("amount_micros"))["s"] or 0
+        for kind in LedgerEntry.Kind.values
+    }
     return {
         "runs": runs,
         "statuses": dict(statuses),
@@ -125,13 +154,17 @@ def crash_scenario(deployment: Deployment, *, monid_url: str, emulators_url: str
         "started twice": sum(1 for count in started.values() if count > 1),
         "never started": runs - len(started),
         "charged twice": (rolled_up["runs"] or 0) - ended.count(),
-        "charged micros, runs vs rollup": (ended.aggregate(s=Sum("reported_cost_micros"))["s"] or 0,
-                                           rolled_up["reported"] or 0),
+        "charged micros, runs vs rollup": (
+            ended.aggregate(s=Sum("reported_cost_micros"))["s"] or 0,
+            rolled_up["reported"] or 0,
+        ),
         "charged micros in the ledger": entries["charge"],
         "held micros never released": entries["hold"] - entries["release"],
         "kills": dict(kills),
-        "starts adopted after a kill": sum(path.read_text(errors="replace").count("adopted provider run")
-                                          for path in deployment.log_dir.glob("cluster-*.log")),
+        "starts adopted after a kill": sum(
+            path.read_text(errors="replace").count("adopted provider run")
+            for path in deployment.log_dir.glob("cluster-*.log")
+        ),
     }
 
 
@@ -150,17 +183,33 @@ def main():
         emulators_url = deployment.emulators()
         monid_url = deployment.web()
         start_workers(deployment)
-        print(f"{args.runs} runs of {args.run_ms} ms, {args.rate:g} a second, on {setup_name()}; a kill every "
-              f"~{args.kill_every:g} s; {', '.join(f'{k}={v}' for k, v in FAST_RECOVERY.items())}", flush=True)
-        result = crash_scenario(deployment, monid_url=monid_url, emulators_url=emulators_url, key=key,
-                                runs=args.runs, rate=args.rate, run_ms=args.run_ms, kill_every=args.kill_every,
-                                log=lambda line: print(line, flush=True))
+        print(
+            f"{args.runs} runs of {args.run_ms} ms, {args.rate:g} a second, on {setup_name()}; a kill every "
+            f"~{args.kill_every:g} s; {', '.join(f'{k}={v}' for k, v in FAST_RECOVERY.items())}",
+            flush=True,
+        )
+        result = crash_scenario(
+            deployment,
+            monid_url=monid_url,
+            emulators_url=emulators_url,
+            key=key,
+            runs=args.runs,
+            rate=args.rate,
+            run_ms=args.run_ms,
+            kill_every=args.kill_every,
+            log=lambda line: print(line, flush=True),
+        )
     for name, value in result.items():
         print(f"{name:>32}: {value}")
     runs_charged, rolled_up = result["charged micros, runs vs rollup"]
-    bad = (result["lost"] or result["ended, never settled"] or result["started twice"] or result["charged twice"]
-           or result["held micros never released"]
-           or not runs_charged == rolled_up == result["charged micros in the ledger"])
+    bad = (
+        result["lost"]
+        or result["ended, never settled"]
+        or result["started twice"]
+        or result["charged twice"]
+        or result["held micros never released"]
+        or not runs_charged == rolled_up == result["charged micros in the ledger"]
+    )
     sys.exit(1 if bad else 0)
 
 

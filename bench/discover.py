@@ -25,29 +25,81 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.cost_summary import analyze  # noqa: E402
 from bench.harness import bench_database  # noqa: E402
 
-QUERIES = ["twitter posts", "enrich a person by email", "company data", "google maps places", "crawl a website",
-           "instagram profile followers", "linkedin jobs in berlin", "product reviews", "scrape", "youtube comments",
-           "real estate listings prices", "a", "NEAR( \"unbalanced * AND", "e-mail addresses of a company's staff"]
+QUERIES = [
+    "twitter posts",
+    "enrich a person by email",
+    "company data",
+    "google maps places",
+    "crawl a website",
+    "instagram profile followers",
+    "linkedin jobs in berlin",
+    "product reviews",
+    "scrape",
+    "youtube comments",
+    "real estate listings prices",
+    "a",
+    'NEAR( "unbalanced * AND',
+    "e-mail addresses of a company's staff",
+]
 
-PLATFORMS = ["LinkedIn", "Reddit", "YouTube", "TikTok", "Facebook", "Amazon", "eBay", "Yelp", "Tripadvisor",
-             "Zillow", "Airbnb", "Booking.com", "GitHub", "Google Search", "Google News", "Bing", "Indeed",
-             "Glassdoor", "Crunchbase", "Product Hunt", "Shopify", "Etsy", "Walmart", "Pinterest", "Twitch", "Spotify",
-             "App Store", "Google Play", "Trustpilot", "G2", "Hacker News", "Medium", "Substack", "Threads",
-             "Bluesky", "Telegram", "Discord", "Craigslist", "Realtor.com", "Expedia"]
-OBJECTS = {"posts": ["text", "author", "date", "likes", "shares"],
-           "comments": ["text", "author", "date", "replies", "likes"],
-           "profiles": ["name", "bio", "followers", "location", "website"],
-           "reviews": ["rating", "text", "reviewer", "date", "response"],
-           "products": ["title", "price", "rating", "seller", "availability"],
-           "prices": ["price", "currency", "discount", "history", "seller"],
-           "jobs": ["title", "company", "salary", "location", "posted date"],
-           "listings": ["address", "price", "bedrooms", "photos", "agent"],
-           "videos": ["title", "views", "channel", "duration", "transcript"],
-           "followers": ["username", "name", "follower count", "verified", "bio"],
-           "companies": ["name", "industry", "size", "funding", "headquarters"],
-           "search results": ["title", "url", "snippet", "position", "ads"],
-           "hashtags": ["posts", "views", "related tags", "top creators", "trend"],
-           "events": ["name", "venue", "date", "tickets", "organizer"]}
+PLATFORMS = [
+    "LinkedIn",
+    "Reddit",
+    "YouTube",
+    "TikTok",
+    "Facebook",
+    "Amazon",
+    "eBay",
+    "Yelp",
+    "Tripadvisor",
+    "Zillow",
+    "Airbnb",
+    "Booking.com",
+    "GitHub",
+    "Google Search",
+    "Google News",
+    "Bing",
+    "Indeed",
+    "Glassdoor",
+    "Crunchbase",
+    "Product Hunt",
+    "Shopify",
+    "Etsy",
+    "Walmart",
+    "Pinterest",
+    "Twitch",
+    "Spotify",
+    "App Store",
+    "Google Play",
+    "Trustpilot",
+    "G2",
+    "Hacker News",
+    "Medium",
+    "Substack",
+    "Threads",
+    "Bluesky",
+    "Telegram",
+    "Discord",
+    "Craigslist",
+    "Realtor.com",
+    "Expedia",
+]
+OBJECTS = {
+    "posts": ["text", "author", "date", "likes", "shares"],
+    "comments": ["text", "author", "date", "replies", "likes"],
+    "profiles": ["name", "bio", "followers", "location", "website"],
+    "reviews": ["rating", "text", "reviewer", "date", "response"],
+    "products": ["title", "price", "rating", "seller", "availability"],
+    "prices": ["price", "currency", "discount", "history", "seller"],
+    "jobs": ["title", "company", "salary", "location", "posted date"],
+    "listings": ["address", "price", "bedrooms", "photos", "agent"],
+    "videos": ["title", "views", "channel", "duration", "transcript"],
+    "followers": ["username", "name", "follower count", "verified", "bio"],
+    "companies": ["name", "industry", "size", "funding", "headquarters"],
+    "search results": ["title", "url", "snippet", "position", "ads"],
+    "hashtags": ["posts", "views", "related tags", "top creators", "trend"],
+    "events": ["name", "venue", "date", "tickets", "organizer"],
+}
 VERBS = ["Scraper", "Extractor", "API", "Crawler", "Monitor", "Search", "Lookup", "Export"]
 PROVIDERS = 25
 
@@ -62,20 +114,34 @@ def generate_endpoints(count: int, rng: random.Random | None = None) -> int:
 
     rng = rng or random.Random(0)
     providers = Provider.objects.bulk_create(
-        Provider(slug=f"vendor-{n}", name=f"Vendor {n} Data", mode=rng.choice(["sync", "async"]),
-                 description=f"Data vendor number {n}.") for n in range(PROVIDERS))
+        Provider(
+            slug=f"vendor-{n}",
+            name=f"Vendor {n} Data",
+            mode=rng.choice(["sync", "async"]),
+            description=f"Data vendor number {n}.",
+        )
+        for n in range(PROVIDERS)
+    )
     rows = []
     for n in range(count):
         platform, (thing, fields), verb = rng.choice(PLATFORMS), rng.choice(list(OBJECTS.items())), rng.choice(VERBS)
         shown = rng.sample(fields, 3)
-        rows.append(Endpoint(
-            provider=providers[n % PROVIDERS], path=f"/{slugify(platform)}/{slugify(thing)}-{verb.lower()}-{n}",
-            name=f"{platform} {thing.title()} {verb}",
-            description=(f"{thing.capitalize()} from {platform}: {', '.join(shown)} and more, by keyword, URL or "
-                         f"account. {rng.choice(['Fast', 'Reliable', 'Cheap', 'Fresh', 'Complete'])} data for "
-                         f"{rng.choice(['research', 'lead generation', 'monitoring', 'AI agents', 'analytics'])}."),
-            tags=[slugify(platform), thing, verb.lower()], input_schema={"type": "object"},
-            price_type=rng.choice(["PER_CALL", "PER_RESULT"]), price_micros=rng.choice([500, 1000, 3000, 10_000])))
+        rows.append(
+            Endpoint(
+                provider=providers[n % PROVIDERS],
+                path=f"/{slugify(platform)}/{slugify(thing)}-{verb.lower()}-{n}",
+                name=f"{platform} {thing.title()} {verb}",
+                description=(
+                    f"{thing.capitalize()} from {platform}: {', '.join(shown)} and more, by keyword, URL or "
+                    f"account. {rng.choice(['Fast', 'Reliable', 'Cheap', 'Fresh', 'Complete'])} data for "
+                    f"{rng.choice(['research', 'lead generation', 'monitoring', 'AI agents', 'analytics'])}."
+                ),
+                tags=[slugify(platform), thing, verb.lower()],
+                input_schema={"type": "object"},
+                price_type=rng.choice(["PER_CALL", "PER_RESULT"]),
+                price_micros=rng.choice([500, 1000, 3000, 10_000]),
+            )
+        )
     Endpoint.objects.bulk_create(rows, batch_size=500)
     return count
 
@@ -117,9 +183,12 @@ def main():
         began = time.perf_counter()
         generate_endpoints(args.endpoints)
         analyze()
-        print(f"{'PostgreSQL' if connection.vendor == 'postgresql' else 'SQLite'}: {Endpoint.objects.count():,} "
-              f"endpoints ({args.endpoints:,} generated in {time.perf_counter() - began:.1f} s); {len(QUERIES)} "
-              f"queries x {args.repeat} timed calls; {os.cpu_count()} CPUs", flush=True)
+        print(
+            f"{'PostgreSQL' if connection.vendor == 'postgresql' else 'SQLite'}: {Endpoint.objects.count():,} "
+            f"endpoints ({args.endpoints:,} generated in {time.perf_counter() - began:.1f} s); {len(QUERIES)} "
+            f"queries x {args.repeat} timed calls; {os.cpu_count()} CPUs",
+            flush=True,
+        )
         key = api_key_create(workspace=workspace_get_or_create(slug="bench"), label="bench")[1]
         client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {key}")
 
@@ -137,11 +206,16 @@ def main():
             discover_all += discover_times
             first = endpoints_search(query, 1)
             shown = f"{first[0].provider.slug} {first[0].path} ({first[0].score})" if first else "-"
-            print(f"  {query[:40]:<40} {statistics.median(search_times):9.2f} "
-                  f"{statistics.median(discover_times):11.2f}  {shown}", flush=True)
+            print(
+                f"  {query[:40]:<40} {statistics.median(search_times):9.2f} "
+                f"{statistics.median(discover_times):11.2f}  {shown}",
+                flush=True,
+            )
         for name, samples in [("endpoints_search", search_all), ("POST /v1/discover", discover_all)]:
-            print(f"  {name:<18} p50 {percentile(samples, 0.5):7.2f} ms   p99 {percentile(samples, 0.99):7.2f} ms   "
-                  f"({len(samples)} calls)")
+            print(
+                f"  {name:<18} p50 {percentile(samples, 0.5):7.2f} ms   p99 {percentile(samples, 0.99):7.2f} ms   "
+                f"({len(samples)} calls)"
+            )
 
 
 if __name__ == "__main__":

@@ -124,8 +124,9 @@ def setup_name() -> str:
     return f"{database} + {'Redis' if os.environ.get('REDIS_URL') else 'the ORM broker'}"
 
 
-def runs_bench_arguments(doc: str, *, runs: int, run_ms: int, rate: float,
-                         rate_help: str = "runs posted a second") -> argparse.ArgumentParser:
+def runs_bench_arguments(
+    doc: str, *, runs: int, run_ms: int, rate: float, rate_help: str = "runs posted a second"
+) -> argparse.ArgumentParser:
     """The options of a bench that posts emulated actor runs, with its own defaults, so that every such bench
     names them alike; it adds its own after them."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
@@ -139,8 +140,9 @@ def emulator_runs(emulators_url: str) -> list[dict]:
     """Every actor run the Apify emulator started, with its input (its non-Apify route for benchmarks)."""
     import requests
 
-    return requests.get(f"{emulators_url}/apify/emulator/runs", timeout=60,
-                        headers={"Authorization": "Bearer sandbox-apify-token"}).json()["data"]
+    return requests.get(
+        f"{emulators_url}/apify/emulator/runs", timeout=60, headers={"Authorization": "Bearer sandbox-apify-token"}
+    ).json()["data"]
 
 
 def deployment_env(*, database_url: str, redis_url: str, **extra: str) -> dict:
@@ -149,10 +151,18 @@ def deployment_env(*, database_url: str, redis_url: str, **extra: str) -> dict:
     # One key posts everything here: the per-key rate limit would measure itself, not the runs.
     # A queue of its own, so no other deployment's workers (a straggler, a parallel run) take its tasks.
     # Production settings over plain HTTP on loopback, with this process's secret key, which hashed the API keys.
-    return {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DJANGO_DEBUG": "false",
-            "DJANGO_SECRET_KEY": settings.SECRET_KEY, "DJANGO_SECURE_SSL_REDIRECT": "0",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "MONID_RATE_LIMIT_PER_MINUTE": "1000000",
-            "MONID_QUEUE": os.environ.get("MONID_QUEUE") or f"monid-{uuid.uuid4().hex[:8]}", **extra}
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "MONID_RATE_LIMIT_PER_MINUTE": "1000000",
+        "MONID_QUEUE": os.environ.get("MONID_QUEUE") or f"monid-{uuid.uuid4().hex[:8]}",
+        **extra,
+    }
 
 
 class Deployment:
@@ -166,8 +176,9 @@ class Deployment:
     def start(self, name: str, command: list[str]) -> subprocess.Popen:
         self.commands[name] = command
         log = open(self.log_dir / f"{name}.log", "ab")
-        self.processes[name] = subprocess.Popen(command, env=self.env, cwd=BASE_DIR, stdout=log,
-                                                stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes[name] = subprocess.Popen(
+            command, env=self.env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         log.close()
         return self.processes[name]
 
@@ -177,8 +188,21 @@ class Deployment:
     def web(self, *, workers: int = 2, threads: int = 8) -> str:
         """gunicorn as docs/operations.md recommends for two cores; returns its base URL once it answers."""
         port = free_port()
-        self.start("web", [sys.executable, "-m", "gunicorn", "monid_site.wsgi", "--bind", f"127.0.0.1:{port}",
-                           "--workers", str(workers), "--threads", str(threads)])
+        self.start(
+            "web",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "monid_site.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+            ],
+        )
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: answers(f"{url}/v1/endpoints"), what="the web server")
         return url
@@ -194,8 +218,12 @@ class Deployment:
 
     def use_emulators(self, url: str) -> None:
         """Live keys too reach the emulators, so runs cost real (emulated) money; start processes after this."""
-        self.env.update(APIFY_API_BASE_URL=f"{url}/apify", APIFY_TOKEN="sandbox-apify-token",
-                        PDL_API_BASE_URL=f"{url}/pdl", PDL_API_KEY="sandbox-pdl-key")
+        self.env.update(
+            APIFY_API_BASE_URL=f"{url}/apify",
+            APIFY_TOKEN="sandbox-apify-token",
+            PDL_API_BASE_URL=f"{url}/pdl",
+            PDL_API_KEY="sandbox-pdl-key",
+        )
 
     def kill(self, name: str) -> None:
         """SIGKILL for the process and everything it started, as when its machine dies."""

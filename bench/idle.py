@@ -68,14 +68,19 @@ def main():
     args = parser.parse_args()
     in_worker = "0" if args.separate else "1"
     with bench_deployment("monid-idle-", MONID_WORKERS=str(args.workers), MONID_DISPATCH_IN_WORKER=in_worker) as (
-            deployment, _):
+        deployment,
+        _,
+    ):
         deployment.web(workers=args.web_workers)
         deployment.manage("qcluster", "qcluster")
         if args.separate:
             deployment.manage("dispatcher", "dispatch_runs")
         shape = "web + qcluster + dispatch_runs" if args.separate else "web + qcluster (dispatching)"
-        print(f"{setup_name()}; {shape}; qcluster x {args.workers} workers, gunicorn x {args.web_workers}, "
-              f"{os.cpu_count()} CPUs; settling {args.settle:g} s, measuring {args.seconds:g} s", flush=True)
+        print(
+            f"{setup_name()}; {shape}; qcluster x {args.workers} workers, gunicorn x {args.web_workers}, "
+            f"{os.cpu_count()} CPUs; settling {args.settle:g} s, measuring {args.seconds:g} s",
+            flush=True,
+        )
         time.sleep(args.settle)
         before, began = cpu_by_process(deployment, args.workers), time.monotonic()
         time.sleep(args.seconds)

@@ -36,8 +36,10 @@ def main():
         settings.MONID_HEALTH_WINDOW_MINUTES = DAYS * 24 * 60  # every run loaded ended in the window
         now = FIRST_DAY + datetime.timedelta(days=DAYS)
         ms, samples = median_ms(lambda: endpoint_health_compute(now=now), args.repeat)
-        print(f"{'PostgreSQL' if connection.vendor == 'postgresql' else 'SQLite'}: {args.runs:,} runs in the window "
-              f"(loaded in {load_seconds:.1f} s), {len(endpoints)} endpoints; {os.cpu_count()} CPUs")
+        print(
+            f"{'PostgreSQL' if connection.vendor == 'postgresql' else 'SQLite'}: {args.runs:,} runs in the window "
+            f"(loaded in {load_seconds:.1f} s), {len(endpoints)} endpoints; {os.cpu_count()} CPUs"
+        )
         print(f"  sampling every endpoint's health: {ms:.1f} ms, median of {args.repeat}")
         print(health_table(samples))
 

@@ -69,8 +69,12 @@ def requests_of(client: int, i: int, key: str) -> tuple[dict, int]:
         headers["Idempotency-Key"] = uuid.uuid4().hex
     body = json.dumps({"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": email}})
     refused = {**headers, "Authorization": f"Bearer {UNKNOWN_KEY}"}
-    ways = {"direct": direct, "monid": ("POST", "/v1/run", body, headers), "floor": FLOOR,
-            "refused": ("POST", "/v1/run", body, refused)}
+    ways = {
+        "direct": direct,
+        "monid": ("POST", "/v1/run", body, headers),
+        "floor": FLOOR,
+        "refused": ("POST", "/v1/run", body, refused),
+    }
     return ways, 404 if email == NO_MATCH else 200
 
 
@@ -121,10 +125,16 @@ def main():
     parser.add_argument("--delay-ms", type=int, default=20, help="how long the PDL emulator takes to answer")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time at each concurrency, each way")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
-    parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432/postgres",
-                        help="the second setup's server, without DATABASE_URL (a database of its own is made on it)")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0",
-                        help="the second setup's Redis, without DATABASE_URL (moved to a database number of its own)")
+    parser.add_argument(
+        "--postgres-url",
+        default="postgres://postgres@127.0.0.1:5432/postgres",
+        help="the second setup's server, without DATABASE_URL (a database of its own is made on it)",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default="redis://127.0.0.1:6379/0",
+        help="the second setup's Redis, without DATABASE_URL (moved to a database number of its own)",
+    )
     parser.add_argument("--summary-to", help=argparse.SUPPRESS)  # one setup of several: its summary, as JSON
     args = parser.parse_args()
 
@@ -179,18 +189,35 @@ def measure(args) -> dict:
     with bench_deployment("monid-bench-sync-") as (deployment, key):
         deployment.env["MONID_EMULATOR_PDL_DELAY_MS"] = str(args.delay_ms)
         emulator_port = free_port()
-        deployment.start("emulator", [sys.executable, "-m", "gunicorn", "providers.emulators.wsgi", "--bind",
-                                      f"127.0.0.1:{emulator_port}", "--worker-class", "gthread", "--threads", "64"])
+        deployment.start(
+            "emulator",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "providers.emulators.wsgi",
+                "--bind",
+                f"127.0.0.1:{emulator_port}",
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "64",
+            ],
+        )
         emulator_url = f"http://127.0.0.1:{emulator_port}"
         wait_until(lambda: answers(f"{emulator_url}/apify/v2/actor-runs/none"), what="the emulator")
         deployment.use_emulators(emulator_url)
         monid_port = int(deployment.web(workers=WEB_WORKERS, threads=WEB_THREADS).rsplit(":", 1)[1])
 
-        print(f"{setup_name()}; PDL emulator answering in {args.delay_ms} ms; Monid on gunicorn {WEB_WORKERS} "
-              f"workers x {WEB_THREADS} threads; {args.seconds:g} s each way at each concurrency")
+        print(
+            f"{setup_name()}; PDL emulator answering in {args.delay_ms} ms; Monid on gunicorn {WEB_WORKERS} "
+            f"workers x {WEB_THREADS} threads; {args.seconds:g} s each way at each concurrency"
+        )
         print(f"{'':>7} {'requests per second':^31}   {'latency Monid adds, ms':^23}   {'CPU ms per request':^46}")
-        print(f"{'clients':>7} {'direct':>8}{'Monid':>8}{'ratio':>7}{'floor':>8}   {'p50':>7}{'p95':>8}{'p99':>8}   "
-              f"{'direct':>7}{'web':>7}{'db':>6}{'floor':>6}{'401':>6}{'run÷401':>8}")
+        print(
+            f"{'clients':>7} {'direct':>8}{'Monid':>8}{'ratio':>7}{'floor':>8}   {'p50':>7}{'p95':>8}{'p99':>8}   "
+            f"{'direct':>7}{'web':>7}{'db':>6}{'floor':>6}{'401':>6}{'run÷401':>8}"
+        )
         monid_requests, rows = 0, {}
         for concurrency in args.concurrency:
             result = {}
@@ -205,21 +232,30 @@ def measure(args) -> dict:
                     monid_requests += warm["requests"] + result[way]["requests"]
             direct, monid, floor, refused = (result[way] for way in WAYS)
             rate = {way: r["requests"] / r["seconds"] for way, r in result.items()}
-            added = [percentile(monid["latencies"], q) - percentile(direct["latencies"], q) for q in (.5, .95, .99)]
+            added = [percentile(monid["latencies"], q) - percentile(direct["latencies"], q) for q in (0.5, 0.95, 0.99)]
             per_request = lambda r, *roles: sum(r["cpu"].get(role, 0) for role in roles) * 1000 / r["requests"]  # noqa: E731
             cpu_ratio = per_request(monid, "web") / per_request(refused, "web")
-            rows[concurrency] = {"share": rate["monid"] / rate["direct"], "p50": added[0], "p99": added[2],
-                                 "cpu_ratio": cpu_ratio}
-            print(f"{concurrency:>7} {rate['direct']:>8.0f}{rate['monid']:>8.0f}{rate['monid'] / rate['direct']:>7.0%}"
-                  f"{rate['floor']:>8.0f}   {added[0]:>7.2f}{added[1]:>8.2f}{added[2]:>8.2f}   "
-                  f"{per_request(direct, 'bench client', 'emulator'):>7.2f}{per_request(monid, 'web'):>7.2f}"
-                  f"{per_request(monid, 'postgres', 'redis-server'):>6.2f}{per_request(floor, 'web'):>6.2f}"
-                  f"{per_request(refused, 'web'):>6.2f}{cpu_ratio:>8.1f}", flush=True)
-        print("floor: GET /healthz, an empty view of Monid's, through the same gunicorn (no query, no key).\n"
-              "CPU: direct = this client and the emulator; web = Monid's gunicorn workers; db = PostgreSQL and "
-              "Redis, whoever they served (SQLite works inside the web workers); floor = the web workers per /healthz;\n"
-              "401 = the web workers per POST /v1/run with a key nobody has, at the same concurrency; run÷401 = web "
-              "per run ÷ web per 401.")
+            rows[concurrency] = {
+                "share": rate["monid"] / rate["direct"],
+                "p50": added[0],
+                "p99": added[2],
+                "cpu_ratio": cpu_ratio,
+            }
+            print(
+                f"{concurrency:>7} {rate['direct']:>8.0f}{rate['monid']:>8.0f}{rate['monid'] / rate['direct']:>7.0%}"
+                f"{rate['floor']:>8.0f}   {added[0]:>7.2f}{added[1]:>8.2f}{added[2]:>8.2f}   "
+                f"{per_request(direct, 'bench client', 'emulator'):>7.2f}{per_request(monid, 'web'):>7.2f}"
+                f"{per_request(monid, 'postgres', 'redis-server'):>6.2f}{per_request(floor, 'web'):>6.2f}"
+                f"{per_request(refused, 'web'):>6.2f}{cpu_ratio:>8.1f}",
+                flush=True,
+            )
+        print(
+            "floor: GET /healthz, an empty view of Monid's, through the same gunicorn (no query, no key).\n"
+            "CPU: direct = this client and the emulator; web = Monid's gunicorn workers; db = PostgreSQL and "
+            "Redis, whoever they served (SQLite works inside the web workers); floor = the web workers per /healthz;\n"
+            "401 = the web workers per POST /v1/run with a key nobody has, at the same concurrency; run÷401 = web "
+            "per run ÷ web per 401."
+        )
         check_recorded(monid_requests)
         return {"setup": setup_name(), "delay_ms": args.delay_ms, "seconds": args.seconds, "rows": rows}
 
@@ -231,14 +267,17 @@ def check_recorded(expected: int) -> None:
     statuses = Counter(Run.objects.values_list("status", "provider_http_status"))
     recorded = sum(statuses.values())
     ok = recorded == expected and set(statuses) <= {("COMPLETED", 200), ("COMPLETED", 404)}
-    print(f"{'OK' if ok else 'WRONG'}: {expected} requests through Monid, {recorded} runs recorded: "
-          + ", ".join(f"{count} {status} (PDL {http})" for (status, http), count in sorted(statuses.items())))
+    print(
+        f"{'OK' if ok else 'WRONG'}: {expected} requests through Monid, {recorded} runs recorded: "
+        + ", ".join(f"{count} {status} (PDL {http})" for (status, http), count in sorted(statuses.items()))
+    )
     if not ok:
         raise SystemExit(1)
 
 
 def print_summary(summaries: list[dict]) -> None:
     """Issue 19's four measures, a column per setup ("-" where that concurrency was not measured)."""
+
     def row_of(summary, concurrency):
         return summary["rows"].get(str(concurrency)) or summary["rows"].get(concurrency)
 

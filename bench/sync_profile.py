@@ -41,8 +41,9 @@ DATABASE = {"CursorWrapper._execute", "BaseDatabaseWrapper._commit"}
 
 def part_of(frame) -> str | None:
     qualified = f"{frame.class_name}.{frame.function}" if frame.class_name else frame.function
-    return next((part for part, function in PARTS if function == (qualified if "." in function else frame.function)),
-                None)
+    return next(
+        (part for part, function in PARTS if function == (qualified if "." in function else frame.function)), None
+    )
 
 
 def database_seconds(frame) -> float:
@@ -86,8 +87,21 @@ def main():
         from billing.services import wallet_credit
 
         port = free_port()
-        deployment.start("emulator", [sys.executable, "-m", "gunicorn", "providers.emulators.wsgi", "--bind",
-                                      f"127.0.0.1:{port}", "--worker-class", "gthread", "--threads", "4"])
+        deployment.start(
+            "emulator",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "providers.emulators.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "4",
+            ],
+        )
         wait_until(lambda: answers(f"http://127.0.0.1:{port}/apify/v2/actor-runs/none"), what="the emulator")
         settings.PDL_API_BASE_URL, settings.PDL_API_KEY = f"http://127.0.0.1:{port}/pdl", "sandbox-pdl-key"
         workspace = workspace_get_or_create(slug="bench", name="Bench")
@@ -98,8 +112,11 @@ def main():
         def run(i):
             ways, provider_status = requests_of(0, i, key)
             _, path, body, headers = ways["monid"]
-            extra = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()
-                     if name != "Content-Type"}
+            extra = {
+                f"HTTP_{name.upper().replace('-', '_')}": value
+                for name, value in headers.items()
+                if name != "Content-Type"
+            }
             response = client.post(path, data=body, content_type="application/json", **extra)
             assert response.status_code == 200, response.content
             assert json.loads(response.content)["providerResponse"]["httpStatus"] == provider_status
@@ -119,11 +136,15 @@ def main():
     for part, _ in PARTS:
         print(f"{part:<76}{times.get(part, 0) * 1000 / args.requests:>11.2f}{times.get(part, 0) / total:>7.0%}")
     rest = total - sum(times.values())
-    print(f"{'Django, DRF and middleware (routing, sessions, CSRF exemption, logs, metrics)':<76}"
-          f"{rest * 1000 / args.requests:>11.2f}{rest / total:>7.0%}")
+    print(
+        f"{'Django, DRF and middleware (routing, sessions, CSRF exemption, logs, metrics)':<76}"
+        f"{rest * 1000 / args.requests:>11.2f}{rest / total:>7.0%}"
+    )
     print(f"{'the whole request':<76}{total * 1000 / args.requests:>11.2f}{1:>7.0%}")
-    print(f"{'of which the database driver ran statements and commits (the rest is Python)':<76}"
-          f"{database * 1000 / args.requests:>11.2f}{database / total:>7.0%}")
+    print(
+        f"{'of which the database driver ran statements and commits (the rest is Python)':<76}"
+        f"{database * 1000 / args.requests:>11.2f}{database / total:>7.0%}"
+    )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,11 @@ def kinds(body_max: int) -> dict[str, tuple[str, str, int]]:
         "valid run, test key": ("test", body({"searchTerms": ["AI"], "maxItems": 10}), 202),
         "valid run, live key (hold)": ("live", body({"searchTerms": ["AI"], "maxItems": 10}), 202),
         "2.5 MB hostile input": ("live", body({"searchTerms": [""] * 600_000}), 413),
-        "body just under what is read": ("live", body({"searchTerms": ["AI"],
-                                                       "padding": [""] * ((body_max - len(padding)) // 4)}), 413),
+        "body just under what is read": (
+            "live",
+            body({"searchTerms": ["AI"], "padding": [""] * ((body_max - len(padding)) // 4)}),
+            413,
+        ),
         "at the bound, failing everywhere": ("live", body({"searchTerms": [""] * 20_000, "sort": "x" * 3_000}), 400),
         "nested 40 deep": ("live", body({"searchTerms": ["AI"], "deep": deep(40)}), 400),
     }
@@ -59,8 +62,13 @@ def main():
     parser.add_argument("--rounds", type=int, default=200, help="requests of each kind, taken in turn")
     args = parser.parse_args()
     # A live run of Apify needs a token configured to be admitted; no worker runs, so it never reaches Apify.
-    os.environ.update(DJANGO_DEBUG="false", DJANGO_ALLOWED_HOSTS="testserver", MONID_RATE_LIMIT_PER_MINUTE="100000000",
-                      APIFY_TOKEN="sandbox-apify-token", APIFY_API_BASE_URL="http://127.0.0.1:9")
+    os.environ.update(
+        DJANGO_DEBUG="false",
+        DJANGO_ALLOWED_HOSTS="testserver",
+        MONID_RATE_LIMIT_PER_MINUTE="100000000",
+        APIFY_TOKEN="sandbox-apify-token",
+        APIFY_API_BASE_URL="http://127.0.0.1:9",
+    )
 
     with bench_database("monid-bench-validation-") as (_, workdir):
         from django.test import Client
@@ -74,15 +82,18 @@ def main():
         logging.getLogger().handlers[0].setStream(open(workdir / "access.log", "w"))
         workspace = workspace_get_or_create(slug="bench", name="Bench")
         wallet_credit(workspace=workspace, amount_micros=10**12, note="bench funds")
-        keys = {"live": api_key_create(workspace=workspace, label="bench")[1],
-                "test": api_key_create(workspace=workspace, label="bench-test", mode="test")[1]}
+        keys = {
+            "live": api_key_create(workspace=workspace, label="bench")[1],
+            "test": api_key_create(workspace=workspace, label="bench-test", mode="test")[1],
+        }
         client = Client()
         requests = kinds(BODY_SPACING_FACTOR * endpoints_largest_input() + BODY_ENVELOPE_BYTES)
 
         def send(key: str, data: str, status: int) -> float:
             began = time.perf_counter()
-            response = client.post("/v1/run", data=data, content_type="application/json",
-                                   HTTP_AUTHORIZATION=f"Bearer {keys[key]}")
+            response = client.post(
+                "/v1/run", data=data, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {keys[key]}"
+            )
             seconds = time.perf_counter() - began
             if response.status_code != status:
                 raise SystemExit(f"answered {response.status_code}, not {status}: {response.content[:300]!r}")
@@ -104,8 +115,10 @@ def main():
         p50, p95 = statistics.median(ordered), ordered[int(0.95 * (len(ordered) - 1))]
         print(f"{name:<34}{len(data):>12,}{p50:>9.2f}{p95:>9.2f}{p50 / baseline:>9.2f}")
     ratio = statistics.median(times["2.5 MB hostile input"]) / baseline
-    print(f"{'OK' if ratio <= LIMIT else 'TOO SLOW'}: the 2.5 MB hostile input is refused in {ratio:.2f} x a valid "
-          f"run's admission (at most {LIMIT:g} x)")
+    print(
+        f"{'OK' if ratio <= LIMIT else 'TOO SLOW'}: the 2.5 MB hostile input is refused in {ratio:.2f} x a valid "
+        f"run's admission (at most {LIMIT:g} x)"
+    )
     if ratio > LIMIT:
         raise SystemExit(1)
 

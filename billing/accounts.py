@@ -55,8 +55,9 @@ def _free_slug(name: str) -> str:
     """The name's slug, or the first of slug-2, slug-3… not taken, found with one query."""
     base = slugify(name)[:40].strip("-") or "workspace"
     taken = set(Workspace.objects.filter(slug__startswith=base).values_list("slug", flat=True))
-    return next(slug for slug in itertools.chain([base], (f"{base}-{n}" for n in itertools.count(2)))
-                if slug not in taken)
+    return next(
+        slug for slug in itertools.chain([base], (f"{base}-{n}" for n in itertools.count(2))) if slug not in taken
+    )
 
 
 @transaction.atomic
@@ -87,28 +88,41 @@ def invitation_create(*, workspace: Workspace, email: str, invited_by) -> tuple[
     now = timezone.now()
     # A new link replaces the address's earlier pending one, so only the newest works.
     Invitation.objects.filter(workspace=workspace, email=email, accepted_at__isnull=True).delete()
-    if Invitation.objects.filter(workspace=workspace, accepted_at__isnull=True, expires_at__gt=now).count() \
-            >= MAX_PENDING_INVITATIONS:
-        raise ApplicationError(429, f"This workspace has {MAX_PENDING_INVITATIONS} invitations waiting; cancel "
-                                    "some, or wait for them to be accepted or to expire.")
+    if (
+        Invitation.objects.filter(workspace=workspace, accepted_at__isnull=True, expires_at__gt=now).count()
+        >= MAX_PENDING_INVITATIONS
+    ):
+        raise ApplicationError(
+            429,
+            f"This workspace has {MAX_PENDING_INVITATIONS} invitations waiting; cancel "
+            "some, or wait for them to be accepted or to expire.",
+        )
     token = secrets.token_urlsafe(32)
-    invitation = Invitation.objects.create(workspace=workspace, email=email, token_hash=hash_key(token),
-                                           invited_by=invited_by, created_at=now, expires_at=now + Invitation.VALID_FOR)
+    invitation = Invitation.objects.create(
+        workspace=workspace,
+        email=email,
+        token_hash=hash_key(token),
+        invited_by=invited_by,
+        created_at=now,
+        expires_at=now + Invitation.VALID_FOR,
+    )
     return invitation, token
 
 
 def invitation_send(*, invitation: Invitation, link: str) -> None:
     """Emails the invitation's link through settings.EMAIL_BACKEND (the console, unless configured)."""
     inviter = invitation.invited_by.get_username() if invitation.invited_by else "A teammate"
-    body = render_to_string("billing/invitation_email.txt",
-                            {"invitation": invitation, "inviter": inviter, "link": link})
+    body = render_to_string(
+        "billing/invitation_email.txt", {"invitation": invitation, "inviter": inviter, "link": link}
+    )
     send_mail(f"{inviter} invited you to {invitation.workspace.name} on Monid", body, None, [invitation.email])
 
 
 def invitation_cancel(*, workspace: Workspace, email: str) -> None:
     """Withdraws the workspace's pending invitation to `email`: its link stops working at once."""
-    deleted, _ = Invitation.objects.filter(workspace=workspace, email=email.strip().lower(),
-                                           accepted_at__isnull=True).delete()
+    deleted, _ = Invitation.objects.filter(
+        workspace=workspace, email=email.strip().lower(), accepted_at__isnull=True
+    ).delete()
     if not deleted:
         raise ApplicationError(404, f"No invitation to {email} is waiting in this workspace.")
 
@@ -120,17 +134,23 @@ def invitation_check(*, invitation: Invitation, user) -> None:
     if invitation.is_expired:
         raise ApplicationError(410, "This invitation has expired. Ask whoever invited you for a new one.")
     if user.email.strip().lower() != invitation.email:
-        raise ApplicationError(403, f"This invitation was sent to {invitation.email}, and you are signed in as "
-                                    f"{user.get_username()}, whose address is not that one. Log out, then open the "
-                                    "link again to create an account for that address.")
+        raise ApplicationError(
+            403,
+            f"This invitation was sent to {invitation.email}, and you are signed in as "
+            f"{user.get_username()}, whose address is not that one. Log out, then open the "
+            "link again to create an account for that address.",
+        )
     current = user.workspaces.order_by("id").first()
     if current == invitation.workspace:
         raise ApplicationError(409, f"You are already a member of {invitation.workspace.name}.")
     if current is not None:
         # The dashboard shows one workspace per account (queries.workspace_for_user).
-        raise ApplicationError(409, f"Your account already belongs to the workspace {current.name}, and an "
-                                    "account belongs to one workspace. Log out, then open the link again to "
-                                    "create a separate account for this one.")
+        raise ApplicationError(
+            409,
+            f"Your account already belongs to the workspace {current.name}, and an "
+            "account belongs to one workspace. Log out, then open the link again to "
+            "create a separate account for this one.",
+        )
 
 
 @transaction.atomic
@@ -140,7 +160,8 @@ def invitation_accept(*, invitation: Invitation, user) -> None:
     invitation_check(invitation=invitation, user=user)
     now = timezone.now()
     if not Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True, expires_at__gt=now).update(
-            accepted_at=now, accepted_by=user):
+        accepted_at=now, accepted_by=user
+    ):
         raise ApplicationError(410, "This invitation was already used. Ask for a new one if you still need it.")
     invitation.accepted_at, invitation.accepted_by = now, user
     invitation.workspace.members.add(user)

@@ -46,35 +46,52 @@ class AmountSerializer(StrictSerializer):
 
 
 class SpendLimitSerializer(serializers.Serializer):
-    limitAmount = DollarsField(source="spend_limit_micros", help_text="Dollars the key's live runs may be charged "
-                                                                      "in a period")
+    limitAmount = DollarsField(
+        source="spend_limit_micros", help_text="Dollars the key's live runs may be charged in a period"
+    )
     currency = UsdField()
-    period = serializers.ChoiceField(source="spend_period", choices=ApiKey.SPEND_PERIODS,
-                                     help_text="A UTC day, a week from Monday, or a calendar month")
+    period = serializers.ChoiceField(
+        source="spend_period",
+        choices=ApiKey.SPEND_PERIODS,
+        help_text="A UTC day, a week from Monday, or a calendar month",
+    )
 
 
 class ApiKeySerializer(serializers.Serializer):
     label = serializers.CharField()
-    keyPrefix = serializers.CharField(source="prefix", help_text="The key's first characters; the key itself is "
-                                                                 "shown once, when it is created")
+    keyPrefix = serializers.CharField(
+        source="prefix", help_text="The key's first characters; the key itself is shown once, when it is created"
+    )
     mode = serializers.ChoiceField(choices=ApiKey.Mode.values)
-    scopes = serializers.ListField(source="scope_list", child=serializers.ChoiceField(choices=ApiKey.SCOPES),
-                                   help_text="runs: make, read and stop runs of the key's mode, and read the "
-                                             "wallet's balance; catalog: discover and inspect endpoints; manage: "
-                                             "keys, spend controls and the wallet (live keys only)")
-    expiresAt = TimestampField(source="expires_at", allow_null=True,
-                               help_text="When the key stops working (401 from then on); null: never")
+    scopes = serializers.ListField(
+        source="scope_list",
+        child=serializers.ChoiceField(choices=ApiKey.SCOPES),
+        help_text="runs: make, read and stop runs of the key's mode, and read the "
+        "wallet's balance; catalog: discover and inspect endpoints; manage: "
+        "keys, spend controls and the wallet (live keys only)",
+    )
+    expiresAt = TimestampField(
+        source="expires_at", allow_null=True, help_text="When the key stops working (401 from then on); null: never"
+    )
     spendLimit = serializers.SerializerMethodField()
     createdAt = TimestampField(source="created_at")
     lastUsedAt = TimestampField(source="last_used_at", allow_null=True)
-    lastUsedIp = serializers.IPAddressField(source="last_used_ip", allow_null=True,
-                                            help_text="Where it was last used from (at most a minute old)")
-    lastUsedUserAgent = serializers.CharField(source="last_used_user_agent",
-                                              help_text="The User-Agent of that use, cut at 200 characters")
+    lastUsedIp = serializers.IPAddressField(
+        source="last_used_ip", allow_null=True, help_text="Where it was last used from (at most a minute old)"
+    )
+    lastUsedUserAgent = serializers.CharField(
+        source="last_used_user_agent", help_text="The User-Agent of that use, cut at 200 characters"
+    )
 
-    @extend_schema_field(SpendLimitSerializer(allow_null=True, help_text=(
-            "The most the key's live runs may be charged in a period; a run that could pass it is BLOCKED, never "
-            "charged. null: only the workspace's controls and wallet limit it")))
+    @extend_schema_field(
+        SpendLimitSerializer(
+            allow_null=True,
+            help_text=(
+                "The most the key's live runs may be charged in a period; a run that could pass it is BLOCKED, never "
+                "charged. null: only the workspace's controls and wallet limit it"
+            ),
+        )
+    )
     def get_spendLimit(self, api_key):
         return SpendLimitSerializer(api_key).data if api_key.spend_limit_micros is not None else None
 
@@ -92,8 +109,9 @@ class SpendLimitInputSerializer(StrictSerializer):
 class ApiKeyLifecycleSerializer(StrictSerializer):
     """What a key's creation and its changes may both set."""
 
-    expiresAt = serializers.DateTimeField(required=False, allow_null=True,
-                                          help_text="ISO 8601, in the future; null: never expires")
+    expiresAt = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="ISO 8601, in the future; null: never expires"
+    )
     spendLimit = SpendLimitInputSerializer(required=False, allow_null=True, help_text="null: no limit of its own")
 
     def service_arguments(self) -> dict:
@@ -105,8 +123,9 @@ class ApiKeyLifecycleSerializer(StrictSerializer):
             arguments["expires_at"] = data["expiresAt"]
         limit = data.get("spendLimit")
         if limit is not None:
-            arguments.update(spend_limit_micros=AmountSerializer.micros(limit["limitAmount"]),
-                             spend_period=limit["period"])
+            arguments.update(
+                spend_limit_micros=AmountSerializer.micros(limit["limitAmount"]), spend_period=limit["period"]
+            )
         elif "spendLimit" in data:
             arguments["spend_limit_micros"] = None
         return arguments
@@ -129,33 +148,55 @@ class ApiKeyListApi(APIView):
     class CreateSerializer(ApiKeyLifecycleSerializer):
         label = StrictCharField(max_length=100)
         mode = serializers.ChoiceField(choices=ApiKey.Mode.values, default=ApiKey.Mode.LIVE)
-        scopes = serializers.ListField(child=serializers.ChoiceField(choices=ApiKey.SCOPES), min_length=1,
-                                       max_length=len(ApiKey.SCOPES), default=list(ApiKey.DEFAULT_SCOPES),
-                                       help_text="Default: runs and catalog. manage only for a live key")
+        scopes = serializers.ListField(
+            child=serializers.ChoiceField(choices=ApiKey.SCOPES),
+            min_length=1,
+            max_length=len(ApiKey.SCOPES),
+            default=list(ApiKey.DEFAULT_SCOPES),
+            help_text="Default: runs and catalog. manage only for a live key",
+        )
 
-    @extend_schema(tags=["API keys"], operation_id="api_key_list", summary="List the workspace's active API keys, newest first",
-                   parameters=[PageQuerySerializer],
-                   responses={200: OutputSerializer, **error_responses(400, 401, 403)})
+    @extend_schema(
+        tags=["API keys"],
+        operation_id="api_key_list",
+        summary="List the workspace's active API keys, newest first",
+        parameters=[PageQuerySerializer],
+        responses={200: OutputSerializer, **error_responses(400, 401, 403)},
+    )
     def get(self, request):
         query = PageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         # Keyed on (created, label), which is unique in a workspace and no database id.
-        page, cursor = cursor_page(request.auth.workspace.api_keys.filter(revoked_at__isnull=True),
-                                   order=("-created_at", "label"), params=query.validated_data, kind="api-keys")
+        page, cursor = cursor_page(
+            request.auth.workspace.api_keys.filter(revoked_at__isnull=True),
+            order=("-created_at", "label"),
+            params=query.validated_data,
+            kind="api-keys",
+        )
         return Response({"items": ApiKeySerializer(page, many=True).data, "cursor": cursor})
 
-    @extend_schema(tags=["API keys"], operation_id="api_key_create", request=CreateSerializer,
-                   summary="Create an API key; the answer holds the whole key, shown this once",
-                   responses={201: ApiKeyCreatedSerializer, **error_responses(400, 401, 403, 409, 415)})
+    @extend_schema(
+        tags=["API keys"],
+        operation_id="api_key_create",
+        request=CreateSerializer,
+        summary="Create an API key; the answer holds the whole key, shown this once",
+        responses={201: ApiKeyCreatedSerializer, **error_responses(400, 401, 403, 409, 415)},
+    )
     def post(self, request):
         serializer = self.CreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         # Whoever holds a manage key acts for the member it names (whoami's user), so the new key is theirs too.
-        api_key, key = api_key_create(workspace=request.auth.workspace, mode=data["mode"], scopes=data["scopes"],
-                                      created_by=api_key_user(api_key=request.auth), **serializer.service_arguments())
-        return Response({**ApiKeySerializer(api_key).data, "key": key}, status=201,
-                        headers={"Cache-Control": "no-store"})
+        api_key, key = api_key_create(
+            workspace=request.auth.workspace,
+            mode=data["mode"],
+            scopes=data["scopes"],
+            created_by=api_key_user(api_key=request.auth),
+            **serializer.service_arguments(),
+        )
+        return Response(
+            {**ApiKeySerializer(api_key).data, "key": key}, status=201, headers={"Cache-Control": "no-store"}
+        )
 
 
 class ApiKeyDetailApi(APIView):
@@ -170,17 +211,25 @@ class ApiKeyDetailApi(APIView):
                 raise serializers.ValidationError({"body": "send label, expiresAt, spendLimit or some of them."})
             return attrs
 
-    @extend_schema(tags=["API keys"], operation_id="api_key_update", request=UpdateSerializer,
-                   summary="Change an API key's label, expiry or spend limit",
-                   responses={200: ApiKeySerializer, **error_responses(400, 401, 403, 404, 409, 415)})
+    @extend_schema(
+        tags=["API keys"],
+        operation_id="api_key_update",
+        request=UpdateSerializer,
+        summary="Change an API key's label, expiry or spend limit",
+        responses={200: ApiKeySerializer, **error_responses(400, 401, 403, 404, 409, 415)},
+    )
     def patch(self, request, label):
         api_key = api_key_for_request(request, label)
         serializer = self.UpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return Response(ApiKeySerializer(api_key_update(api_key=api_key, **serializer.service_arguments())).data)
 
-    @extend_schema(tags=["API keys"], operation_id="api_key_revoke", summary="Revoke an API key; it stops working at once",
-                   responses={204: None, **error_responses(401, 403, 404)})
+    @extend_schema(
+        tags=["API keys"],
+        operation_id="api_key_revoke",
+        summary="Revoke an API key; it stops working at once",
+        responses={204: None, **error_responses(401, 403, 404)},
+    )
     def delete(self, request, label):
         api_key_revoke(api_key=api_key_for_request(request, label))
         return Response(status=204)
@@ -199,12 +248,20 @@ class WalletBalanceApi(APIView):
         balance = UsdAmountSerializer(help_text="What is left to spend, after holds for runs in flight")
         held = UsdAmountSerializer(help_text="Held for runs in flight")
 
-    @extend_schema(tags=["Wallet"], operation_id="wallet_balance", summary="The workspace's wallet balance",
-                   responses={200: OutputSerializer, **error_responses(401, 403)})
+    @extend_schema(
+        tags=["Wallet"],
+        operation_id="wallet_balance",
+        summary="The workspace's wallet balance",
+        responses={200: OutputSerializer, **error_responses(401, 403)},
+    )
     def get(self, request):
         available, held = wallet_available_and_held(workspace=request.auth.workspace)
-        return Response({"balance": {"value": micros_to_usd(available), "currency": "USD"},
-                         "held": {"value": micros_to_usd(held), "currency": "USD"}})
+        return Response(
+            {
+                "balance": {"value": micros_to_usd(available), "currency": "USD"},
+                "held": {"value": micros_to_usd(held), "currency": "USD"},
+            }
+        )
 
 
 class RunCapSerializer(serializers.Serializer):
@@ -224,8 +281,9 @@ class BudgetSerializer(serializers.Serializer):
     limitAmount = DollarsField(source="control.limit_micros", help_text="Dollars the window may spend")
     spentAmount = DollarsField(source="spent_micros", help_text="Dollars charged in the current window")
     heldAmount = DollarsField(source="held_micros", help_text="Dollars held for the workspace's runs in flight")
-    availableAmount = DollarsField(source="available_micros", help_text="limitAmount - spentAmount - heldAmount, "
-                                                                        "at least 0")
+    availableAmount = DollarsField(
+        source="available_micros", help_text="limitAmount - spentAmount - heldAmount, at least 0"
+    )
     currency = UsdField()
     windowStart = TimestampField(source="window_start", help_text="When the current window began (UTC)")
     status = serializers.ChoiceField(source="control.status", choices=SpendControl.Status.values)
@@ -251,29 +309,33 @@ class _ControlApi(APIView):
     kind, serializer_class, cursor_kind = None, None, None
 
     def shown(self, request, controls):
-        return self.serializer_class(spend_control_states(workspace=request.auth.workspace, controls=controls),
-                                     many=True).data
+        return self.serializer_class(
+            spend_control_states(workspace=request.auth.workspace, controls=controls), many=True
+        ).data
 
 
 class _ControlListApi(_ControlApi):
     def get(self, request):
         query = PageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        controls = (SpendControl.objects.filter(workspace=request.auth.workspace, kind=self.kind)
-                    .select_related("workspace"))
+        controls = SpendControl.objects.filter(workspace=request.auth.workspace, kind=self.kind).select_related(
+            "workspace"
+        )
         page, cursor = cursor_page(controls, order=("-id",), params=query.validated_data, kind=self.cursor_kind)
         return Response({"items": self.shown(request, page), "cursor": cursor})
 
 
 class _ControlDetailApi(_ControlApi):
     def get(self, request, control_id):
-        control = spend_control_get_for_workspace(workspace=request.auth.workspace, kind=self.kind,
-                                                  control_id=control_id)
+        control = spend_control_get_for_workspace(
+            workspace=request.auth.workspace, kind=self.kind, control_id=control_id
+        )
         return Response(self.shown(request, [control])[0])
 
     def patch(self, request, control_id):
-        control = spend_control_get_for_workspace(workspace=request.auth.workspace, kind=self.kind,
-                                                  control_id=control_id)
+        control = spend_control_get_for_workspace(
+            workspace=request.auth.workspace, kind=self.kind, control_id=control_id
+        )
         serializer = ControlPatchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -288,24 +350,42 @@ PATCH_ERRORS = error_responses(400, 401, 403, 404, 415)
 
 def _control_list_schema(*, operation_id, summary, serializer, page_name):
     """Budgets and run caps are listed alike, so their documented list operations differ only in names."""
-    return extend_schema_view(get=extend_schema(
-        tags=[CONTROLS], operation_id=operation_id, parameters=[PageQuerySerializer], summary=summary,
-        responses={200: page_serializer(serializer(many=True), name=page_name), **error_responses(400, 401, 403)}))
+    return extend_schema_view(
+        get=extend_schema(
+            tags=[CONTROLS],
+            operation_id=operation_id,
+            parameters=[PageQuerySerializer],
+            summary=summary,
+            responses={200: page_serializer(serializer(many=True), name=page_name), **error_responses(400, 401, 403)},
+        )
+    )
 
 
 def _control_detail_schema(*, operation_prefix, noun, serializer):
     """Likewise for reading and changing one: `noun` names the kind in the summaries."""
     return extend_schema_view(
-        get=extend_schema(tags=[CONTROLS], operation_id=f"{operation_prefix}_get", summary=f"Get a {noun}",
-                          responses={200: serializer, **error_responses(401, 403, 404)}),
-        patch=extend_schema(tags=[CONTROLS], operation_id=f"{operation_prefix}_update",
-                            summary=f"Change a {noun}'s limit or status", request=ControlPatchSerializer,
-                            responses={200: serializer, **PATCH_ERRORS}))
+        get=extend_schema(
+            tags=[CONTROLS],
+            operation_id=f"{operation_prefix}_get",
+            summary=f"Get a {noun}",
+            responses={200: serializer, **error_responses(401, 403, 404)},
+        ),
+        patch=extend_schema(
+            tags=[CONTROLS],
+            operation_id=f"{operation_prefix}_update",
+            summary=f"Change a {noun}'s limit or status",
+            request=ControlPatchSerializer,
+            responses={200: serializer, **PATCH_ERRORS},
+        ),
+    )
 
 
-@_control_list_schema(operation_id="budget_list",
-                      summary="List the workspace's budgets, with what each has spent and held",
-                      serializer=BudgetSerializer, page_name="BudgetPage")
+@_control_list_schema(
+    operation_id="budget_list",
+    summary="List the workspace's budgets, with what each has spent and held",
+    serializer=BudgetSerializer,
+    page_name="BudgetPage",
+)
 class BudgetListApi(_ControlListApi):
     kind, serializer_class, cursor_kind = SpendControl.Kind.BUDGET, BudgetSerializer, "budgets"
 
@@ -315,8 +395,12 @@ class BudgetDetailApi(_ControlDetailApi):
     kind, serializer_class = SpendControl.Kind.BUDGET, BudgetSerializer
 
 
-@_control_list_schema(operation_id="run_cap_list", summary="List the workspace's per-run caps",
-                      serializer=RunCapSerializer, page_name="RunCapPage")
+@_control_list_schema(
+    operation_id="run_cap_list",
+    summary="List the workspace's per-run caps",
+    serializer=RunCapSerializer,
+    page_name="RunCapPage",
+)
 class RunCapListApi(_ControlListApi):
     kind, serializer_class, cursor_kind = SpendControl.Kind.RUN_CAP, RunCapSerializer, "run-caps"
 
@@ -333,8 +417,9 @@ class WorkspaceSerializer(serializers.Serializer):
 
 
 class UserSerializer(serializers.Serializer):
-    userId = serializers.CharField(source="username", allow_null=True,
-                                   help_text="The username: people have no other public id")
+    userId = serializers.CharField(
+        source="username", allow_null=True, help_text="The username: people have no other public id"
+    )
     username = serializers.CharField(allow_null=True)
     email = serializers.CharField(allow_null=True, help_text="Empty when the account has none")
 
@@ -348,17 +433,28 @@ class WhoamiApi(APIView):
 
     @extend_schema_serializer(component_name="Whoami")
     class OutputSerializer(serializers.Serializer):
-        user = UserSerializer(help_text=(
-            "The member who made the key; for a key whose maker is unknown or deleted, the workspace's first "
-            "member; in a workspace without members, each field is null"))
+        user = UserSerializer(
+            help_text=(
+                "The member who made the key; for a key whose maker is unknown or deleted, the workspace's first "
+                "member; in a workspace without members, each field is null"
+            )
+        )
         workspace = WorkspaceSerializer(help_text="The key's workspace")
 
-    @extend_schema(tags=["Identity"], operation_id="auth_whoami", summary="Who the key belongs to, and its workspace",
-                   responses={200: OutputSerializer, **error_responses(401)})
+    @extend_schema(
+        tags=["Identity"],
+        operation_id="auth_whoami",
+        summary="Who the key belongs to, and its workspace",
+        responses={200: OutputSerializer, **error_responses(401)},
+    )
     def get(self, request):
         user = api_key_user(api_key=request.auth)
-        return Response({"user": UserSerializer(user).data if user else NO_USER,
-                         "workspace": WorkspaceSerializer(request.auth.workspace).data})
+        return Response(
+            {
+                "user": UserSerializer(user).data if user else NO_USER,
+                "workspace": WorkspaceSerializer(request.auth.workspace).data,
+            }
+        )
 
 
 class WorkspaceListApi(APIView):
@@ -371,7 +467,11 @@ class WorkspaceListApi(APIView):
     class OutputSerializer(serializers.Serializer):
         workspaces = WorkspaceSerializer(many=True, help_text="The key's own workspace, alone")
 
-    @extend_schema(tags=["Identity"], operation_id="auth_workspaces", summary="The workspaces the key can act in",
-                   responses={200: OutputSerializer, **error_responses(401)})
+    @extend_schema(
+        tags=["Identity"],
+        operation_id="auth_workspaces",
+        summary="The workspaces the key can act in",
+        responses={200: OutputSerializer, **error_responses(401)},
+    )
     def get(self, request):
         return Response({"workspaces": [WorkspaceSerializer(request.auth.workspace).data]})

@@ -24,10 +24,17 @@ KEY_TOMBSTONE_SECONDS = 3600
 _REVOKED = "revoked"
 
 
-def api_key_create(*, workspace: Workspace, label: str, mode: str = ApiKey.Mode.LIVE,
-                   scopes: Iterable[str] = ApiKey.DEFAULT_SCOPES, expires_at: datetime.datetime | None = None,
-                   spend_limit_micros: int | None = None, spend_period: str = "",
-                   created_by=None) -> tuple[ApiKey, str]:
+def api_key_create(
+    *,
+    workspace: Workspace,
+    label: str,
+    mode: str = ApiKey.Mode.LIVE,
+    scopes: Iterable[str] = ApiKey.DEFAULT_SCOPES,
+    expires_at: datetime.datetime | None = None,
+    spend_limit_micros: int | None = None,
+    spend_period: str = "",
+    created_by=None,
+) -> tuple[ApiKey, str]:
     """Returns the key row and the full key, which exists nowhere else after this call. `created_by` is the
     member who made it, whom GET /v1/auth/whoami names."""
     label = _clean_label(label)
@@ -40,15 +47,24 @@ def api_key_create(*, workspace: Workspace, label: str, mode: str = ApiKey.Mode.
         wrong = f", not {', '.join(map(repr, unknown))}." if unknown else "; give one at least."
         raise ApplicationError(400, f"A key's scopes are some of {', '.join(ApiKey.SCOPES)}{wrong}")
     if mode == ApiKey.Mode.TEST and "manage" in scopes:
-        raise ApplicationError(400, "A test key cannot have the manage scope: keys, spend controls and the wallet "
-                                    "are managed with live keys or in the dashboard.")
+        raise ApplicationError(
+            400,
+            "A test key cannot have the manage scope: keys, spend controls and the wallet "
+            "are managed with live keys or in the dashboard.",
+        )
     key = generate_key(mode)
     try:
         with transaction.atomic():
             api_key = ApiKey.objects.create(
-                workspace=workspace, label=label, mode=mode, prefix=shown_prefix(key), key_hash=hash_key(key),
-                scopes=" ".join(scope for scope in ApiKey.SCOPES if scope in scopes), created_by=created_by,
-                **lifecycle)
+                workspace=workspace,
+                label=label,
+                mode=mode,
+                prefix=shown_prefix(key),
+                key_hash=hash_key(key),
+                scopes=" ".join(scope for scope in ApiKey.SCOPES if scope in scopes),
+                created_by=created_by,
+                **lifecycle,
+            )
     except IntegrityError:
         raise _label_taken(label) from None
     return api_key, key
@@ -80,8 +96,9 @@ def _clean_spend_limit(spend_limit_micros: int | None, spend_period: str) -> dic
     if not 0 <= spend_limit_micros <= MAX_LIMIT_MICROS:
         raise ApplicationError(400, f"spendLimit: a limit is from $0 to ${MAX_LIMIT_MICROS // 10**6:,}.")
     if spend_period not in ApiKey.SPEND_PERIODS:
-        raise ApplicationError(400, f"spendLimit: a key's limit is per {', '.join(ApiKey.SPEND_PERIODS)}, "
-                                    f"not {spend_period!r}.")
+        raise ApplicationError(
+            400, f"spendLimit: a key's limit is per {', '.join(ApiKey.SPEND_PERIODS)}, not {spend_period!r}."
+        )
     return {"spend_limit_micros": spend_limit_micros, "spend_period": spend_period}
 
 
@@ -121,8 +138,9 @@ def api_keys_tombstone(*, key_hashes: list[str]) -> None:
     cache.set_many({_key_cache_key(key_hash): _REVOKED for key_hash in key_hashes}, timeout=KEY_TOMBSTONE_SECONDS)
 
 
-def api_key_authenticate(*, key: str, origin: Callable[[], tuple[str | None, str]] = lambda: (None, "")
-                         ) -> ApiKey | None:
+def api_key_authenticate(
+    *, key: str, origin: Callable[[], tuple[str | None, str]] = lambda: (None, "")
+) -> ApiKey | None:
     """The unrevoked key matching `key` (perhaps expired: the caller says so): from the cache when it was used
     in the last minute, else from the database, recording its last use and `origin()`'s address and user agent
     (so at most once a minute per key; `origin` is a callable so that a cached key's request never works them
@@ -137,8 +155,11 @@ def api_key_authenticate(*, key: str, origin: Callable[[], tuple[str | None, str
     now = timezone.now()
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
         ip, user_agent = origin()
-        used = {"last_used_at": now, "last_used_ip": ip,
-                "last_used_user_agent": user_agent[:ApiKey._meta.get_field("last_used_user_agent").max_length]}
+        used = {
+            "last_used_at": now,
+            "last_used_ip": ip,
+            "last_used_user_agent": user_agent[: ApiKey._meta.get_field("last_used_user_agent").max_length],
+        }
         ApiKey.objects.filter(pk=api_key.pk).update(**used)
         for name, value in used.items():
             setattr(api_key, name, value)

@@ -29,8 +29,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             )
         api_key = None
         if looks_like_key(key):
-            api_key = api_key_authenticate(key=key, origin=lambda: (
-                _ip_or_none(client_address(request)), request.headers.get("User-Agent", "")))
+            api_key = api_key_authenticate(
+                key=key, origin=lambda: (_ip_or_none(client_address(request)), request.headers.get("User-Agent", ""))
+            )
         if api_key is None:
             raise exceptions.AuthenticationFailed(
                 "This API key is not valid or has been revoked. Create a new one in the dashboard."
@@ -38,7 +39,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if api_key.is_expired:
             raise exceptions.AuthenticationFailed(
                 f"This API key expired at {api_key.expires_at:%Y-%m-%dT%H:%M:%SZ}. Create a new one in the dashboard, "
-                "or have its expiry extended there or with PATCH /v1/api-keys/<label>.")
+                "or have its expiry extended there or with PATCH /v1/api-keys/<label>."
+            )
         logs.context_add(workspace=api_key.workspace_id)  # the request's log lines name its workspace from here on
         return (None, api_key)
 
@@ -54,8 +56,11 @@ def _ip_or_none(address: str) -> str | None:
         return None
 
 
-SCOPE_USES = {"runs": "making, reading and stopping runs", "catalog": "discovering and inspecting endpoints",
-              "manage": "managing keys, spend controls and the wallet"}
+SCOPE_USES = {
+    "runs": "making, reading and stopping runs",
+    "catalog": "discovering and inspecting endpoints",
+    "manage": "managing keys, spend controls and the wallet",
+}
 
 
 class HasApiKey(permissions.BasePermission):
@@ -68,7 +73,8 @@ class HasApiKey(permissions.BasePermission):
         if view.scope is not None and view.scope not in request.auth.scope_list:
             raise exceptions.PermissionDenied(
                 f"This API key lacks the '{view.scope}' scope, which {SCOPE_USES[view.scope]} needs. Use a key that "
-                "has it" + (", a live one" if view.scope == "manage" else "") + ", or create one in the dashboard.")
+                "has it" + (", a live one" if view.scope == "manage" else "") + ", or create one in the dashboard."
+            )
         return True
 
 

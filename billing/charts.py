@@ -60,8 +60,9 @@ class Chart:
     bottom: int = HEIGHT - BOTTOM
 
 
-def daily_cost_chart(days: Sequence[dict], *, first: datetime.date | None = None,
-                     last: datetime.date | None = None) -> Chart | None:
+def daily_cost_chart(
+    days: Sequence[dict], *, first: datetime.date | None = None, last: datetime.date | None = None
+) -> Chart | None:
     """Two lines over the UTC days [first, last] (by default the first and last of `days`) from rows of `day`,
     `reported_micros` and `actual_micros`, one per day with runs; None when there are none.
 
@@ -89,10 +90,13 @@ def daily_cost_chart(days: Sequence[dict], *, first: datetime.date | None = None
     for name in SERIES:
         values = {row["day"]: row[f"{name}_micros"] for row in days}
         points = " ".join(f"{x(day)},{y(micros)}" for day, micros in zero_filled(values, first, last))
-        lines.append(Line(name, points, tuple(Mark(x(day), y(micros), day, micros)
-                                              for day, micros in sorted(values.items()))))
+        lines.append(
+            Line(name, points, tuple(Mark(x(day), y(micros), day, micros) for day, micros in sorted(values.items())))
+        )
     return Chart(
-        first=first, last=last, lines=tuple(lines),
+        first=first,
+        last=last,
+        lines=tuple(lines),
         y_ticks=tuple(Tick(y(micros), axis_dollars(micros)) for micros in range(0, top_micros + 1, step)),
         x_ticks=tuple(Tick(x(day), day.isoformat()) for day in date_labels(first, last)),
         reported_micros=sum(row["reported_micros"] for row in days),
@@ -110,8 +114,9 @@ def nice_step(peak: int, steps: int = Y_STEPS) -> int:
         magnitude *= 10
 
 
-def zero_filled(values: dict[datetime.date, int], first: datetime.date,
-                last: datetime.date) -> list[tuple[datetime.date, int]]:
+def zero_filled(
+    values: dict[datetime.date, int], first: datetime.date, last: datetime.date
+) -> list[tuple[datetime.date, int]]:
     """The days with runs in order, with a zero on the first and last day of every run of days without."""
     points, previous = [], first - ONE_DAY
     for day in sorted(values):

@@ -27,8 +27,11 @@ from monid_site.money import micros_text
 from .models import ApiKey, KeyDailyCost, LedgerEntry, SpendControl, Wallet, Workspace
 
 MAX_LIMIT_MICROS = 10**15  # $1,000,000,000, as for credits
-PERIOD_LENGTH = {"HOUR": datetime.timedelta(hours=1), "DAY": datetime.timedelta(days=1),
-                 "WEEK": datetime.timedelta(weeks=1)}
+PERIOD_LENGTH = {
+    "HOUR": datetime.timedelta(hours=1),
+    "DAY": datetime.timedelta(days=1),
+    "WEEK": datetime.timedelta(weeks=1),
+}
 
 
 def window_start(period: str, now: datetime.datetime) -> datetime.datetime:
@@ -75,23 +78,37 @@ class ControlState:
     def reason(self) -> str:
         need, control = micros_text(self.required_micros or 0), self.control
         if control.kind == SpendControl.Kind.RUN_CAP:
-            return (f"This run may cost up to {need}, more than the workspace's per-run cap of "
-                    f"{micros_text(control.limit_micros)}. Ask for fewer results, or raise or pause the run cap "
-                    "in the dashboard.")
-        return (f"This run may cost up to {need}, and the workspace's {control.period} budget of "
-                f"{micros_text(control.limit_micros)} has {micros_text(self.available_micros)} left "
-                f"({micros_text(self.spent_micros)} spent, {micros_text(self.held_micros)} held for runs in flight) "
-                f"until {window_end(control.period, self.window_start):%Y-%m-%dT%H:%M:%SZ}. Raise or pause the "
-                "budget in the dashboard, or wait for the next window.")
+            return (
+                f"This run may cost up to {need}, more than the workspace's per-run cap of "
+                f"{micros_text(control.limit_micros)}. Ask for fewer results, or raise or pause the run cap "
+                "in the dashboard."
+            )
+        return (
+            f"This run may cost up to {need}, and the workspace's {control.period} budget of "
+            f"{micros_text(control.limit_micros)} has {micros_text(self.available_micros)} left "
+            f"({micros_text(self.spent_micros)} spent, {micros_text(self.held_micros)} held for runs in flight) "
+            f"until {window_end(control.period, self.window_start):%Y-%m-%dT%H:%M:%SZ}. Raise or pause the "
+            "budget in the dashboard, or wait for the next window."
+        )
 
     def snapshot(self) -> dict:
         """Stored on a BLOCKED run as it is: integers only, turned into dollars where it is shown."""
         control = self.control
-        state = {"controlId": control.pk, "controlType": control.kind, "blocked": self.blocks,
-                 "requiredMicros": self.required_micros, "limitMicros": control.limit_micros}
+        state = {
+            "controlId": control.pk,
+            "controlType": control.kind,
+            "blocked": self.blocks,
+            "requiredMicros": self.required_micros,
+            "limitMicros": control.limit_micros,
+        }
         if control.kind == SpendControl.Kind.BUDGET:
-            state.update(period=control.period, spentMicros=self.spent_micros, heldMicros=self.held_micros,
-                         availableMicros=self.available_micros, windowStart=self.window_start.isoformat())
+            state.update(
+                period=control.period,
+                spentMicros=self.spent_micros,
+                heldMicros=self.held_micros,
+                availableMicros=self.available_micros,
+                windowStart=self.window_start.isoformat(),
+            )
         return state
 
 
@@ -115,23 +132,35 @@ class KeyLimitState:
 
     def reason(self) -> str:
         key = self.api_key
-        return (f"This run may cost up to {micros_text(self.required_micros)}, and the {key.spend_period} spend "
-                f"limit of the key “{key.label}”, {micros_text(key.spend_limit_micros)}, has "
-                f"{micros_text(self.available_micros)} left ({micros_text(self.spent_micros)} spent, "
-                f"{micros_text(self.held_micros)} held for its runs in flight) until "
-                f"{window_end(key.spend_period, self.window_start):%Y-%m-%dT%H:%M:%SZ}. Raise the key's limit in "
-                "the dashboard or with PATCH /v1/api-keys/<label>, or wait for the next window.")
+        return (
+            f"This run may cost up to {micros_text(self.required_micros)}, and the {key.spend_period} spend "
+            f"limit of the key “{key.label}”, {micros_text(key.spend_limit_micros)}, has "
+            f"{micros_text(self.available_micros)} left ({micros_text(self.spent_micros)} spent, "
+            f"{micros_text(self.held_micros)} held for its runs in flight) until "
+            f"{window_end(key.spend_period, self.window_start):%Y-%m-%dT%H:%M:%SZ}. Raise the key's limit in "
+            "the dashboard or with PATCH /v1/api-keys/<label>, or wait for the next window."
+        )
 
     def snapshot(self) -> dict:
         key = self.api_key
-        return {"controlId": key.prefix, "controlType": "KEY_LIMIT", "apiKeyLabel": key.label,
-                "blocked": self.blocks, "requiredMicros": self.required_micros, "limitMicros": key.spend_limit_micros,
-                "period": key.spend_period, "spentMicros": self.spent_micros, "heldMicros": self.held_micros,
-                "availableMicros": self.available_micros, "windowStart": self.window_start.isoformat()}
+        return {
+            "controlId": key.prefix,
+            "controlType": "KEY_LIMIT",
+            "apiKeyLabel": key.label,
+            "blocked": self.blocks,
+            "requiredMicros": self.required_micros,
+            "limitMicros": key.spend_limit_micros,
+            "period": key.spend_period,
+            "spentMicros": self.spent_micros,
+            "heldMicros": self.held_micros,
+            "availableMicros": self.available_micros,
+            "windowStart": self.window_start.isoformat(),
+        }
 
 
-def control_states(controls, *, held_micros: int, now: datetime.datetime,
-                   required_micros: int | None = None) -> list[ControlState]:
+def control_states(
+    controls, *, held_micros: int, now: datetime.datetime, required_micros: int | None = None
+) -> list[ControlState]:
     """Each control's state: a budget counts its window's charges (none once the window has moved on) and the
     workspace's holds; a run cap has neither."""
     states = []
@@ -145,8 +174,9 @@ def control_states(controls, *, held_micros: int, now: datetime.datetime,
     return states
 
 
-def spend_controls_check(*, api_key: ApiKey, amount_micros: int, controls_active: bool, held_micros: int,
-                         key_held_micros: Callable[[], int]) -> list[ControlState | KeyLimitState] | None:
+def spend_controls_check(
+    *, api_key: ApiKey, amount_micros: int, controls_active: bool, held_micros: int, key_held_micros: Callable[[], int]
+) -> list[ControlState | KeyLimitState] | None:
     """The states of the workspace's ACTIVE controls (read only when `controls_active`) and of the key's limit
     when one of them forbids a run of `amount_micros`, else None. `held_micros` is what the wallet held before
     this run; `key_held_micros` sums the holds of the key's other runs not yet settled (runs knows them).
@@ -155,8 +185,15 @@ def spend_controls_check(*, api_key: ApiKey, amount_micros: int, controls_active
     settlements of the workspace then take turns, so two runs can never both fit into the same room.
     """
     now = timezone.now()
-    controls = (SpendControl.objects.filter(workspace_id=api_key.workspace_id, status=SpendControl.Status.ACTIVE)
-                .order_by("kind", "period")) if controls_active else []
+    controls = (
+        (
+            SpendControl.objects.filter(workspace_id=api_key.workspace_id, status=SpendControl.Status.ACTIVE).order_by(
+                "kind", "period"
+            )
+        )
+        if controls_active
+        else []
+    )
     states = control_states(controls, held_micros=held_micros, now=now, required_micros=amount_micros)
     if api_key.spend_limit_micros is not None:
         states.append(_key_limit_state(api_key, amount_micros, key_held_micros(), now))
@@ -165,8 +202,12 @@ def spend_controls_check(*, api_key: ApiKey, amount_micros: int, controls_active
 
 def _key_limit_state(api_key: ApiKey, amount_micros: int, held_micros: int, now) -> KeyLimitState:
     start = window_start(api_key.spend_period, now)
-    spent = (KeyDailyCost.objects.filter(api_key=api_key, day__gte=start.date())
-             .aggregate(total=Sum("reported_cost_micros"))["total"] or 0)
+    spent = (
+        KeyDailyCost.objects.filter(api_key=api_key, day__gte=start.date()).aggregate(
+            total=Sum("reported_cost_micros")
+        )["total"]
+        or 0
+    )
     return KeyLimitState(api_key, amount_micros, spent, held_micros, start)
 
 
@@ -198,8 +239,9 @@ def _clean_limit(limit_micros: int) -> int:
 
 
 @transaction.atomic
-def spend_control_set(*, workspace: Workspace, kind: str, period: str = "", limit_micros: int,
-                      status: str = SpendControl.Status.ACTIVE) -> SpendControl:
+def spend_control_set(
+    *, workspace: Workspace, kind: str, period: str = "", limit_micros: int, status: str = SpendControl.Status.ACTIVE
+) -> SpendControl:
     """Creates the workspace's budget for `period` (or its run cap), or changes the one it has.
 
     A new budget starts from what the ledger already charged in its window. The wallet row is locked while
@@ -218,17 +260,23 @@ def spend_control_set(*, workspace: Workspace, kind: str, period: str = "", limi
     if kind == SpendControl.Kind.BUDGET:
         list(Wallet.objects.select_for_update().filter(workspace=workspace))
         start = window_start(period, timezone.now())
-        spent = (LedgerEntry.objects.filter(workspace=workspace, kind=LedgerEntry.Kind.CHARGE, created_at__gte=start)
-                 .aggregate(total=Sum("amount_micros"))["total"] or 0)
-    control = SpendControl.objects.create(workspace=workspace, kind=kind, period=period, window_start=start,
-                                          spent_micros=spent, **fields)
+        spent = (
+            LedgerEntry.objects.filter(
+                workspace=workspace, kind=LedgerEntry.Kind.CHARGE, created_at__gte=start
+            ).aggregate(total=Sum("amount_micros"))["total"]
+            or 0
+        )
+    control = SpendControl.objects.create(
+        workspace=workspace, kind=kind, period=period, window_start=start, spent_micros=spent, **fields
+    )
     _controls_active_keep(workspace.pk)
     return control
 
 
 @transaction.atomic
-def spend_control_update(*, control: SpendControl, limit_micros: int | None = None,
-                         status: str | None = None) -> SpendControl:
+def spend_control_update(
+    *, control: SpendControl, limit_micros: int | None = None, status: str | None = None
+) -> SpendControl:
     """Changes a control's limit or status; what it has counted so far stays."""
     update_fields = ["updated_at"]
     if limit_micros is not None:
@@ -249,8 +297,11 @@ def _controls_active_keep(workspace_id: int) -> None:
     has an ACTIVE control, making a wallet row to carry it where none was yet. Under that row's lock, taken by
     this UPDATE: an admission either went before the change, or waits and reads the flag as it now stands."""
     Wallet.objects.get_or_create(workspace_id=workspace_id)
-    Wallet.objects.filter(workspace_id=workspace_id).update(controls_active=SpendControl.objects.filter(
-        workspace_id=workspace_id, status=SpendControl.Status.ACTIVE).exists())
+    Wallet.objects.filter(workspace_id=workspace_id).update(
+        controls_active=SpendControl.objects.filter(
+            workspace_id=workspace_id, status=SpendControl.Status.ACTIVE
+        ).exists()
+    )
 
 
 def spend_control_states(*, workspace: Workspace, controls) -> list[ControlState]:

@@ -13,8 +13,9 @@ class Costs:
     reported_micros: int
 
 
-def run_costs(*, calculated_micros: int, provider_http_status: int | None, completed: bool, actual_micros: int,
-              is_test: bool) -> Costs:
+def run_costs(
+    *, calculated_micros: int, provider_http_status: int | None, completed: bool, actual_micros: int, is_test: bool
+) -> Costs:
     """Reported = calculated (the usage model's price of the billed units) only for a COMPLETED run the provider
     answered 2xx.
 
@@ -34,4 +35,3 @@ def dollars_to_micros(dollars: Decimal) -> int:
 def micros_to_usd(micros: int) -> float:
     """Only for the JSON edge, where the reference wants dollars as a number."""
     return float(Decimal(micros) / MICROS_PER_DOLLAR)
-

@@ -20,41 +20,65 @@ class KeyLifecycleForm(forms.Form):
     """A key's expiry and spend limit, as the key services take them (expires_at, spend_limit_micros,
     spend_period); a blank field means none."""
 
-    expires_on = forms.DateField(required=False, label="Expires on", widget=_date_input(),
-                                 help_text="It stops working at 00:00 UTC that day. Blank: it never expires.")
-    spend_limit_usd = forms.DecimalField(required=False, label="Spend limit (USD)", max_digits=16, decimal_places=6,
-                                         min_value=Decimal(0),
-                                         help_text="The most its live runs may be charged in each period; a run "
-                                                   "that could pass it is blocked, never charged. Blank: no limit "
-                                                   "of its own.")
-    spend_period = forms.ChoiceField(label="per", choices=[(p, p.lower()) for p in ApiKey.SPEND_PERIODS],
-                                     initial="MONTH", required=False,
-                                     help_text="A UTC day, a week from Monday, or a calendar month.")
+    expires_on = forms.DateField(
+        required=False,
+        label="Expires on",
+        widget=_date_input(),
+        help_text="It stops working at 00:00 UTC that day. Blank: it never expires.",
+    )
+    spend_limit_usd = forms.DecimalField(
+        required=False,
+        label="Spend limit (USD)",
+        max_digits=16,
+        decimal_places=6,
+        min_value=Decimal(0),
+        help_text="The most its live runs may be charged in each period; a run "
+        "that could pass it is blocked, never charged. Blank: no limit "
+        "of its own.",
+    )
+    spend_period = forms.ChoiceField(
+        label="per",
+        choices=[(p, p.lower()) for p in ApiKey.SPEND_PERIODS],
+        initial="MONTH",
+        required=False,
+        help_text="A UTC day, a week from Monday, or a calendar month.",
+    )
 
     def clean(self):
         data = super().clean()
         expires_on, limit = data.pop("expires_on", None), data.pop("spend_limit_usd", None)
-        data["expires_at"] = (datetime.datetime.combine(expires_on, datetime.time.min, datetime.UTC)
-                              if expires_on else None)
+        data["expires_at"] = (
+            datetime.datetime.combine(expires_on, datetime.time.min, datetime.UTC) if expires_on else None
+        )
         data["spend_limit_micros"] = dollars_to_micros(limit) if limit is not None else None
         data["spend_period"] = "" if limit is None else data.get("spend_period") or "MONTH"
         return data
 
     @classmethod
     def initial_of(cls, api_key: ApiKey) -> dict:
-        return {"expires_on": api_key.expires_at and api_key.expires_at.date(),
-                "spend_limit_usd": (None if api_key.spend_limit_micros is None
-                                    else Decimal(api_key.spend_limit_micros) / MICROS_PER_DOLLAR),
-                "spend_period": api_key.spend_period or "MONTH"}
+        return {
+            "expires_on": api_key.expires_at and api_key.expires_at.date(),
+            "spend_limit_usd": (
+                None if api_key.spend_limit_micros is None else Decimal(api_key.spend_limit_micros) / MICROS_PER_DOLLAR
+            ),
+            "spend_period": api_key.spend_period or "MONTH",
+        }
 
 
 class KeyCreateForm(KeyLifecycleForm):
     label = forms.CharField(max_length=100, help_text="A name you will recognise, e.g. “production crawler”.")
-    mode = forms.ChoiceField(choices=ApiKey.Mode.choices, initial=ApiKey.Mode.LIVE, widget=forms.RadioSelect,
-                             help_text="Test keys reach Monid's sandbox providers and are never charged.")
-    manage = forms.BooleanField(required=False, label="It may also manage keys, spend controls and the wallet",
-                                help_text="Live keys only. Every key can make and read runs of its mode and use the "
-                                          "catalog; leave this off for agents.")
+    mode = forms.ChoiceField(
+        choices=ApiKey.Mode.choices,
+        initial=ApiKey.Mode.LIVE,
+        widget=forms.RadioSelect,
+        help_text="Test keys reach Monid's sandbox providers and are never charged.",
+    )
+    manage = forms.BooleanField(
+        required=False,
+        label="It may also manage keys, spend controls and the wallet",
+        help_text="Live keys only. Every key can make and read runs of its mode and use the "
+        "catalog; leave this off for agents.",
+    )
     field_order = ["label", "mode", "manage"]
 
     def clean(self):
@@ -73,10 +97,14 @@ class CostFilterForm(forms.Form):
     # Not required, and the default first: the page opens on a plain /costs/, showing live keys by key.
     start = forms.DateField(required=False, label="From", widget=_date_input())
     end = forms.DateField(required=False, label="To", widget=_date_input())
-    group = forms.ChoiceField(required=False, label="Group by", choices=[
-        ("key", "Key"), ("workspace", "Workspace"), ("provider", "Provider"), ("endpoint", "Endpoint")])
-    mode = forms.ChoiceField(required=False, label="Keys", choices=[
-        (ApiKey.Mode.LIVE, "Live"), (ApiKey.Mode.TEST, "Test")])
+    group = forms.ChoiceField(
+        required=False,
+        label="Group by",
+        choices=[("key", "Key"), ("workspace", "Workspace"), ("provider", "Provider"), ("endpoint", "Endpoint")],
+    )
+    mode = forms.ChoiceField(
+        required=False, label="Keys", choices=[(ApiKey.Mode.LIVE, "Live"), (ApiKey.Mode.TEST, "Test")]
+    )
 
     def clean_group(self):
         return self.cleaned_data["group"] or "key"
@@ -92,19 +120,32 @@ class CostFilterForm(forms.Form):
 
 
 class WalletCreditForm(forms.Form):
-    amount_usd = forms.DecimalField(label="Amount (USD)", max_digits=16, decimal_places=6,
-                                    min_value=Decimal("0.000001"), help_text="Up to six decimals: micro-dollars.")
+    amount_usd = forms.DecimalField(
+        label="Amount (USD)",
+        max_digits=16,
+        decimal_places=6,
+        min_value=Decimal("0.000001"),
+        help_text="Up to six decimals: micro-dollars.",
+    )
     note = forms.CharField(max_length=500, help_text="Why: kept on the ledger entry for good.")
 
 
 def _limit_field():
-    return forms.DecimalField(label="Limit (USD)", max_digits=16, decimal_places=6, min_value=Decimal(0),
-                              help_text="Up to six decimals: micro-dollars. $0 blocks every live run.")
+    return forms.DecimalField(
+        label="Limit (USD)",
+        max_digits=16,
+        decimal_places=6,
+        min_value=Decimal(0),
+        help_text="Up to six decimals: micro-dollars. $0 blocks every live run.",
+    )
 
 
 def _status_field():
-    return forms.ChoiceField(choices=SpendControl.Status.choices, initial=SpendControl.Status.ACTIVE,
-                             help_text="A paused control blocks nothing and keeps counting.")
+    return forms.ChoiceField(
+        choices=SpendControl.Status.choices,
+        initial=SpendControl.Status.ACTIVE,
+        help_text="A paused control blocks nothing and keeps counting.",
+    )
 
 
 class BudgetForm(forms.Form):
@@ -119,15 +160,20 @@ class RunCapForm(forms.Form):
 
 
 def _username_field():
-    return forms.CharField(max_length=150, validators=[UnicodeUsernameValidator()],
-                           widget=forms.TextInput(attrs={"autocomplete": "username"}),
-                           help_text="Letters, digits and @ . + - _ only; you log in with it.")
+    return forms.CharField(
+        max_length=150,
+        validators=[UnicodeUsernameValidator()],
+        widget=forms.TextInput(attrs={"autocomplete": "username"}),
+        help_text="Letters, digits and @ . + - _ only; you log in with it.",
+    )
 
 
 def _password_field():
-    return forms.CharField(strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-                           help_text="At least 8 characters, not all digits, not a common password, and not "
-                                     "like your username or email.")
+    return forms.CharField(
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 8 characters, not all digits, not a common password, and not like your username or email.",
+    )
 
 
 def _validate_password(form, username, email):
@@ -142,8 +188,9 @@ def _validate_password(form, username, email):
 
 class SignUpForm(forms.Form):
     username = _username_field()
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-                             help_text="Where a password reset link is sent.")
+    email = forms.EmailField(
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}), help_text="Where a password reset link is sent."
+    )
     password = _password_field()
     workspace_name = forms.CharField(max_length=200, help_text="Your team or company; invite teammates into it later.")
 
@@ -170,8 +217,11 @@ class InvitedSignUpForm(forms.Form):
 
 
 class InvitationForm(forms.Form):
-    email = forms.EmailField(label="Teammate's email", widget=forms.EmailInput(attrs={"autocomplete": "off"}),
-                             help_text="They get a link that lets them join this workspace for 7 days.")
+    email = forms.EmailField(
+        label="Teammate's email",
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+        help_text="They get a link that lets them join this workspace for 7 days.",
+    )
 
 
 class UsageFilterForm(forms.Form):
@@ -181,8 +231,9 @@ class UsageFilterForm(forms.Form):
 
     start = forms.DateField(required=False, label="From", widget=_date_input())
     end = forms.DateField(required=False, label="To", widget=_date_input())
-    mode = forms.ChoiceField(required=False, label="Keys", choices=[
-        (ApiKey.Mode.LIVE, "Live"), (ApiKey.Mode.TEST, "Test")])
+    mode = forms.ChoiceField(
+        required=False, label="Keys", choices=[(ApiKey.Mode.LIVE, "Live"), (ApiKey.Mode.TEST, "Test")]
+    )
 
     def clean_mode(self):
         return self.cleaned_data["mode"] or ApiKey.Mode.LIVE
@@ -200,7 +251,11 @@ class UsageFilterForm(forms.Form):
 class OAuthApprovalForm(forms.Form):
     """What a member chooses when approving an MCP host: the mode of the key it gets."""
 
-    mode = forms.ChoiceField(choices=ApiKey.Mode.choices, initial=ApiKey.Mode.LIVE, widget=forms.RadioSelect,
-                             label="Its key's mode",
-                             help_text="Live runs are charged to the workspace's wallet; test runs are answered from "
-                                       "recorded fixtures and never charged.")
+    mode = forms.ChoiceField(
+        choices=ApiKey.Mode.choices,
+        initial=ApiKey.Mode.LIVE,
+        widget=forms.RadioSelect,
+        label="Its key's mode",
+        help_text="Live runs are charged to the workspace's wallet; test runs are answered from "
+        "recorded fixtures and never charged.",
+    )

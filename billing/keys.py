@@ -31,5 +31,5 @@ def looks_like_key(key: str) -> bool:
     return (
         any(key.startswith(p) for p in KEY_PREFIXES.values())
         and len(key) == len("monid_live_") + _SECRET_LENGTH
-        and all(c in _ALPHABET for c in key[len("monid_live_"):])
+        and all(c in _ALPHABET for c in key[len("monid_live_") :])
     )

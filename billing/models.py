@@ -51,24 +51,28 @@ class ApiKey(models.Model):
     last_used_user_agent = models.CharField(max_length=200, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Refused from then on; none: never expires")
-    spend_limit_micros = models.BigIntegerField(null=True, blank=True,
-                                                help_text="The most its live runs may be charged in a period")
+    spend_limit_micros = models.BigIntegerField(
+        null=True, blank=True, help_text="The most its live runs may be charged in a period"
+    )
     spend_period = models.CharField(max_length=5, blank=True, choices=[(p, p) for p in SPEND_PERIODS])
     # The member who made it: who GET /v1/auth/whoami names. Keys made before it was kept got the workspace's first
     # member (migration 0011); none when the workspace had no member or the person was deleted.
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["workspace", "label"], name="billing_apikey_label_unique_in_workspace"),
             models.CheckConstraint(condition=models.Q(mode__in=["live", "test"]), name="billing_apikey_mode_valid"),
-            models.CheckConstraint(condition=~models.Q(mode="test", scopes__contains="manage"),
-                                   name="billing_apikey_test_never_manages"),
+            models.CheckConstraint(
+                condition=~models.Q(mode="test", scopes__contains="manage"), name="billing_apikey_test_never_manages"
+            ),
             models.CheckConstraint(
                 condition=models.Q(spend_limit_micros__isnull=True, spend_period="")
                 | models.Q(spend_limit_micros__gte=0, spend_period__in=["DAY", "WEEK", "MONTH"]),
-                name="billing_apikey_spend_limit_has_period"),
+                name="billing_apikey_spend_limit_has_period",
+            ),
         ]
 
     def __str__(self):
@@ -124,8 +128,10 @@ class KeyDailyCost(models.Model):
         constraints = [
             # Day first: this one index serves both the settlement's upsert (all five columns) and the cost
             # page's range of days; api_key has its own index, as every foreign key does.
-            models.UniqueConstraint(fields=["day", "api_key", "provider", "endpoint", "status"],
-                                    name="billing_keydailycost_one_row_per_group"),
+            models.UniqueConstraint(
+                fields=["day", "api_key", "provider", "endpoint", "status"],
+                name="billing_keydailycost_one_row_per_group",
+            )
         ]
 
     def __str__(self):
@@ -148,7 +154,7 @@ class Wallet(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=models.Q(held_micros__gte=0), name="billing_wallet_held_not_negative"),
+            models.CheckConstraint(condition=models.Q(held_micros__gte=0), name="billing_wallet_held_not_negative")
         ]
 
     def __str__(self):
@@ -171,16 +177,19 @@ class LedgerEntry(models.Model):
     amount_micros = models.BigIntegerField(help_text="Always positive; the kind says which way it moves")
     # The run (billing does not import runs: a ULID string) or the person that caused it.
     run_id = models.CharField(max_length=26, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     note = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=models.Q(amount_micros__gt=0), name="billing_ledgerentry_amount_positive"),
-            models.CheckConstraint(condition=models.Q(kind__in=["credit", "hold", "release", "charge", "refund"]),
-                                   name="billing_ledgerentry_kind_valid"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["credit", "hold", "release", "charge", "refund"]),
+                name="billing_ledgerentry_kind_valid",
+            ),
         ]
         indexes = [models.Index(fields=["workspace", "-id"], name="billing_ledgerentry_ws_newest")]
 
@@ -223,12 +232,17 @@ class SpendControl(models.Model):
         constraints = [
             # One budget per period and one run cap (period "") per workspace.
             models.UniqueConstraint(fields=["workspace", "kind", "period"], name="billing_spendcontrol_one_per_period"),
-            models.CheckConstraint(condition=models.Q(limit_micros__gte=0), name="billing_spendcontrol_limit_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(limit_micros__gte=0), name="billing_spendcontrol_limit_not_negative"
+            ),
             models.CheckConstraint(
                 condition=models.Q(kind="BUDGET", period__in=["HOUR", "DAY", "WEEK", "MONTH"])
-                | models.Q(kind="RUN_CAP", period=""), name="billing_spendcontrol_period_fits_kind"),
-            models.CheckConstraint(condition=models.Q(status__in=["ACTIVE", "PAUSED"]),
-                                   name="billing_spendcontrol_status_valid"),
+                | models.Q(kind="RUN_CAP", period=""),
+                name="billing_spendcontrol_period_fits_kind",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["ACTIVE", "PAUSED"]), name="billing_spendcontrol_status_valid"
+            ),
         ]
 
     def __str__(self):
@@ -251,14 +265,18 @@ class Invitation(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(help_text="created_at + VALID_FOR")
     accepted_at = models.DateTimeField(null=True, blank=True)
-    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [
             # Inviting an address again replaces its pending invitation (accounts.invitation_create).
-            models.UniqueConstraint(fields=["workspace", "email"], condition=models.Q(accepted_at__isnull=True),
-                                    name="billing_invitation_one_pending_per_email"),
+            models.UniqueConstraint(
+                fields=["workspace", "email"],
+                condition=models.Q(accepted_at__isnull=True),
+                name="billing_invitation_one_pending_per_email",
+            )
         ]
 
     def __str__(self):
@@ -296,7 +314,8 @@ class OAuthClient(models.Model):
             models.CheckConstraint(
                 condition=models.Q(auth_method="none", secret_hash="")
                 | (models.Q(auth_method__in=["client_secret_basic", "client_secret_post"]) & ~models.Q(secret_hash="")),
-                name="billing_oauthclient_secret_fits_method"),
+                name="billing_oauthclient_secret_fits_method",
+            )
         ]
 
     def __str__(self):
@@ -328,7 +347,7 @@ class OAuthCode(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=models.Q(mode__in=["live", "test"]), name="billing_oauthcode_mode_valid"),
+            models.CheckConstraint(condition=models.Q(mode__in=["live", "test"]), name="billing_oauthcode_mode_valid")
         ]
 
     def __str__(self):

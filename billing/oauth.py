@@ -75,19 +75,26 @@ def authorization_server_metadata(request):
     """RFC 8414: where the endpoints are and what they take."""
     base = issuer(request)
     metadata = OAuthMetadata(
-        issuer=base, authorization_endpoint=base + reverse("oauth-authorize"),
-        token_endpoint=base + reverse("oauth-token"), registration_endpoint=base + reverse("oauth-register"),
+        issuer=base,
+        authorization_endpoint=base + reverse("oauth-authorize"),
+        token_endpoint=base + reverse("oauth-token"),
+        registration_endpoint=base + reverse("oauth-register"),
         revocation_endpoint=base + reverse("oauth-revoke"),
-        scopes_supported=list(OAuthClient.SCOPES), response_types_supported=["code"],
-        grant_types_supported=["authorization_code"], code_challenge_methods_supported=["S256"],
-        token_endpoint_auth_methods_supported=AUTH_METHODS, revocation_endpoint_auth_methods_supported=AUTH_METHODS,
-        authorization_response_iss_parameter_supported=True)
+        scopes_supported=list(OAuthClient.SCOPES),
+        response_types_supported=["code"],
+        grant_types_supported=["authorization_code"],
+        code_challenge_methods_supported=["S256"],
+        token_endpoint_auth_methods_supported=AUTH_METHODS,
+        revocation_endpoint_auth_methods_supported=AUTH_METHODS,
+        authorization_response_iss_parameter_supported=True,
+    )
     return JsonResponse(metadata.model_dump(mode="json", exclude_none=True))
 
 
 def _oauth_error(status: int, error: str, description: str, headers: dict | None = None) -> JsonResponse:
-    return JsonResponse({"error": error, "error_description": description}, status=status,
-                        headers={**NO_STORE, **(headers or {})})
+    return JsonResponse(
+        {"error": error, "error_description": description}, status=status, headers={**NO_STORE, **(headers or {})}
+    )
 
 
 @csrf_exempt  # a host registers with a JSON body and no cookie
@@ -98,12 +105,16 @@ def register(request):
     in this answer alone; a public one (none) gets none and relies on PKCE."""
     wait = attempt_wait("oauth-register", request=request, account="")
     if wait:
-        return _oauth_error(429, "temporarily_unavailable",
-                            f"Too many registrations from this address; retry in {math.ceil(wait / 60)} minutes.",
-                            {"Retry-After": str(wait)})
+        return _oauth_error(
+            429,
+            "temporarily_unavailable",
+            f"Too many registrations from this address; retry in {math.ceil(wait / 60)} minutes.",
+            {"Retry-After": str(wait)},
+        )
     if len(request.body) > MAX_REGISTRATION_BYTES:
-        return _oauth_error(400, "invalid_client_metadata", f"The registration is larger than "
-                                                            f"{MAX_REGISTRATION_BYTES} bytes.")
+        return _oauth_error(
+            400, "invalid_client_metadata", f"The registration is larger than {MAX_REGISTRATION_BYTES} bytes."
+        )
     try:
         sent = json.loads(request.body)
         metadata = OAuthClientMetadata.model_validate(sent)
@@ -112,33 +123,47 @@ def register(request):
         return _oauth_error(400, "invalid_client_metadata", detail)
     # The URIs as sent, not as pydantic normalised them: the authorization request's must match one exactly.
     redirect_uris = sent.get("redirect_uris") or []
-    problem = (f"Register 1 to {MAX_REDIRECT_URIS} redirect_uris." if not 1 <= len(redirect_uris) <= MAX_REDIRECT_URIS
-               else next(filter(None, map(_redirect_uri_problem, redirect_uris)), None))
+    problem = (
+        f"Register 1 to {MAX_REDIRECT_URIS} redirect_uris."
+        if not 1 <= len(redirect_uris) <= MAX_REDIRECT_URIS
+        else next(filter(None, map(_redirect_uri_problem, redirect_uris)), None)
+    )
     if problem:
         return _oauth_error(400, "invalid_redirect_uri", problem)
     name = (metadata.client_name or "").strip()
     auth_method = metadata.token_endpoint_auth_method or OAuthClient.AuthMethod.BASIC  # RFC 7591's default
     problem = (
         f"client_name must be at most {MAX_CLIENT_NAME_LENGTH} printable characters."
-        if len(name) > MAX_CLIENT_NAME_LENGTH or not name.isprintable() else
-        f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}." if auth_method not in AUTH_METHODS else
-        "grant_types must include authorization_code." if "authorization_code" not in metadata.grant_types else
-        "response_types must include code." if "code" not in metadata.response_types else None)
+        if len(name) > MAX_CLIENT_NAME_LENGTH or not name.isprintable()
+        else f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}."
+        if auth_method not in AUTH_METHODS
+        else "grant_types must include authorization_code."
+        if "authorization_code" not in metadata.grant_types
+        else "response_types must include code."
+        if "code" not in metadata.response_types
+        else None
+    )
     if problem:
         return _oauth_error(400, "invalid_client_metadata", problem)
     # Scopes we do not know are left out rather than refused (RFC 7591 lets us replace them); none asked, all.
     scopes = [scope for scope in (metadata.scope or "").split() if scope in OAuthClient.SCOPES] or OAuthClient.SCOPES
-    client, secret = oauth_client_register(name=name, redirect_uris=redirect_uris, auth_method=auth_method,
-                                           scopes=scopes)
+    client, secret = oauth_client_register(
+        name=name, redirect_uris=redirect_uris, auth_method=auth_method, scopes=scopes
+    )
     registered = {
-        "client_id": client.client_id, "client_id_issued_at": int(client.created_at.timestamp()),
-        "client_name": client.name or None, "redirect_uris": client.redirect_uris, "scope": client.scope,
-        "grant_types": ["authorization_code"], "response_types": ["code"],
+        "client_id": client.client_id,
+        "client_id_issued_at": int(client.created_at.timestamp()),
+        "client_name": client.name or None,
+        "redirect_uris": client.redirect_uris,
+        "scope": client.scope,
+        "grant_types": ["authorization_code"],
+        "response_types": ["code"],
         "token_endpoint_auth_method": client.auth_method,
         **({"client_secret": secret, "client_secret_expires_at": 0} if secret else {}),  # 0: it never expires
     }
-    return JsonResponse({name: value for name, value in registered.items() if value is not None}, status=201,
-                        headers=NO_STORE)
+    return JsonResponse(
+        {name: value for name, value in registered.items() if value is not None}, status=201, headers=NO_STORE
+    )
 
 
 def _redirect_uri_problem(uri) -> str | None:
@@ -207,9 +232,14 @@ def _authorization_request(request) -> _AuthorizationRequest:
     resource = params.get("resource")
     if resource is not None and not _on_this_server(resource, request):
         raise _BadRequest(f"invalid_target: this server grants access to itself ({issuer(request)}) only.")
-    return _AuthorizationRequest(client=client, redirect_uri=redirect_uri or client.redirect_uris[0],
-                                 redirect_uri_given=redirect_uri is not None, state=params.get("state"),
-                                 code_challenge=params["code_challenge"], scopes=scopes)
+    return _AuthorizationRequest(
+        client=client,
+        redirect_uri=redirect_uri or client.redirect_uris[0],
+        redirect_uri_given=redirect_uri is not None,
+        state=params.get("state"),
+        code_challenge=params["code_challenge"],
+        scopes=scopes,
+    )
 
 
 def _on_this_server(resource: str, request) -> bool:
@@ -220,8 +250,7 @@ def _on_this_server(resource: str, request) -> bool:
 def _back_to_client(request, asked: _AuthorizationRequest, **answer) -> HttpResponse:
     """A redirect to the client's redirect URI with the answer, its state and this issuer (RFC 9207)."""
     response = HttpResponse(status=302, headers=NO_STORE)
-    response["Location"] = construct_redirect_uri(asked.redirect_uri, **answer, state=asked.state,
-                                                  iss=issuer(request))
+    response["Location"] = construct_redirect_uri(asked.redirect_uri, **answer, state=asked.state, iss=issuer(request))
     return response
 
 
@@ -239,37 +268,54 @@ def authorize(request):
         return render(request, "billing/oauth_authorize.html", {"refusal": str(exc)}, status=400)
     workspace = workspace_for_user(request.user)
     target = urlsplit(asked.redirect_uri)
-    context = {"client": asked.client, "workspace": workspace,
-               "redirect": target.netloc if target.scheme in ("http", "https") else f"{target.scheme}:",
-               "scopes": [(scope, SCOPE_USES[scope]) for scope in asked.scopes]}
+    context = {
+        "client": asked.client,
+        "workspace": workspace,
+        "redirect": target.netloc if target.scheme in ("http", "https") else f"{target.scheme}:",
+        "scopes": [(scope, SCOPE_USES[scope]) for scope in asked.scopes],
+    }
     if workspace is None:
-        context["refusal"] = ("Your account belongs to no workspace, so there is nothing to connect this host to. "
-                              "Sign in as a member of the workspace it should act in.")
+        context["refusal"] = (
+            "Your account belongs to no workspace, so there is nothing to connect this host to. "
+            "Sign in as a member of the workspace it should act in."
+        )
         return _with_form_action(render(request, "billing/oauth_authorize.html", context, status=403), asked)
     form = OAuthApprovalForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         decision = request.POST.get("decision")
         if decision == "deny":
-            return _back_to_client(request, asked, error="access_denied",
-                                   error_description="The person at Monid declined to connect this host.")
+            return _back_to_client(
+                request,
+                asked,
+                error="access_denied",
+                error_description="The person at Monid declined to connect this host.",
+            )
         if decision == "approve" and form.is_valid():
             try:
-                code = oauth_code_issue(client=asked.client, workspace=workspace, user=request.user,
-                                        redirect_uri=asked.redirect_uri, redirect_uri_given=asked.redirect_uri_given,
-                                        code_challenge=asked.code_challenge, scopes=asked.scopes,
-                                        mode=form.cleaned_data["mode"])
+                code = oauth_code_issue(
+                    client=asked.client,
+                    workspace=workspace,
+                    user=request.user,
+                    redirect_uri=asked.redirect_uri,
+                    redirect_uri_given=asked.redirect_uri_given,
+                    code_challenge=asked.code_challenge,
+                    scopes=asked.scopes,
+                    mode=form.cleaned_data["mode"],
+                )
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
             else:
                 return _back_to_client(request, asked, code=code)
-        return _with_form_action(render(request, "billing/oauth_authorize.html", {**context, "form": form},
-                                        status=400), asked)
+        return _with_form_action(
+            render(request, "billing/oauth_authorize.html", {**context, "form": form}, status=400), asked
+        )
     return _with_form_action(render(request, "billing/oauth_authorize.html", {**context, "form": form}), asked)
 
 
 def _with_form_action(response: HttpResponse, asked: _AuthorizationRequest) -> HttpResponse:
     response["Content-Security-Policy"] = settings.MONID_CONTENT_SECURITY_POLICY.replace(
-        "form-action 'self'", f"form-action 'self' {_form_action_source(asked.redirect_uri)}")
+        "form-action 'self'", f"form-action 'self' {_form_action_source(asked.redirect_uri)}"
+    )
     return response
 
 
@@ -287,15 +333,20 @@ def _client_authenticated(request) -> OAuthClient | None:
             return None
         client_id, secret = unquote(basic_id), unquote(basic_secret)  # RFC 6749 section 2.3.1 form-encodes both
     client = oauth_client_get(client_id=client_id) if client_id else None
-    if client is None or (client.secret_hash and not (secret and hmac.compare_digest(hash_key(secret),
-                                                                                    client.secret_hash))):
+    if client is None or (
+        client.secret_hash and not (secret and hmac.compare_digest(hash_key(secret), client.secret_hash))
+    ):
         return None
     return client
 
 
 def _unknown_client() -> JsonResponse:
-    return _oauth_error(401, "invalid_client", "Unknown client, or a wrong or missing client secret.",
-                        {"WWW-Authenticate": 'Basic realm="oauth"'})
+    return _oauth_error(
+        401,
+        "invalid_client",
+        "Unknown client, or a wrong or missing client secret.",
+        {"WWW-Authenticate": 'Basic realm="oauth"'},
+    )
 
 
 @csrf_exempt  # a host's own request, with no cookie
@@ -315,8 +366,9 @@ def token(request):
     if resource is not None and not _on_this_server(resource, request):
         return _oauth_error(400, "invalid_target", f"This server grants access to itself ({issuer(request)}) only.")
     try:
-        api_key, key = oauth_code_exchange(client=client, code=code, redirect_uri=request.POST.get("redirect_uri"),
-                                           code_verifier=verifier)
+        api_key, key = oauth_code_exchange(
+            client=client, code=code, redirect_uri=request.POST.get("redirect_uri"), code_verifier=verifier
+        )
     except ApplicationError as exc:
         return _oauth_error(400, "invalid_grant", exc.message)
     answer = OAuthToken(access_token=key, token_type="Bearer", scope=api_key.scopes)

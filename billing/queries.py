@@ -45,8 +45,11 @@ def api_keys_for_workspace(*, workspace: Workspace):
 
 # What a row of the cost summary is, for each way of grouping it: its columns, as names for the rollup's fields.
 COST_GROUPS = {
-    "key": {"workspace": F("api_key__workspace__slug"), "key": F("api_key__label"),
-            "revoked_at": F("api_key__revoked_at")},
+    "key": {
+        "workspace": F("api_key__workspace__slug"),
+        "key": F("api_key__label"),
+        "revoked_at": F("api_key__revoked_at"),
+    },
     "workspace": {"workspace": F("api_key__workspace__slug")},
     "provider": {"provider_slug": F("provider")},
     "endpoint": {"provider_slug": F("provider"), "path": F("endpoint")},
@@ -55,6 +58,7 @@ COST_GROUPS = {
 
 def _cost_sums() -> dict:
     """Runs by status and summed costs (micro-dollars) of a set of rollup rows, as database aggregates."""
+
     def total(expression, **extra):
         return Coalesce(Sum(expression, **extra), Value(0))
 
@@ -68,8 +72,7 @@ def _cost_sums() -> dict:
     }
 
 
-def _rollup_rows(*, mode: str, start: datetime.date | None, end: datetime.date | None,
-                 workspace: Workspace | None):
+def _rollup_rows(*, mode: str, start: datetime.date | None, end: datetime.date | None, workspace: Workspace | None):
     rows = KeyDailyCost.objects.filter(api_key__mode=mode)
     if workspace is not None:
         rows = rows.filter(api_key__workspace=workspace)
@@ -80,20 +83,34 @@ def _rollup_rows(*, mode: str, start: datetime.date | None, end: datetime.date |
     return rows
 
 
-def cost_summary_by(*, group: str, mode: str, start: datetime.date | None = None,
-                    end: datetime.date | None = None, workspace: Workspace | None = None) -> tuple[list[dict], dict]:
+def cost_summary_by(
+    *,
+    group: str,
+    mode: str,
+    start: datetime.date | None = None,
+    end: datetime.date | None = None,
+    workspace: Workspace | None = None,
+) -> tuple[list[dict], dict]:
     """Runs by status and summed costs over the UTC days [start, end] of live or test keys (of one workspace, or
     all), one row per key, workspace, provider or endpoint (`group`), largest reported first; and the totals row.
     Read from the daily rollup, each in one query: a month is a few thousand rollup rows, however many runs it had."""
     rows = _rollup_rows(mode=mode, start=start, end=end, workspace=workspace)
     columns = COST_GROUPS[group]
-    grouped = (rows.values(**columns).annotate(**_cost_sums())
-               .order_by("-reported_micros", *(name for name in columns if name != "revoked_at")))
+    grouped = (
+        rows.values(**columns)
+        .annotate(**_cost_sums())
+        .order_by("-reported_micros", *(name for name in columns if name != "revoked_at"))
+    )
     return list(grouped), rows.aggregate(**_cost_sums())
 
 
-def cost_daily_series(*, mode: str, start: datetime.date | None = None, end: datetime.date | None = None,
-                      workspace: Workspace | None = None) -> list[dict]:
+def cost_daily_series(
+    *,
+    mode: str,
+    start: datetime.date | None = None,
+    end: datetime.date | None = None,
+    workspace: Workspace | None = None,
+) -> list[dict]:
     """The same sums per UTC day, oldest first, for the days in [start, end] on which runs ended; one query."""
     rows = _rollup_rows(mode=mode, start=start, end=end, workspace=workspace)
     return list(rows.values("day").annotate(**_cost_sums()).order_by("day"))
@@ -108,14 +125,15 @@ def wallet_available_and_held(*, workspace: Workspace) -> tuple[int, int]:
 def workspaces_with_wallets():
     """Every workspace with what it can spend and what is held (as the balance route counts them)."""
     held = Coalesce(F("wallet__held_micros"), Value(0))
-    return (Workspace.objects.order_by("slug")
-            .annotate(available_micros=Coalesce(F("wallet__balance_micros"), Value(0)) - held, held_micros=held,
-                      member_count=Count("members", distinct=True)))
+    return Workspace.objects.order_by("slug").annotate(
+        available_micros=Coalesce(F("wallet__balance_micros"), Value(0)) - held,
+        held_micros=held,
+        member_count=Count("members", distinct=True),
+    )
 
 
 def ledger_newest(*, workspace: Workspace, limit: int = 100):
-    return (LedgerEntry.objects.filter(workspace=workspace).select_related("created_by")
-            .order_by("-id")[:limit])
+    return LedgerEntry.objects.filter(workspace=workspace).select_related("created_by").order_by("-id")[:limit]
 
 
 def workspace_members(*, workspace: Workspace):
@@ -124,8 +142,11 @@ def workspace_members(*, workspace: Workspace):
 
 def invitations_pending(*, workspace: Workspace):
     """Invitations not yet accepted nor expired, newest first, with who sent them."""
-    return (workspace.invitations.filter(accepted_at__isnull=True, expires_at__gt=timezone.now())
-            .select_related("invited_by").order_by("-created_at"))
+    return (
+        workspace.invitations.filter(accepted_at__isnull=True, expires_at__gt=timezone.now())
+        .select_related("invited_by")
+        .order_by("-created_at")
+    )
 
 
 def invitation_for_token(*, token: str) -> Invitation | None:

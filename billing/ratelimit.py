@@ -21,9 +21,12 @@ def requests_counted(*, api_key_id: int, minute: int) -> int:
         return pipeline.execute()[0]
     table, quote = RequestWindow._meta.db_table, connection.ops.quote_name
     with connection.cursor() as cursor:
-        cursor.execute(f'INSERT INTO {quote(table)} ("api_key_id", "minute", "requests") VALUES (%s, %s, 1) '
-                       f'ON CONFLICT ("api_key_id", "minute") DO UPDATE SET "requests" = {quote(table)}."requests" + 1 '
-                       'RETURNING "requests"', [api_key_id, minute])
+        cursor.execute(
+            f'INSERT INTO {quote(table)} ("api_key_id", "minute", "requests") VALUES (%s, %s, 1) '
+            f'ON CONFLICT ("api_key_id", "minute") DO UPDATE SET "requests" = {quote(table)}."requests" + 1 '
+            'RETURNING "requests"',
+            [api_key_id, minute],
+        )
         count = cursor.fetchone()[0]
     if count == 1:  # the key's first request this minute: its earlier minutes are done with
         RequestWindow.objects.filter(api_key_id=api_key_id, minute__lt=minute).delete()

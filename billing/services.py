@@ -20,8 +20,6 @@ from .statements import wallet_hold_take
 
 
 @dataclass(frozen=True)
-
-
 class Settlement:
     """What settling one ended run needs to know of it (billing does not import runs)."""
 
@@ -44,11 +42,17 @@ def settlements_record(settlements: list[Settlement]) -> None:
     Wallet rows are updated in workspace order and rollup rows in key order, so two settlers (several workers on
     PostgreSQL, each with its own runs) never wait on each other in a cycle.
     """
-    LedgerEntry.objects.bulk_create([
-        LedgerEntry(workspace_id=s.workspace_id, kind=kind, amount_micros=amount, run_id=s.run_id)
-        for s in settlements
-        for kind, amount in ((LedgerEntry.Kind.RELEASE, s.held_micros), (LedgerEntry.Kind.CHARGE, s.costs.reported_micros))
-        if amount])
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(workspace_id=s.workspace_id, kind=kind, amount_micros=amount, run_id=s.run_id)
+            for s in settlements
+            for kind, amount in (
+                (LedgerEntry.Kind.RELEASE, s.held_micros),
+                (LedgerEntry.Kind.CHARGE, s.costs.reported_micros),
+            )
+            if amount
+        ]
+    )
     by_workspace = {}
     for s in settlements:
         by_workspace.setdefault(s.workspace_id, []).append(s)
@@ -56,10 +60,13 @@ def settlements_record(settlements: list[Settlement]) -> None:
         released, charged = sum(s.held_micros for s in runs), sum(s.costs.reported_micros for s in runs)
         if released or charged:
             Wallet.objects.filter(workspace_id=workspace_id).update(
-                balance_micros=F("balance_micros") - charged, held_micros=F("held_micros") - released)
+                balance_micros=F("balance_micros") - charged, held_micros=F("held_micros") - released
+            )
         if charged:  # after the wallet's row: see budget_spend_record
-            budget_spend_record(workspace_id=workspace_id,
-                                charges=[(s.ended_at, s.costs.reported_micros) for s in runs if s.costs.reported_micros])
+            budget_spend_record(
+                workspace_id=workspace_id,
+                charges=[(s.ended_at, s.costs.reported_micros) for s in runs if s.costs.reported_micros],
+            )
     groups: dict[tuple, list[int]] = {}
     for s in settlements:
         sums = groups.setdefault((s.api_key_id, s.ended_at.date(), s.provider, s.endpoint, s.status), [0, 0, 0, 0])
@@ -71,9 +78,12 @@ def settlements_record(settlements: list[Settlement]) -> None:
 
 def _key_costs_add(group: dict, runs: int, calculated: int, actual: int, reported: int) -> None:
     """F() keeps concurrent settlers from losing each other's updates."""
-    increments = {"run_count": F("run_count") + runs, "calculated_cost_micros": F("calculated_cost_micros") + calculated,
-                  "actual_cost_micros": F("actual_cost_micros") + actual,
-                  "reported_cost_micros": F("reported_cost_micros") + reported}
+    increments = {
+        "run_count": F("run_count") + runs,
+        "calculated_cost_micros": F("calculated_cost_micros") + calculated,
+        "actual_cost_micros": F("actual_cost_micros") + actual,
+        "reported_cost_micros": F("reported_cost_micros") + reported,
+    }
     rollup = KeyDailyCost.objects.filter(**group)
     if not rollup.update(**increments):  # the group's first run of the day
         KeyDailyCost.objects.get_or_create(**group)
@@ -97,23 +107,35 @@ def key_daily_costs_replace(*, groups: Iterable[dict], rollup_model=KeyDailyCost
 MAX_CREDIT_MICROS = 10**15  # $1,000,000,000: far above any real top-up, far below the column's limit
 # How each kind of ledger entry moves a wallet's (balance, held).
 LEDGER_EFFECTS = {
-    LedgerEntry.Kind.CREDIT: (1, 0), LedgerEntry.Kind.REFUND: (1, 0), LedgerEntry.Kind.CHARGE: (-1, 0),
-    LedgerEntry.Kind.HOLD: (0, 1), LedgerEntry.Kind.RELEASE: (0, -1),
+    LedgerEntry.Kind.CREDIT: (1, 0),
+    LedgerEntry.Kind.REFUND: (1, 0),
+    LedgerEntry.Kind.CHARGE: (-1, 0),
+    LedgerEntry.Kind.HOLD: (0, 1),
+    LedgerEntry.Kind.RELEASE: (0, -1),
 }
 
 
 @transaction.atomic
-def ledger_append(*, workspace_id: int, kind: str, amount_micros: int, run_id: str = "", note: str = "",
-                  created_by=None) -> LedgerEntry:
+def ledger_append(
+    *, workspace_id: int, kind: str, amount_micros: int, run_id: str = "", note: str = "", created_by=None
+) -> LedgerEntry:
     """Appends one entry and moves the wallet's sums by it in the same transaction, so they always agree."""
     balance, held = LEDGER_EFFECTS[kind]
-    moved = {"balance_micros": F("balance_micros") + balance * amount_micros,
-             "held_micros": F("held_micros") + held * amount_micros}
+    moved = {
+        "balance_micros": F("balance_micros") + balance * amount_micros,
+        "held_micros": F("held_micros") + held * amount_micros,
+    }
     if not Wallet.objects.filter(workspace_id=workspace_id).update(**moved):  # the workspace's first entry
         Wallet.objects.get_or_create(workspace_id=workspace_id)
         Wallet.objects.filter(workspace_id=workspace_id).update(**moved)
-    return LedgerEntry.objects.create(workspace_id=workspace_id, kind=kind, amount_micros=amount_micros,
-                                      run_id=run_id, note=note, created_by=created_by)
+    return LedgerEntry.objects.create(
+        workspace_id=workspace_id,
+        kind=kind,
+        amount_micros=amount_micros,
+        run_id=run_id,
+        note=note,
+        created_by=created_by,
+    )
 
 
 def wallet_credit(*, workspace: Workspace, amount_micros: int, note: str, created_by=None) -> LedgerEntry:
@@ -122,8 +144,13 @@ def wallet_credit(*, workspace: Workspace, amount_micros: int, note: str, create
         raise ApplicationError(400, f"A credit must be more than $0 and at most ${MAX_CREDIT_MICROS // 10**6:,}.")
     if not note.strip():
         raise ApplicationError(400, "Say why the wallet is credited: a credit needs a note.")
-    return ledger_append(workspace_id=workspace.pk, kind=LedgerEntry.Kind.CREDIT, amount_micros=amount_micros,
-                         note=note.strip(), created_by=created_by)
+    return ledger_append(
+        workspace_id=workspace.pk,
+        kind=LedgerEntry.Kind.CREDIT,
+        amount_micros=amount_micros,
+        note=note.strip(),
+        created_by=created_by,
+    )
 
 
 @transaction.atomic(savepoint=False)  # a refusal rolls back the caller's transaction too: no run, no hold
@@ -135,13 +162,17 @@ def wallet_hold(*, workspace_id: int, amount_micros: int, run_id: str) -> tuple[
     admitted at once can never both spend the same money. The entry first and the wallet's row last: the row
     stays locked from that UPDATE until the commit, and every run of the workspace waits for it.
     """
-    instances_insert([LedgerEntry(workspace_id=workspace_id, kind=LedgerEntry.Kind.HOLD, amount_micros=amount_micros,
-                                  run_id=run_id)])
+    instances_insert(
+        [LedgerEntry(workspace_id=workspace_id, kind=LedgerEntry.Kind.HOLD, amount_micros=amount_micros, run_id=run_id)]
+    )
     taken = wallet_hold_take(workspace_id=workspace_id, amount_micros=amount_micros)
     if taken is None:
         wallet = Wallet.objects.filter(workspace_id=workspace_id).first()
         available = max(0, wallet.balance_micros - wallet.held_micros) if wallet else 0
-        raise ApplicationError(402, f"The wallet cannot cover this run: it needs {micros_text(amount_micros)} and "
-                                    f"{micros_text(available)} is available, {micros_text(amount_micros - available)} "
-                                    "short. Ask an operator to credit the workspace's wallet, or use a monid_test_ key.")
+        raise ApplicationError(
+            402,
+            f"The wallet cannot cover this run: it needs {micros_text(amount_micros)} and "
+            f"{micros_text(available)} is available, {micros_text(amount_micros - available)} "
+            "short. Ask an operator to credit the workspace's wallet, or use a monid_test_ key.",
+        )
     return taken

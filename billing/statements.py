@@ -23,6 +23,7 @@ def wallet_hold_take(*, workspace_id: int, amount_micros: int) -> tuple[bool, in
         cursor.execute(
             f"UPDATE {quote(table)} SET held_micros = held_micros + %s "
             "WHERE workspace_id = %s AND balance_micros >= held_micros + %s RETURNING controls_active, held_micros",
-            [amount_micros, workspace_id, amount_micros])
+            [amount_micros, workspace_id, amount_micros],
+        )
         row = cursor.fetchone()
     return None if row is None else (bool(row[0]), row[1] - amount_micros)

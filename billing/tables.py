@@ -5,7 +5,6 @@ from decimal import Decimal
 
 from monid_site.money import MICROS_PER_DOLLAR
 
-
 # The first columns for each grouping of the cost summary: heading -> the row's field (queries.COST_GROUPS).
 GROUP_COLUMNS = {
     "key": {"workspace": "workspace", "key": "key"},
@@ -20,8 +19,11 @@ SORT_DEFAULT = "reported"  # largest first: the order cost_summary_by returns
 
 def cost_columns(group: str) -> dict:
     """The table's columns, named for `sort` as the CSV heads them: name -> the row's field."""
-    return {**GROUP_COLUMNS[group], **{count: count for count in COUNTS},
-            **{money: f"{money}_micros" for money in MONEY}}
+    return {
+        **GROUP_COLUMNS[group],
+        **{count: count for count in COUNTS},
+        **{money: f"{money}_micros" for money in MONEY},
+    }
 
 
 def cost_sort(rows: list[dict], *, group: str, sort: str) -> tuple[str, bool]:
@@ -31,8 +33,7 @@ def cost_sort(rows: list[dict], *, group: str, sort: str) -> tuple[str, bool]:
     if name not in columns:
         return SORT_DEFAULT, True
     field, descending = columns[name], sort.startswith("-")
-    rows.sort(key=lambda row: row[field].casefold() if isinstance(row[field], str) else row[field],
-              reverse=descending)
+    rows.sort(key=lambda row: row[field].casefold() if isinstance(row[field], str) else row[field], reverse=descending)
     return name, descending
 
 
@@ -44,9 +45,14 @@ def cost_headings(group: str, *, sort: str, descending: bool) -> list[dict]:
         is_text = name in GROUP_COLUMNS[group]
         current = name == sort
         ascending_next = descending if current else is_text
-        headings.append({"label": name.replace("_", " ").capitalize(), "numeric": not is_text,
-                         "link": name if ascending_next else f"-{name}",
-                         "aria_sort": ("descending" if descending else "ascending") if current else ""})
+        headings.append(
+            {
+                "label": name.replace("_", " ").capitalize(),
+                "numeric": not is_text,
+                "link": name if ascending_next else f"-{name}",
+                "aria_sort": ("descending" if descending else "ascending") if current else "",
+            }
+        )
     return headings
 
 
@@ -61,8 +67,10 @@ def cost_csv_rows(rows: list[dict], totals: dict, *, group: str):
 
 
 def _figures(row: dict) -> list:
-    return [*(row[count] for count in COUNTS), *(f"{Decimal(row[f'{money}_micros']) / MICROS_PER_DOLLAR:.6f}"
-                                                 for money in MONEY)]
+    return [
+        *(row[count] for count in COUNTS),
+        *(f"{Decimal(row[f'{money}_micros']) / MICROS_PER_DOLLAR:.6f}" for money in MONEY),
+    ]
 
 
 def _cell(text: str) -> str:

@@ -16,17 +16,44 @@ from monid_site.errors import ApplicationError
 from monid_site.forms import form_submit
 from monid_site.money import micros_text
 
-from .accounts import (account_sign_up, invitation_accept, invitation_cancel, invitation_check, invitation_create,
-                       invitation_send, invitation_sign_up)
+from .accounts import (
+    account_sign_up,
+    invitation_accept,
+    invitation_cancel,
+    invitation_check,
+    invitation_create,
+    invitation_send,
+    invitation_sign_up,
+)
 from .api_keys import api_key_create, api_key_revoke, api_key_update
 from .controls import control_states, spend_control_set, spend_control_states, spend_control_update
 from .costs import dollars_to_micros
-from .forms import (BudgetForm, CostFilterForm, InvitationForm, InvitedSignUpForm, KeyCreateForm, KeyEditForm,
-                    RunCapForm, SignUpForm, UsageFilterForm, WalletCreditForm)
+from .forms import (
+    BudgetForm,
+    CostFilterForm,
+    InvitationForm,
+    InvitedSignUpForm,
+    KeyCreateForm,
+    KeyEditForm,
+    RunCapForm,
+    SignUpForm,
+    UsageFilterForm,
+    WalletCreditForm,
+)
 from .models import SpendControl
-from .queries import (api_keys_for_workspace, cost_daily_series, cost_summary_by, invitation_for_token,
-                      invitations_pending, ledger_newest, wallet_available_and_held, workspace_for_user,
-                      workspace_members, workspace_of_user_or_404, workspaces_with_wallets)
+from .queries import (
+    api_keys_for_workspace,
+    cost_daily_series,
+    cost_summary_by,
+    invitation_for_token,
+    invitations_pending,
+    ledger_newest,
+    wallet_available_and_held,
+    workspace_for_user,
+    workspace_members,
+    workspace_of_user_or_404,
+    workspaces_with_wallets,
+)
 from .services import wallet_credit
 from .tables import cost_csv_rows, cost_headings, cost_sort
 
@@ -39,6 +66,7 @@ def _workspace_page(template):
     """For a customer page, which acts in the user's own workspace: the view is called with it, and an account
     without one is shown the page's own explanation, since the page itself exists (the actions on a workspace's
     things use workspace_of_user_or_404 instead)."""
+
     def decorate(view):
         @functools.wraps(view)
         def page(request, *args, **kwargs):
@@ -46,7 +74,9 @@ def _workspace_page(template):
             if workspace is None:
                 return render(request, template, {"workspace": None})
             return view(request, workspace, *args, **kwargs)
+
         return page
+
     return decorate
 
 
@@ -58,8 +88,7 @@ def key_list(request, workspace):
     status = 200
     if request.method == "POST":
         form = KeyCreateForm(request.POST)
-        submitted = form_submit(form, lambda data: api_key_create(workspace=workspace, created_by=request.user,
-                                                                  **data))
+        submitted = form_submit(form, lambda data: api_key_create(workspace=workspace, created_by=request.user, **data))
         if submitted.ok:
             api_key, key = submitted.result
             request.session[NEW_KEY] = {"label": api_key.label, "key": key}
@@ -69,9 +98,12 @@ def key_list(request, workspace):
         form = KeyCreateForm()
     # Popped on the GET that follows the redirect, so a reload no longer shows the key.
     new_key = request.session.pop(NEW_KEY, None) if request.method == "GET" else None
-    return render(request, "billing/keys.html", {
-        "workspace": workspace, "keys": api_keys_for_workspace(workspace=workspace), "form": form, "new_key": new_key,
-    }, status=status)
+    return render(
+        request,
+        "billing/keys.html",
+        {"workspace": workspace, "keys": api_keys_for_workspace(workspace=workspace), "form": form, "new_key": new_key},
+        status=status,
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -98,8 +130,11 @@ def key_edit(request, label):
         old_label = api_key.label
         submitted = form_submit(form, lambda data: api_key_update(api_key=api_key, **data))
         if submitted.ok:
-            messages.success(request, f"The key “{old_label}” is saved" + (
-                f", now labelled “{api_key.label}”." if api_key.label != old_label else "."))
+            messages.success(
+                request,
+                f"The key “{old_label}” is saved"
+                + (f", now labelled “{api_key.label}”." if api_key.label != old_label else "."),
+            )
             return redirect("key-list")
         status = submitted.status
     else:
@@ -115,26 +150,38 @@ def cost_summary(request):
     if not form.is_valid():
         return render(request, "billing/costs.html", {"form": form}, status=400)
     choice = form.cleaned_data
-    rows, totals = cost_summary_by(group=choice["group"], mode=choice["mode"], start=choice["start"],
-                                   end=choice["end"])
+    rows, totals = cost_summary_by(group=choice["group"], mode=choice["mode"], start=choice["start"], end=choice["end"])
     sort, descending = cost_sort(rows, group=choice["group"], sort=request.GET.get("sort", ""))
     if request.GET.get("format") == "csv":
-        name = (f"monid-costs-{choice['mode']}-by-{choice['group']}-"
-                f"{choice['start'] or 'start'}-to-{choice['end'] or 'today'}.csv")
-        response = HttpResponse(content_type="text/csv; charset=utf-8",
-                                headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        name = (
+            f"monid-costs-{choice['mode']}-by-{choice['group']}-"
+            f"{choice['start'] or 'start'}-to-{choice['end'] or 'today'}.csv"
+        )
+        response = HttpResponse(
+            content_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+        )
         csv.writer(response).writerows(cost_csv_rows(rows, totals, group=choice["group"]))
         return response
     csv_query = request.GET.copy()
     csv_query["format"] = "csv"
-    return render(request, "billing/costs.html", {
-        "form": form, "group": choice["group"], "mode": choice["mode"], "rows": rows, "totals": totals,
-        "csv_query": csv_query.urlencode(), "sort": f"{'-' if descending else ''}{sort}",
-        "headings": cost_headings(choice["group"], sort=sort, descending=descending),
-        "start": choice["start"], "end": choice["end"],
-        # Per UTC day for the chart, with the same mode and range; none to draw when no run ended in it.
-        "days": cost_daily_series(mode=choice["mode"], start=choice["start"], end=choice["end"]) if rows else [],
-    })
+    return render(
+        request,
+        "billing/costs.html",
+        {
+            "form": form,
+            "group": choice["group"],
+            "mode": choice["mode"],
+            "rows": rows,
+            "totals": totals,
+            "csv_query": csv_query.urlencode(),
+            "sort": f"{'-' if descending else ''}{sort}",
+            "headings": cost_headings(choice["group"], sort=sort, descending=descending),
+            "start": choice["start"],
+            "end": choice["end"],
+            # Per UTC day for the chart, with the same mode and range; none to draw when no run ended in it.
+            "days": cost_daily_series(mode=choice["mode"], start=choice["start"], end=choice["end"]) if rows else [],
+        },
+    )
 
 
 def _staff_only(request):
@@ -158,9 +205,15 @@ def workspace_detail(request, slug):
     status = 200
     if request.method == "POST":
         form = WalletCreditForm(request.POST)
-        submitted = form_submit(form, lambda data: wallet_credit(
-            workspace=workspace, amount_micros=dollars_to_micros(data["amount_usd"]), note=data["note"],
-            created_by=request.user))
+        submitted = form_submit(
+            form,
+            lambda data: wallet_credit(
+                workspace=workspace,
+                amount_micros=dollars_to_micros(data["amount_usd"]),
+                note=data["note"],
+                created_by=request.user,
+            ),
+        )
         if submitted.ok:
             messages.success(request, f"Credited {workspace.slug}'s wallet.")
             return redirect("workspace-detail", slug=workspace.slug)
@@ -168,15 +221,26 @@ def workspace_detail(request, slug):
     else:
         form = WalletCreditForm()
     available, held = wallet_available_and_held(workspace=workspace)
-    controls = sorted(workspace.spend_controls.all(), key=lambda control: (
-        control.kind, SpendControl.Period.values.index(control.period) if control.period else 0))
-    return render(request, "billing/workspace.html", {
-        "workspace": workspace, "available": available, "held": held, "form": form,
-        "members": workspace_members(workspace=workspace), "keys": api_keys_for_workspace(workspace=workspace),
-        # The wallet's holds as read above, rather than spend_control_states reading the wallet again.
-        "controls": control_states(controls, held_micros=held, now=timezone.now()),
-        "entries": ledger_newest(workspace=workspace),
-    }, status=status)
+    controls = sorted(
+        workspace.spend_controls.all(),
+        key=lambda control: (control.kind, SpendControl.Period.values.index(control.period) if control.period else 0),
+    )
+    return render(
+        request,
+        "billing/workspace.html",
+        {
+            "workspace": workspace,
+            "available": available,
+            "held": held,
+            "form": form,
+            "members": workspace_members(workspace=workspace),
+            "keys": api_keys_for_workspace(workspace=workspace),
+            # The wallet's holds as read above, rather than spend_control_states reading the wallet again.
+            "controls": control_states(controls, held_micros=held, now=timezone.now()),
+            "entries": ledger_newest(workspace=workspace),
+        },
+        status=status,
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -193,8 +257,11 @@ def workspace_wallet(request, slug):
 @_workspace_page("billing/customer_wallet.html")
 def customer_wallet(request, workspace):
     available, held = wallet_available_and_held(workspace=workspace)
-    return render(request, "billing/customer_wallet.html", {
-        "workspace": workspace, "available": available, "held": held, "entries": ledger_newest(workspace=workspace)})
+    return render(
+        request,
+        "billing/customer_wallet.html",
+        {"workspace": workspace, "available": available, "held": held, "entries": ledger_newest(workspace=workspace)},
+    )
 
 
 CONTROL_FORMS = {"budget": (BudgetForm, SpendControl.Kind.BUDGET), "run_cap": (RunCapForm, SpendControl.Kind.RUN_CAP)}
@@ -212,25 +279,42 @@ def spend_controls(request, workspace):
             raise Http404("No such form.")
         form_class, kind = CONTROL_FORMS[posted]
         form = page_forms[posted] = form_class(request.POST, prefix=posted)
-        submitted = form_submit(form, lambda data: spend_control_set(
-            workspace=workspace, kind=kind, period=data.get("period", ""),
-            limit_micros=dollars_to_micros(data["limit_usd"]), status=data["status"]))
+        submitted = form_submit(
+            form,
+            lambda data: spend_control_set(
+                workspace=workspace,
+                kind=kind,
+                period=data.get("period", ""),
+                limit_micros=dollars_to_micros(data["limit_usd"]),
+                status=data["status"],
+            ),
+        )
         if submitted.ok:
             control = submitted.result
-            messages.success(request, f"Saved the {control.name}: {micros_text(control.limit_micros)}, "
-                                      f"{control.status.lower()}.")
+            messages.success(
+                request, f"Saved the {control.name}: {micros_text(control.limit_micros)}, {control.status.lower()}."
+            )
             return redirect("spend-controls")
         status = submitted.status
     controls = list(workspace.spend_controls.order_by("kind", "period"))
     states = spend_control_states(workspace=workspace, controls=controls)
     available, _ = wallet_available_and_held(workspace=workspace)
-    return render(request, "billing/controls.html", {
-        "workspace": workspace, "available": available, "budget_form": page_forms["budget"],
-        "run_cap_form": page_forms["run_cap"],
-        "budgets": sorted((state for state in states if state.control.kind == SpendControl.Kind.BUDGET),
-                          key=lambda state: SpendControl.Period.values.index(state.control.period)),
-        "run_cap": next((control for control in controls if control.kind == SpendControl.Kind.RUN_CAP), None),
-    }, status=status)
+    return render(
+        request,
+        "billing/controls.html",
+        {
+            "workspace": workspace,
+            "available": available,
+            "budget_form": page_forms["budget"],
+            "run_cap_form": page_forms["run_cap"],
+            "budgets": sorted(
+                (state for state in states if state.control.kind == SpendControl.Kind.BUDGET),
+                key=lambda state: SpendControl.Period.values.index(state.control.period),
+            ),
+            "run_cap": next((control for control in controls if control.kind == SpendControl.Kind.RUN_CAP), None),
+        },
+        status=status,
+    )
 
 
 @require_POST
@@ -272,8 +356,11 @@ def usage(request, workspace):
     choice = form.cleaned_data
     keys, totals = cost_summary_by(group="key", workspace=workspace, **choice)
     days = cost_daily_series(workspace=workspace, **choice)
-    return render(request, "billing/usage.html", {"workspace": workspace, "form": form, **choice, "keys": keys,
-                                                  "days": days, "totals": totals})
+    return render(
+        request,
+        "billing/usage.html",
+        {"workspace": workspace, "form": form, **choice, "keys": keys, "days": days, "totals": totals},
+    )
 
 
 NEW_INVITATION = "billing.new_invitation"  # session slot that carries a fresh invitation link across one redirect
@@ -287,8 +374,11 @@ def customer_workspace(request, workspace):
     status = 200
     if request.method == "POST":
         form = InvitationForm(request.POST)
-        submitted = form_submit(form, lambda data: invitation_create(workspace=workspace, email=data["email"],
-                                                                     invited_by=request.user), field="email")
+        submitted = form_submit(
+            form,
+            lambda data: invitation_create(workspace=workspace, email=data["email"], invited_by=request.user),
+            field="email",
+        )
         if submitted.ok:
             invitation, token = submitted.result
             link = request.build_absolute_uri(reverse("invitation", args=[token]))
@@ -299,10 +389,18 @@ def customer_workspace(request, workspace):
     else:
         form = InvitationForm()
     new_invitation = request.session.pop(NEW_INVITATION, None) if request.method == "GET" else None
-    return render(request, "billing/customer_workspace.html", {
-        "workspace": workspace, "members": workspace_members(workspace=workspace),
-        "invitations": invitations_pending(workspace=workspace), "form": form, "new_invitation": new_invitation,
-    }, status=status)
+    return render(
+        request,
+        "billing/customer_workspace.html",
+        {
+            "workspace": workspace,
+            "members": workspace_members(workspace=workspace),
+            "invitations": invitations_pending(workspace=workspace),
+            "form": form,
+            "new_invitation": new_invitation,
+        },
+        status=status,
+    )
 
 
 def _invitation_email(request, invitation, link):
@@ -311,8 +409,9 @@ def _invitation_email(request, invitation, link):
         invitation_send(invitation=invitation, link=link)
     except OSError:  # smtplib's errors included
         logger.exception("could not email the invitation to %s", invitation.email)
-        messages.warning(request, f"The invitation to {invitation.email} could not be emailed; send them the "
-                                  "link below yourself.")
+        messages.warning(
+            request, f"The invitation to {invitation.email} could not be emailed; send them the link below yourself."
+        )
     else:
         messages.success(request, f"Invitation emailed to {invitation.email}.")
 
@@ -338,8 +437,7 @@ def invitation_page(request, token):
         return render(request, "billing/invitation_gone.html", {"reason": "unknown"}, status=404)
     if invitation.accepted_at is not None or invitation.is_expired:
         reason = "used" if invitation.accepted_at is not None else "expired"
-        return render(request, "billing/invitation_gone.html", {"invitation": invitation, "reason": reason},
-                      status=410)
+        return render(request, "billing/invitation_gone.html", {"invitation": invitation, "reason": reason}, status=410)
     context = {"invitation": invitation}
     status = 200
     if request.user.is_authenticated:

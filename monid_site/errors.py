@@ -27,8 +27,11 @@ class ErrorSerializer(serializers.Serializer):
 
     code = serializers.IntegerField(help_text="The HTTP status")
     message = serializers.CharField(help_text="What went wrong and what to do")
-    details = serializers.ListField(child=serializers.DictField(), required=False,
-                                    help_text='400 only: [{"path": "input.maxItems", "message": "…"}]')
+    details = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        help_text='400 only: [{"path": "input.maxItems", "message": "…"}]',
+    )
 
 
 def error_responses(*statuses) -> dict:
@@ -47,8 +50,10 @@ def _drf_message(exc):
     if isinstance(exc, exceptions.NotAuthenticated):
         return "Missing API key: send the header 'Authorization: Bearer monid_live_…'."
     if isinstance(exc, exceptions.Throttled):
-        return (f"This API key made more than {settings.MONID_RATE_LIMIT_PER_MINUTE} requests this minute; "
-                f"retry after {exc.wait:.0f} s.")
+        return (
+            f"This API key made more than {settings.MONID_RATE_LIMIT_PER_MINUTE} requests this minute; "
+            f"retry after {exc.wait:.0f} s."
+        )
     if isinstance(exc, exceptions.ParseError):
         return f"The request body is not valid JSON: {exc.detail}"
     if isinstance(exc, exceptions.UnsupportedMediaType):
@@ -57,9 +62,11 @@ def _drf_message(exc):
         return f"{exc.detail} See the API reference for the methods this route accepts."
     detail = exc.detail
     if isinstance(detail, dict):
-        return "; ".join(f"{'body' if field == 'non_field_errors' else field}: "
-                         f"{' '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
-                         for field, msgs in detail.items())
+        return "; ".join(
+            f"{'body' if field == 'non_field_errors' else field}: "
+            f"{' '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
+            for field, msgs in detail.items()
+        )
     if isinstance(detail, list):
         return " ".join(map(str, detail))
     return str(detail)
@@ -72,8 +79,9 @@ def api_exception_handler(exc, context):
         exc = exceptions.NotFound()
     if isinstance(exc, RequestDataTooBig):
         limit_mib = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 2**20
-        return Response(error_body(413, f"The request body is larger than the {limit_mib:g} MiB this API accepts."),
-                        status=413)
+        return Response(
+            error_body(413, f"The request body is larger than the {limit_mib:g} MiB this API accepts."), status=413
+        )
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.status_code, exc.message, exc.details), status=exc.status_code)
     if isinstance(exc, exceptions.APIException):
@@ -94,8 +102,9 @@ def api_exception_handler(exc, context):
 
 @csrf_exempt  # API clients send no CSRF token; an unknown route must still answer 404, not the CSRF 403 page
 def api_route_not_found(request, *args, **kwargs):
-    return JsonResponse(error_body(404, f"There is no API route {request.path}. See the API reference for the routes."),
-                        status=404)
+    return JsonResponse(
+        error_body(404, f"There is no API route {request.path}. See the API reference for the routes."), status=404
+    )
 
 
 def server_error(request, *args, **kwargs):

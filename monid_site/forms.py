@@ -1,9 +1,9 @@
 """The pages' side of "every state change goes through a service": a posted form, a service call, and the
 service's refusal shown on the form, as the API shows it as {code, message}."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from collections.abc import Callable
 
 from .errors import ApplicationError
 

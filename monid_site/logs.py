@@ -26,8 +26,14 @@ from . import metrics
 _context = contextvars.ContextVar("monid_log_context", default={})  # noqa: B039 (never mutated)
 # The access line's own fields, besides the context's.
 ACCESS_FIELDS = ("method", "route", "status", "duration_ms")
-CREDENTIAL_SETTINGS = ("SECRET_KEY", "APIFY_TOKEN", "PDL_API_KEY", "EMAIL_HOST_PASSWORD", "MONID_METRICS_TOKEN",
-                       "MONID_CREDENTIALS_KEY")
+CREDENTIAL_SETTINGS = (
+    "SECRET_KEY",
+    "APIFY_TOKEN",
+    "PDL_API_KEY",
+    "EMAIL_HOST_PASSWORD",
+    "MONID_METRICS_TOKEN",
+    "MONID_CREDENTIALS_KEY",
+)
 # Provider credentials this process has sent (from the environment or the dashboard), by provider: blanked too.
 _credentials_in_use: dict[str, str] = {}
 REDACTED = "[redacted]"
@@ -35,8 +41,12 @@ _SECRET_SHAPES = [
     (re.compile(r"\bmonid_(live|test)_[A-Za-z0-9]+"), rf"monid_\1_{REDACTED}"),
     (re.compile(r"""(authorization['"]?\s*[:=]\s*['"]?)[^'"\n]+""", re.IGNORECASE), rf"\1{REDACTED}"),
     (re.compile(r"\b(bearer\s+)[^\s'\",]+", re.IGNORECASE), rf"\1{REDACTED}"),
-    (re.compile(r"""((?:x-api-key|api[_-]?key|token|password|secret)['"]?\s*[:=]\s*['"]?)[^\s'"&,}]+""",
-                re.IGNORECASE), rf"\1{REDACTED}"),
+    (
+        re.compile(
+            r"""((?:x-api-key|api[_-]?key|token|password|secret)['"]?\s*[:=]\s*['"]?)[^\s'"&,}]+""", re.IGNORECASE
+        ),
+        rf"\1{REDACTED}",
+    ),
     (re.compile(r"(://[^/\s:@]+:)[^/\s@]+@"), rf"\1{REDACTED}@"),
 ]
 access_logger = logging.getLogger("monid.access")
@@ -68,8 +78,12 @@ def request_served(request, get_response):
         response = get_response(request)
         seconds = time.perf_counter() - began
         metrics.request_observed(request, response, seconds)
-        fields = {"method": request.method, "route": metrics.route_of(request), "status": response.status_code,
-                  "duration_ms": round(seconds * 1000, 1)}
+        fields = {
+            "method": request.method,
+            "route": metrics.route_of(request),
+            "status": response.status_code,
+            "duration_ms": round(seconds * 1000, 1),
+        }
         access_logger.info("%(method)s %(route)s %(status)s %(duration_ms)s ms", fields, extra=fields)
     return response
 
@@ -114,9 +128,15 @@ class JsonFormatter(logging.Formatter):
     fields, and the exception's traceback (`exception`) if any. Nothing else of the record."""
 
     def format(self, record):
-        line = {"time": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(timespec="milliseconds")
-                .replace("+00:00", "Z"), "level": record.levelname, "logger": record.name,
-                "message": record.getMessage(), **_context.get()}
+        line = {
+            "time": datetime.datetime.fromtimestamp(record.created, datetime.UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            **_context.get(),
+        }
         line.update((field, getattr(record, field)) for field in ACCESS_FIELDS if hasattr(record, field))
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)

@@ -23,32 +23,59 @@ HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 # Up to a minute: a sync provider's call, or `monid_run` waiting for a run, is answered within a request.
 SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
-HTTP_REQUESTS = Counter("monid_http_requests", "HTTP requests answered, by URL pattern, method and status",
-                        ["route", "method", "status"], registry=EVENTS)
-HTTP_SECONDS = Histogram("monid_http_request_duration_seconds", "Time to answer an HTTP request, by URL pattern",
-                         ["route", "method"], buckets=SECONDS_BUCKETS, registry=EVENTS)
-RUNS_ENDED = Counter("monid_runs_ended", "Runs ended, by provider, endpoint, live or test, the status they ended "
-                     "in and the class of the provider's HTTP status (none: no answer)",
-                     ["provider", "endpoint", "mode", "status", "http_class"], registry=EVENTS)
-RUN_COSTS = Counter("monid_run_cost_micros", "Costs of the runs ended, in micro-dollars: calculated (our price), "
-                    "actual (what the provider billed us), reported (what the customer was charged)",
-                    ["provider", "endpoint", "mode", "cost"], registry=EVENTS)
-PROVIDER_SECONDS = Histogram("monid_provider_request_duration_seconds", "Time of one HTTP request to a provider "
-                             "(each retry is one), by operation and outcome (2xx…5xx, timeout, error)",
-                             ["provider", "operation", "outcome"], buckets=SECONDS_BUCKETS, registry=EVENTS)
-RECONCILED = Counter("monid_reconciler_runs", "Runs the reconciler found stalled: resumed (async) or failed (sync)",
-                     ["action"], registry=EVENTS)
+HTTP_REQUESTS = Counter(
+    "monid_http_requests",
+    "HTTP requests answered, by URL pattern, method and status",
+    ["route", "method", "status"],
+    registry=EVENTS,
+)
+HTTP_SECONDS = Histogram(
+    "monid_http_request_duration_seconds",
+    "Time to answer an HTTP request, by URL pattern",
+    ["route", "method"],
+    buckets=SECONDS_BUCKETS,
+    registry=EVENTS,
+)
+RUNS_ENDED = Counter(
+    "monid_runs_ended",
+    "Runs ended, by provider, endpoint, live or test, the status they ended "
+    "in and the class of the provider's HTTP status (none: no answer)",
+    ["provider", "endpoint", "mode", "status", "http_class"],
+    registry=EVENTS,
+)
+RUN_COSTS = Counter(
+    "monid_run_cost_micros",
+    "Costs of the runs ended, in micro-dollars: calculated (our price), "
+    "actual (what the provider billed us), reported (what the customer was charged)",
+    ["provider", "endpoint", "mode", "cost"],
+    registry=EVENTS,
+)
+PROVIDER_SECONDS = Histogram(
+    "monid_provider_request_duration_seconds",
+    "Time of one HTTP request to a provider (each retry is one), by operation and outcome (2xx…5xx, timeout, error)",
+    ["provider", "operation", "outcome"],
+    buckets=SECONDS_BUCKETS,
+    registry=EVENTS,
+)
+RECONCILED = Counter(
+    "monid_reconciler_runs",
+    "Runs the reconciler found stalled: resumed (async) or failed (sync)",
+    ["action"],
+    registry=EVENTS,
+)
 
 
 def _never_fails(count):
     """A count that cannot be written (a full disk under PROMETHEUS_MULTIPROC_DIR, a bug here) is logged and
     lost: it must never fail, or roll back, what it counts."""
+
     @functools.wraps(count)
     def counting(*args, **kwargs):
         try:
             count(*args, **kwargs)
         except Exception:
             logger.exception("A metric could not be counted")
+
     return counting
 
 

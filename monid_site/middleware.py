@@ -2,7 +2,6 @@ import functools
 import re
 
 from django.conf import settings
-
 from ulid import ULID
 
 from . import logs
@@ -39,11 +38,14 @@ class ContentSecurityPolicyMiddleware:
 
 def content_security_policy(policy: str):
     """A view's own policy, for a page whose third-party code needs more than the default allows."""
+
     def decorate(view):
         @functools.wraps(view)
         def with_policy(request, *args, **kwargs):
             response = view(request, *args, **kwargs)
             response["Content-Security-Policy"] = policy
             return response
+
         return with_policy
+
     return decorate

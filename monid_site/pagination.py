@@ -79,4 +79,5 @@ def page_serializer(items: serializers.Serializer, *, name: str, **fields) -> ty
     and any other `fields`."""
     cursor = serializers.CharField(allow_null=True, help_text="Pass back for the next page; null on the last")
     return extend_schema_serializer(component_name=name)(
-        type(name, (serializers.Serializer,), {"items": items, "cursor": cursor, **fields}))
+        type(name, (serializers.Serializer,), {"items": items, "cursor": cursor, **fields})
+    )

@@ -20,8 +20,14 @@ class JsonObjectField(serializers.Field):
     which costs as much as the object is large, before anything has checked its size."""
 
     default_error_messages = {"invalid": "Expected a JSON object, not {kind}."}
-    KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false",
-             type(None): "null"}
+    KINDS = {
+        list: "an array",
+        str: "a string",
+        int: "a number",
+        float: "a number",
+        bool: "true or false",
+        type(None): "null",
+    }
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
@@ -49,7 +55,8 @@ class StrictSerializer(serializers.Serializer):
         unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
         if unknown:
             raise serializers.ValidationError(
-                {"body": f"unknown field(s) {', '.join(unknown)}; send only {', '.join(self.fields)}."})
+                {"body": f"unknown field(s) {', '.join(unknown)}; send only {', '.join(self.fields)}."}
+            )
         return super().to_internal_value(data)
 
 

@@ -55,10 +55,12 @@ def default_secret_key():
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY and not DEBUG:
-    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is 0 (its default): the key "
-                               "generated into var/secret_key is for a laptop, with DJANGO_DEBUG=1 (as `make run` "
-                               "sets it). Make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(50))',"
-                               " and keep it (API key hashes depend on it)")
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is 0 (its default): the key "
+        "generated into var/secret_key is for a laptop, with DJANGO_DEBUG=1 (as `make run` "
+        "sets it). Make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(50))',"
+        " and keep it (API key hashes depend on it)"
+    )
 SECRET_KEY = SECRET_KEY or default_secret_key()
 ALLOWED_HOSTS = [h.strip() for h in env_str("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 if not ALLOWED_HOSTS:
@@ -108,9 +110,9 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-            ],
+            ]
         },
-    },
+    }
 ]
 
 # Database: SQLite under var/ on a laptop, PostgreSQL (or anything dj-database-url reads) at scale.
@@ -154,8 +156,7 @@ Q_CLUSTER = {
     # seconds, a query each time: idle, 0.05 cost 1.4% of a core (bench/idle.py), 0.25 costs 0.3% and a queued
     # task still starts within a quarter second. A pusher awake takes every task queued, so clusters that poll
     # seldom share a burst of tasks less evenly.
-    **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default",
-                                                "poll": env_int("MONID_QUEUE_POLL_MS", 250) / 1000}),
+    **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default", "poll": env_int("MONID_QUEUE_POLL_MS", 250) / 1000}),
 }
 
 # Async runs (see runs/services.py): a dead worker's step is resumed once its lease lapses, a lost task once its
@@ -247,28 +248,38 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Monid API",
     "DESCRIPTION": "One API in front of many data providers. Authenticate with `Authorization: Bearer <api key>`; "
-                   "`monid_test_` keys are answered from each endpoint's recorded fixtures and are never charged.",
+    "`monid_test_` keys are answered from each endpoint's recorded fixtures and are never charged.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "runs.models.RunStatus",
-                            "SpendControlStatusEnum": ["ACTIVE", "PAUSED"],
-                            "BudgetPeriodEnum": ["HOUR", "DAY", "WEEK", "MONTH"],
-                            "KeySpendPeriodEnum": ["DAY", "WEEK", "MONTH"],
-                            "ControlTypeEnum": ["WORKSPACE_BUDGET", "WORKSPACE_RUN_CAP", "API_KEY_LIMIT"],
-                            "PriceTypeEnum": ["FREE", "PER_CALL", "PER_RESULT", "CREDITS"]},
-    "TAGS": [{"name": "Runs", "description": "Execute data endpoints and follow their runs."},
-             {"name": "API keys", "description": "Keys are created in the dashboard or by a manage key, and shown once."},
-             {"name": "Wallet", "description": "What the workspace has left to spend, in dollars."},
-             {"name": "Catalog", "description": "Find the right endpoint, and learn its input and price."},
-             {"name": "Identity", "description": "Whose key this is, and its workspace."},
-             {"name": "Resources", "description": "Things a provider keeps for the workspace between runs; this "
-                                                  "server provisions none, so the list is always empty."},
-             {"name": "Public registry", "description": "The catalog for anyone, without a key, under /public/v1; "
-                                                        "answers may be cached for a minute."}],
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "runs.models.RunStatus",
+        "SpendControlStatusEnum": ["ACTIVE", "PAUSED"],
+        "BudgetPeriodEnum": ["HOUR", "DAY", "WEEK", "MONTH"],
+        "KeySpendPeriodEnum": ["DAY", "WEEK", "MONTH"],
+        "ControlTypeEnum": ["WORKSPACE_BUDGET", "WORKSPACE_RUN_CAP", "API_KEY_LIMIT"],
+        "PriceTypeEnum": ["FREE", "PER_CALL", "PER_RESULT", "CREDITS"],
+    },
+    "TAGS": [
+        {"name": "Runs", "description": "Execute data endpoints and follow their runs."},
+        {"name": "API keys", "description": "Keys are created in the dashboard or by a manage key, and shown once."},
+        {"name": "Wallet", "description": "What the workspace has left to spend, in dollars."},
+        {"name": "Catalog", "description": "Find the right endpoint, and learn its input and price."},
+        {"name": "Identity", "description": "Whose key this is, and its workspace."},
+        {
+            "name": "Resources",
+            "description": "Things a provider keeps for the workspace between runs; this "
+            "server provisions none, so the list is always empty.",
+        },
+        {
+            "name": "Public registry",
+            "description": "The catalog for anyone, without a key, under /public/v1; "
+            "answers may be cached for a minute.",
+        },
+    ],
 }
 
 SESSION_COOKIE_HTTPONLY = True
@@ -285,13 +296,16 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", not DEBUG)
 _proxy_ssl_header = env_str("DJANGO_SECURE_PROXY_SSL_HEADER")
 if _proxy_ssl_header:
     if not re.fullmatch(r"[A-Za-z0-9-]+", _proxy_ssl_header):
-        raise ImproperlyConfigured(f"DJANGO_SECURE_PROXY_SSL_HEADER must be a header name such as X-Forwarded-Proto, "
-                                   f"not {_proxy_ssl_header!r}")
+        raise ImproperlyConfigured(
+            f"DJANGO_SECURE_PROXY_SSL_HEADER must be a header name such as X-Forwarded-Proto, not {_proxy_ssl_header!r}"
+        )
     SECURE_PROXY_SSL_HEADER = (f"HTTP_{_proxy_ssl_header.upper().replace('-', '_')}", "https")
 X_FRAME_OPTIONS = "DENY"
-MONID_CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                                 "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-                                 "frame-ancestors 'none'")
+MONID_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 
 # Logs: one JSON object per line in production, plain text for the dev server (monid_site/logs.py). Every line goes
 # through RedactSecrets, which blanks anything shaped like a key or a credential.
@@ -302,17 +316,23 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact_secrets": {"()": "monid_site.logs.RedactSecrets"}},
-    "formatters": {"text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-                   "json": {"()": "monid_site.logs.JsonFormatter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": MONID_LOG_FORMAT,
-                             "filters": ["redact_secrets"]}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "monid_site.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": MONID_LOG_FORMAT, "filters": ["redact_secrets"]}
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
     # "django": Django's own console handler (DEBUG only) would write its lines again, past the redaction.
     # "django.request": its 4xx warnings come after the request's log context ended; the access line has them.
-    "loggers": {"django": {"handlers": [], "level": "INFO"}, "django.request": {"level": "ERROR"},
-                "django.db.backends": {"level": "WARNING"},
-                # The MCP SDK logs every stateless request's end at INFO; its warnings and errors still show.
-                "mcp": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO"},
+        "django.request": {"level": "ERROR"},
+        "django.db.backends": {"level": "WARNING"},
+        # The MCP SDK logs every stateless request's end at INFO; its warnings and errors still show.
+        "mcp": {"level": "WARNING"},
+    },
 }
 
 # Email: password resets and workspace invitations. The console backend prints each message to the server's

@@ -20,8 +20,9 @@ def instances_insert(instances: list[Model]) -> None:
         return
     fields, sql = _insert_of(type(instances[0]))
     rows = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params = [field.get_db_prep_save(field.pre_save(instance, True), connection)
-              for instance in instances for field in fields]
+    params = [
+        field.get_db_prep_save(field.pre_save(instance, True), connection) for instance in instances for field in fields
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql + ", ".join([rows] * len(instances)), params)
     for instance in instances:
@@ -54,5 +55,7 @@ def _update_of(model: type[Model], names: tuple[str, ...], unless_field: str, ex
     quote, meta = connection.ops.quote_name, model._meta
     assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in names)
     placeholders = ", ".join(["%s"] * excluded)
-    return (f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s "
-            f"AND {quote(meta.get_field(unless_field).column)} NOT IN ({placeholders})")
+    return (
+        f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s "
+        f"AND {quote(meta.get_field(unless_field).column)} NOT IN ({placeholders})"
+    )

@@ -54,8 +54,10 @@ def attempt_wait(kind: str, *, request, account: str) -> int | None:
     """Counts a POST of this kind; the seconds to wait when it is over a limit, else None."""
     window, per_address, per_account = THROTTLES[kind]
     waits = []
-    for who, limit in ((f"address:{client_address(request)}", per_address),
-                       (f"account:{account.strip().lower()}", per_account if account.strip() else None)):
+    for who, limit in (
+        (f"address:{client_address(request)}", per_address),
+        (f"account:{account.strip().lower()}", per_account if account.strip() else None),
+    ):
         if limit is not None:
             count, wait = _counted(kind, who, window)
             if count > limit:
@@ -65,16 +67,20 @@ def attempt_wait(kind: str, *, request, account: str) -> int | None:
 
 def throttled(kind: str, *, account_field: str):
     """A page view whose POSTs are throttled as THROTTLES[kind] says, the account read from `account_field`."""
+
     def wrap(view):
         @functools.wraps(view)
         def guarded(request, *args, **kwargs):
             if request.method == "POST":
                 wait = attempt_wait(kind, request=request, account=request.POST.get(account_field, ""))
                 if wait:
-                    response = render(request, "registration/throttled.html",
-                                      {"minutes": math.ceil(wait / 60)}, status=429)
+                    response = render(
+                        request, "registration/throttled.html", {"minutes": math.ceil(wait / 60)}, status=429
+                    )
                     response["Retry-After"] = str(wait)
                     return response
             return view(request, *args, **kwargs)
+
         return guarded
+
     return wrap

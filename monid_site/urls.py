@@ -12,8 +12,10 @@ from .throttle import throttled
 
 handler500 = "monid_site.errors.server_error"
 # Redoc (served from our static files) injects its styles and runs its search in a worker made from a blob.
-with_docs_policy = content_security_policy("default-src 'self'; style-src 'self' 'unsafe-inline'; worker-src blob:; "
-                                      "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'")
+with_docs_policy = content_security_policy(
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; worker-src blob:; "
+    "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'"
+)
 
 urlpatterns = [
     # Probes, /metrics, /mcp and its OAuth metadata, the operators' pages.
@@ -29,11 +31,17 @@ urlpatterns = [
     # One login page, throttled: the admin's own would be a second door without a throttle.
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
-    path("login/", throttled("login", account_field="username")(
-        auth_views.LoginView.as_view(redirect_authenticated_user=True)), name="login"),
+    path(
+        "login/",
+        throttled("login", account_field="username")(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password-reset/", throttled("password-reset", account_field="email")(auth_views.PasswordResetView.as_view()),
-         name="password_reset"),
+    path(
+        "password-reset/",
+        throttled("password-reset", account_field="email")(auth_views.PasswordResetView.as_view()),
+        name="password_reset",
+    ),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path("reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),

@@ -25,8 +25,12 @@ def healthz(request):
 def readyz(request):
     """200 when the database, the cache, the broker and at least one worker answer; else 503 naming each that
     did not. With the ORM broker the database is the broker and the cache, so its cache table stands for both."""
-    checks = {"database": _answers(_database), "cache": _answers(_cache), "broker": _answers(broker().ping),
-              "workers": _workers()}
+    checks = {
+        "database": _answers(_database),
+        "cache": _answers(_cache),
+        "broker": _answers(broker().ping),
+        "workers": _workers(),
+    }
     failing = {part: state for part, state in checks.items() if state != "ok"}
     if not failing:
         return JsonResponse({"status": "ok", "checks": checks})

@@ -101,14 +101,26 @@ _DISCOVER_MIN_SCORE = _field(EndpointDiscoverApi.InputSerializer, "minScore")
 _DISCOVER_UNAVAILABLE = _field(EndpointDiscoverApi.InputSerializer, "includeUnavailable")
 _RUNS_LIMIT = _field(RunListApi.FilterSerializer, "limit")
 
-Provider = Annotated[str, Field(description='The provider\'s slug, as monid_discover answers it, '
-                                            'e.g. "pdl" or "apify"')]
-EndpointPath = Annotated[str, Field(description='The endpoint\'s path, starting with "/", as monid_discover answers '
-                                                'it, e.g. "/person/enrich" or "/apidojo/tweet-scraper"')]
+Provider = Annotated[
+    str, Field(description='The provider\'s slug, as monid_discover answers it, e.g. "pdl" or "apify"')
+]
+EndpointPath = Annotated[
+    str,
+    Field(
+        description='The endpoint\'s path, starting with "/", as monid_discover answers '
+        'it, e.g. "/person/enrich" or "/apidojo/tweet-scraper"'
+    ),
+]
 RunId = Annotated[str, Field(description="The run's runId, as monid_run or monid_list_runs answered it")]
-WorkspaceId = Annotated[str | None, Field(description=(
-    "The workspace to act in, its workspaceId as monid_list_workspaces answers it. Best left out: a key acts in "
-    "its own workspace only, and naming another is an error (code 403)"))]
+WorkspaceId = Annotated[
+    str | None,
+    Field(
+        description=(
+            "The workspace to act in, its workspaceId as monid_list_workspaces answers it. Best left out: a key "
+            "acts in its own workspace only, and naming another is an error (code 403)"
+        )
+    ),
+]
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
 
@@ -116,6 +128,7 @@ def _tool(title: str, annotations: ToolAnnotations = READ_ONLY):
     """Registers a tool; a call naming a workspaceId that is not the key's is refused before the tool runs, and the
     database connection its worker thread opened is closed after each call, as Django does after each request (the
     SDK's worker threads are not requests, so nothing else would close it). The SDK passes arguments by name."""
+
     def register(fn):
         @functools.wraps(fn)
         def call(*args, **kwargs):
@@ -123,8 +136,10 @@ def _tool(title: str, annotations: ToolAnnotations = READ_ONLY):
                 return _other_workspace(kwargs["ctx"], kwargs.get("workspaceId")) or fn(*args, **kwargs)
             finally:
                 connections.close_all()
+
         server.add_tool(call, title=title, annotations=annotations)
         return fn
+
     return register
 
 
@@ -133,19 +148,36 @@ def _view(view_class: type[APIView]):
     return view_class.as_view()
 
 
-def _api(ctx: Context, view_class: type[APIView], method: str, path: str, *, body: dict | None = None,
-         query: dict | None = None, **kwargs) -> tuple[int, Any]:
+def _api(
+    ctx: Context,
+    view_class: type[APIView],
+    method: str,
+    path: str,
+    *,
+    body: dict | None = None,
+    query: dict | None = None,
+    **kwargs,
+) -> tuple[int, Any]:
     """Calls a /v1 view in process as the caller: their Authorization header and request id, the route's own path;
     returns its status and JSON body."""
     headers = ctx.headers or {}
     data = json.dumps(body).encode() if body is not None else b""
-    request = WSGIRequest({
-        "REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": path,
-        "QUERY_STRING": urlencode({name: value for name, value in (query or {}).items() if value is not None}),
-        "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(data)), "wsgi.input": io.BytesIO(data),
-        "wsgi.url_scheme": "http", "SERVER_NAME": "localhost", "SERVER_PORT": "80",
-        "HTTP_HOST": headers.get("host", "localhost"), "HTTP_AUTHORIZATION": headers.get("authorization", ""),
-    })
+    request = WSGIRequest(
+        {
+            "REQUEST_METHOD": method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": path,
+            "QUERY_STRING": urlencode({name: value for name, value in (query or {}).items() if value is not None}),
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(data)),
+            "wsgi.input": io.BytesIO(data),
+            "wsgi.url_scheme": "http",
+            "SERVER_NAME": "localhost",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": headers.get("host", "localhost"),
+            "HTTP_AUTHORIZATION": headers.get("authorization", ""),
+        }
+    )
     request.request_id = headers.get("x-request-id", "unknown")  # McpApi passed on the one of the /mcp request
     response = _view(view_class)(request, **kwargs)
     response.render()
@@ -154,8 +186,9 @@ def _api(ctx: Context, view_class: type[APIView], method: str, path: str, *, bod
 
 def _answer(status: int, body: Any) -> CallToolResult:
     """The view's JSON as the tool's answer; an error status makes it a tool error, its text the API's error body."""
-    return CallToolResult(content=[TextContent(type="text", text=json.dumps(body, ensure_ascii=False))],
-                          is_error=status >= 400)
+    return CallToolResult(
+        content=[TextContent(type="text", text=json.dumps(body, ensure_ascii=False))], is_error=status >= 400
+    )
 
 
 def _other_workspace(ctx: Context, workspace_id: str | None) -> CallToolResult | None:
@@ -165,25 +198,51 @@ def _other_workspace(ctx: Context, workspace_id: str | None) -> CallToolResult |
     api_key = _caller_key(ctx) if workspace_id is not None else None
     if api_key is None or workspace_id == api_key.workspace.slug:
         return None  # no workspace named, or no key (the view then answers why not)
-    return _answer(403, error_body(403, (
-        f"This key acts in its own workspace only, {api_key.workspace.slug!r} (see monid_list_workspaces), not in "
-        f"{workspace_id!r}. Leave workspaceId out, or use a key of that workspace.")))
+    return _answer(
+        403,
+        error_body(
+            403,
+            (
+                f"This key acts in its own workspace only, {api_key.workspace.slug!r} (see "
+                f"monid_list_workspaces), not in {workspace_id!r}. Leave workspaceId out, or use a key of that "
+                "workspace."
+            ),
+        ),
+    )
 
 
 @_tool("Find endpoints for a need")
 def monid_discover(
-    query: Annotated[str, Field(min_length=1, max_length=1000,
-                                description='What the data is for, in plain words, e.g. "enrich a person by email", '
-                                            '"twitter posts", "google maps places", "company data"')],
+    query: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=1000,
+            description='What the data is for, in plain words, e.g. "enrich a person by email", '
+            '"twitter posts", "google maps places", "company data"',
+        ),
+    ],
     ctx: Context,
-    limit: Annotated[int, Field(ge=_DISCOVER_LIMIT.min_value, le=_DISCOVER_LIMIT.max_value,
-                                description="At most this many results")] = _DISCOVER_LIMIT.default,
-    minScore: Annotated[float, Field(ge=_DISCOVER_MIN_SCORE.min_value, le=_DISCOVER_MIN_SCORE.max_value,
-                                     description="Leave out the results that score below this, from 0 to 1")
-                        ] = _DISCOVER_MIN_SCORE.default,
-    includeUnavailable: Annotated[bool, Field(description=(
-        "Also answer the endpoints in outage (metrics.status), ranked last; by default they are left out and the "
-        "next matches take their places"))] = _DISCOVER_UNAVAILABLE.default,
+    limit: Annotated[
+        int, Field(ge=_DISCOVER_LIMIT.min_value, le=_DISCOVER_LIMIT.max_value, description="At most this many results")
+    ] = _DISCOVER_LIMIT.default,
+    minScore: Annotated[
+        float,
+        Field(
+            ge=_DISCOVER_MIN_SCORE.min_value,
+            le=_DISCOVER_MIN_SCORE.max_value,
+            description="Leave out the results that score below this, from 0 to 1",
+        ),
+    ] = _DISCOVER_MIN_SCORE.default,
+    includeUnavailable: Annotated[
+        bool,
+        Field(
+            description=(
+                "Also answer the endpoints in outage (metrics.status), ranked last; by default they are left out "
+                "and the next matches take their places"
+            )
+        ),
+    ] = _DISCOVER_UNAVAILABLE.default,
     workspaceId: WorkspaceId = None,
 ) -> CallToolResult:
     """Search Monid's catalog of data endpoints for the ones that fit a need described in plain words. Answers
@@ -193,13 +252,21 @@ def monid_discover(
     runTimeMs {p50, p95}. Use metrics to choose between endpoints that both fit, never to skip the only one that
     does. hints.next is the Monid CLI command that inspects the best match, for information. Call monid_inspect
     next on the endpoint you choose, to learn the input it takes."""
-    return _answer(*_api(ctx, EndpointDiscoverApi, "POST", "/v1/discover", body={
-        "query": query, "limit": limit, "minScore": minScore, "includeUnavailable": includeUnavailable}))
+    return _answer(
+        *_api(
+            ctx,
+            EndpointDiscoverApi,
+            "POST",
+            "/v1/discover",
+            body={"query": query, "limit": limit, "minScore": minScore, "includeUnavailable": includeUnavailable},
+        )
+    )
 
 
 @_tool("Learn an endpoint's input and price")
-def monid_inspect(provider: Provider, endpoint: EndpointPath, ctx: Context,
-                  workspaceId: WorkspaceId = None) -> CallToolResult:
+def monid_inspect(
+    provider: Provider, endpoint: EndpointPath, ctx: Context, workspaceId: WorkspaceId = None
+) -> CallToolResult:
     """Everything needed to run one endpoint: input (its parameters by where they go, each part a JSON Schema:
     pathParams, queryParams, body), inputSchema (the JSON Schema of them all as one flat object, which monid_run
     checks `input` against, with its required fields, limits and examples), price (PER_CALL, or PER_RESULT plus a
@@ -207,22 +274,39 @@ def monid_inspect(provider: Provider, endpoint: EndpointPath, ctx: Context,
     (status and runTimeMs {p50, p95} of its recent runs, when known), tags, the provider's HTTP method and
     documentation URL, and hints.next (the Monid CLI command for a run of the first example, for information).
     Build monid_run's `input` as {body, queryParams, pathParams} from `input`, or flat from inputSchema."""
-    return _answer(*_api(ctx, EndpointInspectApi, "POST", "/v1/inspect",
-                         body={"provider": provider, "endpoint": endpoint}))
+    return _answer(
+        *_api(ctx, EndpointInspectApi, "POST", "/v1/inspect", body={"provider": provider, "endpoint": endpoint})
+    )
 
 
-@_tool("Run an endpoint", ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
-                                          open_world_hint=True))
+@_tool(
+    "Run an endpoint",
+    ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True),
+)
 def monid_run(
     provider: Provider,
     endpoint: EndpointPath,
     ctx: Context,
-    input: Annotated[dict[str, Any] | None, Field(description=(
-        "The endpoint's parameters, as monid_inspect describes them: {body, queryParams, pathParams} (each part "
-        "only when its `input` has it), or flat, one object matching its inputSchema. Left out, {}"))] = None,
-    waitSeconds: Annotated[float, Field(ge=0, le=MAX_WAIT_SECONDS, description=(
-        "Wait up to this many seconds for an asynchronous run to end, and answer the run as monid_get_run does. "
-        "0, the default, answers at once"))] = 0,
+    input: Annotated[
+        dict[str, Any] | None,
+        Field(
+            description=(
+                "The endpoint's parameters, as monid_inspect describes them: {body, queryParams, pathParams} "
+                "(each part only when its `input` has it), or flat, one object matching its inputSchema. Left out, {}"
+            )
+        ),
+    ] = None,
+    waitSeconds: Annotated[
+        float,
+        Field(
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+            description=(
+                "Wait up to this many seconds for an asynchronous run to end, and answer the run as monid_get_run "
+                "does. 0, the default, answers at once"
+            ),
+        ),
+    ] = 0,
     workspaceId: WorkspaceId = None,
 ) -> CallToolResult:
     """Run a data endpoint with `input`, answering at once. This spends money: a run with a live key (monid_live_…)
@@ -240,12 +324,24 @@ def monid_run(
     api_key = _caller_key(ctx) if waitSeconds else None
     with _wait_slot(api_key) as free:
         if not free:
-            return _answer(429, error_body(429, (
-                f"This key already has {settings.MONID_MCP_WAITS_PER_KEY} monid_run calls waiting for their runs. "
-                "Call monid_run without waitSeconds and follow the run with monid_get_run, or wait for one of "
-                "them to answer; no run was made.")))
-        status, body = _api(ctx, RunCreateApi, "POST", "/v1/run", body={
-            "provider": provider, "endpoint": endpoint, **({"input": input} if input is not None else {})})
+            return _answer(
+                429,
+                error_body(
+                    429,
+                    (
+                        f"This key already has {settings.MONID_MCP_WAITS_PER_KEY} monid_run calls waiting for "
+                        "their runs. Call monid_run without waitSeconds and follow the run with monid_get_run, or wait "
+                        "for one of them to answer; no run was made."
+                    ),
+                ),
+            )
+        status, body = _api(
+            ctx,
+            RunCreateApi,
+            "POST",
+            "/v1/run",
+            body={"provider": provider, "endpoint": endpoint, **({"input": input} if input is not None else {})},
+        )
         if status != 202 or not waitSeconds:
             return _answer(status, body)
         run_id = body["runId"]
@@ -255,8 +351,12 @@ def monid_run(
                 break
             # Each second of waiting holds a web thread, so it counts as a request of the key's rate limit; past
             # the limit the run is answered as it stands.
-            if api_key is not None and look % SECOND_OF_POLLS == 0 and requests_counted(
-                    api_key_id=api_key.pk, minute=int(time.time() // 60)) > settings.MONID_RATE_LIMIT_PER_MINUTE:
+            if (
+                api_key is not None
+                and look % SECOND_OF_POLLS == 0
+                and requests_counted(api_key_id=api_key.pk, minute=int(time.time() // 60))
+                > settings.MONID_RATE_LIMIT_PER_MINUTE
+            ):
                 break
             _sleep(POLL_SECONDS)
     return _answer(*_api(ctx, RunDetailApi, "GET", f"/v1/runs/{quote(run_id, safe='')}", run_id=run_id))
@@ -300,24 +400,33 @@ def monid_get_run(runId: RunId, ctx: Context, workspaceId: WorkspaceId = None) -
 @_tool("List runs")
 def monid_list_runs(
     ctx: Context,
-    status: Annotated[Literal[tuple(Run.Status.values)] | None,
-                      Field(description="Only runs with this status")] = None,
+    status: Annotated[Literal[tuple(Run.Status.values)] | None, Field(description="Only runs with this status")] = None,
     provider: Annotated[str | None, Field(description='Only runs of this provider, e.g. "apify"')] = None,
     endpoint: Annotated[str | None, Field(description='Only runs of this endpoint path, e.g. "/person/enrich"')] = None,
-    limit: Annotated[int, Field(ge=_RUNS_LIMIT.min_value, le=_RUNS_LIMIT.max_value,
-                                description="At most this many runs")] = _RUNS_LIMIT.default,
+    limit: Annotated[
+        int, Field(ge=_RUNS_LIMIT.min_value, le=_RUNS_LIMIT.max_value, description="At most this many runs")
+    ] = _RUNS_LIMIT.default,
     cursor: Annotated[str | None, Field(description="The cursor of the previous page, for the next one")] = None,
     workspaceId: WorkspaceId = None,
 ) -> CallToolResult:
     """The workspace's runs, newest first, each without its input and output (monid_get_run has them). Answers
     {items, cursor}: pass cursor back, with the same filters, for the next page; it is null on the last page.
     An ended run's status is COMPLETED, FAILED, BLOCKED, STOPPED or TIME_OUT (past its deadline)."""
-    return _answer(*_api(ctx, RunListApi, "GET", "/v1/runs", query={
-        "status": status, "provider": provider, "endpoint": endpoint, "limit": limit, "cursor": cursor}))
+    return _answer(
+        *_api(
+            ctx,
+            RunListApi,
+            "GET",
+            "/v1/runs",
+            query={"status": status, "provider": provider, "endpoint": endpoint, "limit": limit, "cursor": cursor},
+        )
+    )
 
 
-@_tool("Stop a run", ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False,
-                                     open_world_hint=True))
+@_tool(
+    "Stop a run",
+    ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True),
+)
 def monid_stop_run(runId: RunId, ctx: Context, workspaceId: WorkspaceId = None) -> CallToolResult:
     """Stop an asynchronous run that is READY or RUNNING: it is aborted at the provider and ends STOPPED, and is
     not charged. Answers {runId, status: "STOPPING", message}; monid_get_run shows it STOPPED shortly after. A run
@@ -355,10 +464,13 @@ class _Bridge:
     @staticmethod
     def start():
         asgi_app = server.streamable_http_app(
-            streamable_http_path=PATH, stateless_http=True, json_response=True,
+            streamable_http_path=PATH,
+            stateless_http=True,
+            json_response=True,
             # Django has already checked the Host header against ALLOWED_HOSTS (a rebound DNS name is refused
             # there), and a browser cannot send a page's cross-origin request here with an Authorization header.
-            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False))
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        )
         manager = server.session_manager
         loop = asyncio.new_event_loop()
         threading.Thread(target=loop.run_forever, name="mcp", daemon=True).start()
@@ -398,8 +510,13 @@ class McpApi(APIView):
 
     def post(self, request):
         django_request = request._request
-        environ = {**django_request.environ, "wsgi.input": django_request, "SCRIPT_NAME": "", "PATH_INFO": PATH,
-                   "HTTP_X_REQUEST_ID": django_request.request_id}
+        environ = {
+            **django_request.environ,
+            "wsgi.input": django_request,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": PATH,
+            "HTTP_X_REQUEST_ID": django_request.request_id,
+        }
         answer = {}
 
         def start_response(status, headers, exc_info=None):
@@ -419,6 +536,10 @@ def protected_resource_metadata(request):
     """RFC 9728: /mcp is a protected resource, and this server its authorization server (billing.oauth). Served
     at the path-aware address the 401 names and at the bare one, which hosts try next."""
     metadata = ProtectedResourceMetadata(
-        resource=issuer(request) + PATH, authorization_servers=[issuer(request)],
-        scopes_supported=list(OAuthClient.SCOPES), bearer_methods_supported=["header"], resource_name="Monid")
+        resource=issuer(request) + PATH,
+        authorization_servers=[issuer(request)],
+        scopes_supported=list(OAuthClient.SCOPES),
+        bearer_methods_supported=["header"],
+        resource_name="Monid",
+    )
     return JsonResponse(metadata.model_dump(mode="json", exclude_none=True))

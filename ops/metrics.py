@@ -37,26 +37,45 @@ class StateCollector:
         runs = queries.runs_in_flight(now=now)
         yield _gauge("monid_runs_in_flight", "Runs not yet ended", runs["in_flight"])
         yield _gauge("monid_runs_due", "Async runs whose next step is due and not yet handed to a worker", runs["due"])
-        yield _gauge("monid_runs_due_oldest_seconds", "How long the longest-waiting due run has waited (0: none)",
-                     runs["oldest_due_seconds"] or 0)
+        yield _gauge(
+            "monid_runs_due_oldest_seconds",
+            "How long the longest-waiting due run has waited (0: none)",
+            runs["oldest_due_seconds"] or 0,
+        )
         yield _gauge("monid_runs_stepping", "Async runs a worker is stepping at this moment", runs["stepping"])
         settlement = queries.runs_to_settle(now=now)
-        yield _gauge("monid_runs_to_settle", "Runs ended whose hold the settler has not yet released and charged",
-                     settlement["count"])
-        yield _gauge("monid_settlement_lag_seconds", "How long ago the oldest run still to settle ended (0: the "
-                     "settler has caught up)", settlement["lag_seconds"])
+        yield _gauge(
+            "monid_runs_to_settle",
+            "Runs ended whose hold the settler has not yet released and charged",
+            settlement["count"],
+        )
+        yield _gauge(
+            "monid_settlement_lag_seconds",
+            "How long ago the oldest run still to settle ended (0: the settler has caught up)",
+            settlement["lag_seconds"],
+        )
         broker = queries.broker_state()
-        yield _gauge("monid_queue_up", "1 when the django-q2 broker answered this scrape, else 0", "error" not in broker)
+        yield _gauge(
+            "monid_queue_up", "1 when the django-q2 broker answered this scrape, else 0", "error" not in broker
+        )
         if "error" not in broker:
             yield _gauge("monid_queue_tasks", "Tasks waiting in the django-q2 broker", broker["queued"])
-            yield _gauge("monid_queue_oldest_task_age_seconds", "Seconds since the oldest waiting task was queued "
-                         "(0: none waits)", queue_oldest_age_seconds(now=now))
-        wallets = Wallet.objects.aggregate(balance=Coalesce(Sum("balance_micros"), 0),
-                                           held=Coalesce(Sum("held_micros"), 0))
-        yield _gauge("monid_wallets_balance_micros", "Sum of every wallet's balance, in micro-dollars",
-                     wallets["balance"])
-        yield _gauge("monid_wallets_held_micros", "Sum held on every wallet for live runs in flight, in micro-dollars",
-                     wallets["held"])
+            yield _gauge(
+                "monid_queue_oldest_task_age_seconds",
+                "Seconds since the oldest waiting task was queued (0: none waits)",
+                queue_oldest_age_seconds(now=now),
+            )
+        wallets = Wallet.objects.aggregate(
+            balance=Coalesce(Sum("balance_micros"), 0), held=Coalesce(Sum("held_micros"), 0)
+        )
+        yield _gauge(
+            "monid_wallets_balance_micros", "Sum of every wallet's balance, in micro-dollars", wallets["balance"]
+        )
+        yield _gauge(
+            "monid_wallets_held_micros",
+            "Sum held on every wallet for live runs in flight, in micro-dollars",
+            wallets["held"],
+        )
 
 
 def _gauge(name: str, documentation: str, value) -> GaugeMetricFamily:
@@ -68,8 +87,13 @@ def queue_oldest_age_seconds(*, now) -> float:
     broker a table whose oldest waiting row is the lowest id; each task carries the time it was queued."""
     broker = queue.broker()
     if isinstance(broker, ORM):
-        payload = (broker.get_connection().filter(key=broker.list_key, lock__lte=now).order_by("pk")
-                   .values_list("payload", flat=True).first())
+        payload = (
+            broker.get_connection()
+            .filter(key=broker.list_key, lock__lte=now)
+            .order_by("pk")
+            .values_list("payload", flat=True)
+            .first()
+        )
     else:
         payload = broker.connection.lindex(broker.list_key, 0)
     return max(0.0, (now - SignedPackage.loads(payload)["started"]).total_seconds()) if payload else 0.0
@@ -95,8 +119,10 @@ def metrics_page(request):
     if not token:
         raise Http404("Metrics are off: set MONID_METRICS_TOKEN.")
     if not hmac.compare_digest(request.headers.get("Authorization", "").encode(), f"Bearer {token}".encode()):
-        return JsonResponse(error_body(401, "Send the header 'Authorization: Bearer <MONID_METRICS_TOKEN>'."),
-                            status=401, headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        return JsonResponse(
+            error_body(401, "Send the header 'Authorization: Bearer <MONID_METRICS_TOKEN>'."),
+            status=401,
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     encoder, content_type = choose_encoder(request.headers.get("Accept"))
     return HttpResponse(encoder(_registry_scraped()), content_type=content_type)
-

@@ -26,8 +26,12 @@ def broker_state() -> dict:
     has taken and not yet acknowledged; or why the broker did not answer."""
     broker = queue.broker()
     try:
-        return {"name": broker.info(), "queue": broker.list_key, "queued": broker.queue_size(),
-                "taken": broker.lock_size()}
+        return {
+            "name": broker.info(),
+            "queue": broker.list_key,
+            "queued": broker.queue_size(),
+            "taken": broker.lock_size(),
+        }
     except Exception as exc:  # the page is most wanted when the broker is down: show the rest
         logger.warning("The queue page could not reach the broker: %r", exc)
         return {"error": type(exc).__name__}
@@ -42,10 +46,17 @@ def clusters_reporting(*, now: datetime.datetime) -> list[dict] | None:
     except Exception as exc:
         logger.warning("The queue page could not read the clusters' reports: %r", exc)
         return None
-    return [{"host": stat.host, "id": stat.cluster_id, "status": stat.status, "workers": len(stat.workers),
-             "up_seconds": stat.uptime() if stat.tob else None,
-             "report_age_seconds": max(0.0, (now - stat.timestamp).total_seconds())}
-            for stat in sorted(stats, key=lambda stat: (stat.host, str(stat.cluster_id)))]
+    return [
+        {
+            "host": stat.host,
+            "id": stat.cluster_id,
+            "status": stat.status,
+            "workers": len(stat.workers),
+            "up_seconds": stat.uptime() if stat.tob else None,
+            "report_age_seconds": max(0.0, (now - stat.timestamp).total_seconds()),
+        }
+        for stat in sorted(stats, key=lambda stat: (stat.host, str(stat.cluster_id)))
+    ]
 
 
 def runs_in_flight(*, now: datetime.datetime) -> dict:
@@ -53,8 +64,12 @@ def runs_in_flight(*, now: datetime.datetime) -> dict:
     how many a worker holds at this moment, and how many wait for a later status check."""
     due = Q(next_step_at__lte=now)
     counts = Run.objects.filter(status__in=Run.IN_FLIGHT).aggregate(
-        in_flight=Count("pk"), due=Count("pk", filter=due), oldest_due=Min("next_step_at", filter=due),
-        stepping=Count("pk", filter=Q(lease_until__gt=now)), waiting=Count("pk", filter=Q(next_step_at__gt=now)))
+        in_flight=Count("pk"),
+        due=Count("pk", filter=due),
+        oldest_due=Min("next_step_at", filter=due),
+        stepping=Count("pk", filter=Q(lease_until__gt=now)),
+        waiting=Count("pk", filter=Q(next_step_at__gt=now)),
+    )
     oldest = counts.pop("oldest_due")
     return {**counts, "oldest_due_seconds": (now - oldest).total_seconds() if oldest else None}
 
@@ -63,9 +78,12 @@ def runs_to_settle(*, now: datetime.datetime) -> dict:
     """Runs ended and not yet settled, and how long ago the oldest ended: the settler's lag (0 when it has caught
     up). One query over the runs_run_to_settle index, which holds only those runs."""
     found = Run.objects.filter(settled_at__isnull=True, completed_at__isnull=False).aggregate(
-        count=Count("pk"), oldest=Min("completed_at"))
-    return {"count": found["count"], "lag_seconds": max(0.0, (now - found["oldest"]).total_seconds())
-            if found["oldest"] else 0.0}
+        count=Count("pk"), oldest=Min("completed_at")
+    )
+    return {
+        "count": found["count"],
+        "lag_seconds": max(0.0, (now - found["oldest"]).total_seconds()) if found["oldest"] else 0.0,
+    }
 
 
 def successes_kept(*, now: datetime.datetime) -> dict | None:
@@ -73,16 +91,24 @@ def successes_kept(*, now: datetime.datetime) -> dict | None:
     (Q_CLUSTER save_limit below 0: every run is its own record)."""
     if Conf.SAVE_LIMIT < 0:
         return None
-    return Success.objects.aggregate(last_hour=Count("pk", filter=Q(stopped__gte=now - datetime.timedelta(hours=1))),
-                                     latest=Max("stopped"))
+    return Success.objects.aggregate(
+        last_hour=Count("pk", filter=Q(stopped__gte=now - datetime.timedelta(hours=1))), latest=Max("stopped")
+    )
 
 
 def failures_newest(limit: int = FAILURES_SHOWN) -> list[dict]:
     """The newest failed tasks: function, name, when and the first line of the error. Never the task's
     arguments, nor the traceback."""
     failures = Failure.objects.order_by("-stopped").values("func", "name", "stopped", "result")[:limit]
-    return [{"func": failure["func"], "name": failure["name"], "stopped": failure["stopped"],
-             "error": error_first_line(failure["result"])} for failure in failures]
+    return [
+        {
+            "func": failure["func"],
+            "name": failure["name"],
+            "stopped": failure["stopped"],
+            "error": error_first_line(failure["result"]),
+        }
+        for failure in failures
+    ]
 
 
 def error_first_line(result) -> str:

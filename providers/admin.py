@@ -19,8 +19,15 @@ from monid_site.errors import ApplicationError
 from .credentials import CredentialUnreadable, credential_of, credential_source
 from .engine.loader import ENDPOINT_FILE, ConnectorError, checked, endpoint_check
 from .models import CatalogChange, Endpoint, Provider
-from .services import (CREDENTIAL_MAX_LENGTH, catalog_delete, catalog_save, catalog_subject,
-                       provider_credential_checked, provider_credential_clear, provider_credential_set)
+from .services import (
+    CREDENTIAL_MAX_LENGTH,
+    catalog_delete,
+    catalog_save,
+    catalog_subject,
+    provider_credential_checked,
+    provider_credential_clear,
+    provider_credential_set,
+)
 
 PRICE_FIELDS = ["price_micros", "flat_fee_micros", "credit_cost_micros"]
 TAG_MAX_LENGTH, TAGS_MAX = 30, 20
@@ -36,8 +43,11 @@ def _doc_url_field(model) -> forms.URLField:
     """The model's doc_url, for web pages only; a bare host name is taken as https, as Django 6 will."""
     field = model._meta.get_field("doc_url").formfield(assume_scheme="https", widget=widgets.AdminURLFieldWidget)
     # A code of its own: the form field's message for "invalid" would replace this one.
-    field.validators.append(URLValidator(schemes=["http", "https"], code="not_web",
-                                         message="Enter the http:// or https:// address of a web page."))
+    field.validators.append(
+        URLValidator(
+            schemes=["http", "https"], code="not_web", message="Enter the http:// or https:// address of a web page."
+        )
+    )
     return field
 
 
@@ -78,8 +88,9 @@ class EndpointForm(EndpointPricesForm):
             where = f" (at {exc.json_path})" if exc.path else ""
             raise forms.ValidationError(f"Not a valid JSON Schema (Draft 2020-12){where}: {exc.message}") from None
         if not isinstance(schema, dict) or schema.get("type") != "object":
-            raise forms.ValidationError('The top level of the schema must say "type": "object": a run\'s input '
-                                        "is a JSON object of parameters.")
+            raise forms.ValidationError(
+                'The top level of the schema must say "type": "object": a run\'s input is a JSON object of parameters.'
+            )
         return schema
 
     def clean(self):
@@ -89,10 +100,17 @@ class EndpointForm(EndpointPricesForm):
         if self.errors or data.get("provider") is None:
             return data
         usage = {name: value for name, value in (data.get("usage") or {}).items() if value not in (None, "")}
-        spec = {"input_schema": data["input_schema"], "request": data.get("request") or None,
-                "output": data.get("output") or {},
-                "usage": {"model": data["price_type"], "price_micros": data["price_micros"],
-                          "flat_fee_micros": data["flat_fee_micros"], **usage}}
+        spec = {
+            "input_schema": data["input_schema"],
+            "request": data.get("request") or None,
+            "output": data.get("output") or {},
+            "usage": {
+                "model": data["price_type"],
+                "price_micros": data["price_micros"],
+                "flat_fee_micros": data["flat_fee_micros"],
+                **usage,
+            },
+        }
         try:
             for name in ("request", "usage", "output"):
                 if spec[name] is not None:
@@ -101,8 +119,14 @@ class EndpointForm(EndpointPricesForm):
         except ConnectorError as exc:
             field = exc.where if exc.where in self.fields else exc.field.split(".")[0]
             raise forms.ValidationError({field if field in self.fields else None: str(exc)}) from None
-        data["usage"] = {"unit": "result", "evidence": "results", "estimate": None, "provider_cap": "none",
-                         "provider_cap_note": "", **usage}
+        data["usage"] = {
+            "unit": "result",
+            "evidence": "results",
+            "estimate": None,
+            "provider_cap": "none",
+            "provider_cap_note": "",
+            **usage,
+        }
         data["request"], data["output"] = data.get("request") or {}, data.get("output") or {}
         return data
 
@@ -122,8 +146,9 @@ class EndpointForm(EndpointPricesForm):
             raise forms.ValidationError(f"At most {TAGS_MAX} tags, not {len(tags)}.")
         for tag in tags:
             if not isinstance(tag, str) or not tag.strip() or len(tag) > TAG_MAX_LENGTH:
-                raise forms.ValidationError(f"Each tag is a word or two of at most {TAG_MAX_LENGTH} characters, "
-                                            f"not {json.dumps(tag)}.")
+                raise forms.ValidationError(
+                    f"Each tag is a word or two of at most {TAG_MAX_LENGTH} characters, not {json.dumps(tag)}."
+                )
         return tags
 
 
@@ -131,13 +156,18 @@ class ProviderForm(forms.ModelForm):
     doc_url = _doc_url_field(Provider)
     # Write-only: the page never shows a stored credential, and the box is always empty.
     new_credential = forms.CharField(
-        required=False, max_length=CREDENTIAL_MAX_LENGTH, label="New credential",
+        required=False,
+        max_length=CREDENTIAL_MAX_LENGTH,
+        label="New credential",
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="Live runs send it instead of the environment variable. Stored encrypted and never shown again; "
-                  "leave empty to keep the current one.")
+        "leave empty to keep the current one.",
+    )
     remove_credential = forms.BooleanField(
-        required=False, label="Remove the dashboard credential",
-        help_text="Live runs then send the environment variable's, if it is set.")
+        required=False,
+        label="Remove the dashboard credential",
+        help_text="Live runs then send the environment variable's, if it is set.",
+    )
 
     class Meta:
         model = Provider
@@ -158,7 +188,7 @@ class ProviderForm(forms.ModelForm):
 
 
 def _change_summary(change: CatalogChange) -> str:
-    """"price_micros: 3000 → 4500; input_schema edited" for a change; nothing for a creation or deletion, whose
+    """ "price_micros: 3000 → 4500; input_schema edited" for a change; nothing for a creation or deletion, whose
     page lists every field."""
     if change.action != CatalogChange.Action.CHANGED:
         return ""
@@ -199,16 +229,30 @@ class CatalogEntryAdmin(admin.ModelAdmin):
         if obj.pk is None:
             return "Recorded from the first save."
         changes = CatalogChange.objects.filter(self.history_of(obj)).select_related("changed_by")[:HISTORY_SHOWN]
-        rows = format_html_join("", "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td>"
-                                    "<td>{}</td></tr>", (
-            (reverse("admin:providers_catalogchange_change", args=[change.pk]),
-             f"{localtime(change.at):%Y-%m-%d %H:%M:%S}", change.changed_by or "—", change.action, change.subject,
-             _change_summary(change)) for change in changes))
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:providers_catalogchange_change", args=[change.pk]),
+                    f"{localtime(change.at):%Y-%m-%d %H:%M:%S}",
+                    change.changed_by or "—",
+                    change.action,
+                    change.subject,
+                    _change_summary(change),
+                )
+                for change in changes
+            ),
+        )
         if not rows:
             return "No changes recorded yet."
-        return format_html('<table><thead><tr><th>When</th><th>Who</th><th>Action</th><th>Subject</th><th>What</th>'
-                           '</tr></thead><tbody>{}</tbody></table><p><a href="{}?{}">All of its changes</a></p>',
-                           rows, reverse("admin:providers_catalogchange_changelist"), self.history_link(obj))
+        return format_html(
+            "<table><thead><tr><th>When</th><th>Who</th><th>Action</th><th>Subject</th><th>What</th>"
+            '</tr></thead><tbody>{}</tbody></table><p><a href="{}?{}">All of its changes</a></p>',
+            rows,
+            reverse("admin:providers_catalogchange_changelist"),
+            self.history_link(obj),
+        )
 
 
 class EndpointInline(admin.TabularInline):
@@ -247,8 +291,11 @@ class ProviderAdmin(CatalogEntryAdmin):
         except CredentialUnreadable as exc:
             return str(exc)
         source = credential_source(obj)
-        return "Not set: live runs are refused with 503; test mode works." if source == "not set" else \
-            source[:1].upper() + source[1:] + "."
+        return (
+            "Not set: live runs are refused with 503; test mode works."
+            if source == "not set"
+            else source[:1].upper() + source[1:] + "."
+        )
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -276,8 +323,15 @@ class ProviderAdmin(CatalogEntryAdmin):
 @admin.register(Endpoint)
 class EndpointAdmin(CatalogEntryAdmin):
     form = EndpointForm
-    list_display = ["provider", "path", "price_type", "price_micros", "flat_fee_micros", "credit_cost_micros",
-                    "enabled"]
+    list_display = [
+        "provider",
+        "path",
+        "price_type",
+        "price_micros",
+        "flat_fee_micros",
+        "credit_cost_micros",
+        "enabled",
+    ]
     list_filter = ["provider", "enabled", "price_type"]
     list_editable = ["enabled"]
     list_select_related = ["provider"]
@@ -302,8 +356,14 @@ class CatalogChangeAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Changes")
     def fields_changed(self, change):
-        rows = format_html_join("", "<tr><th>{}</th><td><pre>{}</pre></td><td><pre>{}</pre></td></tr>", (
-            (name, json.dumps(before, indent=2), json.dumps(after, indent=2))
-            for name, (before, after) in change.changes.items()))
-        return format_html("<table><thead><tr><th>Field</th><th>Before</th><th>After</th></tr></thead>"
-                           "<tbody>{}</tbody></table>", rows)
+        rows = format_html_join(
+            "",
+            "<tr><th>{}</th><td><pre>{}</pre></td><td><pre>{}</pre></td></tr>",
+            (
+                (name, json.dumps(before, indent=2), json.dumps(after, indent=2))
+                for name, (before, after) in change.changes.items()
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>Field</th><th>Before</th><th>After</th></tr></thead><tbody>{}</tbody></table>", rows
+        )

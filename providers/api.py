@@ -8,13 +8,24 @@ from rest_framework.views import APIView
 
 from monid_site.errors import error_responses
 from monid_site.pagination import PageQuerySerializer, cursor_page, page_serializer
-from monid_site.serializers import (StrictBooleanField, StrictCharField, StrictFloatField, StrictIntegerField,
-                                   StrictSerializer)
+from monid_site.serializers import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictFloatField,
+    StrictIntegerField,
+    StrictSerializer,
+)
 
 from .describe import endpoint_input, inspect_command, price_notes, run_command
 from .health import HISTORY_HOURS, STATUSES, endpoints_health
-from .queries import (catalog_counts, endpoint_get_enabled, endpoints_discover, endpoints_enabled,
-                      provider_get_listed, providers_listed)
+from .queries import (
+    catalog_counts,
+    endpoint_get_enabled,
+    endpoints_discover,
+    endpoints_enabled,
+    provider_get_listed,
+    providers_listed,
+)
 from .search import endpoints_search
 from .serializers import PriceSerializer
 
@@ -55,8 +66,10 @@ class EndpointCardSerializer(serializers.Serializer):
 
 
 EndpointPageSerializer = page_serializer(
-    EndpointCardSerializer(many=True), name="EndpointPage",
-    total=serializers.IntegerField(help_text="Endpoints in the whole list, over all its pages"))
+    EndpointCardSerializer(many=True),
+    name="EndpointPage",
+    total=serializers.IntegerField(help_text="Endpoints in the whole list, over all its pages"),
+)
 
 
 def endpoint_page_body(endpoints, *, params: dict, cursor_kind: str, total: int) -> dict:
@@ -68,16 +81,20 @@ def endpoint_page_body(endpoints, *, params: dict, cursor_kind: str, total: int)
 class EndpointListApi(APIView):
     scope = "catalog"
 
-    @extend_schema(tags=[CATALOG], operation_id="endpoint_list",
-                   summary="Browse the enabled catalog, by provider and path",
-                   parameters=[PageQuerySerializer],
-                   responses={200: EndpointPageSerializer, **error_responses(400, 401, 403)})
+    @extend_schema(
+        tags=[CATALOG],
+        operation_id="endpoint_list",
+        summary="Browse the enabled catalog, by provider and path",
+        parameters=[PageQuerySerializer],
+        responses={200: EndpointPageSerializer, **error_responses(400, 401, 403)},
+    )
     def get(self, request):
         query = PageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         endpoints = endpoints_enabled()
-        return Response(endpoint_page_body(endpoints, params=query.validated_data, cursor_kind="endpoints",
-                                           total=endpoints.count()))
+        return Response(
+            endpoint_page_body(endpoints, params=query.validated_data, cursor_kind="endpoints", total=endpoints.count())
+        )
 
 
 class RunTimeSerializer(serializers.Serializer):
@@ -93,13 +110,15 @@ class MetricsSerializer(serializers.Serializer):
     # one query for them all.
 
     status = serializers.ChoiceField(
-        choices=STATUSES, required=False,
+        choices=STATUSES,
+        required=False,
         help_text=f"From the live runs that ended in the last {settings.MONID_HEALTH_WINDOW_MINUTES} minutes: "
-                  f"healthy; degraded (under {settings.MONID_HEALTH_DEGRADED_BELOW_PERCENT} % succeeded, or slow); "
-                  f"outage (under {settings.MONID_HEALTH_OUTAGE_BELOW_PERCENT} % succeeded). Without enough of "
-                  f"them ({settings.MONID_HEALTH_MIN_RUNS}), from the last known state of the last "
-                  f"{HISTORY_HOURS} hours: stable (it was healthy) or degraded (it was not). Absent when neither "
-                  "is known. Prefer a healthy or stable endpoint.")
+        f"healthy; degraded (under {settings.MONID_HEALTH_DEGRADED_BELOW_PERCENT} % succeeded, or slow); "
+        f"outage (under {settings.MONID_HEALTH_OUTAGE_BELOW_PERCENT} % succeeded). Without enough of "
+        f"them ({settings.MONID_HEALTH_MIN_RUNS}), from the last known state of the last "
+        f"{HISTORY_HOURS} hours: stable (it was healthy) or degraded (it was not). Absent when neither "
+        "is known. Prefer a healthy or stable endpoint.",
+    )
     runTimeMs = RunTimeSerializer(required=False, help_text="The durations of the runs the status was judged on")
 
     def to_representation(self, endpoint):
@@ -112,8 +131,9 @@ class MetricsSerializer(serializers.Serializer):
 
 
 class HintsSerializer(serializers.Serializer):
-    next = serializers.CharField(help_text="The command of Monid's CLI to run next, e.g. monid inspect -p pdl -e "
-                                           "/person/enrich")
+    next = serializers.CharField(
+        help_text="The command of Monid's CLI to run next, e.g. monid inspect -p pdl -e /person/enrich"
+    )
 
 
 class EndpointSummarySerializer(serializers.Serializer):
@@ -144,14 +164,18 @@ class EndpointDiscoverApi(APIView):
 
     @extend_schema_serializer(component_name="Discover")
     class InputSerializer(StrictSerializer):
-        query = StrictCharField(min_length=1, max_length=1000,
-                                help_text='What the data is for, in plain words, e.g. "twitter posts"')
+        query = StrictCharField(
+            min_length=1, max_length=1000, help_text='What the data is for, in plain words, e.g. "twitter posts"'
+        )
         limit = StrictIntegerField(min_value=1, max_value=50, default=5, help_text="At most this many results")
-        minScore = StrictFloatField(min_value=0, max_value=1, default=0,
-                                    help_text="Leave out the results that score below this")
+        minScore = StrictFloatField(
+            min_value=0, max_value=1, default=0, help_text="Leave out the results that score below this"
+        )
         includeUnavailable = StrictBooleanField(
-            default=False, help_text="Include the endpoints in outage (metrics.status), ranked last; by default "
-                                     "they are left out and the next matches take their places")
+            default=False,
+            help_text="Include the endpoints in outage (metrics.status), ranked last; by default "
+            "they are left out and the next matches take their places",
+        )
 
     @extend_schema_serializer(component_name="Discovery")
     class OutputSerializer(serializers.Serializer):
@@ -160,28 +184,43 @@ class EndpointDiscoverApi(APIView):
         count = serializers.IntegerField(help_text="How many results there are")
         hints = HintsSerializer(required=False, help_text="With a result: how to inspect the best one")
 
-    @extend_schema(tags=[CATALOG], operation_id="endpoint_discover", summary="Find the endpoints for a need",
-                   description="Full-text search over the names, paths, tags and descriptions of the enabled "
-                               "catalog: any word may match, whole, stemmed or as the start of a word; an endpoint "
-                               "matching more of the words, or matching them in its name, ranks higher.",
-                   request=InputSerializer, responses={200: OutputSerializer, **error_responses(400, 401, 403, 415)})
+    @extend_schema(
+        tags=[CATALOG],
+        operation_id="endpoint_discover",
+        summary="Find the endpoints for a need",
+        description="Full-text search over the names, paths, tags and descriptions of the enabled "
+        "catalog: any word may match, whole, stemmed or as the start of a word; an endpoint "
+        "matching more of the words, or matching them in its name, ranks higher.",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **error_responses(400, 401, 403, 415)},
+    )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        results, health = endpoints_discover(data["query"], limit=data["limit"], min_score=data["minScore"],
-                                             include_unavailable=data["includeUnavailable"])
-        body = {"results": DiscoverResultSerializer(results, many=True, context={"health": health}).data,
-                "query": data["query"], "count": len(results)}
+        results, health = endpoints_discover(
+            data["query"],
+            limit=data["limit"],
+            min_score=data["minScore"],
+            include_unavailable=data["includeUnavailable"],
+        )
+        body = {
+            "results": DiscoverResultSerializer(results, many=True, context={"health": health}).data,
+            "query": data["query"],
+            "count": len(results),
+        }
         if results:
             body["hints"] = {"next": inspect_command(results[0])}
         return Response(body)
 
 
 class InspectPriceSerializer(PriceSerializer):
-    notes = serializers.ListField(child=serializers.CharField(), required=False,
-                                  help_text="What a per-unit price counts, its flat fee and the hold a run's input "
-                                            "sets; absent when the price says it all")
+    notes = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="What a per-unit price counts, its flat fee and the hold a run's input "
+        "sets; absent when the price says it all",
+    )
 
     def to_representation(self, endpoint):
         price, notes = super().to_representation(endpoint), price_notes(endpoint)
@@ -225,10 +264,12 @@ class EndpointInspectApi(APIView):
         method = serializers.CharField(help_text="The HTTP method the provider's API takes")
         docUrl = serializers.SerializerMethodField()
         notes = NotesField(help_text="What an agent should know before calling it, one sentence or so each")
-        input = EndpointInputSerializer(source="*", help_text="Where each parameter goes; an empty object when "
-                                                              "the endpoint takes none")
-        inputSchema = serializers.JSONField(source="input_schema",
-                                            help_text="The JSON Schema that POST /v1/run checks `input` against")
+        input = EndpointInputSerializer(
+            source="*", help_text="Where each parameter goes; an empty object when the endpoint takes none"
+        )
+        inputSchema = serializers.JSONField(
+            source="input_schema", help_text="The JSON Schema that POST /v1/run checks `input` against"
+        )
         hints = serializers.SerializerMethodField()
 
         def get_summary(self, endpoint) -> str:
@@ -243,10 +284,13 @@ class EndpointInspectApi(APIView):
         def get_hints(self, endpoint):
             return {"next": run_command(endpoint)}
 
-    @extend_schema(tags=[CATALOG], operation_id="endpoint_inspect",
-                   summary="Everything needed to call one endpoint: its input, price and notes",
-                   request=InputSerializer,
-                   responses={200: OutputSerializer, **error_responses(400, 401, 403, 404, 415)})
+    @extend_schema(
+        tags=[CATALOG],
+        operation_id="endpoint_inspect",
+        summary="Everything needed to call one endpoint: its input, price and notes",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **error_responses(400, 401, 403, 404, 415)},
+    )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -274,8 +318,13 @@ class CatalogStatsApi(_PublicApi):
         endpointCount = serializers.IntegerField(help_text="Enabled endpoints of enabled providers")
         providerCount = serializers.IntegerField(help_text="Enabled providers with at least one enabled endpoint")
 
-    @extend_schema(tags=[PUBLIC], operation_id="public_stats", summary="How many endpoints and providers", auth=[],
-                   responses={200: OutputSerializer, **error_responses()})
+    @extend_schema(
+        tags=[PUBLIC],
+        operation_id="public_stats",
+        summary="How many endpoints and providers",
+        auth=[],
+        responses={200: OutputSerializer, **error_responses()},
+    )
     def get(self, request):
         counts = catalog_counts()
         return Response({"endpointCount": counts["endpoints"], "providerCount": counts["providers"]})
@@ -292,8 +341,14 @@ class ProviderCardSerializer(serializers.Serializer):
 class ProviderListApi(_PublicApi):
     OutputSerializer = page_serializer(ProviderCardSerializer(many=True), name="ProviderPage")
 
-    @extend_schema(tags=[PUBLIC], operation_id="public_provider_list", summary="List the providers, by slug",
-                   auth=[], parameters=[PageQuerySerializer], responses={200: OutputSerializer, **error_responses(400)})
+    @extend_schema(
+        tags=[PUBLIC],
+        operation_id="public_provider_list",
+        summary="List the providers, by slug",
+        auth=[],
+        parameters=[PageQuerySerializer],
+        responses={200: OutputSerializer, **error_responses(400)},
+    )
     def get(self, request):
         query = PageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -302,27 +357,49 @@ class ProviderListApi(_PublicApi):
 
 
 class ProviderEndpointListApi(_PublicApi):
-    @extend_schema(tags=[PUBLIC], operation_id="public_provider_endpoint_list",
-                   summary="List a provider's enabled endpoints, by path", auth=[], parameters=[PageQuerySerializer],
-                   responses={200: EndpointPageSerializer, **error_responses(400, 404)})
+    @extend_schema(
+        tags=[PUBLIC],
+        operation_id="public_provider_endpoint_list",
+        summary="List a provider's enabled endpoints, by path",
+        auth=[],
+        parameters=[PageQuerySerializer],
+        responses={200: EndpointPageSerializer, **error_responses(400, 404)},
+    )
     def get(self, request, provider):
         query = PageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         listed = provider_get_listed(slug=provider)
-        return Response(endpoint_page_body(endpoints_enabled().filter(provider=listed), params=query.validated_data,
-                                           cursor_kind=f"provider-endpoints.{listed.slug}",
-                                           total=listed.endpoint_count))
+        return Response(
+            endpoint_page_body(
+                endpoints_enabled().filter(provider=listed),
+                params=query.validated_data,
+                cursor_kind=f"provider-endpoints.{listed.slug}",
+                total=listed.endpoint_count,
+            )
+        )
 
 
 class EndpointDetailApi(_PublicApi):
-    @extend_schema(tags=[PUBLIC], operation_id="public_endpoint_get", summary="Get one endpoint's card", auth=[],
-                   parameters=[OpenApiParameter("endpoint", str, OpenApiParameter.PATH,
-                                                description="The endpoint's path without its first '/', e.g. "
-                                                            "apidojo/tweet-scraper: it may contain slashes")],
-                   responses={200: EndpointCardSerializer, **error_responses(404)})
+    @extend_schema(
+        tags=[PUBLIC],
+        operation_id="public_endpoint_get",
+        summary="Get one endpoint's card",
+        auth=[],
+        parameters=[
+            OpenApiParameter(
+                "endpoint",
+                str,
+                OpenApiParameter.PATH,
+                description="The endpoint's path without its first '/', e.g. "
+                "apidojo/tweet-scraper: it may contain slashes",
+            )
+        ],
+        responses={200: EndpointCardSerializer, **error_responses(404)},
+    )
     def get(self, request, provider, endpoint):
-        return Response(EndpointCardSerializer(endpoint_get_enabled(provider=provider,
-                                                                    path="/" + endpoint.lstrip("/"))).data)
+        return Response(
+            EndpointCardSerializer(endpoint_get_enabled(provider=provider, path="/" + endpoint.lstrip("/"))).data
+        )
 
 
 class SearchHitSerializer(EndpointCardSerializer):
@@ -340,9 +417,15 @@ class EndpointSearchApi(_PublicApi):
         query = serializers.CharField()
         count = serializers.IntegerField(help_text="How many items there are")
 
-    @extend_schema(tags=[PUBLIC], operation_id="public_search", summary="Search the catalog", auth=[],
-                   description="The same search as POST /v1/discover, for anyone.",
-                   parameters=[QuerySerializer], responses={200: OutputSerializer, **error_responses(400)})
+    @extend_schema(
+        tags=[PUBLIC],
+        operation_id="public_search",
+        summary="Search the catalog",
+        auth=[],
+        description="The same search as POST /v1/discover, for anyone.",
+        parameters=[QuerySerializer],
+        responses={200: OutputSerializer, **error_responses(400)},
+    )
     def get(self, request):
         query = self.QuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -23,8 +23,7 @@ from monid_site import logs
 from .models import Provider, ProviderCredential
 
 CACHE_SECONDS = 5.0
-KEY_HINT = ('make one with: python -c "from cryptography.fernet import Fernet; '
-            'print(Fernet.generate_key().decode())"')
+KEY_HINT = 'make one with: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
 _kept: tuple[float, dict[int, ProviderCredential]] | None = None  # (when read, provider id -> its stored row)
 
 
@@ -51,8 +50,9 @@ def _fernet(keys: str) -> MultiFernet:
     try:
         return MultiFernet([Fernet(key.strip()) for key in keys.split(",") if key.strip()])
     except ValueError as exc:  # not 32 bytes of URL-safe base64
-        raise CredentialUnreadable(f"MONID_CREDENTIALS_KEY holds something that is not a Fernet key; {KEY_HINT}") \
-            from exc
+        raise CredentialUnreadable(
+            f"MONID_CREDENTIALS_KEY holds something that is not a Fernet key; {KEY_HINT}"
+        ) from exc
 
 
 def _keys() -> MultiFernet:
@@ -126,7 +126,8 @@ def credential_source(provider: Provider) -> str:
     stored = stored_credential(provider)
     if stored is not None:
         return f"set in the dashboard on {stored.set_at:%Y-%m-%d %H:%M:%S} UTC" + (
-            f" by {stored.set_by}" if stored.set_by else "")
+            f" by {stored.set_by}" if stored.set_by else ""
+        )
     if provider.credential_name and deploy_setting(provider.credential_name):
         return f"from the environment variable {provider.credential_name}"
     return "not set"

@@ -56,8 +56,10 @@ def price_notes(endpoint: Endpoint) -> list[str]:
         if fields and len(fields) < len(factors):
             fields.append("the rest of the input")
         source = f", worked out from {' and '.join(fields)}" if fields else ""
-        notes.append(f"Each run is first held for the most units its input can bill (at most {estimate['maximum']:,})"
-                     f"{source}; it is never charged more than that hold.")
+        notes.append(
+            f"Each run is first held for the most units its input can bill (at most {estimate['maximum']:,})"
+            f"{source}; it is never charged more than that hold."
+        )
     return notes
 
 
@@ -70,7 +72,7 @@ def run_command(endpoint: Endpoint) -> str:
     whose run the CLI would otherwise leave running."""
     example, parts = (endpoint.input_schema.get("examples") or [{}])[0], {}
     # A connector file's examples are checked inputs; one an operator typed in the admin may be anything.
-    for name, value in (example.items() if isinstance(example, dict) else []):
+    for name, value in example.items() if isinstance(example, dict) else []:
         parts.setdefault(_part(endpoint, name), {})[name] = value
     command = f"monid run -p {shlex.quote(endpoint.provider.slug)} -e {shlex.quote(endpoint.path)}"
     for part, flag in RUN_FLAGS.items():

@@ -83,18 +83,29 @@ def endpoint_health_board(*, now: datetime.datetime) -> list[dict]:
     worst state sampled in that hour, None when there was no sample."""
     first_hour = now.replace(minute=0, second=0, microsecond=0) - (HISTORY_HOURS - 1) * ONE_HOUR
     worst = Max(Case(*(When(state=state, then=Value(severity)) for state, severity in SEVERITY.items())))
-    hours = (EndpointHealthSample.objects.filter(at__gte=first_hour, at__lte=now).annotate(hour=TruncHour("at"))
-             .values("endpoint_id", "hour").annotate(worst=worst).order_by())
+    hours = (
+        EndpointHealthSample.objects.filter(at__gte=first_hour, at__lte=now)
+        .annotate(hour=TruncHour("at"))
+        .values("endpoint_id", "hour")
+        .annotate(worst=worst)
+        .order_by()
+    )
     by_severity = {severity: state for state, severity in SEVERITY.items()}
     history = defaultdict(lambda: [None] * HISTORY_HOURS)
     for row in hours:
         history[row["endpoint_id"]][(row["hour"] - first_hour) // ONE_HOUR] = by_severity[row["worst"]]
     newest = {sample.endpoint_id: sample for sample in _newest_samples(now=now)}
-    rows = [{"endpoint": endpoint, "sample": newest.get(endpoint.pk),
-             "state": newest[endpoint.pk].state if endpoint.pk in newest else State.UNKNOWN,
-             "history": [{"hour": first_hour + n * ONE_HOUR, "state": state}
-                         for n, state in enumerate(history[endpoint.pk])]}
-            for endpoint in Endpoint.objects.select_related("provider").filter(pk__in=list(history))]
+    rows = [
+        {
+            "endpoint": endpoint,
+            "sample": newest.get(endpoint.pk),
+            "state": newest[endpoint.pk].state if endpoint.pk in newest else State.UNKNOWN,
+            "history": [
+                {"hour": first_hour + n * ONE_HOUR, "state": state} for n, state in enumerate(history[endpoint.pk])
+            ],
+        }
+        for endpoint in Endpoint.objects.select_related("provider").filter(pk__in=list(history))
+    ]
     return sorted(rows, key=lambda row: (-SEVERITY[row["state"]], row["endpoint"].provider.slug, row["endpoint"].path))
 
 

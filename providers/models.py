@@ -31,15 +31,22 @@ class Provider(models.Model):
     categories = models.JSONField(default=list, blank=True, help_text='e.g. ["people", "companies"]')
     protocol = models.CharField(max_length=20, choices=Protocol.choices, default=Protocol.HTTP)
     base_url = models.URLField(help_text="Where its API lives; <SLUG>_API_BASE_URL in the environment overrides it")
-    auth = models.JSONField(default=dict, help_text='How the credential is sent: {"scheme": "bearer"}, '
-                                                    '{"scheme": "header", "name": "X-Api-Key"} or '
-                                                    '{"scheme": "query", "name": "api_key"}')
-    credential_name = models.CharField(max_length=100, blank=True,
-                                       help_text="The environment variable holding its credential, e.g. APIFY_TOKEN")
+    auth = models.JSONField(
+        default=dict,
+        help_text='How the credential is sent: {"scheme": "bearer"}, '
+        '{"scheme": "header", "name": "X-Api-Key"} or '
+        '{"scheme": "query", "name": "api_key"}',
+    )
+    credential_name = models.CharField(
+        max_length=100, blank=True, help_text="The environment variable holding its credential, e.g. APIFY_TOKEN"
+    )
     timeouts = models.JSONField(default=dict, blank=True, help_text='{"connect_seconds": 5, "read_seconds": 30}')
-    actual_cost = models.JSONField(default=dict, blank=True,
-                                   help_text='How it reports what a call cost us: {"credits_header": "..."}, '
-                                             '{"credits": "<JMESPath>"} or {"usd": "<JMESPath>"}')
+    actual_cost = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='How it reports what a call cost us: {"credits_header": "..."}, '
+        '{"credits": "<JMESPath>"} or {"usd": "<JMESPath>"}',
+    )
     enabled = models.BooleanField(default=True)
 
     class Meta:
@@ -57,12 +64,14 @@ class ProviderCredential(models.Model):
     """A provider's credential set by an operator in the dashboard, encrypted (providers.credentials); live runs
     send it instead of the environment variable the provider names."""
 
-    provider = models.OneToOneField(Provider, on_delete=models.CASCADE, primary_key=True,
-                                    related_name="dashboard_credential")
+    provider = models.OneToOneField(
+        Provider, on_delete=models.CASCADE, primary_key=True, related_name="dashboard_credential"
+    )
     ciphertext = models.TextField(help_text="Fernet token under MONID_CREDENTIALS_KEY; never the credential itself")
     set_at = models.DateTimeField()
-    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                               related_name="+")
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     def __str__(self):
         return f"credential of {self.provider_id}"
@@ -92,27 +101,34 @@ class Endpoint(models.Model):
     )
     # The connector file's declarations (docs/connectors.md): how the provider is called, how a run is estimated,
     # capped and billed, which part of an answer is the output, and the recorded answers test mode replays.
-    request = models.JSONField(default=dict, blank=True,
-                               help_text='http protocol: {"method": "GET", "path": "/v5/person/enrich", '
-                                         '"params": "query"}')
-    usage = models.JSONField(default=dict, blank=True,
-                             help_text="The usage model's unit, evidence, estimate and provider cap")
+    request = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='http protocol: {"method": "GET", "path": "/v5/person/enrich", "params": "query"}',
+    )
+    usage = models.JSONField(
+        default=dict, blank=True, help_text="The usage model's unit, evidence, estimate and provider cap"
+    )
     output = models.JSONField(default=dict, blank=True, help_text='{"path": "<JMESPath>", "results": "<JMESPath>"}')
     fixtures = models.JSONField(default=dict, blank=True, help_text="Recorded answers by case, for test mode")
     deadline_seconds = models.PositiveIntegerField(
-        default=600, help_text="A run still unfinished this long after it was created ends TIME_OUT, uncharged")
+        default=600, help_text="A run still unfinished this long after it was created ends TIME_OUT, uncharged"
+    )
     max_input_bytes = models.PositiveIntegerField(
         default=INPUT_MAX_BYTES,
         validators=[MinValueValidator(INPUT_MAX_BYTES_FLOOR), MaxValueValidator(INPUT_MAX_BYTES_CEILING)],
-        help_text="The largest input a run may send, in bytes of compact JSON; a larger one is refused with a 413")
+        help_text="The largest input a run may send, in bytes of compact JSON; a larger one is refused with a 413",
+    )
     enabled = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["provider__slug", "path"]
         constraints = [
             models.UniqueConstraint(fields=["provider", "path"], name="providers_endpoint_path_unique_per_provider"),
-            models.CheckConstraint(condition=models.Q(price_micros__gte=0, flat_fee_micros__gte=0),
-                                   name="providers_endpoint_price_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(price_micros__gte=0, flat_fee_micros__gte=0),
+                name="providers_endpoint_price_not_negative",
+            ),
         ]
 
     def __str__(self):
@@ -129,8 +145,9 @@ class CatalogChange(models.Model):
         DELETED = "deleted"
 
     at = models.DateTimeField(auto_now_add=True)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     action = models.CharField(max_length=7, choices=Action.choices)
     # "provider apify" or "endpoint apify /apidojo/tweet-scraper": still readable once the row itself is gone.
     subject = models.CharField(max_length=300)
@@ -161,16 +178,20 @@ class EndpointHealthSample(models.Model):
     state = models.CharField(max_length=8, choices=State.choices)
     counted = models.PositiveIntegerField(help_text="Live runs that ended in the window COMPLETED, FAILED or TIME_OUT")
     successes = models.PositiveIntegerField(help_text="Those the provider did not fail (see runs.health)")
-    median_ms = models.PositiveIntegerField(null=True, blank=True,
-                                            help_text="The counted runs' median duration, in milliseconds")
-    p95_ms = models.PositiveIntegerField(null=True, blank=True,
-                                         help_text="Their 95th percentile duration, in milliseconds")
+    median_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The counted runs' median duration, in milliseconds"
+    )
+    p95_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Their 95th percentile duration, in milliseconds"
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["endpoint", "at"], name="providers_healthsample_one_per_time"),
-            models.CheckConstraint(condition=models.Q(successes__lte=models.F("counted")),
-                                   name="providers_healthsample_successes_of_counted"),
+            models.CheckConstraint(
+                condition=models.Q(successes__lte=models.F("counted")),
+                name="providers_healthsample_successes_of_counted",
+            ),
         ]
         # The newest sampling, the last day's history and the week-old rows to delete are all found by time.
         indexes = [models.Index(fields=["at"], name="providers_healthsample_at")]

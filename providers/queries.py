@@ -8,7 +8,6 @@ from .health import OUTAGE, Health, endpoints_health, endpoints_in_outage_count
 from .models import INPUT_MAX_BYTES, Endpoint, Provider
 from .search import endpoints_search
 
-
 # Each process keeps the enabled endpoints it looked up for a few seconds: the lookup is on every run's path and
 # the catalog changes rarely. An edit through providers.services clears this process's copies at once; other
 # processes see it within ENDPOINT_CACHE_SECONDS.
@@ -28,8 +27,11 @@ def endpoint_get_enabled(*, provider: str, path: str) -> Endpoint:
     # A URL may carry a NUL character, which PostgreSQL cannot even compare; no endpoint has one.
     endpoint = None if "\x00" in provider + path else endpoints.filter(provider__slug=provider, path=path).first()
     if endpoint is None:  # not kept: made-up names must not fill the memory
-        raise ApplicationError(404, f"There is no enabled endpoint {path!r} on provider {provider!r}. "
-                                    "Check the provider slug and the endpoint path (it starts with '/').")
+        raise ApplicationError(
+            404,
+            f"There is no enabled endpoint {path!r} on provider {provider!r}. "
+            "Check the provider slug and the endpoint path (it starts with '/').",
+        )
     _endpoints[(provider, path)] = (now, endpoint)
     return endpoint
 
@@ -54,23 +56,30 @@ def endpoint_cache_clear() -> None:
 
 def endpoints_enabled():
     """The catalog as clients see it: enabled endpoints of enabled providers, in (provider, path) order."""
-    return (Endpoint.objects.filter(enabled=True, provider__enabled=True).select_related("provider")
-            .order_by("provider__slug", "path"))
+    return (
+        Endpoint.objects.filter(enabled=True, provider__enabled=True)
+        .select_related("provider")
+        .order_by("provider__slug", "path")
+    )
 
 
 def providers_listed():
     """Enabled providers with at least one enabled endpoint, each with `endpoint_count`, by slug."""
-    return (Provider.objects.filter(enabled=True)
-            .annotate(endpoint_count=Count("endpoints", filter=Q(endpoints__enabled=True)))
-            .filter(endpoint_count__gt=0).order_by("slug"))
+    return (
+        Provider.objects.filter(enabled=True)
+        .annotate(endpoint_count=Count("endpoints", filter=Q(endpoints__enabled=True)))
+        .filter(endpoint_count__gt=0)
+        .order_by("slug")
+    )
 
 
 def provider_get_listed(*, slug: str) -> Provider:
     """A provider the public catalog lists, or a 404."""
     provider = None if "\x00" in slug else providers_listed().filter(slug=slug).first()
     if provider is None:
-        raise ApplicationError(404, f"There is no provider {slug!r} with enabled endpoints. "
-                                    "GET /public/v1/providers lists them.")
+        raise ApplicationError(
+            404, f"There is no provider {slug!r} with enabled endpoints. GET /public/v1/providers lists them."
+        )
     return provider
 
 
@@ -79,13 +88,17 @@ def catalog_counts() -> dict:
     return endpoints_enabled().order_by().aggregate(endpoints=Count("id"), providers=Count("provider", distinct=True))
 
 
-def endpoints_discover(query: str, *, limit: int, min_score: float = 0.0,
-                       include_unavailable: bool = False) -> tuple[list[Endpoint], dict[int, Health]]:
+def endpoints_discover(
+    query: str, *, limit: int, min_score: float = 0.0, include_unavailable: bool = False
+) -> tuple[list[Endpoint], dict[int, Health]]:
     """Discover's answer: the endpoints that best match a query and score at least `min_score`, at most `limit`
     of them, best first, with their Health. One in outage is left out and the page filled from the next matches;
     with `include_unavailable` it keeps its place in the page the ranking gives, moved last."""
-    found = [endpoint for endpoint in endpoints_search(query, limit + endpoints_in_outage_count())
-             if endpoint.score >= min_score]
+    found = [
+        endpoint
+        for endpoint in endpoints_search(query, limit + endpoints_in_outage_count())
+        if endpoint.score >= min_score
+    ]
     health = endpoints_health(found)
     down = {endpoint.pk for endpoint in found if health[endpoint.pk].status == OUTAGE}
     if include_unavailable:

@@ -11,7 +11,8 @@ from .models import Endpoint
 # Words that say nothing about which endpoint is meant, dropped before searching ("enrich a person by email").
 STOP_WORDS = frozenset(
     "a an and any are as at be by can do does for from get give how i in into is it its me my of on or our some "
-    "that the their them this to using via want what which who with".split())
+    "that the their them this to using via want what which who with".split()
+)
 MAX_TERMS = 32  # a 1000-character query is at most this many distinct words
 MAX_TERM_LENGTH = 64  # longer "words" match nothing real, and PostgreSQL refuses words of over 2047 bytes
 MIN_PREFIX_LENGTH = 3  # "ai" matches itself only: a one- or two-letter prefix matches half the catalog
@@ -58,13 +59,15 @@ def _ranked_sqlite(terms: list[str], limit: int) -> list[tuple[int, float]]:
     match = " OR ".join(f"{columns} : {phrase}" for phrase in phrases for columns in SQLITE_COLUMN_GROUPS)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT e.id, -bm25(providers_endpoint_search, {', '.join(map(str, SQLITE_WEIGHTS))}) AS relevance
+            f"""SELECT e.id, -bm25(providers_endpoint_search, {", ".join(map(str, SQLITE_WEIGHTS))}) AS relevance
                 FROM providers_endpoint_search
                 JOIN providers_endpoint e ON e.id = providers_endpoint_search.rowid
                 JOIN providers_provider p ON p.id = e.provider_id
                 WHERE providers_endpoint_search MATCH %s AND e.enabled AND p.enabled
                 ORDER BY relevance DESC, p.slug, e.path
-                LIMIT %s""", [match, limit])
+                LIMIT %s""",
+            [match, limit],
+        )
         # bm25 is unbounded (higher is better once negated); x / (x + 10) maps it onto 0-1 keeping the order.
         return [(endpoint_id, relevance / (relevance + 10)) for endpoint_id, relevance in cursor.fetchall()]
 
@@ -101,7 +104,14 @@ def _ranked_postgresql(terms: list[str], limit: int) -> list[tuple[int, float]]:
                 GROUP BY id, slug, path
                 ORDER BY relevance DESC, slug, path
                 LIMIT %s""",
-            [[f"'{term}'" for term in terms], prefixes, " | ".join(prefixes), POSTGRESQL_WEIGHTS, POSTGRESQL_WEIGHTS,
-             limit])
+            [
+                [f"'{term}'" for term in terms],
+                prefixes,
+                " | ".join(prefixes),
+                POSTGRESQL_WEIGHTS,
+                POSTGRESQL_WEIGHTS,
+                limit,
+            ],
+        )
         # The sum is unbounded (higher is better); x / (x + 2) maps it onto 0-1 keeping the order.
         return [(endpoint_id, relevance / (relevance + 2)) for endpoint_id, relevance in cursor.fetchall()]

@@ -8,8 +8,14 @@ from django.utils import timezone
 
 from monid_site.errors import ApplicationError
 
-from .credentials import (CredentialUnreadable, credential_encrypt, credential_rotate, credential_source,
-                          credentials_cache_clear, credentials_key_problem)
+from .credentials import (
+    CredentialUnreadable,
+    credential_encrypt,
+    credential_rotate,
+    credential_source,
+    credentials_cache_clear,
+    credentials_key_problem,
+)
 from .engine.loader import BUNDLED, PROTOCOLS, connector_load, connectors_load
 from .models import CatalogChange, Endpoint, EndpointHealthSample, Provider, ProviderCredential
 from .queries import endpoint_cache_clear
@@ -50,8 +56,9 @@ def _catalog_upsert(model, key: dict, spec: dict):
     fields = {name: value for name, value in spec.items() if name not in key}
     entry, created = model.objects.get_or_create(**key, defaults=fields)
     if not created:
-        changed = [name for name, value in fields.items()
-                   if name not in OPERATOR_FIELDS and getattr(entry, name) != value]
+        changed = [
+            name for name, value in fields.items() if name not in OPERATOR_FIELDS and getattr(entry, name) != value
+        ]
         for name in changed:
             setattr(entry, name, spec[name])
         if changed:
@@ -73,8 +80,11 @@ def catalog_subject(entry: CatalogEntry) -> str:
 
 def catalog_snapshot(entry: CatalogEntry) -> dict:
     """Every field of a provider or endpoint as a JSON value; an endpoint's provider by its slug."""
-    return {field.name: str(getattr(entry, field.name)) if field.is_relation else field.value_from_object(entry)
-            for field in entry._meta.concrete_fields if not field.primary_key}
+    return {
+        field.name: str(getattr(entry, field.name)) if field.is_relation else field.value_from_object(entry)
+        for field in entry._meta.concrete_fields
+        if not field.primary_key
+    }
 
 
 @transaction.atomic
@@ -105,18 +115,19 @@ def catalog_delete(*, user: AbstractBaseUser | None, entries: Iterable[CatalogEn
         catalog_change_record(user=user, action=CatalogChange.Action.DELETED, entry=stored, before=before)
 
 
-def catalog_change_record(*, user: AbstractBaseUser | None, action: str, entry: CatalogEntry,
-                          before: dict) -> CatalogChange | None:
+def catalog_change_record(
+    *, user: AbstractBaseUser | None, action: str, entry: CatalogEntry, before: dict
+) -> CatalogChange | None:
     """Records each field whose value differs from `before` as [before, after] (None on the side that does not
     exist: before a creation, after a deletion); nothing when no field does."""
     after = {} if action == CatalogChange.Action.DELETED else catalog_snapshot(entry)
-    changes = {name: [before.get(name), after.get(name)] for name in {**before, **after}
-               if before.get(name) != after.get(name)}
+    changes = {
+        name: [before.get(name), after.get(name)] for name in {**before, **after} if before.get(name) != after.get(name)
+    }
     if not changes:
         return None
     _catalog_changed()
-    return CatalogChange.objects.create(changed_by=user, action=action, subject=catalog_subject(entry),
-                                        changes=changes)
+    return CatalogChange.objects.create(changed_by=user, action=action, subject=catalog_subject(entry), changes=changes)
 
 
 CREDENTIAL_MAX_LENGTH = 4096
@@ -128,12 +139,14 @@ def provider_credential_checked(secret: str) -> str:
     secret = secret.strip()
     if not secret or len(secret) > CREDENTIAL_MAX_LENGTH or not secret.isprintable():
         # Sent in a header or a URL: a line break or a control character would break or smuggle a request.
-        raise ApplicationError(400, f"A credential is one line of at most {CREDENTIAL_MAX_LENGTH} printable "
-                                    "characters.")
+        raise ApplicationError(
+            400, f"A credential is one line of at most {CREDENTIAL_MAX_LENGTH} printable characters."
+        )
     problem = credentials_key_problem()
     if problem:
-        raise ApplicationError(503, f"This server cannot store credentials: {problem}. Set it in the environment "
-                                    "of every Monid process.")
+        raise ApplicationError(
+            503, f"This server cannot store credentials: {problem}. Set it in the environment of every Monid process."
+        )
     return secret
 
 
@@ -143,8 +156,9 @@ def provider_credential_set(*, user: AbstractBaseUser | None, provider: Provider
     environment variable. The catalog's history records that it changed, never its value."""
     ciphertext = credential_encrypt(provider_credential_checked(secret))
     before = credential_source(provider)
-    ProviderCredential.objects.update_or_create(provider=provider, defaults={
-        "ciphertext": ciphertext, "set_at": timezone.now(), "set_by": user})
+    ProviderCredential.objects.update_or_create(
+        provider=provider, defaults={"ciphertext": ciphertext, "set_at": timezone.now(), "set_by": user}
+    )
     _credential_changed(user=user, provider=provider, before=before)
 
 
@@ -159,9 +173,12 @@ def provider_credential_clear(*, user: AbstractBaseUser | None, provider: Provid
 def _credential_changed(*, user: AbstractBaseUser | None, provider: Provider, before: str) -> None:
     credentials_cache_clear()
     transaction.on_commit(credentials_cache_clear)
-    CatalogChange.objects.create(changed_by=user, action=CatalogChange.Action.CHANGED,
-                                 subject=catalog_subject(provider),
-                                 changes={"credential": [before, credential_source(provider)]})
+    CatalogChange.objects.create(
+        changed_by=user,
+        action=CatalogChange.Action.CHANGED,
+        subject=catalog_subject(provider),
+        changes={"credential": [before, credential_source(provider)]},
+    )
 
 
 @transaction.atomic

@@ -61,26 +61,36 @@ class RunAcceptedSerializer(serializers.Serializer):
     createdAt = TimestampField(source="created_at")
 
     def to_representation(self, run):
-        return {"runId": run.id, "provider": run.endpoint.provider.slug, "endpoint": run.endpoint.path,
-                "status": run.status, "price": PriceSerializer().to_representation(run),
-                "createdAt": utc_text(run.created_at)}
+        return {
+            "runId": run.id,
+            "provider": run.endpoint.provider.slug,
+            "endpoint": run.endpoint.path,
+            "status": run.status,
+            "price": PriceSerializer().to_representation(run),
+            "createdAt": utc_text(run.created_at),
+        }
 
 
 class ControlSnapshotSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["WORKSPACE_BUDGET", "WORKSPACE_RUN_CAP", "API_KEY_LIMIT"],
-                                   help_text="(ours: API_KEY_LIMIT) the spend limit of the key that made the run")
+    type = serializers.ChoiceField(
+        choices=["WORKSPACE_BUDGET", "WORKSPACE_RUN_CAP", "API_KEY_LIMIT"],
+        help_text="(ours: API_KEY_LIMIT) the spend limit of the key that made the run",
+    )
     apiKeyLabel = serializers.CharField(required=False, help_text="(ours) API_KEY_LIMIT only: the key's label then")
-    period = serializers.ChoiceField(choices=["HOUR", "DAY", "WEEK", "MONTH"], required=False,
-                                     help_text="Budgets and key limits only")
-    windowStart = serializers.CharField(required=False, help_text="Budgets and key limits only: when the window "
-                                                                  "began")
+    period = serializers.ChoiceField(
+        choices=["HOUR", "DAY", "WEEK", "MONTH"], required=False, help_text="Budgets and key limits only"
+    )
+    windowStart = serializers.CharField(required=False, help_text="Budgets and key limits only: when the window began")
     limitAmount = UsdAmountSerializer()
-    availableAmount = UsdAmountSerializer(required=False, help_text="Budgets and key limits only: the limit less "
-                                                                    "spent and held")
-    heldAmount = UsdAmountSerializer(required=False, help_text="Budgets and key limits only: held for runs in "
-                                                               "flight (for a key, its own)")
-    spentAmount = UsdAmountSerializer(required=False, help_text="Budgets and key limits only: charged in the "
-                                                                "window (for a key, to its runs)")
+    availableAmount = UsdAmountSerializer(
+        required=False, help_text="Budgets and key limits only: the limit less spent and held"
+    )
+    heldAmount = UsdAmountSerializer(
+        required=False, help_text="Budgets and key limits only: held for runs in flight (for a key, its own)"
+    )
+    spentAmount = UsdAmountSerializer(
+        required=False, help_text="Budgets and key limits only: charged in the window (for a key, to its runs)"
+    )
 
 
 class RunControlSerializer(serializers.Serializer):
@@ -106,14 +116,19 @@ def control_shown(stored: dict) -> dict:
     if "apiKeyLabel" in stored:
         snapshot["apiKeyLabel"] = stored["apiKeyLabel"]
     if "period" in stored:
-        snapshot.update(period=stored["period"],
-                        windowStart=utc_text(datetime.datetime.fromisoformat(stored["windowStart"])))
+        snapshot.update(
+            period=stored["period"], windowStart=utc_text(datetime.datetime.fromisoformat(stored["windowStart"]))
+        )
     snapshot["limitAmount"] = dollars(stored["limitMicros"])
     for amount in ("available", "held", "spent"):
         if f"{amount}Micros" in stored:
             snapshot[f"{amount}Amount"] = dollars(stored[f"{amount}Micros"])
-    return {"controlId": stored["controlId"], "snapshot": snapshot, "blocked": stored["blocked"],
-            "requiredAmount": dollars(stored["requiredMicros"])}
+    return {
+        "controlId": stored["controlId"],
+        "snapshot": snapshot,
+        "blocked": stored["blocked"],
+        "requiredAmount": dollars(stored["requiredMicros"]),
+    }
 
 
 class RunListItemSerializer(RunAcceptedSerializer):
@@ -149,42 +164,69 @@ class RunListItemSerializer(RunAcceptedSerializer):
     def get_reason(self, run):
         return run.error_message if run.status == Run.Status.BLOCKED else None
 
-    @extend_schema_field(RunControlSerializer(many=True, allow_null=True,
-                                              help_text="BLOCKED runs: each active spend control as it stood"))
+    @extend_schema_field(
+        RunControlSerializer(
+            many=True, allow_null=True, help_text="BLOCKED runs: each active spend control as it stood"
+        )
+    )
     def get_controls(self, run):
         return [control_shown(stored) for stored in run.controls] if run.controls is not None else None
 
     @extend_schema_field(BillingSerializer)
     def get_billing(self, run):
-        return {"calculatedCost": money(run.calculated_cost_micros), "actualCost": money(run.actual_cost_micros),
-                "reportedCost": money(run.reported_cost_micros)}
+        return {
+            "calculatedCost": money(run.calculated_cost_micros),
+            "actualCost": money(run.actual_cost_micros),
+            "reportedCost": money(run.reported_cost_micros),
+        }
 
     @extend_schema_field(UsdAmountSerializer(allow_null=True))
     def get_cost(self, run):
         return dollars(run.reported_cost_micros) if run.is_terminal else None
 
     def to_representation(self, run):
-        return {**super().to_representation(run), "providerName": run.endpoint.provider.name,
-                "stoppable": run.is_stoppable, "testMode": run.is_test, "providerResponse": self.get_providerResponse(run),
-                "error": self.get_error(run), "billing": self.get_billing(run), "cost": self.get_cost(run),
-                "reason": self.get_reason(run), "controls": self.get_controls(run), "resultCount": run.result_count,
-                "startedAt": utc_text(run.started_at), "completedAt": utc_text(run.completed_at)}
+        return {
+            **super().to_representation(run),
+            "providerName": run.endpoint.provider.name,
+            "stoppable": run.is_stoppable,
+            "testMode": run.is_test,
+            "providerResponse": self.get_providerResponse(run),
+            "error": self.get_error(run),
+            "billing": self.get_billing(run),
+            "cost": self.get_cost(run),
+            "reason": self.get_reason(run),
+            "controls": self.get_controls(run),
+            "resultCount": run.result_count,
+            "startedAt": utc_text(run.started_at),
+            "completedAt": utc_text(run.completed_at),
+        }
 
 
 class RunSerializer(RunListItemSerializer):
     input = serializers.JSONField(help_text="As sent")
-    output = serializers.JSONField(allow_null=True, help_text="Terminal runs only; null on a provider error, and "
-                                                              "once expired (outputExpiredAt)")
+    output = serializers.JSONField(
+        allow_null=True, help_text="Terminal runs only; null on a provider error, and once expired (outputExpiredAt)"
+    )
     outputTruncated = serializers.BooleanField(
-        source="output_truncated", help_text="(ours) The dataset was larger than this server keeps "
-                                             "(MONID_OUTPUT_MAX_BYTES): output and resultCount hold the items kept")
+        source="output_truncated",
+        help_text="(ours) The dataset was larger than this server keeps "
+        "(MONID_OUTPUT_MAX_BYTES): output and resultCount hold the items kept",
+    )
     outputExpiredAt = TimestampField(
-        source="output_expired_at", allow_null=True, help_text="(ours) When the output was dropped, the run being "
-                                                               "older than this server keeps outputs; null until then")
+        source="output_expired_at",
+        allow_null=True,
+        help_text="(ours) When the output was dropped, the run being "
+        "older than this server keeps outputs; null until then",
+    )
 
     def to_representation(self, run):
-        return {**super().to_representation(run), "input": run.input, "output": run.output,
-                "outputTruncated": run.output_truncated, "outputExpiredAt": utc_text(run.output_expired_at)}
+        return {
+            **super().to_representation(run),
+            "input": run.input,
+            "output": run.output,
+            "outputTruncated": run.output_truncated,
+            "outputExpiredAt": utc_text(run.output_expired_at),
+        }
 
 
 # A run request's body holds its input and a little more: the provider, the endpoint, and the client's spacing. A
@@ -203,9 +245,12 @@ def _body_bound(request) -> None:
     largest = endpoints_largest_input()
     most = BODY_SPACING_FACTOR * largest + BODY_ENVELOPE_BYTES
     if length > most:
-        raise ApplicationError(413, f"The request body is {size_text(length)}; no endpoint takes an input over "
-                                    f"{size_text(largest)} as compact JSON, so a body over {size_text(most)} is "
-                                    "not read. Send a smaller input, without indentation.")
+        raise ApplicationError(
+            413,
+            f"The request body is {size_text(length)}; no endpoint takes an input over "
+            f"{size_text(largest)} as compact JSON, so a body over {size_text(most)} is "
+            "not read. Send a smaller input, without indentation.",
+        )
 
 
 class RunCreateApi(APIView):
@@ -215,22 +260,39 @@ class RunCreateApi(APIView):
         provider = StrictCharField(max_length=50, help_text='Provider slug, e.g. "apify"')
         endpoint = StrictCharField(max_length=200, help_text='Endpoint path, e.g. "/apidojo/tweet-scraper"')
         # Monid's CLI leaves `input` out when it has none to send.
-        input = JsonObjectField(default=dict, help_text="The endpoint's parameters, or {body, queryParams, pathParams}; "
-                                                        "{} when left out; at most the endpoint's bound as compact "
-                                                        "JSON (64 KiB unless it says otherwise)")
+        input = JsonObjectField(
+            default=dict,
+            help_text="The endpoint's parameters, or {body, queryParams, pathParams}; "
+            "{} when left out; at most the endpoint's bound as compact "
+            "JSON (64 KiB unless it says otherwise)",
+        )
 
-    @extend_schema(tags=["Runs"], operation_id="run_create", summary="Execute a data endpoint", request=InputSerializer,
-                   description="400: the body or `input` is malformed, `input` nests arrays and objects more than 32 "
-                               "deep, or fails the endpoint's JSON Schema (`details` lists the first 20 failures). "
-                               "413: `input` is larger than the endpoint takes (`max_input_bytes` of compact JSON, "
-                               "64 KiB unless it says otherwise), or the body is too large for any endpoint's input "
-                               "(it is then not read). None of these makes a run or charges anything.",
-                   parameters=[OpenApiParameter(
-                       "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
-                       description="Up to 255 characters, kept 24 hours for the API key that sent it: a retry with "
-                                   "the same key and body gets the original run back instead of a new one")],
-                   responses={200: RunSerializer, 202: RunAcceptedSerializer,
-                              **error_responses(400, 401, 402, 403, 404, 409, 413, 415, 422, 503)})
+    @extend_schema(
+        tags=["Runs"],
+        operation_id="run_create",
+        summary="Execute a data endpoint",
+        request=InputSerializer,
+        description="400: the body or `input` is malformed, `input` nests arrays and objects more than 32 "
+        "deep, or fails the endpoint's JSON Schema (`details` lists the first 20 failures). "
+        "413: `input` is larger than the endpoint takes (`max_input_bytes` of compact JSON, "
+        "64 KiB unless it says otherwise), or the body is too large for any endpoint's input "
+        "(it is then not read). None of these makes a run or charges anything.",
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Up to 255 characters, kept 24 hours for the API key that sent it: a retry with "
+                "the same key and body gets the original run back instead of a new one",
+            )
+        ],
+        responses={
+            200: RunSerializer,
+            202: RunAcceptedSerializer,
+            **error_responses(400, 401, 402, 403, 404, 409, 413, 415, 422, 503),
+        },
+    )
     def post(self, request):
         _body_bound(request)
         idempotency_key = request.headers.get("Idempotency-Key")
@@ -243,8 +305,9 @@ class RunCreateApi(APIView):
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
             endpoint = endpoint_get_enabled(provider=data["provider"], path=data["endpoint"])
-            run = run_create(api_key=request.auth, endpoint=endpoint, raw_input=data["input"],
-                             idempotency_key=idempotency_key)
+            run = run_create(
+                api_key=request.auth, endpoint=endpoint, raw_input=data["input"], idempotency_key=idempotency_key
+            )
         except Exception:
             if idempotency_key is not None:
                 idempotency_release(api_key=request.auth, key=idempotency_key)
@@ -261,8 +324,12 @@ class RunCreateApi(APIView):
 class RunDetailApi(APIView):
     scope = "runs"
 
-    @extend_schema(tags=["Runs"], operation_id="run_get", summary="Get a run", responses={200: RunSerializer,
-                                                                            **error_responses(401, 403, 404)})
+    @extend_schema(
+        tags=["Runs"],
+        operation_id="run_get",
+        summary="Get a run",
+        responses={200: RunSerializer, **error_responses(401, 403, 404)},
+    )
     def get(self, request, run_id):
         return Response(RunSerializer(run_get_for_key(api_key=request.auth, run_id=run_id)).data)
 
@@ -277,14 +344,20 @@ class RunListApi(APIView):
 
     OutputSerializer = page_serializer(RunListItemSerializer(many=True), name="RunPage")
 
-    @extend_schema(tags=["Runs"], operation_id="run_list", summary="List the workspace's runs, newest first",
-                   parameters=[FilterSerializer], responses={200: OutputSerializer, **error_responses(400, 401, 403)})
+    @extend_schema(
+        tags=["Runs"],
+        operation_id="run_list",
+        summary="List the workspace's runs, newest first",
+        parameters=[FilterSerializer],
+        responses={200: OutputSerializer, **error_responses(400, 401, 403)},
+    )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         params = filters.validated_data
-        runs = (Run.objects.filter(workspace=request.auth.workspace, is_test=request.auth.is_test)
-                .select_related("endpoint__provider"))
+        runs = Run.objects.filter(workspace=request.auth.workspace, is_test=request.auth.is_test).select_related(
+            "endpoint__provider"
+        )
         if params.get("status"):
             runs = runs.filter(status=params["status"])
         if params.get("provider"):
@@ -298,16 +371,33 @@ class RunListApi(APIView):
 class RunStopApi(APIView):
     scope = "runs"
 
-    @extend_schema(tags=["Runs"], operation_id="run_stop", summary="Stop an async run", request=None, responses={
-        202: inline_serializer("RunStopping", {"runId": serializers.CharField(),
-                                               "status": serializers.ChoiceField(choices=["STOPPING"]),
-                                               "message": serializers.CharField()}),
-        **error_responses(401, 403, 404, 409)})
+    @extend_schema(
+        tags=["Runs"],
+        operation_id="run_stop",
+        summary="Stop an async run",
+        request=None,
+        responses={
+            202: inline_serializer(
+                "RunStopping",
+                {
+                    "runId": serializers.CharField(),
+                    "status": serializers.ChoiceField(choices=["STOPPING"]),
+                    "message": serializers.CharField(),
+                },
+            ),
+            **error_responses(401, 403, 404, 409),
+        },
+    )
     def post(self, request, run_id):
         run = run_stop(run=run_get_for_key(api_key=request.auth, run_id=run_id))
-        return Response({"runId": run.id, "status": run.status,
-                         "message": "The run is being stopped at the provider; poll it until it is STOPPED."},
-                        status=202)
+        return Response(
+            {
+                "runId": run.id,
+                "status": run.status,
+                "message": "The run is being stopped at the provider; poll it until it is STOPPED.",
+            },
+            status=202,
+        )
 
 
 # The lifecycle states of Monid's resources, which its CLI's `resources list --state` filters by.
@@ -322,27 +412,39 @@ class ResourceListApi(APIView):
 
     class FilterSerializer(PageQuerySerializer):
         provider = serializers.CharField(required=False, allow_blank=True, max_length=50)
-        resourceType = serializers.CharField(required=False, allow_blank=True, max_length=100,
-                                             help_text="Only with provider")
+        resourceType = serializers.CharField(
+            required=False, allow_blank=True, max_length=100, help_text="Only with provider"
+        )
         state = serializers.ChoiceField(choices=RESOURCE_STATES, required=False, allow_blank=True)
 
         def validate(self, attrs):
             if attrs.get("resourceType") and not attrs.get("provider"):
-                raise serializers.ValidationError({"resourceType": "filter by provider too: a resource type is "
-                                                                   "one provider's."})
+                raise serializers.ValidationError(
+                    {"resourceType": "filter by provider too: a resource type is one provider's."}
+                )
             return attrs
 
     OutputSerializer = page_serializer(
-        serializers.ListField(child=serializers.DictField(), max_length=0,
-                              help_text="Always empty: this server provisions no resources"),
-        name="ResourcePage", cursor=serializers.CharField(allow_null=True, help_text="Always null"))
+        serializers.ListField(
+            child=serializers.DictField(), max_length=0, help_text="Always empty: this server provisions no resources"
+        ),
+        name="ResourcePage",
+        cursor=serializers.CharField(allow_null=True, help_text="Always null"),
+    )
 
-    @extend_schema(tags=["Resources"], operation_id="resource_list", summary="List the workspace's resources: none",
-                   parameters=[FilterSerializer], responses={200: OutputSerializer, **error_responses(400, 401, 403)})
+    @extend_schema(
+        tags=["Resources"],
+        operation_id="resource_list",
+        summary="List the workspace's resources: none",
+        parameters=[FilterSerializer],
+        responses={200: OutputSerializer, **error_responses(400, 401, 403)},
+    )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         if filters.validated_data.get("cursor"):
-            raise ApplicationError(400, "The cursor is not one this API gave out: this list has no next page. Start "
-                                        "again without a cursor.")
+            raise ApplicationError(
+                400,
+                "The cursor is not one this API gave out: this list has no next page. Start again without a cursor.",
+            )
         return Response({"items": [], "cursor": None})

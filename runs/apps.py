@@ -2,8 +2,8 @@ from django.apps import AppConfig
 
 
 class RunsConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'runs'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "runs"
 
     def ready(self):
         from django_q.signals import post_spawn

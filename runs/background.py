@@ -65,8 +65,12 @@ def loop(stopping: threading.Event, jobs: list[Callable[[], int]] = JOBS) -> Non
 
 def _next_step_in() -> float:
     """Seconds until the earliest booked step (the partial index runs_run_step_due serves it)."""
-    due = (Run.objects.filter(next_step_at__isnull=False).order_by("next_step_at")
-           .values_list("next_step_at", flat=True).first())
+    due = (
+        Run.objects.filter(next_step_at__isnull=False)
+        .order_by("next_step_at")
+        .values_list("next_step_at", flat=True)
+        .first()
+    )
     return math.inf if due is None else (due - timezone.now()).total_seconds()
 
 

@@ -26,10 +26,14 @@ class RunFilterForm(forms.Form):
     """The runs list's filters, all optional. `workspace` is the customer's own: the form then has no workspace
     field and finds keys in that workspace only; None for an operator, who may pick any workspace."""
 
-    workspace = forms.ModelChoiceField(queryset=Workspace.objects.order_by("slug"), to_field_name="slug",
-                                       required=False, empty_label="Any")
-    key = forms.CharField(required=False, max_length=100,
-                          widget=forms.TextInput(attrs={"list": "run-filter-keys", "placeholder": "label"}))
+    workspace = forms.ModelChoiceField(
+        queryset=Workspace.objects.order_by("slug"), to_field_name="slug", required=False, empty_label="Any"
+    )
+    key = forms.CharField(
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"list": "run-filter-keys", "placeholder": "label"}),
+    )
     provider = forms.ChoiceField(required=False)
     endpoint = forms.ChoiceField(required=False)
     status = forms.ChoiceField(required=False, choices=[("", "Any"), *Run.Status.choices])
@@ -79,14 +83,18 @@ class RunFilterForm(forms.Form):
                 where = f" in {workspace.slug}" if workspace is not None else ""
                 self.add_error("key", f"There is no key labelled “{data['key']}”{where}.")
             elif len(found) > 1:
-                self.add_error("key", f"Several workspaces have a key labelled “{data['key']}”: choose the workspace "
-                                      "too.")
+                self.add_error(
+                    "key", f"Several workspaces have a key labelled “{data['key']}”: choose the workspace too."
+                )
             else:
                 data["api_key_id"] = found[0]
         if data.get("provider") or data.get("endpoint"):
-            data["endpoint_ids"] = [endpoint.pk for endpoint in self.endpoints
-                                    if data.get("provider") in ("", None, endpoint.provider.slug)
-                                    and data.get("endpoint") in ("", None, endpoint.path)]
+            data["endpoint_ids"] = [
+                endpoint.pk
+                for endpoint in self.endpoints
+                if data.get("provider") in ("", None, endpoint.provider.slug)
+                and data.get("endpoint") in ("", None, endpoint.path)
+            ]
         return data
 
     def is_filtering(self) -> bool:
@@ -95,9 +103,16 @@ class RunFilterForm(forms.Form):
     def filters(self) -> dict:
         """The cleaned filters, as runs_filtered takes them."""
         data = self.cleaned_data
-        return {"workspace": data.get("workspace"), "api_key_id": data.get("api_key_id"),
-                "endpoint_ids": data.get("endpoint_ids"), "status": data["status"], "http": data["http"],
-                "is_test": {"live": False, "test": True}.get(data["mode"]), "start": data["start"], "end": data["end"]}
+        return {
+            "workspace": data.get("workspace"),
+            "api_key_id": data.get("api_key_id"),
+            "endpoint_ids": data.get("endpoint_ids"),
+            "status": data["status"],
+            "http": data["http"],
+            "is_test": {"live": False, "test": True}.get(data["mode"]),
+            "start": data["start"],
+            "end": data["end"],
+        }
 
 
 class RunLiveForm(forms.Form):

@@ -42,8 +42,11 @@ from .models import Run
 from .queries import run_id_at
 
 COUNTED = [Run.Status.COMPLETED, Run.Status.FAILED, Run.Status.TIME_OUT]
-PROVIDER_FAILED = (Q(status__in=[Run.Status.FAILED, Run.Status.TIME_OUT])
-                   | Q(provider_http_status__gte=500) | Q(provider_http_status=429))
+PROVIDER_FAILED = (
+    Q(status__in=[Run.Status.FAILED, Run.Status.TIME_OUT])
+    | Q(provider_http_status__gte=500)
+    | Q(provider_http_status=429)
+)
 PERCENTILES = (50, 95)
 # A run ends TIME_OUT at the first step after its deadline, or once the reconciler finds it stalled: this late at most.
 LATE_END = datetime.timedelta(minutes=5)
@@ -72,18 +75,33 @@ def endpoint_health_compute(*, now: datetime.datetime) -> list[EndpointHealthSam
     counted = Q(completed_at__gte=since, status__in=COUNTED)
     # An endpoint whose runs have all left the window (or are still in flight) keeps a row, counting none, for a
     # while: so the newest sampling says it is unknown, even when that sampling has nothing else to say.
-    figures = list(recent.values("endpoint_id").annotate(counted=Count("pk", filter=counted),
-                                                         failures=Count("pk", filter=counted & PROVIDER_FAILED)))
+    figures = list(
+        recent.values("endpoint_id").annotate(
+            counted=Count("pk", filter=counted), failures=Count("pk", filter=counted & PROVIDER_FAILED)
+        )
+    )
     durations = _durations_at_percentiles(recent.filter(counted))
     endpoints = Endpoint.objects.select_related("provider").in_bulk([row["endpoint_id"] for row in figures])
     samples = []
     for row in figures:
         endpoint, successes = endpoints[row["endpoint_id"]], row["counted"] - row["failures"]
         median_ms, p95_ms = durations.get(endpoint.pk, (None, None))
-        samples.append(EndpointHealthSample(
-            endpoint=endpoint, at=now, counted=row["counted"], successes=successes, median_ms=median_ms, p95_ms=p95_ms,
-            state=health_state(counted=row["counted"], successes=successes, p95_ms=p95_ms,
-                               deadline_seconds=endpoint.deadline_seconds)))
+        samples.append(
+            EndpointHealthSample(
+                endpoint=endpoint,
+                at=now,
+                counted=row["counted"],
+                successes=successes,
+                median_ms=median_ms,
+                p95_ms=p95_ms,
+                state=health_state(
+                    counted=row["counted"],
+                    successes=successes,
+                    p95_ms=p95_ms,
+                    deadline_seconds=endpoint.deadline_seconds,
+                ),
+            )
+        )
     return sorted(samples, key=lambda sample: (sample.endpoint.provider.slug, sample.endpoint.path))
 
 
@@ -96,8 +114,13 @@ class ElapsedMs(Func):
     arg_joiner = " - "
 
     def as_sqlite(self, compiler, connection, **extra_context):
-        return self.as_sql(compiler, connection, template="(julianday(%(expressions)s)) * 86400000",
-                           arg_joiner=") - julianday(", **extra_context)
+        return self.as_sql(
+            compiler,
+            connection,
+            template="(julianday(%(expressions)s)) * 86400000",
+            arg_joiner=") - julianday(",
+            **extra_context,
+        )
 
 
 def _durations_at_percentiles(runs) -> dict[int, list[int]]:
@@ -107,7 +130,8 @@ def _durations_at_percentiles(runs) -> dict[int, list[int]]:
     ranked = runs.annotate(
         duration=ElapsedMs("completed_at", Coalesce("started_at", "created_at")),
         rank=Window(RowNumber(), partition_by=F("endpoint_id"), order_by=F("duration").asc()),
-        of=Window(Count("pk"), partition_by=F("endpoint_id")))
+        of=Window(Count("pk"), partition_by=F("endpoint_id")),
+    )
     found = defaultdict(list)
     for percentile in PERCENTILES:
         # ceil(p% x n) in integer arithmetic, which both databases do alike

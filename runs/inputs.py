@@ -13,8 +13,13 @@ import json
 import re
 
 from jsonschema import Draft202012Validator, ValidationError, validators
-from jsonschema._utils import (equal, find_additional_properties, find_evaluated_item_indexes_by_schema,
-                               find_evaluated_property_keys_by_schema, uniq)
+from jsonschema._utils import (
+    equal,
+    find_additional_properties,
+    find_evaluated_item_indexes_by_schema,
+    find_evaluated_property_keys_by_schema,
+    uniq,
+)
 
 # An input nested deeper than this (arrays and objects in one another, the input object itself counting 1) is
 # refused before its schema is read: no endpoint's input goes near it, and every step after would walk it.
@@ -38,8 +43,12 @@ def input_too_deep(value, text: str) -> bool:
         return False
     level = [value]
     for _ in range(INPUT_MAX_DEPTH):
-        level = [child for container in level for child in (container.values() if isinstance(container, dict)
-                                                            else container) if isinstance(child, (dict, list))]
+        level = [
+            child
+            for container in level
+            for child in (container.values() if isinstance(container, dict) else container)
+            if isinstance(child, (dict, list))
+        ]
         if not level:
             return False
     return True
@@ -81,8 +90,11 @@ def _counted(kind: str, unit: str, most: bool):
 
     def keyword(validator, bound, instance, schema):
         if validator.is_type(instance, kind) and (len(instance) > bound if most else len(instance) < bound):
-            yield ValidationError(f"{described(instance)} is too {size[0] if most else size[1]} "
-                                  f"(at {'most' if most else 'least'} {_count(bound, unit)})")
+            yield ValidationError(
+                f"{described(instance)} is too {size[0] if most else size[1]} "
+                f"(at {'most' if most else 'least'} {_count(bound, unit)})"
+            )
+
     return keyword
 
 
@@ -129,16 +141,21 @@ def _additional_properties(validator, allowed, instance, schema):
         for extra in extras:
             yield from validator.descend(instance[extra], allowed, path=extra)
     elif not allowed and extras:
-        yield ValidationError(f"Additional properties are not allowed ({_listed(extras)} "
-                              f"{'was' if len(extras) == 1 else 'were'} unexpected)")
+        yield ValidationError(
+            f"Additional properties are not allowed ({_listed(extras)} "
+            f"{'was' if len(extras) == 1 else 'were'} unexpected)"
+        )
 
 
 def _unevaluated_properties(validator, unevaluated, instance, schema):
     if not validator.is_type(instance, "object"):
         return
     evaluated = find_evaluated_property_keys_by_schema(validator, instance, schema)
-    failing = sorted(key for key in instance if key not in evaluated
-                     and next(validator.descend(instance[key], unevaluated, path=key), None) is not None)
+    failing = sorted(
+        key
+        for key in instance
+        if key not in evaluated and next(validator.descend(instance[key], unevaluated, path=key), None) is not None
+    )
     if failing:
         verdict = "allowed" if unevaluated is False else "valid under the given schema"
         yield ValidationError(f"Unevaluated properties are not {verdict} ({_listed(failing)})")
@@ -149,8 +166,9 @@ def _unevaluated_items(validator, unevaluated, instance, schema):
         return
     unexpected = len(instance) - len(set(find_evaluated_item_indexes_by_schema(validator, instance, schema)))
     if unexpected:
-        yield ValidationError(f"Unevaluated items are not allowed ({_count(unexpected, 'item')} of "
-                              f"{described(instance)})")
+        yield ValidationError(
+            f"Unevaluated items are not allowed ({_count(unexpected, 'item')} of {described(instance)})"
+        )
 
 
 def _items(validator, items, instance, schema):
@@ -164,8 +182,11 @@ def _items(validator, items, instance, schema):
 def _contains(validator, contains, instance, schema):
     # jsonschema's repeats the value only when no item matches; its other failures say how many did.
     matching = validator.evolve(schema=contains)
-    if (validator.is_type(instance, "array") and schema.get("minContains", 1) > 0
-            and not any(matching.is_valid(each) for each in instance)):
+    if (
+        validator.is_type(instance, "array")
+        and schema.get("minContains", 1) > 0
+        and not any(matching.is_valid(each) for each in instance)
+    ):
         yield ValidationError(f"{described(instance)} does not contain items matching the given schema")
     else:
         yield from _ORIGINAL["contains"](validator, contains, instance, schema)
@@ -200,13 +221,27 @@ def _not(validator, not_schema, instance, schema):
         yield ValidationError(f"{described(instance)} must not match the schema under 'not'")
 
 
-ShortMessagesValidator = validators.extend(Draft202012Validator, validators={
-    "maxItems": _counted("array", "item", most=True), "minItems": _counted("array", "item", most=False),
-    "maxLength": _counted("string", "character", most=True), "minLength": _counted("string", "character", most=False),
-    "maxProperties": _counted("object", "property", most=True),
-    "minProperties": _counted("object", "property", most=False),
-    "type": _type, "enum": _enum, "pattern": _pattern, "format": _format, "uniqueItems": _unique_items,
-    "additionalProperties": _additional_properties, "unevaluatedProperties": _unevaluated_properties,
-    "unevaluatedItems": _unevaluated_items, "items": _items, "contains": _contains, "anyOf": _any_of,
-    "oneOf": _one_of, "not": _not,
-})
+ShortMessagesValidator = validators.extend(
+    Draft202012Validator,
+    validators={
+        "maxItems": _counted("array", "item", most=True),
+        "minItems": _counted("array", "item", most=False),
+        "maxLength": _counted("string", "character", most=True),
+        "minLength": _counted("string", "character", most=False),
+        "maxProperties": _counted("object", "property", most=True),
+        "minProperties": _counted("object", "property", most=False),
+        "type": _type,
+        "enum": _enum,
+        "pattern": _pattern,
+        "format": _format,
+        "uniqueItems": _unique_items,
+        "additionalProperties": _additional_properties,
+        "unevaluatedProperties": _unevaluated_properties,
+        "unevaluatedItems": _unevaluated_items,
+        "items": _items,
+        "contains": _contains,
+        "anyOf": _any_of,
+        "oneOf": _one_of,
+        "not": _not,
+    },
+)

@@ -4,7 +4,6 @@ from django.utils import timezone
 from billing.models import ApiKey, Workspace, new_ulid
 from providers.models import Endpoint
 
-
 new_run_id = new_ulid  # the name migrations refer to
 
 
@@ -37,8 +36,10 @@ class Run(models.Model):
     output = models.JSONField(null=True, blank=True)
     provider_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     provider_error = models.JSONField(null=True, blank=True)
-    error_message = models.TextField(blank=True, help_text="Our own infrastructure error, never a stack trace, "
-                                                            "or why a spend control BLOCKED the run")
+    error_message = models.TextField(
+        blank=True,
+        help_text="Our own infrastructure error, never a stack trace, or why a spend control BLOCKED the run",
+    )
     # A BLOCKED run's spend controls as they stood when it was refused, in micro-dollars (see billing.controls).
     controls = models.JSONField(null=True, blank=True)
     provider_run_id = models.CharField(max_length=100, blank=True)
@@ -87,20 +88,28 @@ class Run(models.Model):
             models.Index(fields=["provider_http_status", "-id"], name="runs_run_http_newest"),
             models.Index(fields=["status", "heartbeat_at"], name="runs_run_status_heartbeat"),
             # Only runs waiting for a step are in it, so the dispatcher's poll costs the same at any table size.
-            models.Index(fields=["next_step_at"], name="runs_run_step_due",
-                         condition=models.Q(next_step_at__isnull=False)),
+            models.Index(
+                fields=["next_step_at"], name="runs_run_step_due", condition=models.Q(next_step_at__isnull=False)
+            ),
             # Only runs still holding an output, so retention reads what it prunes, not every run since the first.
             models.Index(fields=["id"], name="runs_run_output_kept", condition=models.Q(output__isnull=False)),
             # A key's runs not yet settled, whose holds count against its spend limit at admission.
-            models.Index(fields=["api_key"], name="runs_run_key_unsettled", condition=models.Q(settled_at__isnull=True)),
+            models.Index(
+                fields=["api_key"], name="runs_run_key_unsettled", condition=models.Q(settled_at__isnull=True)
+            ),
             # The settler's queue: ended runs not yet settled, oldest end first; empty once it has caught up.
-            models.Index(fields=["completed_at"], name="runs_run_to_settle",
-                         condition=models.Q(settled_at__isnull=True, completed_at__isnull=False)),
+            models.Index(
+                fields=["completed_at"],
+                name="runs_run_to_settle",
+                condition=models.Q(settled_at__isnull=True, completed_at__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=RunStatus.values), name="runs_run_status_valid"),
             models.CheckConstraint(
-                condition=models.Q(calculated_cost_micros__gte=0, actual_cost_micros__gte=0, reported_cost_micros__gte=0),
+                condition=models.Q(
+                    calculated_cost_micros__gte=0, actual_cost_micros__gte=0, reported_cost_micros__gte=0
+                ),
                 name="runs_run_costs_not_negative",
             ),
         ]
@@ -134,9 +143,7 @@ class IdempotencyKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["api_key", "key"], name="runs_idempotencykey_one_per_api_key"),
-        ]
+        constraints = [models.UniqueConstraint(fields=["api_key", "key"], name="runs_idempotencykey_one_per_api_key")]
         indexes = [models.Index(fields=["created_at"], name="runs_idempotencykey_created")]
 
     def __str__(self):

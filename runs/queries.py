@@ -11,11 +11,15 @@ from .models import Run
 def run_get_for_key(*, api_key: ApiKey, run_id: str) -> Run:
     """A run of the key's workspace and mode; someone else's run, or one of the other mode, is as unknown as a
     run that never existed."""
-    run = (Run.objects.select_related("endpoint__provider")
-           .filter(workspace_id=api_key.workspace_id, is_test=api_key.is_test, pk=run_id).first())
+    run = (
+        Run.objects.select_related("endpoint__provider")
+        .filter(workspace_id=api_key.workspace_id, is_test=api_key.is_test, pk=run_id)
+        .first()
+    )
     if run is None:
-        raise ApplicationError(404, f"No run {run_id!r} among this workspace's {api_key.mode} runs (a "
-                                    f"{api_key.mode} key sees only those).")
+        raise ApplicationError(
+            404, f"No run {run_id!r} among this workspace's {api_key.mode} runs (a {api_key.mode} key sees only those)."
+        )
     return run
 
 
@@ -40,9 +44,18 @@ def run_id_floor(day: datetime.date) -> str:
     return run_id_at(datetime.datetime.combine(max(day, EPOCH), datetime.time(), datetime.UTC))
 
 
-def runs_filtered(runs, *, workspace: Workspace | None = None, api_key_id: int | None = None,
-                  endpoint_ids: list[int] | None = None, status: str = "", http: str = "", is_test: bool | None = None,
-                  start: datetime.date | None = None, end: datetime.date | None = None):
+def runs_filtered(
+    runs,
+    *,
+    workspace: Workspace | None = None,
+    api_key_id: int | None = None,
+    endpoint_ids: list[int] | None = None,
+    status: str = "",
+    http: str = "",
+    is_test: bool | None = None,
+    start: datetime.date | None = None,
+    end: datetime.date | None = None,
+):
     """The runs matching the runs list's filters (each optional); the key and endpoints come as ids, already found.
 
     The UTC days [start, end] are a range of run ids, not of created_at: the primary key's index serves it, and

@@ -31,9 +31,12 @@ def run_outputs_prune(*, days: int, dry_run: bool = False) -> Pruned:
     # Run ids are ULIDs, so "made before that day" is a range of the primary key; runs_run_output_kept holds only
     # the runs that still have an output, so each batch reads what it prunes, however many runs went before.
     # "Not in flight" rather than "terminal": given `status IN (…)`, SQLite reads every terminal run by its index.
-    candidates = (Run.objects.filter(pk__lt=run_id_floor(pruned.made_before), output__isnull=False)
-                  .exclude(status__in=Run.IN_FLIGHT)
-                  .order_by("pk").annotate(size=Length(Cast("output", TextField()))))
+    candidates = (
+        Run.objects.filter(pk__lt=run_id_floor(pruned.made_before), output__isnull=False)
+        .exclude(status__in=Run.IN_FLIGHT)
+        .order_by("pk")
+        .annotate(size=Length(Cast("output", TextField())))
+    )
     after = ""
     while batch := list(candidates.filter(pk__gt=after).values_list("pk", "size")[:BATCH]):
         after = batch[-1][0]

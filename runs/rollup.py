@@ -23,15 +23,34 @@ def cost_rollup_build(*, run_model, rollup_model, statuses) -> int:
     day it was created.
     """
     groups = (
-        run_model.objects.filter(status__in=statuses).order_by()
-        .values("api_key_id", "status", provider_slug=F("endpoint__provider__slug"), path=F("endpoint__path"),
-                ended_on=TruncDate(Coalesce("completed_at", "created_at"), tzinfo=datetime.UTC))
-        .annotate(runs=Count("pk"), calculated=Sum("calculated_cost_micros"), actual=Sum("actual_cost_micros"),
-                  reported=Sum("reported_cost_micros"))
+        run_model.objects.filter(status__in=statuses)
+        .order_by()
+        .values(
+            "api_key_id",
+            "status",
+            provider_slug=F("endpoint__provider__slug"),
+            path=F("endpoint__path"),
+            ended_on=TruncDate(Coalesce("completed_at", "created_at"), tzinfo=datetime.UTC),
+        )
+        .annotate(
+            runs=Count("pk"),
+            calculated=Sum("calculated_cost_micros"),
+            actual=Sum("actual_cost_micros"),
+            reported=Sum("reported_cost_micros"),
+        )
     )
-    rows = ({"api_key_id": group["api_key_id"], "day": group["ended_on"], "provider": group["provider_slug"],
-             "endpoint": group["path"], "status": group["status"], "run_count": group["runs"],
-             "calculated_cost_micros": group["calculated"], "actual_cost_micros": group["actual"],
-             "reported_cost_micros": group["reported"]}
-            for group in groups.iterator(chunk_size=BATCH))
+    rows = (
+        {
+            "api_key_id": group["api_key_id"],
+            "day": group["ended_on"],
+            "provider": group["provider_slug"],
+            "endpoint": group["path"],
+            "status": group["status"],
+            "run_count": group["runs"],
+            "calculated_cost_micros": group["calculated"],
+            "actual_cost_micros": group["actual"],
+            "reported_cost_micros": group["reported"],
+        }
+        for group in groups.iterator(chunk_size=BATCH)
+    )
     return key_daily_costs_replace(groups=rows, rollup_model=rollup_model)

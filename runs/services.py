@@ -24,8 +24,14 @@ from billing.services import Settlement, settlements_record, wallet_hold
 from monid_site import logs, metrics
 from monid_site.errors import ApplicationError
 from monid_site.sql import instances_insert, row_update
-from providers.engine import (ProviderAnswer, ProviderProgress, ProviderTimeout, ProviderUnavailable, protocol_for,
-                              unavailable_reason)
+from providers.engine import (
+    ProviderAnswer,
+    ProviderProgress,
+    ProviderTimeout,
+    ProviderUnavailable,
+    protocol_for,
+    unavailable_reason,
+)
 from providers.engine.usage import PER_UNIT, units_estimate, units_price_micros
 from providers.models import Endpoint, Provider
 
@@ -55,9 +61,21 @@ RECONCILE_BATCH = 1000
 # Ended runs settled per transaction: one wallet UPDATE per workspace each; the batch's wallet rows stay locked
 # until it commits, so it must stay short.
 SETTLE_BATCH = 500
-SETTLED_FIELDS = ("id", "workspace_id", "api_key_id", "status", "completed_at", "is_test", "held_micros",
-                  "provider_http_status", "calculated_cost_micros", "actual_cost_micros", "reported_cost_micros",
-                  "endpoint__path", "endpoint__provider__slug")
+SETTLED_FIELDS = (
+    "id",
+    "workspace_id",
+    "api_key_id",
+    "status",
+    "completed_at",
+    "is_test",
+    "held_micros",
+    "provider_http_status",
+    "calculated_cost_micros",
+    "actual_cost_micros",
+    "reported_cost_micros",
+    "endpoint__path",
+    "endpoint__provider__slug",
+)
 INTERNAL_ERROR = "An internal error in Monid ended this run; it was not charged."
 
 
@@ -66,8 +84,9 @@ def run_input_flatten(raw: dict) -> dict:
     if raw and set(raw) <= COMPOSITE_KEYS:
         for key, part in raw.items():
             if not isinstance(part, dict):
-                raise ApplicationError(400, f"input.{key} must be an object.",
-                                       [{"path": f"input.{key}", "message": "must be an object"}])
+                raise ApplicationError(
+                    400, f"input.{key} must be an object.", [{"path": f"input.{key}", "message": "must be an object"}]
+                )
         return {**raw.get("pathParams", {}), **raw.get("queryParams", {}), **raw.get("body", {})}
     return raw
 
@@ -78,12 +97,18 @@ def run_input_bound(*, endpoint: Endpoint, raw_input: dict) -> None:
     text = input_text(raw_input)
     size = len(text.encode())
     if size > endpoint.max_input_bytes:
-        raise ApplicationError(413, f"input is {size_text(size)} as compact JSON; {endpoint.provider.slug} "
-                                    f"{endpoint.path} takes at most {size_text(endpoint.max_input_bytes)}. Send a "
-                                    "smaller input, or split it over several runs.")
+        raise ApplicationError(
+            413,
+            f"input is {size_text(size)} as compact JSON; {endpoint.provider.slug} "
+            f"{endpoint.path} takes at most {size_text(endpoint.max_input_bytes)}. Send a "
+            "smaller input, or split it over several runs.",
+        )
     if input_too_deep(raw_input, text):
-        raise ApplicationError(400, f"input nests arrays and objects more than {INPUT_MAX_DEPTH} deep, and no "
-                                    "endpoint takes one nested that deep.")
+        raise ApplicationError(
+            400,
+            f"input nests arrays and objects more than {INPUT_MAX_DEPTH} deep, and no "
+            "endpoint takes one nested that deep.",
+        )
 
 
 def run_input_validate(*, endpoint: Endpoint, params: dict) -> None:
@@ -95,16 +120,20 @@ def run_input_validate(*, endpoint: Endpoint, params: dict) -> None:
     found = list(itertools.islice(validator.iter_errors(params), INPUT_ERRORS_SHOWN + 1))
     errors = sorted(found[:INPUT_ERRORS_SHOWN], key=lambda e: [str(part) for part in e.path])
     if errors:
-        details = [{"path": _shortened(".".join(["input", *map(str, e.path)])), "message": _schema_message(e)}
-                   for e in errors]
+        details = [
+            {"path": _shortened(".".join(["input", *map(str, e.path)])), "message": _schema_message(e)} for e in errors
+        ]
         summary = "; ".join(f"{d['path']}: {d['message']}" for d in details[:3])
         more = f" (and more: the first {INPUT_ERRORS_SHOWN} are listed)" if len(found) > INPUT_ERRORS_SHOWN else ""
-        raise ApplicationError(400, f"input does not match the schema of {endpoint.provider.slug} "
-                                    f"{endpoint.path}: {summary}{more}", details)
+        raise ApplicationError(
+            400,
+            f"input does not match the schema of {endpoint.provider.slug} {endpoint.path}: {summary}{more}",
+            details,
+        )
 
 
 def _shortened(text: str) -> str:
-    return text if len(text) <= INPUT_ERROR_CHARS else text[:INPUT_ERROR_CHARS - 1] + "…"
+    return text if len(text) <= INPUT_ERROR_CHARS else text[: INPUT_ERROR_CHARS - 1] + "…"
 
 
 @functools.lru_cache(maxsize=1024)
@@ -132,25 +161,45 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict, idempote
     unavailable = unavailable_reason(endpoint, sandbox=api_key.is_test)
     if unavailable:
         raise ApplicationError(503, unavailable)
-    units = units_estimate(usage=endpoint.usage, price_type=endpoint.price_type, params=params,
-                           subject=f"{provider.slug} {endpoint.path}")
-    fields = {"id": new_run_id(), "workspace_id": api_key.workspace_id, "api_key": api_key, "endpoint": endpoint,
-              "is_test": api_key.is_test, "input": raw_input, "price_type": endpoint.price_type,
-              "price_micros": endpoint.price_micros, "flat_fee_micros": endpoint.flat_fee_micros,
-              "estimated_units": units}
+    units = units_estimate(
+        usage=endpoint.usage, price_type=endpoint.price_type, params=params, subject=f"{provider.slug} {endpoint.path}"
+    )
+    fields = {
+        "id": new_run_id(),
+        "workspace_id": api_key.workspace_id,
+        "api_key": api_key,
+        "endpoint": endpoint,
+        "is_test": api_key.is_test,
+        "input": raw_input,
+        "price_type": endpoint.price_type,
+        "price_micros": endpoint.price_micros,
+        "flat_fee_micros": endpoint.flat_fee_micros,
+        "estimated_units": units,
+    }
     # Test runs are never charged, so neither the wallet nor the spend controls have a say in them.
-    estimate = 0 if api_key.is_test else units_price_micros(
-        price_type=endpoint.price_type, price_micros=endpoint.price_micros, flat_fee_micros=endpoint.flat_fee_micros,
-        units=units)
+    estimate = (
+        0
+        if api_key.is_test
+        else units_price_micros(
+            price_type=endpoint.price_type,
+            price_micros=endpoint.price_micros,
+            flat_fee_micros=endpoint.flat_fee_micros,
+            units=units,
+        )
+    )
     try:
         with transaction.atomic():  # the hold and the run stand or fall together: a 402 or a block leaves neither
             if not provider.is_async:
                 _commit_without_flush()  # run_finish's commit makes the run durable before it is answered
             now = timezone.now()
             run = Run(
-                **fields, created_at=now, held_micros=estimate, status=Run.Status.RUNNING,
+                **fields,
+                created_at=now,
+                held_micros=estimate,
+                status=Run.Status.RUNNING,
                 # An async run's first step is due at once: the dispatcher hands it out with others, in one task.
-                next_step_at=now if provider.is_async else None, started_at=None if provider.is_async else now,
+                next_step_at=now if provider.is_async else None,
+                started_at=None if provider.is_async else now,
             )
             instances_insert([run])
             if provider.is_async:  # a sync run's timeline is written whole when it ends: see run_execute_sync
@@ -159,12 +208,17 @@ def run_create(*, api_key: ApiKey, endpoint: Endpoint, raw_input: dict, idempote
             if idempotency_key is not None:
                 IdempotencyKey.objects.filter(api_key=api_key, key=idempotency_key).update(run=run)
             if estimate:  # last, so the wallet's row is locked for as short a time as can be
-                controls_active, held = wallet_hold(workspace_id=api_key.workspace_id, amount_micros=estimate,
-                                                    run_id=run.pk)
+                controls_active, held = wallet_hold(
+                    workspace_id=api_key.workspace_id, amount_micros=estimate, run_id=run.pk
+                )
                 if controls_active or api_key.spend_limit_micros is not None:
                     blocked = spend_controls_check(
-                        api_key=api_key, amount_micros=estimate, controls_active=controls_active, held_micros=held,
-                        key_held_micros=lambda: _key_held_micros(api_key, other_than=run.pk))
+                        api_key=api_key,
+                        amount_micros=estimate,
+                        controls_active=controls_active,
+                        held_micros=held,
+                        key_held_micros=lambda: _key_held_micros(api_key, other_than=run.pk),
+                    )
                     if blocked:
                         raise _Blocked(blocked)  # rolls back the run and its hold
             return run
@@ -185,19 +239,28 @@ class _Blocked(Exception):
 def _key_held_micros(api_key: ApiKey, *, other_than: str) -> int:
     """What the key's other runs not yet settled hold: those in flight, and those ended whose charge the settler
     has not yet counted on the key (the runs_run_key_unsettled index reads only those)."""
-    return (Run.objects.filter(api_key=api_key, settled_at__isnull=True).exclude(pk=other_than)
-            .aggregate(total=Sum("held_micros"))["total"] or 0)
+    return (
+        Run.objects.filter(api_key=api_key, settled_at__isnull=True)
+        .exclude(pk=other_than)
+        .aggregate(total=Sum("held_micros"))["total"]
+        or 0
+    )
 
 
 @transaction.atomic
 def _run_block(*, fields: dict, states: list[ControlState | KeyLimitState], idempotency_key: str | None) -> Run:
     """Stores a run that a spend control refused: never sent to a provider, never charged."""
     now = timezone.now()
-    run = Run.objects.create(**fields, status=Run.Status.BLOCKED, completed_at=now,
-                             error_message=next(state for state in states if state.blocks).reason(),
-                             controls=[state.snapshot() for state in states])
-    _events_write([_event(run, "created", at=run.created_at),
-                   _event(run, "ended", _ended_detail(status=run.status), at=now)])
+    run = Run.objects.create(
+        **fields,
+        status=Run.Status.BLOCKED,
+        completed_at=now,
+        error_message=next(state for state in states if state.blocks).reason(),
+        controls=[state.snapshot() for state in states],
+    )
+    _events_write(
+        [_event(run, "created", at=run.created_at), _event(run, "ended", _ended_detail(status=run.status), at=now)]
+    )
     if idempotency_key is not None:
         IdempotencyKey.objects.filter(api_key_id=run.api_key_id, key=idempotency_key).update(run=run)
     return run  # the settler counts it on its key
@@ -223,8 +286,12 @@ def run_units_covered(run: Run) -> int | None:
 def _cap_hold(run: Run) -> int:
     """The hold a run's provider caps follow: a live run's own; a test run's as if it were live, so that it
     sends the provider exactly what a live one would."""
-    return units_price_micros(price_type=run.price_type, price_micros=run.price_micros,
-                              flat_fee_micros=run.flat_fee_micros, units=run.estimated_units)
+    return units_price_micros(
+        price_type=run.price_type,
+        price_micros=run.price_micros,
+        flat_fee_micros=run.flat_fee_micros,
+        units=run.estimated_units,
+    )
 
 
 def _protocol(run: Run, params: dict):
@@ -240,11 +307,14 @@ def run_execute_sync(*, run: Run) -> Run:
     events = _sync_run_events(run)
     params = run_input_flatten(run.input)
     try:
-        answer = _protocol(run, params).call(params=params, units=run.estimated_units or 1, hold=_cap_hold(run),
-                                             timeout_seconds=endpoint.deadline_seconds)
+        answer = _protocol(run, params).call(
+            params=params,
+            units=run.estimated_units or 1,
+            hold=_cap_hold(run),
+            timeout_seconds=endpoint.deadline_seconds,
+        )
     except ProviderTimeout:
-        return run_finish(run=run, status=Run.Status.TIME_OUT, error_message=_deadline_message(endpoint),
-                          events=events)
+        return run_finish(run=run, status=Run.Status.TIME_OUT, error_message=_deadline_message(endpoint), events=events)
     except ProviderUnavailable as exc:
         return run_finish(run=run, status=Run.Status.FAILED, error_message=str(exc), events=events)
     except Exception:
@@ -275,14 +345,19 @@ def runs_advance(*, run_ids: Sequence[str]) -> None:
     """
     worker, now = f"{socket.gethostname()}:{os.getpid()}", timezone.now()
     lease_until = now + LEASE
-    if not (Run.objects.filter(pk__in=run_ids).exclude(status__in=Run.TERMINAL)
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-            .update(lease_until=lease_until, heartbeat_at=now, next_step_at=None, worker=worker,
-                    steps=F("steps") + 1)):
+    if not (
+        Run.objects.filter(pk__in=run_ids)
+        .exclude(status__in=Run.TERMINAL)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_until=lease_until, heartbeat_at=now, next_step_at=None, worker=worker, steps=F("steps") + 1)
+    ):
         return
     # Ours are the rows this very update leased: this process runs one task at a time, and the instant is unique.
-    runs = list(Run.objects.filter(pk__in=run_ids, worker=worker, lease_until=lease_until)
-                .select_related("endpoint__provider").defer("endpoint__fixtures"))  # live steps never read them
+    runs = list(
+        Run.objects.filter(pk__in=run_ids, worker=worker, lease_until=lease_until)
+        .select_related("endpoint__provider")
+        .defer("endpoint__fixtures")
+    )  # live steps never read them
     # The timeline entries of these steps, written in one INSERT after them (or with a run's end, by run_finish).
     due, events = {}, []
     with _heartbeat.holding([run.pk for run in runs], worker):
@@ -298,9 +373,16 @@ def runs_advance(*, run_ids: Sequence[str]) -> None:
                 due[run.pk] = timezone.now() + datetime.timedelta(seconds=delay)
     # Runs that ended were cleared by run_finish, and the status filter keeps this release from reviving them;
     # the worker filter, from touching a run whose lease another worker took after ours lapsed.
-    (Run.objects.filter(pk__in=[run.pk for run in runs], worker=worker).exclude(status__in=Run.TERMINAL)
-     .update(lease_until=None, next_step_at=Case(
-         *(When(pk=pk, then=Value(at)) for pk, at in due.items()), default=None, output_field=DateTimeField())))
+    (
+        Run.objects.filter(pk__in=[run.pk for run in runs], worker=worker)
+        .exclude(status__in=Run.TERMINAL)
+        .update(
+            lease_until=None,
+            next_step_at=Case(
+                *(When(pk=pk, then=Value(at)) for pk, at in due.items()), default=None, output_field=DateTimeField()
+            ),
+        )
+    )
     _events_write(events)
     if due:  # an idle dispatcher sleeps until the earliest step it knew of, which these may come before
         queue.wake()
@@ -340,8 +422,9 @@ class _Heartbeat:
             try:
                 if held:
                     now = timezone.now()
-                    Run.objects.filter(pk__in=list(held), worker__in=set(held.values()), lease_until__isnull=False
-                                       ).update(lease_until=now + LEASE, heartbeat_at=now)
+                    Run.objects.filter(
+                        pk__in=list(held), worker__in=set(held.values()), lease_until__isnull=False
+                    ).update(lease_until=now + LEASE, heartbeat_at=now)
             except DatabaseError:
                 # A locked or restarting database must not end the renewals: the next beat tries again, well
                 # before the lease (four beats long) runs out.
@@ -376,15 +459,19 @@ def _advance_step(run: Run, events: list[RunEvent]) -> float | None:
             return None
         if not run.provider_run_id:
             if timezone.now() >= deadline:
-                run_finish(run=run, status=Run.Status.TIME_OUT, error_message=_deadline_message(endpoint),
-                           events=events)
+                run_finish(
+                    run=run, status=Run.Status.TIME_OUT, error_message=_deadline_message(endpoint), events=events
+                )
                 return None
             # A crash after the provider accepted a start and before its run id is stored below would have a
             # successor start it again. So a run that an earlier step took, and that has no provider run yet,
             # first looks for one that step may have left behind, and adopts it.
             sent = {"params": params, "units": run.estimated_units or 1, "hold": _cap_hold(run)}
-            adopted = protocol.find_left_behind(since=run.created_at - PROVIDER_CLOCK_SKEW, recorded=_recorded,
-                                                **sent) if run.steps > 1 else None
+            adopted = (
+                protocol.find_left_behind(since=run.created_at - PROVIDER_CLOCK_SKEW, recorded=_recorded, **sent)
+                if run.steps > 1
+                else None
+            )
             if adopted:
                 logger.info("Run %s adopted provider run %s, which an interrupted start left behind", run.pk, adopted)
             started = adopted or protocol.start(**sent)
@@ -402,23 +489,38 @@ def _advance_step(run: Run, events: list[RunEvent]) -> float | None:
             return run_check_delay(run, deadline)
         if timezone.now() >= deadline:
             stopped = protocol.stop(run_id=run.provider_run_id)
-            run_finish(run=run, status=Run.Status.TIME_OUT, error_message=_deadline_message(endpoint),
-                       actual_cost_micros=stopped.actual_cost_micros, events=events)
+            run_finish(
+                run=run,
+                status=Run.Status.TIME_OUT,
+                error_message=_deadline_message(endpoint),
+                actual_cost_micros=stopped.actual_cost_micros,
+                events=events,
+            )
             return None
         progress = protocol.check(run_id=run.provider_run_id)
         events.append(_event(run, "checked", progress.detail))
         if progress.state == ProviderProgress.RUNNING:
             return run_check_delay(run, deadline)
         if progress.state == ProviderProgress.STOPPED:
-            run_finish(run=run, status=Run.Status.STOPPED, actual_cost_micros=progress.actual_cost_micros,
-                       events=events)
+            run_finish(
+                run=run, status=Run.Status.STOPPED, actual_cost_micros=progress.actual_cost_micros, events=events
+            )
         else:
             # Results are the billed units of a per-result price: no more are kept than the run was held for.
-            answer = protocol.collect(progress, max_bytes=settings.MONID_OUTPUT_MAX_BYTES,
-                                      max_items=run_units_covered(run) if run.price_type == "PER_RESULT" else None)
+            answer = protocol.collect(
+                progress,
+                max_bytes=settings.MONID_OUTPUT_MAX_BYTES,
+                max_items=run_units_covered(run) if run.price_type == "PER_RESULT" else None,
+            )
             if answer.result_count is not None:
-                events.append(_event(run, "collected", _results_text(answer.result_count)
-                                     + (", more left at the provider" if answer.output_truncated else "")))
+                events.append(
+                    _event(
+                        run,
+                        "collected",
+                        _results_text(answer.result_count)
+                        + (", more left at the provider" if answer.output_truncated else ""),
+                    )
+                )
             run_finish(run=run, status=Run.Status.COMPLETED, answer=answer, events=events)
     except ProviderUnavailable as exc:
         run_finish(run=run, status=Run.Status.FAILED, error_message=str(exc), events=events)
@@ -443,11 +545,15 @@ def runs_dispatch(*, limit: int = 1000) -> int:
     """
     now = timezone.now()
     with transaction.atomic():
-        due = list(Run.objects.filter(next_step_at__lte=now).order_by("next_step_at")
-                   .select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
+        due = list(
+            Run.objects.filter(next_step_at__lte=now)
+            .order_by("next_step_at")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:limit]
+        )
         Run.objects.filter(pk__in=due).update(next_step_at=None, heartbeat_at=now)
     for i in range(0, len(due), DISPATCH_BATCH):
-        _enqueue_steps(*due[i:i + DISPATCH_BATCH])
+        _enqueue_steps(*due[i : i + DISPATCH_BATCH])
     return len(due)
 
 
@@ -459,24 +565,46 @@ def runs_reconcile() -> dict:
     run id; a sync run whose request died with it can only be failed, uncharged.
     """
     now = timezone.now()
-    stalled = (Run.objects.exclude(status__in=Run.TERMINAL).filter(next_step_at__isnull=True)
-               .alias(last_seen=Coalesce("heartbeat_at", "created_at"))
-               .filter(Q(lease_until__lt=now) | Q(lease_until__isnull=True, last_seen__lt=now - STALL)))
+    stalled = (
+        Run.objects.exclude(status__in=Run.TERMINAL)
+        .filter(next_step_at__isnull=True)
+        .alias(last_seen=Coalesce("heartbeat_at", "created_at"))
+        .filter(Q(lease_until__lt=now) | Q(lease_until__isnull=True, last_seen__lt=now - STALL))
+    )
     resumed = 0
     with transaction.atomic():
         # Locked, so that two reconcilers never both resume (and record) the same run; normally none is found.
-        lost = list(stalled.filter(endpoint__provider__mode=Provider.Mode.ASYNC)
-                    .select_for_update(skip_locked=True, of=("self",)).values_list("pk", "lease_until"))
+        lost = list(
+            stalled.filter(endpoint__provider__mode=Provider.Mode.ASYNC)
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("pk", "lease_until")
+        )
         for i in range(0, len(lost), RECONCILE_BATCH):
-            resumed += stalled.filter(pk__in=[pk for pk, _ in lost[i:i + RECONCILE_BATCH]]).update(next_step_at=now)
-        _events_write([RunEvent(run_id=pk, at=now, kind="resumed", detail=(
-            "its worker stopped renewing its lease" if lease_until else
-            f"its step was lost: no sign of life for {STALL.total_seconds():.0f} s")) for pk, lease_until in lost])
+            resumed += stalled.filter(pk__in=[pk for pk, _ in lost[i : i + RECONCILE_BATCH]]).update(next_step_at=now)
+        _events_write(
+            [
+                RunEvent(
+                    run_id=pk,
+                    at=now,
+                    kind="resumed",
+                    detail=(
+                        "its worker stopped renewing its lease"
+                        if lease_until
+                        else f"its step was lost: no sign of life for {STALL.total_seconds():.0f} s"
+                    ),
+                )
+                for pk, lease_until in lost
+            ]
+        )
     failed = 0
     for run in stalled.filter(endpoint__provider__mode=Provider.Mode.SYNC).select_related("endpoint"):
         if now - run.created_at > datetime.timedelta(seconds=run.endpoint.deadline_seconds) + STALL:
-            run_finish(run=run, status=Run.Status.FAILED, events=_sync_run_events(run),
-                       error_message="The request running this run was lost; it was not charged.")
+            run_finish(
+                run=run,
+                status=Run.Status.FAILED,
+                events=_sync_run_events(run),
+                error_message="The request running this run was lost; it was not charged.",
+            )
             failed += 1
     return {"resumed": resumed, "failed": failed}
 
@@ -487,7 +615,8 @@ def run_stop(*, run: Run) -> Run:
     if not run.endpoint.provider.is_async:
         raise ApplicationError(409, "A synchronous run ends within its own request; there is nothing to stop.")
     if not Run.objects.filter(pk=run.pk, status__in=[Run.Status.READY, Run.Status.RUNNING]).update(
-            status=Run.Status.STOPPING):
+        status=Run.Status.STOPPING
+    ):
         run.refresh_from_db(fields=["status"])
         raise ApplicationError(409, f"Run {run.id} is {run.status}; only a READY or RUNNING run can be stopped.")
     RunEvent.objects.create(run=run, at=timezone.now(), kind="stop_asked")
@@ -511,8 +640,15 @@ def run_stop_at_provider(*, run: Run, protocol=None, events: list[RunEvent] | No
 
 
 @transaction.atomic
-def run_finish(*, run: Run, status: str, answer: ProviderAnswer | None = None, error_message: str = "",
-               actual_cost_micros: int = 0, events: list[RunEvent] | None = None) -> Run:
+def run_finish(
+    *,
+    run: Run,
+    status: str,
+    answer: ProviderAnswer | None = None,
+    error_message: str = "",
+    actual_cost_micros: int = 0,
+    events: list[RunEvent] | None = None,
+) -> Run:
     """Ends a run once and for all: records the answer, its three costs and its timeline, in one UPDATE and one
     INSERT. Its hold stays taken until runs_settle releases it and charges the run, off the request's path.
 
@@ -525,26 +661,42 @@ def run_finish(*, run: Run, status: str, answer: ProviderAnswer | None = None, e
     provider_ok = http_status is not None and 200 <= http_status < 300
     result_count = answer.result_count if answer and provider_ok else None
     billed_units = _units_billed(run, answer.billed_units) if answer and provider_ok else None
-    calculated = units_price_micros(price_type=run.price_type, price_micros=run.price_micros,
-                                    flat_fee_micros=run.flat_fee_micros, units=billed_units)
-    costs = run_costs(calculated_micros=calculated, provider_http_status=http_status,
-                      completed=status == Run.Status.COMPLETED, actual_micros=answer.actual_cost_micros if answer else actual_cost_micros,
-                      is_test=run.is_test)
+    calculated = units_price_micros(
+        price_type=run.price_type,
+        price_micros=run.price_micros,
+        flat_fee_micros=run.flat_fee_micros,
+        units=billed_units,
+    )
+    costs = run_costs(
+        calculated_micros=calculated,
+        provider_http_status=http_status,
+        completed=status == Run.Status.COMPLETED,
+        actual_micros=answer.actual_cost_micros if answer else actual_cost_micros,
+        is_test=run.is_test,
+    )
     fields = {
-        "status": status, "completed_at": now, "error_message": error_message, "next_step_at": None,
-        "lease_until": None, "provider_http_status": http_status, "output": answer.output if provider_ok else None,
+        "status": status,
+        "completed_at": now,
+        "error_message": error_message,
+        "next_step_at": None,
+        "lease_until": None,
+        "provider_http_status": http_status,
+        "output": answer.output if provider_ok else None,
         "output_truncated": bool(answer and provider_ok and answer.output_truncated),
-        "provider_error": None if provider_ok or answer is None else answer.error, "result_count": result_count,
+        "provider_error": None if provider_ok or answer is None else answer.error,
+        "result_count": result_count,
         "billed_units": billed_units,
-        "calculated_cost_micros": costs.calculated_micros, "actual_cost_micros": costs.actual_micros,
+        "calculated_cost_micros": costs.calculated_micros,
+        "actual_cost_micros": costs.actual_micros,
         "reported_cost_micros": costs.reported_micros,
     }
     if answer and answer.provider_run_id:
         fields["provider_run_id"] = answer.provider_run_id
     # The status filter makes the transition one-way: of two workers finishing one run, only one wins.
     if row_update(Run, run.pk, fields, unless=("status", Run.TERMINAL)):
-        ended = _event(run, "ended", _ended_detail(status=status, http_status=http_status, result_count=result_count),
-                       at=now)
+        ended = _event(
+            run, "ended", _ended_detail(status=status, http_status=http_status, result_count=result_count), at=now
+        )
         _events_write(events if events is not None else [], ended)
         transaction.on_commit(queue.wake)  # for the settler
         for name, value in fields.items():
@@ -566,17 +718,36 @@ def runs_settle(*, limit: int = SETTLE_BATCH) -> int:
     settlers share the work on PostgreSQL; on SQLite one writer at a time goes in anyway.
     """
     with transaction.atomic():
-        ended = list(Run.objects.filter(settled_at__isnull=True, completed_at__isnull=False).order_by("completed_at")
-                     .select_for_update(skip_locked=True, of=("self",)).select_related("endpoint__provider")
-                     .only(*SETTLED_FIELDS)[:limit])
+        ended = list(
+            Run.objects.filter(settled_at__isnull=True, completed_at__isnull=False)
+            .order_by("completed_at")
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("endpoint__provider")
+            .only(*SETTLED_FIELDS)[:limit]
+        )
         if not ended:
             return 0
         Run.objects.filter(pk__in=[run.pk for run in ended]).update(settled_at=timezone.now())
-        settlements_record([Settlement(
-            workspace_id=run.workspace_id, api_key_id=run.api_key_id, run_id=run.pk, provider=run.endpoint.provider.slug,
-            endpoint=run.endpoint.path, status=run.status, ended_at=run.completed_at, held_micros=run.held_micros,
-            costs=Costs(calculated_micros=run.calculated_cost_micros, actual_micros=run.actual_cost_micros,
-                        reported_micros=run.reported_cost_micros)) for run in ended])
+        settlements_record(
+            [
+                Settlement(
+                    workspace_id=run.workspace_id,
+                    api_key_id=run.api_key_id,
+                    run_id=run.pk,
+                    provider=run.endpoint.provider.slug,
+                    endpoint=run.endpoint.path,
+                    status=run.status,
+                    ended_at=run.completed_at,
+                    held_micros=run.held_micros,
+                    costs=Costs(
+                        calculated_micros=run.calculated_cost_micros,
+                        actual_micros=run.actual_cost_micros,
+                        reported_micros=run.reported_cost_micros,
+                    ),
+                )
+                for run in ended
+            ]
+        )
     for run in ended:
         metrics.run_ended(run)
     return len(ended)
@@ -637,7 +808,8 @@ def idempotency_claim(*, api_key: ApiKey, key: str, body) -> IdempotencyKey | No
     if not 1 <= len(key) <= 255 or not key.isprintable():
         raise ApplicationError(400, "Idempotency-Key must be 1 to 255 printable characters.")
     request_hash = hashlib.sha256(
-        json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+        json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).hexdigest()
     for _ in range(3):
         try:
             with transaction.atomic():
@@ -645,8 +817,11 @@ def idempotency_claim(*, api_key: ApiKey, key: str, body) -> IdempotencyKey | No
                 IdempotencyKey.objects.create(api_key=api_key, key=key, request_hash=request_hash)
             return None
         except IntegrityError:
-            earlier = (IdempotencyKey.objects.select_related("run__endpoint__provider")
-                       .filter(api_key=api_key, key=key).first())
+            earlier = (
+                IdempotencyKey.objects.select_related("run__endpoint__provider")
+                .filter(api_key=api_key, key=key)
+                .first()
+            )
         if earlier is None:
             continue  # released meanwhile: claim again
         age = timezone.now() - earlier.created_at
@@ -654,8 +829,9 @@ def idempotency_claim(*, api_key: ApiKey, key: str, body) -> IdempotencyKey | No
             IdempotencyKey.objects.filter(pk=earlier.pk, created_at=earlier.created_at).delete()
             continue
         if earlier.request_hash != request_hash:
-            raise ApplicationError(422, "This Idempotency-Key was used with a different request body; "
-                                        "use a new key for a new request.")
+            raise ApplicationError(
+                422, "This Idempotency-Key was used with a different request body; use a new key for a new request."
+            )
         if earlier.run is None or (not earlier.run.endpoint.provider.is_async and not earlier.run.is_terminal):
             raise ApplicationError(409, "A request with this Idempotency-Key is still in flight; retry shortly.")
         return earlier

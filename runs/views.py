@@ -54,8 +54,11 @@ def run_list(request):
         return render(request, "runs/list.html", {"form": form}, status=400)
     before = form.cleaned_data["before"]
     page, older = keyset_page(runs_filtered(runs, **form.filters()), order=("-id",), after=before, limit=PAGE_SIZE)
-    return render(request, "runs/list.html", {"form": form, "runs": page, "older": older, "before": before,
-                                              "filtered": form.is_filtering()})
+    return render(
+        request,
+        "runs/list.html",
+        {"form": form, "runs": page, "older": older, "before": before, "filtered": form.is_filtering()},
+    )
 
 
 def _run_lookup(request, runs):
@@ -86,8 +89,11 @@ def run_detail(request, run_id):
     runs = _visible_runs_or_404(request.user)
     # The output as the database's text of it, which the page parses only as far as it shows (a 10 MB output is
     # never parsed whole); the timeline in one more query, however many steps the run took.
-    runs = (runs.defer("output").annotate(output_text=Cast("output", TextField()))
-            .prefetch_related(Prefetch("events", queryset=RunEvent.objects.order_by("id"))))
+    runs = (
+        runs.defer("output")
+        .annotate(output_text=Cast("output", TextField()))
+        .prefetch_related(Prefetch("events", queryset=RunEvent.objects.order_by("id")))
+    )
     return render(request, "runs/detail.html", {"run": get_object_or_404(runs, pk=run_id)})
 
 
@@ -99,8 +105,9 @@ def run_output(request, run_id):
     runs = _visible_runs_or_404(request.user)
     run = runs.defer("output").annotate(output_text=Cast("output", TextField())).filter(pk=run_id).first()
     if run is not None and run.output_expired_at:
-        return render(request, "runs/_output_expired.html", {"run": run}, content_type="text/plain; charset=utf-8",
-                      status=410)
+        return render(
+            request, "runs/_output_expired.html", {"run": run}, content_type="text/plain; charset=utf-8", status=410
+        )
     if run is None or run.output_text is None:
         raise Http404("No such run, or it has no output.")
     response = HttpResponse(run.output_text, content_type="application/json")
@@ -118,6 +125,5 @@ def run_stop(request, run_id):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Stopping: the run is being aborted at the provider and will end STOPPED, "
-                                  "uncharged.")
+        messages.success(request, "Stopping: the run is being aborted at the provider and will end STOPPED, uncharged.")
     return redirect("run-detail", run.id)

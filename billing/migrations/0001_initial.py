@@ -6,60 +6,73 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-    ]
+    dependencies = [migrations.swappable_dependency(settings.AUTH_USER_MODEL)]
 
     operations = [
         migrations.CreateModel(
-            name='Workspace',
+            name="Workspace",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('members', models.ManyToManyField(blank=True, related_name='workspaces', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("members", models.ManyToManyField(blank=True, related_name="workspaces", to=settings.AUTH_USER_MODEL)),
             ],
         ),
         migrations.CreateModel(
-            name='ApiKey',
+            name="ApiKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(max_length=100)),
-                ('mode', models.CharField(choices=[('live', 'Live'), ('test', 'Test')], default='live', max_length=4)),
-                ('prefix', models.CharField(max_length=24)),
-                ('key_hash', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_keys', to='billing.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("label", models.CharField(max_length=100)),
+                ("mode", models.CharField(choices=[("live", "Live"), ("test", "Test")], default="live", max_length=4)),
+                ("prefix", models.CharField(max_length=24)),
+                ("key_hash", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="api_keys", to="billing.workspace"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='KeyDailyCost',
+            name="KeyDailyCost",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('run_count', models.PositiveIntegerField(default=0)),
-                ('calculated_cost_micros', models.BigIntegerField(default=0)),
-                ('actual_cost_micros', models.BigIntegerField(default=0)),
-                ('reported_cost_micros', models.BigIntegerField(default=0)),
-                ('api_key', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='daily_costs', to='billing.apikey')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("run_count", models.PositiveIntegerField(default=0)),
+                ("calculated_cost_micros", models.BigIntegerField(default=0)),
+                ("actual_cost_micros", models.BigIntegerField(default=0)),
+                ("reported_cost_micros", models.BigIntegerField(default=0)),
+                (
+                    "api_key",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="daily_costs", to="billing.apikey"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['day'], name='billing_keydailycost_day')],
-                'constraints': [models.UniqueConstraint(fields=('api_key', 'day'), name='billing_keydailycost_one_row_per_key_day')],
+                "indexes": [models.Index(fields=["day"], name="billing_keydailycost_day")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("api_key", "day"), name="billing_keydailycost_one_row_per_key_day")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='apikey',
-            constraint=models.UniqueConstraint(fields=('workspace', 'label'), name='billing_apikey_label_unique_in_workspace'),
+            model_name="apikey",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "label"), name="billing_apikey_label_unique_in_workspace"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='apikey',
-            constraint=models.CheckConstraint(condition=models.Q(('mode__in', ['live', 'test'])), name='billing_apikey_mode_valid'),
+            model_name="apikey",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("mode__in", ["live", "test"])), name="billing_apikey_mode_valid"
+            ),
         ),
     ]

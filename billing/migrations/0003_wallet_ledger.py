@@ -6,49 +6,88 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('billing', '0002_cache_table'),
-        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-    ]
+    dependencies = [("billing", "0002_cache_table"), migrations.swappable_dependency(settings.AUTH_USER_MODEL)]
 
     operations = [
         migrations.CreateModel(
-            name='Wallet',
+            name="Wallet",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('balance_micros', models.BigIntegerField(default=0, help_text='Credits and refunds less charges')),
-                ('held_micros', models.BigIntegerField(default=0, help_text='Held for runs in flight, not yet charged')),
-                ('workspace', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='wallet', to='billing.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("balance_micros", models.BigIntegerField(default=0, help_text="Credits and refunds less charges")),
+                (
+                    "held_micros",
+                    models.BigIntegerField(default=0, help_text="Held for runs in flight, not yet charged"),
+                ),
+                (
+                    "workspace",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="wallet", to="billing.workspace"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LedgerEntry',
+            name="LedgerEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('credit', 'Credit'), ('hold', 'Hold'), ('release', 'Release'), ('charge', 'Charge'), ('refund', 'Refund')], max_length=8)),
-                ('amount_micros', models.BigIntegerField(help_text='Always positive; the kind says which way it moves')),
-                ('run_id', models.CharField(blank=True, max_length=26)),
-                ('note', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('wallet', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='billing.wallet')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("credit", "Credit"),
+                            ("hold", "Hold"),
+                            ("release", "Release"),
+                            ("charge", "Charge"),
+                            ("refund", "Refund"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "amount_micros",
+                    models.BigIntegerField(help_text="Always positive; the kind says which way it moves"),
+                ),
+                ("run_id", models.CharField(blank=True, max_length=26)),
+                ("note", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "wallet",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="entries", to="billing.wallet"
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='wallet',
-            constraint=models.CheckConstraint(condition=models.Q(('held_micros__gte', 0)), name='billing_wallet_held_not_negative'),
+            model_name="wallet",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("held_micros__gte", 0)), name="billing_wallet_held_not_negative"
+            ),
         ),
         migrations.AddIndex(
-            model_name='ledgerentry',
-            index=models.Index(fields=['wallet', '-id'], name='billing_ledgerentry_newest'),
+            model_name="ledgerentry", index=models.Index(fields=["wallet", "-id"], name="billing_ledgerentry_newest")
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_micros__gt', 0)), name='billing_ledgerentry_amount_positive'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_micros__gt", 0)), name="billing_ledgerentry_amount_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['credit', 'hold', 'release', 'charge', 'refund'])), name='billing_ledgerentry_kind_valid'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["credit", "hold", "release", "charge", "refund"])),
+                name="billing_ledgerentry_kind_valid",
+            ),
         ),
     ]

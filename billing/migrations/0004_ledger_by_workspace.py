@@ -15,16 +15,27 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
-            model_name="ledgerentry", name="workspace",
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT,
-                                    related_name="ledger_entries", to="billing.workspace")),
+            model_name="ledgerentry",
+            name="workspace",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="ledger_entries",
+                to="billing.workspace",
+            ),
+        ),
         migrations.RunPython(workspace_of_wallet, migrations.RunPython.noop),
         migrations.RemoveIndex(model_name="ledgerentry", name="billing_ledgerentry_newest"),
         migrations.RemoveField(model_name="ledgerentry", name="wallet"),
         migrations.AlterField(
-            model_name="ledgerentry", name="workspace",
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="ledger_entries",
-                                    to="billing.workspace")),
-        migrations.AddIndex(model_name="ledgerentry",
-                            index=models.Index(fields=["workspace", "-id"], name="billing_ledgerentry_ws_newest")),
+            model_name="ledgerentry",
+            name="workspace",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="ledger_entries", to="billing.workspace"
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="ledgerentry",
+            index=models.Index(fields=["workspace", "-id"], name="billing_ledgerentry_ws_newest"),
+        ),
     ]

@@ -5,22 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('billing', '0007_invitation'),
-    ]
+    dependencies = [("billing", "0007_invitation")]
 
     operations = [
         migrations.CreateModel(
-            name='RequestWindow',
+            name="RequestWindow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('minute', models.BigIntegerField(help_text='Minutes since the Unix epoch')),
-                ('requests', models.PositiveIntegerField(default=0)),
-                ('api_key', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='billing.apikey')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("minute", models.BigIntegerField(help_text="Minutes since the Unix epoch")),
+                ("requests", models.PositiveIntegerField(default=0)),
+                (
+                    "api_key",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="billing.apikey"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('api_key', 'minute'), name='billing_requestwindow_unique')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("api_key", "minute"), name="billing_requestwindow_unique")
+                ]
             },
-        ),
+        )
     ]

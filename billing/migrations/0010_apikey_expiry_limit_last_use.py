@@ -4,39 +4,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('billing', '0009_apikey_scopes'),
-    ]
+    dependencies = [("billing", "0009_apikey_scopes")]
 
     operations = [
         migrations.AddField(
-            model_name='apikey',
-            name='expires_at',
-            field=models.DateTimeField(blank=True, help_text='Refused from then on; none: never expires', null=True),
+            model_name="apikey",
+            name="expires_at",
+            field=models.DateTimeField(blank=True, help_text="Refused from then on; none: never expires", null=True),
         ),
         migrations.AddField(
-            model_name='apikey',
-            name='last_used_ip',
-            field=models.GenericIPAddressField(blank=True, null=True),
+            model_name="apikey", name="last_used_ip", field=models.GenericIPAddressField(blank=True, null=True)
         ),
         migrations.AddField(
-            model_name='apikey',
-            name='last_used_user_agent',
-            field=models.CharField(blank=True, max_length=200),
+            model_name="apikey", name="last_used_user_agent", field=models.CharField(blank=True, max_length=200)
         ),
         migrations.AddField(
-            model_name='apikey',
-            name='spend_limit_micros',
-            field=models.BigIntegerField(blank=True, help_text='The most its live runs may be charged in a period', null=True),
+            model_name="apikey",
+            name="spend_limit_micros",
+            field=models.BigIntegerField(
+                blank=True, help_text="The most its live runs may be charged in a period", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='apikey',
-            name='spend_period',
-            field=models.CharField(blank=True, choices=[('DAY', 'DAY'), ('WEEK', 'WEEK'), ('MONTH', 'MONTH')], max_length=5),
+            model_name="apikey",
+            name="spend_period",
+            field=models.CharField(
+                blank=True, choices=[("DAY", "DAY"), ("WEEK", "WEEK"), ("MONTH", "MONTH")], max_length=5
+            ),
         ),
         migrations.AddConstraint(
-            model_name='apikey',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('spend_limit_micros__isnull', True), ('spend_period', '')), models.Q(('spend_limit_micros__gte', 0), ('spend_period__in', ['DAY', 'WEEK', 'MONTH'])), _connector='OR'), name='billing_apikey_spend_limit_has_period'),
+            model_name="apikey",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("spend_limit_micros__isnull", True), ("spend_period", "")),
+                    models.Q(("spend_limit_micros__gte", 0), ("spend_period__in", ["DAY", "WEEK", "MONTH"])),
+                    _connector="OR",
+                ),
+                name="billing_apikey_spend_limit_has_period",
+            ),
         ),
     ]

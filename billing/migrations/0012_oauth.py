@@ -7,49 +7,97 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('billing', '0011_apikey_created_by'),
-        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-    ]
+    dependencies = [("billing", "0011_apikey_created_by"), migrations.swappable_dependency(settings.AUTH_USER_MODEL)]
 
     operations = [
         migrations.CreateModel(
-            name='OAuthClient',
+            name="OAuthClient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('client_id', models.CharField(max_length=64, unique=True)),
-                ('secret_hash', models.CharField(blank=True, max_length=64)),
-                ('auth_method', models.CharField(choices=[('none', 'None'), ('client_secret_basic', 'Basic'), ('client_secret_post', 'Post')], max_length=19)),
-                ('name', models.CharField(blank=True, help_text="The client's own claim, shown as such", max_length=100)),
-                ('redirect_uris', models.JSONField(default=list)),
-                ('scope', models.CharField(help_text='Space-separated, some of SCOPES', max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("client_id", models.CharField(max_length=64, unique=True)),
+                ("secret_hash", models.CharField(blank=True, max_length=64)),
+                (
+                    "auth_method",
+                    models.CharField(
+                        choices=[("none", "None"), ("client_secret_basic", "Basic"), ("client_secret_post", "Post")],
+                        max_length=19,
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(blank=True, help_text="The client's own claim, shown as such", max_length=100),
+                ),
+                ("redirect_uris", models.JSONField(default=list)),
+                ("scope", models.CharField(help_text="Space-separated, some of SCOPES", max_length=100)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('auth_method', 'none'), ('secret_hash', '')), models.Q(('auth_method__in', ['client_secret_basic', 'client_secret_post']), models.Q(('secret_hash', ''), _negated=True)), _connector='OR'), name='billing_oauthclient_secret_fits_method')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("auth_method", "none"), ("secret_hash", "")),
+                            models.Q(
+                                ("auth_method__in", ["client_secret_basic", "client_secret_post"]),
+                                models.Q(("secret_hash", ""), _negated=True),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="billing_oauthclient_secret_fits_method",
+                    )
+                ]
             },
         ),
         migrations.CreateModel(
-            name='OAuthCode',
+            name="OAuthCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code_hash', models.CharField(max_length=64, unique=True)),
-                ('redirect_uri', models.CharField(max_length=500)),
-                ('redirect_uri_given', models.BooleanField(default=True)),
-                ('code_challenge', models.CharField(help_text='BASE64URL(SHA256(code_verifier)), unpadded', max_length=128)),
-                ('scopes', models.CharField(max_length=100)),
-                ('mode', models.CharField(choices=[('live', 'Live'), ('test', 'Test')], max_length=4)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField(help_text='created_at + VALID_FOR')),
-                ('used_at', models.DateTimeField(blank=True, null=True)),
-                ('api_key', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='billing.apikey')),
-                ('approved_by', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='codes', to='billing.oauthclient')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='billing.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code_hash", models.CharField(max_length=64, unique=True)),
+                ("redirect_uri", models.CharField(max_length=500)),
+                ("redirect_uri_given", models.BooleanField(default=True)),
+                (
+                    "code_challenge",
+                    models.CharField(help_text="BASE64URL(SHA256(code_verifier)), unpadded", max_length=128),
+                ),
+                ("scopes", models.CharField(max_length=100)),
+                ("mode", models.CharField(choices=[("live", "Live"), ("test", "Test")], max_length=4)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField(help_text="created_at + VALID_FOR")),
+                ("used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "api_key",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="billing.apikey",
+                    ),
+                ),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="codes", to="billing.oauthclient"
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="billing.workspace"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('mode__in', ['live', 'test'])), name='billing_oauthcode_mode_valid')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("mode__in", ["live", "test"])), name="billing_oauthcode_mode_valid"
+                    )
+                ]
             },
         ),
     ]

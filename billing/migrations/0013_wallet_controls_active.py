@@ -5,24 +5,18 @@ from django.db import migrations, models
 
 def flag_workspaces_with_active_controls(apps, schema_editor):
     Wallet = apps.get_model("billing", "Wallet")
-    controlled = set(apps.get_model("billing", "SpendControl").objects.filter(status="ACTIVE")
-                     .values_list("workspace_id", flat=True))
+    controlled = set(
+        apps.get_model("billing", "SpendControl").objects.filter(status="ACTIVE").values_list("workspace_id", flat=True)
+    )
     for workspace_id in controlled:  # a wallet row for each, to carry the flag (credits make one otherwise)
         Wallet.objects.get_or_create(workspace_id=workspace_id)
     Wallet.objects.filter(workspace_id__in=controlled).update(controls_active=True)
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('billing', '0012_oauth'),
-    ]
+    dependencies = [("billing", "0012_oauth")]
 
     operations = [
-        migrations.AddField(
-            model_name='wallet',
-            name='controls_active',
-            field=models.BooleanField(default=False),
-        ),
+        migrations.AddField(model_name="wallet", name="controls_active", field=models.BooleanField(default=False)),
         migrations.RunPython(flag_workspaces_with_active_controls, migrations.RunPython.noop),
     ]

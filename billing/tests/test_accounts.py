@@ -28,8 +28,16 @@ def logged_in(client, user):
 
 
 def sign_up(client, **fields):
-    return client.post("/signup/", {"username": "dora", "email": "dora@example.com", "password": "correct horse 42",
-                                    "workspace_name": "Dora's Data", **fields})
+    return client.post(
+        "/signup/",
+        {
+            "username": "dora",
+            "email": "dora@example.com",
+            "password": "correct horse 42",
+            "workspace_name": "Dora's Data",
+            **fields,
+        },
+    )
 
 
 @pytest.fixture
@@ -45,6 +53,7 @@ def invite(user, email="carol@example.com"):
 
 
 # Sign up
+
 
 def test_signing_up_creates_a_user_and_their_own_workspace_and_logs_them_in(client):
     response = sign_up(client)
@@ -81,10 +90,15 @@ def test_a_taken_username_is_a_form_error(client, alice):
     assert Workspace.objects.count() == 1
 
 
-@pytest.mark.parametrize("password, message", [("short1", "This password is too short"),
-                                               ("password123", "This password is too common"),
-                                               ("83920174651", "This password is entirely numeric"),
-                                               ("dora@example", "The password is too similar to the email")])
+@pytest.mark.parametrize(
+    "password, message",
+    [
+        ("short1", "This password is too short"),
+        ("password123", "This password is too common"),
+        ("83920174651", "This password is entirely numeric"),
+        ("dora@example", "The password is too similar to the email"),
+    ],
+)
 def test_a_weak_password_is_a_form_error(client, password, message):
     response = sign_up(client, password=password)
 
@@ -116,6 +130,7 @@ def test_sign_up_without_a_csrf_token_is_refused():
 
 # Password reset
 
+
 def test_a_password_reset_emails_a_link_that_sets_a_new_password(client, alice, mailoutbox):
     alice.email = "alice@example.com"
     alice.save(update_fields=["email"])
@@ -123,8 +138,9 @@ def test_a_password_reset_emails_a_link_that_sets_a_new_password(client, alice, 
     asked = client.post("/password-reset/", {"email": "ALICE@example.com"})
     link = RESET_LINK.search(mailoutbox[0].body)[1]
     opened = client.get(link, follow=True)
-    changed = client.post(opened.redirect_chain[-1][0], {"new_password1": "a new secret 77",
-                                                         "new_password2": "a new secret 77"})
+    changed = client.post(
+        opened.redirect_chain[-1][0], {"new_password1": "a new secret 77", "new_password2": "a new secret 77"}
+    )
 
     assert asked.status_code == 302 and asked["Location"] == "/password-reset/sent/"
     assert len(mailoutbox) == 1 and mailoutbox[0].to == ["alice@example.com"]
@@ -157,6 +173,7 @@ def test_a_password_reset_for_an_unknown_address_sends_nothing_and_says_the_same
 
 
 # Invitations
+
 
 def test_a_member_invites_a_teammate_by_email_and_sees_the_link_once(client, alice, mailoutbox):
     posted = logged_in(client, alice).post("/workspace/", {"email": "Carol@Example.com"})
@@ -371,6 +388,7 @@ def test_an_invitation_that_cannot_be_emailed_still_shows_its_link(client, alice
 
 # Editing keys
 
+
 def test_renaming_a_key_changes_its_label_and_it_keeps_working(client, alice, alice_key):
     response = logged_in(client, alice).post("/keys/alice-live/edit/", {"label": "crawler"}, follow=True)
 
@@ -431,11 +449,19 @@ def test_a_rename_without_a_csrf_token_is_refused(alice, alice_key):
 
 # Usage
 
+
 def rollup(label, *, day, status="COMPLETED", runs=1, actual=0, reported=0):
-    KeyDailyCost.objects.create(api_key=ApiKey.objects.get(label=label), day=day, provider="pdl",
-                                endpoint="/person/enrich", status=status, run_count=runs,
-                                calculated_cost_micros=reported, actual_cost_micros=actual,
-                                reported_cost_micros=reported)
+    KeyDailyCost.objects.create(
+        api_key=ApiKey.objects.get(label=label),
+        day=day,
+        provider="pdl",
+        endpoint="/person/enrich",
+        status=status,
+        run_count=runs,
+        calculated_cost_micros=reported,
+        actual_cost_micros=actual,
+        reported_cost_micros=reported,
+    )
 
 
 FEB_10, FEB_11 = datetime.date(2025, 2, 10), datetime.date(2025, 2, 11)
@@ -443,8 +469,7 @@ FEBRUARY = {"start": "2025-02-01", "end": "2025-02-28"}
 
 
 def test_the_usage_page_shows_runs_by_status_and_cost_per_day_and_per_key(client, alice, alice_key):
-    api_key_second = ApiKey.objects.create(workspace=alice.workspaces.get(), label="nightly", prefix="p",
-                                           key_hash="h")
+    api_key_second = ApiKey.objects.create(workspace=alice.workspaces.get(), label="nightly", prefix="p", key_hash="h")
     rollup("alice-live", day=FEB_10, runs=2, reported=6000)
     rollup("alice-live", day=FEB_10, status="FAILED")
     rollup(api_key_second.label, day=FEB_11, runs=3, reported=9000)
@@ -453,12 +478,23 @@ def test_the_usage_page_shows_runs_by_status_and_cost_per_day_and_per_key(client
 
     assert response.status_code == 200
     by_day, by_key = _tables(response.content.decode())
-    assert by_day["2025-02-10"] == {"day (utc)": "2025-02-10", "completed": "2", "failed": "1", "blocked": "0",
-                                    "stopped": "0", "time out": "0", "runs": "3", "cost": "$0.006000"}
+    assert by_day["2025-02-10"] == {
+        "day (utc)": "2025-02-10",
+        "completed": "2",
+        "failed": "1",
+        "blocked": "0",
+        "stopped": "0",
+        "time out": "0",
+        "runs": "3",
+        "cost": "$0.006000",
+    }
     assert (by_day["2025-02-11"]["runs"], by_day["2025-02-11"]["cost"]) == ("3", "$0.009000")
     assert (by_day["Total"]["runs"], by_day["Total"]["cost"]) == ("6", "$0.015000")
     assert {key: (row["runs"], row["cost"]) for key, row in by_key.items()} == {
-        "nightly": ("3", "$0.009000"), "alice-live": ("3", "$0.006000"), "Total": ("6", "$0.015000")}
+        "nightly": ("3", "$0.009000"),
+        "alice-live": ("3", "$0.006000"),
+        "Total": ("6", "$0.015000"),
+    }
 
 
 def test_the_usage_page_never_shows_another_workspaces_numbers(client, alice, alice_key, bob_key):
@@ -493,7 +529,9 @@ def test_the_usage_page_shows_test_keys_apart(client, alice, alice_key, alice_te
 
     assert set(_tables(live.content.decode())[1]) == {"alice-live", "Total"}
     assert _tables(test.content.decode())[1] == {
-        "alice-test": _row("alice-test", runs="2"), "Total": _row("Total", runs="2")}
+        "alice-test": _row("alice-test", runs="2"),
+        "Total": _row("Total", runs="2"),
+    }
 
 
 def test_the_usage_page_shows_the_last_30_days_by_default(client, alice, alice_key, time_machine):
@@ -514,8 +552,9 @@ def test_days_without_usage_say_so(client, alice, alice_key):
     assert response.status_code == 200 and b"No live runs ended in these days." in response.content
 
 
-@pytest.mark.parametrize("query", [{"start": "yesterday"}, {"start": "2025-03-01", "end": "2025-02-01"},
-                                   {"mode": "both"}])
+@pytest.mark.parametrize(
+    "query", [{"start": "yesterday"}, {"start": "2025-03-01", "end": "2025-02-01"}, {"mode": "both"}]
+)
 def test_bad_filters_on_the_usage_page_are_form_errors(client, alice, query):
     response = logged_in(client, alice).get("/usage/", query)
 
@@ -541,15 +580,26 @@ def test_cost_summary_by_one_workspace_leaves_the_others_out(alice_key, bob_key)
 
 # Pages
 
+
 def test_a_customer_is_shown_usage_and_workspace_in_the_menu(client, alice):
     response = logged_in(client, alice).get("/keys/")
 
     assert 'href="/usage/"' in response.content.decode() and 'href="/workspace/"' in response.content.decode()
 
 
-@pytest.mark.parametrize("path, who", [("/signup/", None), ("/password-reset/", None), ("/login/", None),
-                                       ("/workspace/", "alice"), ("/keys/alice-live/edit/", "alice"),
-                                       ("/usage/", "alice"), ("INVITE", None), ("INVITE", "carol")])
+@pytest.mark.parametrize(
+    "path, who",
+    [
+        ("/signup/", None),
+        ("/password-reset/", None),
+        ("/login/", None),
+        ("/workspace/", "alice"),
+        ("/keys/alice-live/edit/", "alice"),
+        ("/usage/", "alice"),
+        ("INVITE", None),
+        ("INVITE", "carol"),
+    ],
+)
 def test_every_input_has_a_label_and_every_post_form_a_csrf_token(client, alice, alice_key, carol, path, who):
     if path == "INVITE":
         path = invite(alice)
@@ -575,8 +625,15 @@ def test_workspace_pages_need_a_workspace(client, carol):
 
 
 def _row(name, **figures):
-    zero = {"completed": "0", "failed": "0", "blocked": "0", "stopped": "0", "time out": "0", "runs": "0",
-            "cost": "$0.000000"}
+    zero = {
+        "completed": "0",
+        "failed": "0",
+        "blocked": "0",
+        "stopped": "0",
+        "time out": "0",
+        "runs": "0",
+        "cost": "$0.000000",
+    }
     if "runs" in figures:
         figures.setdefault("completed", figures["runs"])
     return {"key": name, **zero, **figures}
@@ -586,11 +643,15 @@ def _tables(html_text):
     """Each table of the page as {first cell: {column heading, lowercased: cell text}}, its totals under "Total"."""
     tables = []
     for table in re.findall(r"<table>(.*?)</table>", html_text, re.S):
-        headings = [re.sub(r"<[^>]+>", "", cell).strip().lower()
-                    for cell in re.findall(r"<th[^>]*>(.*?)</th>", re.search(r"<thead>(.*?)</thead>", table, re.S)[1])]
+        headings = [
+            re.sub(r"<[^>]+>", "", cell).strip().lower()
+            for cell in re.findall(r"<th[^>]*>(.*?)</th>", re.search(r"<thead>(.*?)</thead>", table, re.S)[1])
+        ]
         rows = {}
         for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)[1:]:
-            cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, re.S)]
+            cells = [
+                re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, re.S)
+            ]
             cells[0] = cells[0].removesuffix("(revoked)").strip()
             rows[cells[0]] = dict(zip(headings, cells))
         tables.append(rows)

@@ -20,8 +20,18 @@ def test_it_lists_the_workspaces_active_keys_without_their_secrets(client, alice
     assert response.status_code == 200
     items = response.json()["items"]
     assert [(i["label"], i["mode"]) for i in items] == [("alice-test", "test"), ("alice-live", "live")]
-    assert set(items[0]) == {"label", "keyPrefix", "mode", "scopes", "expiresAt", "spendLimit", "createdAt",
-                             "lastUsedAt", "lastUsedIp", "lastUsedUserAgent"}
+    assert set(items[0]) == {
+        "label",
+        "keyPrefix",
+        "mode",
+        "scopes",
+        "expiresAt",
+        "spendLimit",
+        "createdAt",
+        "lastUsedAt",
+        "lastUsedIp",
+        "lastUsedUserAgent",
+    }
     assert (items[0]["scopes"], items[1]["scopes"]) == (["runs", "catalog"], ["runs", "catalog", "manage"])
     assert alice_test_key.startswith(items[0]["keyPrefix"]) and alice_test_key not in response.content.decode()
     assert items[1]["lastUsedAt"] is not None  # this very request used it
@@ -41,10 +51,20 @@ def test_the_key_list_is_paginated_by_cursor(client, alice, alice_key):
 
 
 def test_a_cursor_from_another_list_is_refused(client, alice_key):
-    call(client, "post", "/v1/run", alice_key, {"provider": "pdl", "endpoint": "/person/enrich",
-                                                 "input": {"email": "a@example.com"}})
-    call(client, "post", "/v1/run", alice_key, {"provider": "pdl", "endpoint": "/person/enrich",
-                                                 "input": {"email": "b@example.com"}})
+    call(
+        client,
+        "post",
+        "/v1/run",
+        alice_key,
+        {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": "a@example.com"}},
+    )
+    call(
+        client,
+        "post",
+        "/v1/run",
+        alice_key,
+        {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": "b@example.com"}},
+    )
     runs_cursor = call(client, "get", "/v1/runs?limit=1", alice_key).json()["cursor"]
     response = call(client, "get", f"/v1/api-keys?cursor={runs_cursor}", alice_key)
     assert (response.status_code, response.json()["code"]) == (400, 400)
@@ -64,11 +84,17 @@ def test_a_label_with_a_slash_or_space_is_addressable(client, alice, alice_key):
     assert (response.status_code, response.json()["label"]) == (200, "team-ab")
 
 
-@pytest.mark.parametrize("body, status, words", [
-    ({"label": ""}, 400, ["label"]), ({"label": 5}, 400, ["label"]), ({}, 400, ["label", "expiresAt", "spendLimit"]),
-    ({"label": "x", "mode": "test"}, 400, ["mode"]), ({"label": "alice-test"}, 409, ["already"]),
-    ({"label": "x" * 101}, 400, ["label"]),
-])
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        ({"label": ""}, 400, ["label"]),
+        ({"label": 5}, 400, ["label"]),
+        ({}, 400, ["label", "expiresAt", "spendLimit"]),
+        ({"label": "x", "mode": "test"}, 400, ["mode"]),
+        ({"label": "alice-test"}, 409, ["already"]),
+        ({"label": "x" * 101}, 400, ["label"]),
+    ],
+)
 def test_a_bad_rename_is_refused_and_changes_nothing(client, alice_key, alice_test_key, body, status, words):
     response = call(client, "patch", "/v1/api-keys/alice-live", alice_key, body)
     assert response.status_code == status

@@ -2,8 +2,18 @@
 
 import datetime
 
-from billing.charts import (HEIGHT, LEFT, RIGHT, TOP, WIDTH, axis_dollars, daily_cost_chart, date_labels, nice_step,
-                            zero_filled)
+from billing.charts import (
+    HEIGHT,
+    LEFT,
+    RIGHT,
+    TOP,
+    WIDTH,
+    axis_dollars,
+    daily_cost_chart,
+    date_labels,
+    nice_step,
+    zero_filled,
+)
 
 FEB = [datetime.date(2025, 2, day) for day in range(1, 29)]
 BOTTOM_Y = HEIGHT - 30  # the plot's $0 line
@@ -85,8 +95,16 @@ def test_gaps_are_filled_with_zeros_on_their_first_and_last_day_only():
     values = {FEB[2]: 5, FEB[3]: 6, FEB[9]: 7}
 
     assert zero_filled(values, FEB[0], FEB[27]) == [
-        (FEB[0], 0), (FEB[1], 0), (FEB[2], 5), (FEB[3], 6), (FEB[4], 0), (FEB[8], 0), (FEB[9], 7), (FEB[10], 0),
-        (FEB[27], 0)]
+        (FEB[0], 0),
+        (FEB[1], 0),
+        (FEB[2], 5),
+        (FEB[3], 6),
+        (FEB[4], 0),
+        (FEB[8], 0),
+        (FEB[9], 7),
+        (FEB[10], 0),
+        (FEB[27], 0),
+    ]
 
 
 def test_a_gap_of_one_day_is_one_zero():
@@ -95,7 +113,17 @@ def test_a_gap_of_one_day_is_one_zero():
 
 def test_steps_are_one_two_or_five_times_a_power_of_ten_micro_dollars():
     assert [nice_step(peak) for peak in (1, 4, 5, 8, 9, 20, 21, 9_000, 4_000_000, 4_000_001)] == [
-        1, 1, 2, 2, 5, 5, 10, 5_000, 1_000_000, 2_000_000]
+        1,
+        1,
+        2,
+        2,
+        5,
+        5,
+        10,
+        5_000,
+        1_000_000,
+        2_000_000,
+    ]
 
 
 def test_dates_under_the_axis_are_spread_evenly_and_include_both_ends():
@@ -105,4 +133,10 @@ def test_dates_under_the_axis_are_spread_evenly_and_include_both_ends():
 
 def test_axis_amounts_are_as_short_as_they_read():
     assert [axis_dollars(micros) for micros in (0, 5_000, 10_000, 2_500_000, 1_000_000_000, 1)] == [
-        "$0", "$0.005", "$0.01", "$2.50", "$1,000", "$0.000001"]
+        "$0",
+        "$0.005",
+        "$0.01",
+        "$2.50",
+        "$1,000",
+        "$0.000001",
+    ]

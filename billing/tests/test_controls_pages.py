@@ -14,20 +14,27 @@ def alice_client(client, alice):
 
 
 def test_a_customer_sets_a_budget_and_sees_it_with_its_window(alice_client):
-    response = alice_client.post("/controls/", {"form": "budget", "budget-period": "WEEK",
-                                                "budget-limit_usd": "12.5", "budget-status": "ACTIVE"})
+    response = alice_client.post(
+        "/controls/", {"form": "budget", "budget-period": "WEEK", "budget-limit_usd": "12.5", "budget-status": "ACTIVE"}
+    )
     assert response.status_code == 302 and response["Location"] == "/controls/"
     budget = SpendControl.objects.get()
-    assert (budget.workspace.slug, budget.kind, budget.period, budget.limit_micros) == ("acme", "BUDGET", "WEEK",
-                                                                                        12_500_000)
+    assert (budget.workspace.slug, budget.kind, budget.period, budget.limit_micros) == (
+        "acme",
+        "BUDGET",
+        "WEEK",
+        12_500_000,
+    )
     page = alice_client.get("/controls/").content.decode()
     assert "Week" in page and "$12.500000" in page and "Saved the week budget" in page
 
 
 def test_setting_a_period_again_changes_its_budget(alice_client):
     for limit in ("1", "2"):
-        alice_client.post("/controls/", {"form": "budget", "budget-period": "DAY", "budget-limit_usd": limit,
-                                         "budget-status": "ACTIVE"})
+        alice_client.post(
+            "/controls/",
+            {"form": "budget", "budget-period": "DAY", "budget-limit_usd": limit, "budget-status": "ACTIVE"},
+        )
     assert list(SpendControl.objects.values_list("limit_micros", flat=True)) == [2_000_000]
 
 
@@ -41,13 +48,16 @@ def test_a_customer_sets_the_run_cap_then_pauses_and_resumes_it(alice_client):
     assert "Resume" in alice_client.get("/controls/").content.decode()
 
 
-@pytest.mark.parametrize("form", [
-    {"form": "budget", "budget-period": "YEAR", "budget-limit_usd": "1", "budget-status": "ACTIVE"},
-    {"form": "budget", "budget-period": "DAY", "budget-limit_usd": "-1", "budget-status": "ACTIVE"},
-    {"form": "budget", "budget-period": "DAY", "budget-limit_usd": "0.0000001", "budget-status": "ACTIVE"},
-    {"form": "run_cap", "run_cap-limit_usd": "2000000000", "run_cap-status": "ACTIVE"},
-    {"form": "run_cap", "run_cap-limit_usd": "1", "run_cap-status": "SOMETIMES"},
-])
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"form": "budget", "budget-period": "YEAR", "budget-limit_usd": "1", "budget-status": "ACTIVE"},
+        {"form": "budget", "budget-period": "DAY", "budget-limit_usd": "-1", "budget-status": "ACTIVE"},
+        {"form": "budget", "budget-period": "DAY", "budget-limit_usd": "0.0000001", "budget-status": "ACTIVE"},
+        {"form": "run_cap", "run_cap-limit_usd": "2000000000", "run_cap-status": "ACTIVE"},
+        {"form": "run_cap", "run_cap-limit_usd": "1", "run_cap-status": "SOMETIMES"},
+    ],
+)
 def test_a_bad_control_is_refused_with_a_reason_and_saves_nothing(alice_client, form):
     response = alice_client.post("/controls/", form)
     assert response.status_code == 400 and 'class="error"' in response.content.decode()
@@ -81,9 +91,12 @@ def test_a_customer_sees_their_wallet_and_its_ledger_but_no_credit_form(client, 
 def test_a_blocked_runs_page_says_which_control_blocked_it(client, alice, alice_key):
     client.force_login(alice)
     client.post("/controls/", {"form": "run_cap", "run_cap-limit_usd": "0.001", "run_cap-status": "ACTIVE"})
-    run_id = client.post("/v1/run", data={"provider": "pdl", "endpoint": "/person/enrich",
-                                          "input": {"email": "sean@example.com"}},
-                         content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {alice_key}").json()["runId"]
+    run_id = client.post(
+        "/v1/run",
+        data={"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": "sean@example.com"}},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {alice_key}",
+    ).json()["runId"]
     page = client.get(f"/runs/{run_id}/").content.decode()
     assert "Blocked by a spend control" in page and "per-run cap of $0.001000" in page and "run cap" in page
     assert "Monid error" not in page

@@ -16,11 +16,21 @@ FEB_10 = datetime.date(2025, 2, 10)
 
 
 def costs(**overrides):
-    args = {"price_type": "PER_CALL", "price_micros": 3000, "flat_fee_micros": 0, "billed_units": 1,
-            "provider_http_status": 200, "completed": True, "actual_micros": 1200, "is_test": False, **overrides}
-    calculated = units_price_micros(**{name: args.pop(name) for name in ("price_type", "price_micros",
-                                                                         "flat_fee_micros")},
-                                    units=args.pop("billed_units"))
+    args = {
+        "price_type": "PER_CALL",
+        "price_micros": 3000,
+        "flat_fee_micros": 0,
+        "billed_units": 1,
+        "provider_http_status": 200,
+        "completed": True,
+        "actual_micros": 1200,
+        "is_test": False,
+        **overrides,
+    }
+    calculated = units_price_micros(
+        **{name: args.pop(name) for name in ("price_type", "price_micros", "flat_fee_micros")},
+        units=args.pop("billed_units"),
+    )
     return run_costs(calculated_micros=calculated, **args)
 
 
@@ -33,9 +43,15 @@ def test_a_per_result_run_is_charged_the_flat_fee_plus_each_result():
     assert (c.calculated_micros, c.reported_micros) == (5500, 5500)
 
 
-@pytest.mark.parametrize("overrides", [{"provider_http_status": 404}, {"provider_http_status": 500},
-                                       {"provider_http_status": None, "completed": False},
-                                       {"completed": False}])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"provider_http_status": 404},
+        {"provider_http_status": 500},
+        {"provider_http_status": None, "completed": False},
+        {"completed": False},
+    ],
+)
 def test_provider_errors_and_failed_runs_are_not_charged(overrides):
     c = costs(**overrides)
     assert c.reported_micros == 0 and c.calculated_micros == 3000
@@ -50,12 +66,30 @@ def test_dollars_appear_only_at_the_edge():
     assert micros_to_usd(3000) == 0.003 and micros_to_usd(1) == 0.000001
 
 
-def rollup(label, *, day=FEB_10, provider="pdl", endpoint="/person/enrich", status="COMPLETED", runs=1,
-           calculated=0, actual=0, reported=0):
+def rollup(
+    label,
+    *,
+    day=FEB_10,
+    provider="pdl",
+    endpoint="/person/enrich",
+    status="COMPLETED",
+    runs=1,
+    calculated=0,
+    actual=0,
+    reported=0,
+):
     """One row of the daily rollup, as settling `runs` runs of the key labelled `label` would leave it."""
     return KeyDailyCost.objects.create(
-        api_key=ApiKey.objects.get(label=label), day=day, provider=provider, endpoint=endpoint, status=status,
-        run_count=runs, calculated_cost_micros=calculated, actual_cost_micros=actual, reported_cost_micros=reported)
+        api_key=ApiKey.objects.get(label=label),
+        day=day,
+        provider=provider,
+        endpoint=endpoint,
+        status=status,
+        run_count=runs,
+        calculated_cost_micros=calculated,
+        actual_cost_micros=actual,
+        reported_cost_micros=reported,
+    )
 
 
 def summary(group="key", mode="live", **dates):
@@ -64,15 +98,22 @@ def summary(group="key", mode="live", **dates):
 
 @pytest.mark.django_db
 def test_the_cost_summary_sums_each_keys_runs(client, alice_key, bob_key):
-    for key, email in [(alice_key, "a@example.com"), (alice_key, "b@example.com"),
-                       (alice_key, "nomatch@example.com"), (bob_key, "c@example.com")]:
+    for key, email in [
+        (alice_key, "a@example.com"),
+        (alice_key, "b@example.com"),
+        (alice_key, "nomatch@example.com"),
+        (bob_key, "c@example.com"),
+    ]:
         person_enriched(client, key, email)
 
     rows, totals = summary()
 
     by_key = {row["key"]: row for row in rows}
-    assert (by_key["alice-live"]["runs"], by_key["alice-live"]["calculated_micros"],
-            by_key["alice-live"]["reported_micros"]) == (3, 9000, 6000)
+    assert (
+        by_key["alice-live"]["runs"],
+        by_key["alice-live"]["calculated_micros"],
+        by_key["alice-live"]["reported_micros"],
+    ) == (3, 9000, 6000)
     assert (by_key["bob-live"]["runs"], by_key["bob-live"]["reported_micros"]) == (1, 3000)
     assert (totals["runs"], totals["reported_micros"]) == (4, 9000)
 
@@ -84,7 +125,12 @@ def test_settling_a_run_records_it_under_its_key_day_provider_endpoint_and_statu
 
     row = KeyDailyCost.objects.get()
     assert (row.api_key.label, row.day, row.provider, row.endpoint, row.status) == (
-        "alice-live", FEB_10, "pdl", "/person/enrich", "COMPLETED")
+        "alice-live",
+        FEB_10,
+        "pdl",
+        "/person/enrich",
+        "COMPLETED",
+    )
     assert (row.run_count, row.calculated_cost_micros, row.reported_cost_micros) == (1, 3000, 3000)
 
 
@@ -96,7 +142,13 @@ def test_runs_are_counted_by_the_status_they_ended_in(alice_key):
     [row], totals = summary()
 
     assert [row[name] for name in ("completed", "failed", "blocked", "stopped", "time_out", "runs")] == [
-        5, 4, 3, 2, 1, 15]
+        5,
+        4,
+        3,
+        2,
+        1,
+        15,
+    ]
     assert totals["runs"] == 15 and totals["blocked"] == 3
 
 
@@ -112,19 +164,45 @@ def test_the_margin_is_reported_less_actual_and_may_be_negative(alice_key):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("group, rollups, columns, expected", [
-    ("workspace", [("alice-live", "pdl", "/person/enrich", 1000), ("alice-live-2", "pdl", "/person/enrich", 20_000),
-                   ("bob-live", "pdl", "/person/enrich", 300_000)],
-     ("workspace",), [("globex", 1, 300_000), ("acme", 2, 21_000)]),
-    ("provider", [("alice-live", "pdl", "/person/enrich", 1000), ("bob-live", "pdl", "/company/enrich", 20_000),
-                  ("bob-live", "apify", "/apidojo/tweet-scraper", 300_000)],
-     ("provider_slug",), [("apify", 1, 300_000), ("pdl", 2, 21_000)]),
-    ("endpoint", [("alice-live", "pdl", "/person/enrich", 1000), ("bob-live", "pdl", "/person/enrich", 20_000),
-                  ("bob-live", "other", "/person/enrich", 300_000)],
-     ("provider_slug", "path"), [("other", "/person/enrich", 1, 300_000), ("pdl", "/person/enrich", 2, 21_000)]),
-], ids=["workspace", "provider", "endpoint"])
-def test_a_summary_by_workspace_provider_or_endpoint_sums_its_keys_or_endpoints(alice_key, alice, bob_key, group,
-                                                                                rollups, columns, expected):
+@pytest.mark.parametrize(
+    "group, rollups, columns, expected",
+    [
+        (
+            "workspace",
+            [
+                ("alice-live", "pdl", "/person/enrich", 1000),
+                ("alice-live-2", "pdl", "/person/enrich", 20_000),
+                ("bob-live", "pdl", "/person/enrich", 300_000),
+            ],
+            ("workspace",),
+            [("globex", 1, 300_000), ("acme", 2, 21_000)],
+        ),
+        (
+            "provider",
+            [
+                ("alice-live", "pdl", "/person/enrich", 1000),
+                ("bob-live", "pdl", "/company/enrich", 20_000),
+                ("bob-live", "apify", "/apidojo/tweet-scraper", 300_000),
+            ],
+            ("provider_slug",),
+            [("apify", 1, 300_000), ("pdl", 2, 21_000)],
+        ),
+        (
+            "endpoint",
+            [
+                ("alice-live", "pdl", "/person/enrich", 1000),
+                ("bob-live", "pdl", "/person/enrich", 20_000),
+                ("bob-live", "other", "/person/enrich", 300_000),
+            ],
+            ("provider_slug", "path"),
+            [("other", "/person/enrich", 1, 300_000), ("pdl", "/person/enrich", 2, 21_000)],
+        ),
+    ],
+    ids=["workspace", "provider", "endpoint"],
+)
+def test_a_summary_by_workspace_provider_or_endpoint_sums_its_keys_or_endpoints(
+    alice_key, alice, bob_key, group, rollups, columns, expected
+):
     """A workspace sums its keys, a provider its endpoints across keys, and an endpoint keeps each provider's
     endpoints of the same path apart."""
     from billing.api_keys import api_key_create
@@ -154,8 +232,12 @@ def test_live_and_test_keys_are_never_summed_together(alice_key, alice_test_key)
 
 @pytest.mark.django_db
 def test_both_ends_of_the_date_range_are_included(alice_key):
-    for day, reported in [(datetime.date(2025, 1, 31), 1), (datetime.date(2025, 2, 1), 20),
-                          (datetime.date(2025, 2, 28), 300), (datetime.date(2025, 3, 1), 4000)]:
+    for day, reported in [
+        (datetime.date(2025, 1, 31), 1),
+        (datetime.date(2025, 2, 1), 20),
+        (datetime.date(2025, 2, 28), 300),
+        (datetime.date(2025, 3, 1), 4000),
+    ]:
         rollup("alice-live", day=day, reported=reported)
 
     _, february = summary(start=datetime.date(2025, 2, 1), end=datetime.date(2025, 2, 28))
@@ -174,24 +256,49 @@ def test_a_range_without_runs_has_no_rows_and_zero_totals(alice_key):
     rows, totals = summary(start=datetime.date(2030, 1, 1))
 
     assert rows == []
-    assert totals == dict.fromkeys(["completed", "failed", "blocked", "stopped", "time_out", "runs",
-                                    "calculated_micros", "actual_micros", "reported_micros", "margin_micros"], 0)
+    assert totals == dict.fromkeys(
+        [
+            "completed",
+            "failed",
+            "blocked",
+            "stopped",
+            "time_out",
+            "runs",
+            "calculated_micros",
+            "actual_micros",
+            "reported_micros",
+            "margin_micros",
+        ],
+        0,
+    )
 
 
 @pytest.mark.django_db
-def test_rebuilding_the_rollup_from_runs_gives_what_settling_them_recorded(client, settings, alice_key,
-                                                                           alice_test_key, bob_key):
-    for moment, key, email in [("2025-02-10 23:59:59Z", alice_key, "a@example.com"),
-                               ("2025-02-11 00:00:00Z", alice_key, "a@example.com"),
-                               ("2025-02-11 12:00:00Z", alice_key, "nomatch@example.com"),
-                               ("2025-02-11 12:00:00Z", alice_test_key, "a@example.com"),
-                               ("2025-02-11 12:00:00Z", bob_key, "b@example.com")]:
+def test_rebuilding_the_rollup_from_runs_gives_what_settling_them_recorded(
+    client, settings, alice_key, alice_test_key, bob_key
+):
+    for moment, key, email in [
+        ("2025-02-10 23:59:59Z", alice_key, "a@example.com"),
+        ("2025-02-11 00:00:00Z", alice_key, "a@example.com"),
+        ("2025-02-11 12:00:00Z", alice_key, "nomatch@example.com"),
+        ("2025-02-11 12:00:00Z", alice_test_key, "a@example.com"),
+        ("2025-02-11 12:00:00Z", bob_key, "b@example.com"),
+    ]:
         with time_machine.travel(moment, tick=False):
             person_enriched(client, key, email)
     settings.PDL_API_BASE_URL = "http://127.0.0.1:9"  # refused: the run ends FAILED
     person_enriched(client, alice_key)
-    fields = ("api_key__label", "day", "provider", "endpoint", "status", "run_count", "calculated_cost_micros",
-              "actual_cost_micros", "reported_cost_micros")
+    fields = (
+        "api_key__label",
+        "day",
+        "provider",
+        "endpoint",
+        "status",
+        "run_count",
+        "calculated_cost_micros",
+        "actual_cost_micros",
+        "reported_cost_micros",
+    )
     recorded = set(KeyDailyCost.objects.values_list(*fields))
 
     written = cost_rollup_rebuild()
@@ -200,20 +307,32 @@ def test_rebuilding_the_rollup_from_runs_gives_what_settling_them_recorded(clien
     assert set(KeyDailyCost.objects.values_list(*fields)) == recorded
 
 
-
 @pytest.mark.django_db
 def test_replacing_the_rollup_leaves_exactly_the_rows_given(alice_key, bob_key):
     rollup("alice-live", runs=9)
     key = ApiKey.objects.get(label="bob-live")
-    groups = [{"api_key_id": key.pk, "day": FEB_10 + datetime.timedelta(days=day), "provider": "pdl",
-               "endpoint": "/person/enrich", "status": "COMPLETED", "run_count": 1, "calculated_cost_micros": 3000,
-               "actual_cost_micros": 1200, "reported_cost_micros": 3000} for day in range(3)]
+    groups = [
+        {
+            "api_key_id": key.pk,
+            "day": FEB_10 + datetime.timedelta(days=day),
+            "provider": "pdl",
+            "endpoint": "/person/enrich",
+            "status": "COMPLETED",
+            "run_count": 1,
+            "calculated_cost_micros": 3000,
+            "actual_cost_micros": 1200,
+            "reported_cost_micros": 3000,
+        }
+        for day in range(3)
+    ]
 
     written = key_daily_costs_replace(groups=iter(groups))
 
     assert written == 3
     assert list(KeyDailyCost.objects.order_by("day").values_list("api_key__label", "day", "run_count")) == [
-        ("bob-live", FEB_10 + datetime.timedelta(days=day), 1) for day in range(3)]
+        ("bob-live", FEB_10 + datetime.timedelta(days=day), 1) for day in range(3)
+    ]
+
 
 def test_the_rollup_knows_every_terminal_status_of_a_run():
     assert set(KeyDailyCost.STATUSES) == set(Run.TERMINAL)

@@ -48,12 +48,30 @@ def operator_client(client, operator):
     return client
 
 
-def rollup(api_key, *, day=FEB_10, provider="pdl", endpoint="/person/enrich", status="COMPLETED", runs=1,
-           calculated=0, actual=0, reported=0):
+def rollup(
+    api_key,
+    *,
+    day=FEB_10,
+    provider="pdl",
+    endpoint="/person/enrich",
+    status="COMPLETED",
+    runs=1,
+    calculated=0,
+    actual=0,
+    reported=0,
+):
     """One row of the daily rollup, as settling `runs` runs of `api_key` would leave it."""
     return KeyDailyCost.objects.create(
-        api_key=api_key, day=day, provider=provider, endpoint=endpoint, status=status, run_count=runs,
-        calculated_cost_micros=calculated, actual_cost_micros=actual, reported_cost_micros=reported)
+        api_key=api_key,
+        day=day,
+        provider=provider,
+        endpoint=endpoint,
+        status=status,
+        run_count=runs,
+        calculated_cost_micros=calculated,
+        actual_cost_micros=actual,
+        reported_cost_micros=reported,
+    )
 
 
 @pytest.fixture
@@ -70,7 +88,7 @@ def three_keys(alice_key, bob_key):
 
 def key_order(page):
     """The key labels in the order the table's body shows them."""
-    body = page[page.index("<tbody>"):page.index("</tbody>")]
+    body = page[page.index("<tbody>") : page.index("</tbody>")]
     return sorted(FIGURES, key=body.index)
 
 
@@ -131,7 +149,7 @@ def test_other_groupings_sort_by_their_own_columns(operator_client, alice_key):
 
     page = operator_client.get("/costs/", {"group": "endpoint", "sort": "endpoint"}).content.decode()
 
-    body = page[page.index("<tbody>"):page.index("</tbody>")]
+    body = page[page.index("<tbody>") : page.index("</tbody>")]
     assert [path for path in re.findall(r'<td class="mono">([^<]+)</td>', body)] == ["/a", "/person/enrich", "/z"]
 
 
@@ -144,7 +162,7 @@ def test_the_chart_draws_one_point_per_day_with_runs_for_each_of_its_two_lines(c
 
     assert response.status_code == 200
     page = response.content.decode()
-    svg = page[page.index("<svg"):page.index("</svg>")]
+    svg = page[page.index("<svg") : page.index("</svg>")]
     assert svg.count("<polyline") == 2
     assert svg.count("<circle") == 4  # two days with runs, reported and actual
     assert "<title>2025-02-10: reported $0.006000</title>" in svg
@@ -170,10 +188,12 @@ def test_the_figures_of_each_day_are_in_a_table_too(operator_client, alice_key):
 
     page = operator_client.get("/costs/").content.decode()
 
-    daily = page[page.index('<table class="daily">'):]
-    daily = daily[:daily.index("</table>")]
+    daily = page[page.index('<table class="daily">') :]
+    daily = daily[: daily.index("</table>")]
     assert re.findall(r'<td class="nowrap">([\d-]+)</td><td class="num">(\d+)</td>', daily) == [
-        ("2025-02-10", "2"), ("2025-02-11", "1")]
+        ("2025-02-10", "2"),
+        ("2025-02-11", "1"),
+    ]
     assert "$0.005000" in daily
 
 
@@ -182,7 +202,7 @@ def test_the_chart_spans_the_chosen_days(operator_client, alice_key):
 
     page = operator_client.get("/costs/", {"start": "2025-02-01", "end": "2025-02-28"}).content.decode()
 
-    svg = page[page.index("<svg"):page.index("</svg>")]
+    svg = page[page.index("<svg") : page.index("</svg>")]
     assert ">2025-02-01</text>" in svg and ">2025-02-28</text>" in svg
     assert svg.count("<circle") == 2
 

@@ -33,13 +33,16 @@ def test_whoami_names_the_member_who_made_the_key_and_its_workspace(client, alic
     alice.save()
     response = get(client, "/v1/auth/whoami", alice_key)
     assert response.status_code == 200
-    assert response.json() == {"user": {"userId": "alice", "username": "alice", "email": "alice@example.com"},
-                               "workspace": {"workspaceId": "acme", "name": "Acme", "slug": "acme"}}
+    assert response.json() == {
+        "user": {"userId": "alice", "username": "alice", "email": "alice@example.com"},
+        "workspace": {"workspaceId": "acme", "name": "Acme", "slug": "acme"},
+    }
 
 
 def test_whoami_answers_a_test_key_and_a_key_with_any_scope(client, alice, alice_test_key):
-    catalog_only = api_key_create(workspace=alice.workspaces.get(), label="browser", scopes=["catalog"],
-                                  created_by=alice)[1]
+    catalog_only = api_key_create(
+        workspace=alice.workspaces.get(), label="browser", scopes=["catalog"], created_by=alice
+    )[1]
     for key in (alice_test_key, catalog_only):
         response = get(client, "/v1/auth/whoami", key)
         assert response.status_code == 200
@@ -50,8 +53,11 @@ def test_whoami_names_the_maker_even_when_another_member_came_first(client, alic
     workspace = alice.workspaces.get()
     zoe = member("zoe", workspace)
     key = api_key_create(workspace=workspace, label="zoe's", created_by=zoe)[1]
-    assert get(client, "/v1/auth/whoami", key).json()["user"] == {"userId": "zoe", "username": "zoe",
-                                                                   "email": "zoe@example.com"}
+    assert get(client, "/v1/auth/whoami", key).json()["user"] == {
+        "userId": "zoe",
+        "username": "zoe",
+        "email": "zoe@example.com",
+    }
 
 
 def test_a_key_whose_maker_is_unknown_or_deleted_is_the_first_members(client, alice):
@@ -70,8 +76,10 @@ def test_a_workspace_without_members_has_a_user_of_nulls_which_monids_cli_can_sh
     key = api_key_create(workspace=workspace_get_or_create(slug="empty"), label="ops")[1]
     response = get(client, "/v1/auth/whoami", key)
     assert response.status_code == 200
-    assert response.json() == {"user": {"userId": None, "username": None, "email": None},
-                               "workspace": {"workspaceId": "empty", "name": "empty", "slug": "empty"}}
+    assert response.json() == {
+        "user": {"userId": None, "username": None, "email": None},
+        "workspace": {"workspaceId": "empty", "name": "empty", "slug": "empty"},
+    }
 
 
 def test_another_workspaces_key_names_only_its_own(client, alice_key, bob_key):
@@ -101,10 +109,13 @@ def test_the_keys_page_records_who_made_the_key(client, alice):
 
 def test_a_key_made_with_the_api_is_the_creating_keys_makers(client, alice, alice_key):
     zoe = member("zoe", alice.workspaces.get())
-    zoes_key = api_key_create(workspace=alice.workspaces.get(), label="zoe's", scopes=ApiKey.SCOPES,
-                              created_by=zoe)[1]
-    response = client.post("/v1/api-keys", data=json.dumps({"label": "made by zoe's key"}),
-                           content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {zoes_key}")
+    zoes_key = api_key_create(workspace=alice.workspaces.get(), label="zoe's", scopes=ApiKey.SCOPES, created_by=zoe)[1]
+    response = client.post(
+        "/v1/api-keys",
+        data=json.dumps({"label": "made by zoe's key"}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {zoes_key}",
+    )
     assert response.status_code == 201
     assert ApiKey.objects.get(label="made by zoe's key").created_by == zoe
 
@@ -128,8 +139,7 @@ def test_the_command_refuses_a_user_who_is_not_a_member(alice, bob):
 
 
 def test_the_command_makes_a_key_of_no_one_in_a_workspace_without_members(db):
-    call_command("create_api_key", "--workspace", "newco", "--label", "k", stdout=io.StringIO(),
-                 stderr=io.StringIO())
+    call_command("create_api_key", "--workspace", "newco", "--label", "k", stdout=io.StringIO(), stderr=io.StringIO())
     assert ApiKey.objects.get(label="k").created_by is None
 
 
@@ -156,4 +166,7 @@ def test_the_migration_credits_each_earlier_key_to_its_workspaces_first_member(a
         keys.create(workspace_id=workspace.pk, label=label, prefix=label, key_hash=label)
     MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
     assert {key.label: key.created_by for key in ApiKey.objects.all()} == {
-        "acme-old": alice, "shared-old": first, "empty-old": None}
+        "acme-old": alice,
+        "shared-old": first,
+        "empty-old": None,
+    }

@@ -32,14 +32,20 @@ def later(**delta) -> str:
 
 # Creating keys over the API
 
+
 def test_a_manage_key_creates_a_key_shown_once_that_works_at_once(client, alice_key):
     response = call(client, "post", "/v1/api-keys", alice_key, {"label": "crawler"})
     assert response.status_code == 201 and response["Cache-Control"] == "no-store"
     body = response.json()
     key = body.pop("key")
     assert key.startswith(body["keyPrefix"]) and len(key) == len("monid_live_") + 32
-    assert (body["label"], body["mode"], body["scopes"], body["expiresAt"], body["spendLimit"]) == \
-        ("crawler", "live", ["runs", "catalog"], None, None)
+    assert (body["label"], body["mode"], body["scopes"], body["expiresAt"], body["spendLimit"]) == (
+        "crawler",
+        "live",
+        ["runs", "catalog"],
+        None,
+        None,
+    )
     stored = ApiKey.objects.get(label="crawler")
     assert stored.key_hash == hash_key(key) and key not in str(list(ApiKey.objects.values()))
     assert call(client, "get", "/v1/runs", key).status_code == 200
@@ -49,9 +55,19 @@ def test_a_manage_key_creates_a_key_shown_once_that_works_at_once(client, alice_
 
 def test_a_key_is_created_with_its_mode_scopes_expiry_and_limit(client, alice_key):
     expiry = later(days=30)
-    body = call(client, "post", "/v1/api-keys", alice_key, {
-        "label": "ops", "mode": "live", "scopes": ["runs", "manage"], "expiresAt": expiry,
-        "spendLimit": {"limitAmount": {"currency": "USD", "value": 25, "unit": "DOLLAR"}, "period": "WEEK"}}).json()
+    body = call(
+        client,
+        "post",
+        "/v1/api-keys",
+        alice_key,
+        {
+            "label": "ops",
+            "mode": "live",
+            "scopes": ["runs", "manage"],
+            "expiresAt": expiry,
+            "spendLimit": {"limitAmount": {"currency": "USD", "value": 25, "unit": "DOLLAR"}, "period": "WEEK"},
+        },
+    ).json()
     assert body["scopes"] == ["runs", "manage"]
     assert body["expiresAt"].startswith(expiry[:19])
     assert body["spendLimit"] == {"limitAmount": 25.0, "currency": "USD", "period": "WEEK"}
@@ -59,22 +75,43 @@ def test_a_key_is_created_with_its_mode_scopes_expiry_and_limit(client, alice_ke
     assert (stored.spend_limit_micros, stored.spend_period) == (25_000_000, "WEEK")
 
 
-@pytest.mark.parametrize("body, status, words", [
-    ({}, 400, ["label"]),
-    ({"label": "t", "mode": "test", "scopes": ["runs", "manage"]}, 400, ["test key cannot have the manage"]),
-    ({"label": "t", "scopes": []}, 400, ["scopes"]),
-    ({"label": "t", "scopes": ["admin"]}, 400, ["scopes"]),
-    ({"label": "t", "secret": "x"}, 400, ["unknown field", "secret"]),
-    ({"label": "t", "expiresAt": "2020-01-01T00:00:00Z"}, 400, ["expiresAt", "future"]),
-    ({"label": "t", "expiresAt": "soon"}, 400, ["expiresAt"]),
-    ({"label": "t", "spendLimit": {"limitAmount": {"currency": "USD", "value": 5, "unit": "DOLLAR"},
-                                   "period": "HOUR"}}, 400, ["period"]),
-    ({"label": "t", "spendLimit": {"limitAmount": {"currency": "USD", "value": -1, "unit": "DOLLAR"},
-                                   "period": "DAY"}}, 400, ["value"]),
-    ({"label": "t", "spendLimit": {"limitAmount": {"currency": "USD", "value": 10**15, "unit": "DOLLAR"},
-                                   "period": "DAY"}}, 400, ["spendLimit", "$1,000,000,000"]),
-    ({"label": "alice-live"}, 409, ["already has a key labelled"]),
-])
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        ({}, 400, ["label"]),
+        ({"label": "t", "mode": "test", "scopes": ["runs", "manage"]}, 400, ["test key cannot have the manage"]),
+        ({"label": "t", "scopes": []}, 400, ["scopes"]),
+        ({"label": "t", "scopes": ["admin"]}, 400, ["scopes"]),
+        ({"label": "t", "secret": "x"}, 400, ["unknown field", "secret"]),
+        ({"label": "t", "expiresAt": "2020-01-01T00:00:00Z"}, 400, ["expiresAt", "future"]),
+        ({"label": "t", "expiresAt": "soon"}, 400, ["expiresAt"]),
+        (
+            {
+                "label": "t",
+                "spendLimit": {"limitAmount": {"currency": "USD", "value": 5, "unit": "DOLLAR"}, "period": "HOUR"},
+            },
+            400,
+            ["period"],
+        ),
+        (
+            {
+                "label": "t",
+                "spendLimit": {"limitAmount": {"currency": "USD", "value": -1, "unit": "DOLLAR"}, "period": "DAY"},
+            },
+            400,
+            ["value"],
+        ),
+        (
+            {
+                "label": "t",
+                "spendLimit": {"limitAmount": {"currency": "USD", "value": 10**15, "unit": "DOLLAR"}, "period": "DAY"},
+            },
+            400,
+            ["spendLimit", "$1,000,000,000"],
+        ),
+        ({"label": "alice-live"}, 409, ["already has a key labelled"]),
+    ],
+)
 def test_a_bad_creation_is_refused_and_makes_no_key(client, alice_key, body, status, words):
     response = call(client, "post", "/v1/api-keys", alice_key, body)
     assert (response.status_code, response.json()["code"]) == (status, status)
@@ -93,10 +130,19 @@ def test_a_key_without_the_manage_scope_cannot_create_keys(client, alice, alice_
 
 # Changing a key's expiry and limit
 
+
 def test_a_key_gets_and_loses_an_expiry_and_a_limit(client, alice_key, alice_test_key):
     url = "/v1/api-keys/alice-test"
-    body = call(client, "patch", url, alice_key, {"expiresAt": later(days=1), "spendLimit": {
-        "limitAmount": {"currency": "USD", "value": 150, "unit": "CENT"}, "period": "MONTH"}}).json()
+    body = call(
+        client,
+        "patch",
+        url,
+        alice_key,
+        {
+            "expiresAt": later(days=1),
+            "spendLimit": {"limitAmount": {"currency": "USD", "value": 150, "unit": "CENT"}, "period": "MONTH"},
+        },
+    ).json()
     assert body["spendLimit"] == {"limitAmount": 1.5, "currency": "USD", "period": "MONTH"} and body["expiresAt"]
     assert body["label"] == "alice-test"  # what was not sent stays
     body = call(client, "patch", url, alice_key, {"spendLimit": None}).json()
@@ -114,9 +160,11 @@ def test_an_expiry_set_in_the_past_is_refused(client, alice_key, alice_test_key)
 
 # Expiry
 
+
 def test_a_key_stops_working_when_it_expires_even_from_the_cache(client, alice, alice_key):
-    _, key = api_key_create(workspace=alice.workspaces.get(), label="short", expires_at=timezone.now()
-                            + datetime.timedelta(hours=1))
+    _, key = api_key_create(
+        workspace=alice.workspaces.get(), label="short", expires_at=timezone.now() + datetime.timedelta(hours=1)
+    )
     assert call(client, "get", "/v1/runs", key).status_code == 200  # now it is in the shared cache
     with time_machine.travel(timezone.now() + datetime.timedelta(hours=1, seconds=1), tick=False):
         response = call(client, "get", "/v1/runs", key)
@@ -125,8 +173,9 @@ def test_a_key_stops_working_when_it_expires_even_from_the_cache(client, alice, 
 
 
 def test_extending_an_expired_key_lets_it_work_again_at_once(client, alice, alice_key):
-    api_key, key = api_key_create(workspace=alice.workspaces.get(), label="short",
-                                  expires_at=timezone.now() + datetime.timedelta(hours=1))
+    api_key, key = api_key_create(
+        workspace=alice.workspaces.get(), label="short", expires_at=timezone.now() + datetime.timedelta(hours=1)
+    )
     call(client, "get", "/v1/runs", key)
     with time_machine.travel(timezone.now() + datetime.timedelta(hours=2), tick=False):
         assert call(client, "get", "/v1/runs", key).status_code == 401
@@ -135,6 +184,7 @@ def test_extending_an_expired_key_lets_it_work_again_at_once(client, alice, alic
 
 
 # Where a key was last used from
+
 
 def test_a_key_records_its_last_address_and_user_agent_and_the_keys_page_shows_them(client, alice, alice_key):
     call(Client(), "get", "/v1/runs", alice_key, REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="crawler/2.1 (+ops)")
@@ -149,8 +199,7 @@ def test_a_key_records_its_last_address_and_user_agent_and_the_keys_page_shows_t
 def test_a_forged_forwarded_address_or_a_huge_user_agent_is_kept_harmlessly(alice, catalog, settings):
     settings.MONID_TRUSTED_PROXIES = 1
     _, key = api_key_create(workspace=alice.workspaces.get(), label="forwarded")
-    response = call(Client(), "get", "/v1/runs", key, HTTP_X_FORWARDED_FOR="not an address",
-                    HTTP_USER_AGENT="x" * 5000)
+    response = call(Client(), "get", "/v1/runs", key, HTTP_X_FORWARDED_FOR="not an address", HTTP_USER_AGENT="x" * 5000)
     assert response.status_code == 200
     api_key = ApiKey.objects.get(label="forwarded")
     assert (api_key.last_used_ip, len(api_key.last_used_user_agent)) == (None, 200)
@@ -167,10 +216,20 @@ def test_the_last_use_is_recorded_at_most_once_a_minute_and_a_cached_key_never_r
 
 # The dashboard
 
+
 def test_a_key_is_created_in_the_dashboard_with_an_expiry_and_a_limit(client, alice, catalog):
     client.force_login(alice)
-    response = client.post("/keys/", {"label": "agent", "mode": "live", "expires_on": "2099-01-31",
-                                      "spend_limit_usd": "12.50", "spend_period": "WEEK"}, follow=True)
+    response = client.post(
+        "/keys/",
+        {
+            "label": "agent",
+            "mode": "live",
+            "expires_on": "2099-01-31",
+            "spend_limit_usd": "12.50",
+            "spend_period": "WEEK",
+        },
+        follow=True,
+    )
     assert response.status_code == 200
     api_key = ApiKey.objects.get(label="agent")
     assert api_key.expires_at == datetime.datetime(2099, 1, 31, tzinfo=datetime.UTC)
@@ -187,11 +246,16 @@ def test_a_key_without_a_limit_has_no_period(client, alice, catalog):
 
 def test_the_edit_page_changes_the_limit_and_expiry_and_shows_them_first(client, alice, alice_key):
     client.force_login(alice)
-    client.post("/keys/alice-live/edit/", {"label": "alice-live", "expires_on": "2099-06-01",
-                                           "spend_limit_usd": "3", "spend_period": "DAY"})
+    client.post(
+        "/keys/alice-live/edit/",
+        {"label": "alice-live", "expires_on": "2099-06-01", "spend_limit_usd": "3", "spend_period": "DAY"},
+    )
     api_key = ApiKey.objects.get(label="alice-live")
-    assert (api_key.spend_limit_micros, api_key.spend_period, api_key.expires_at.date().isoformat()) == \
-        (3_000_000, "DAY", "2099-06-01")
+    assert (api_key.spend_limit_micros, api_key.spend_period, api_key.expires_at.date().isoformat()) == (
+        3_000_000,
+        "DAY",
+        "2099-06-01",
+    )
     form = client.get("/keys/alice-live/edit/").content.decode()
     assert 'value="2099-06-01"' in form and 'value="3"' in form
     client.post("/keys/alice-live/edit/", {"label": "alice-live", "expires_on": "", "spend_limit_usd": ""})
@@ -213,12 +277,37 @@ def test_an_expired_key_is_marked_on_the_keys_page(client, alice, alice_key):
 
 def test_the_command_makes_a_key_with_an_expiry_and_a_limit(alice, catalog):
     out = io.StringIO()
-    call_command("create_api_key", "--workspace", "acme", "--label", "batch", "--expires-at", "2099-01-31",
-                 "--spend-limit-usd", "7.5", "--period", "DAY", stdout=out, stderr=io.StringIO())
+    call_command(
+        "create_api_key",
+        "--workspace",
+        "acme",
+        "--label",
+        "batch",
+        "--expires-at",
+        "2099-01-31",
+        "--spend-limit-usd",
+        "7.5",
+        "--period",
+        "DAY",
+        stdout=out,
+        stderr=io.StringIO(),
+    )
     api_key = ApiKey.objects.get(label="batch")
     assert hash_key(out.getvalue().strip()) == api_key.key_hash
-    assert (api_key.expires_at, api_key.spend_limit_micros, api_key.spend_period) == \
-        (datetime.datetime(2099, 1, 31, tzinfo=datetime.UTC), 7_500_000, "DAY")
+    assert (api_key.expires_at, api_key.spend_limit_micros, api_key.spend_period) == (
+        datetime.datetime(2099, 1, 31, tzinfo=datetime.UTC),
+        7_500_000,
+        "DAY",
+    )
     with pytest.raises(CommandError, match="future"):
-        call_command("create_api_key", "--workspace", "acme", "--label", "old", "--expires-at", "2001-01-01",
-                     stdout=io.StringIO(), stderr=io.StringIO())
+        call_command(
+            "create_api_key",
+            "--workspace",
+            "acme",
+            "--label",
+            "old",
+            "--expires-at",
+            "2001-01-01",
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )

@@ -34,12 +34,12 @@ def key_of(alice, label, **options):
     return api_key_create(workspace=alice.workspaces.get(), label=label, **options)[1]
 
 
-def test_a_test_key_cannot_revoke_the_live_key_which_still_works_and_keeps_its_label(client, alice_key,
-                                                                                       alice_test_key):
+def test_a_test_key_cannot_revoke_the_live_key_which_still_works_and_keeps_its_label(client, alice_key, alice_test_key):
     response = call(client, alice_test_key, "delete", "/v1/api-keys/alice-live")
     assert (response.status_code, response.json()["code"]) == (403, 403)
-    assert response.json()["message"].startswith("This API key lacks the 'manage' scope, which managing keys, "
-                                                 "spend controls and the wallet needs.")
+    assert response.json()["message"].startswith(
+        "This API key lacks the 'manage' scope, which managing keys, spend controls and the wallet needs."
+    )
     victim = ApiKey.objects.get(key_hash=hash_key(alice_key))
     assert (victim.label, victim.revoked_at) == ("alice-live", None)
     assert call(client, alice_key, "post", "/v1/run", PDL).status_code == 200
@@ -74,8 +74,10 @@ def test_new_keys_run_and_use_the_catalog_but_manage_nothing_unless_given(client
 def test_a_missing_scope_is_a_403_naming_it(client, alice):
     runner, browser = key_of(alice, "runner", scopes=["runs"]), key_of(alice, "browser", scopes=["catalog"])
     response = call(client, runner, "post", "/v1/inspect", {"provider": "pdl", "endpoint": "/person/enrich"})
-    assert response.status_code == 403 and "'catalog' scope, which discovering and inspecting endpoints needs" in \
-        response.json()["message"]
+    assert (
+        response.status_code == 403
+        and "'catalog' scope, which discovering and inspecting endpoints needs" in response.json()["message"]
+    )
     response = call(client, browser, "post", "/v1/run", PDL)
     assert response.status_code == 403 and "'runs' scope" in response.json()["message"]
     assert call(client, browser, "get", "/v1/runs").status_code == 403 and not Run.objects.exists()
@@ -95,17 +97,40 @@ def test_a_test_key_never_has_manage(alice, client):
     with pytest.raises(ApplicationError, match="not 'admin'"):
         key_of(alice, "t", scopes=["admin"])
     with pytest.raises(CommandError, match="A test key cannot have the manage scope"):
-        call_command("create_api_key", "--workspace", "acme", "--label", "t", "--mode", "test", "--scope", "manage",
-                     stdout=io.StringIO(), stderr=io.StringIO())
+        call_command(
+            "create_api_key",
+            "--workspace",
+            "acme",
+            "--label",
+            "t",
+            "--mode",
+            "test",
+            "--scope",
+            "manage",
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
     assert not ApiKey.objects.filter(label="t").exists()
 
 
 def test_the_command_gives_manage_only_when_asked(alice):
     out = io.StringIO()
-    call_command("create_api_key", "--workspace", "acme", "--label", "ops", "--scope", "runs", "--scope", "manage",
-                 stdout=out, stderr=io.StringIO())
-    call_command("create_api_key", "--workspace", "acme", "--label", "plain", stdout=io.StringIO(),
-                 stderr=io.StringIO())
+    call_command(
+        "create_api_key",
+        "--workspace",
+        "acme",
+        "--label",
+        "ops",
+        "--scope",
+        "runs",
+        "--scope",
+        "manage",
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+    call_command(
+        "create_api_key", "--workspace", "acme", "--label", "plain", stdout=io.StringIO(), stderr=io.StringIO()
+    )
     assert ApiKey.objects.get(label="ops").scope_list == ["runs", "manage"]
     assert ApiKey.objects.get(label="plain").scope_list == ["runs", "catalog"]
     assert ApiKey.objects.get(key_hash=hash_key(out.getvalue().strip())).label == "ops"
@@ -117,8 +142,10 @@ def test_the_keys_page_gives_manage_when_ticked_and_refuses_it_for_a_test_key(cl
     client.post("/keys/", {"label": "agent", "mode": "live"})
     response = client.post("/keys/", {"label": "sandbox", "mode": "test", "manage": "on"})
     assert response.status_code == 400 and "A test key cannot have the manage scope" in response.content.decode()
-    assert {key.label: key.scopes for key in ApiKey.objects.all()} == {"ops": "runs catalog manage",
-                                                                      "agent": "runs catalog"}
+    assert {key.label: key.scopes for key in ApiKey.objects.all()} == {
+        "ops": "runs catalog manage",
+        "agent": "runs catalog",
+    }
     assert "runs catalog manage" in client.get("/keys/").content.decode()
 
 
@@ -129,8 +156,13 @@ def test_a_key_sees_only_runs_of_its_own_mode(client, alice_key, alice_test_key,
     assert call(client, alice_key, "get", f"/v1/runs/{test}").status_code == 404
     assert [run["runId"] for run in call(client, alice_test_key, "get", "/v1/runs").json()["items"]] == [test]
     assert [run["runId"] for run in call(client, alice_key, "get", "/v1/runs").json()["items"]] == [live]
-    slow = call(client, alice_key, "post", "/v1/run", {"provider": "apify", "endpoint": "/apidojo/tweet-scraper",
-                                                        "input": {"searchTerms": ["emulator:slow"]}}).json()["runId"]
+    slow = call(
+        client,
+        alice_key,
+        "post",
+        "/v1/run",
+        {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"searchTerms": ["emulator:slow"]}},
+    ).json()["runId"]
     assert call(client, alice_test_key, "post", f"/v1/runs/{slow}/stop").status_code == 404
     assert Run.objects.get(pk=slow).status == Run.Status.RUNNING
 
@@ -160,4 +192,6 @@ def test_keys_made_before_scopes_keep_what_they_could_do(alice):
         old.objects.create(workspace_id=workspace.pk, label=label, mode=mode, prefix=label, key_hash=label)
     MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
     assert {key.label: key.scope_list for key in ApiKey.objects.all()} == {
-        "old-live": ["runs", "catalog", "manage"], "old-test": ["runs", "catalog"]}
+        "old-live": ["runs", "catalog", "manage"],
+        "old-test": ["runs", "catalog"],
+    }

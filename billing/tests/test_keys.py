@@ -80,19 +80,22 @@ def test_authentication_records_when_a_key_was_last_used():
 
 def test_the_command_creates_the_workspace_and_prints_the_key_alone_on_the_last_line():
     out = io.StringIO()
-    call_command("create_api_key", "--workspace", "newco", "--label", "agent", "--mode", "test", stdout=out,
-                 stderr=io.StringIO())
+    call_command(
+        "create_api_key", "--workspace", "newco", "--label", "agent", "--mode", "test", stdout=out, stderr=io.StringIO()
+    )
     key = out.getvalue().splitlines()[-1]
     assert looks_like_key(key) and key.startswith("monid_test_")
     assert ApiKey.objects.get(key_hash=hash_key(key)).workspace.slug == "newco"
 
 
 def test_the_command_refuses_a_duplicate_label_with_a_clear_message():
-    call_command("create_api_key", "--workspace", "newco", "--label", "agent", stdout=io.StringIO(),
-                 stderr=io.StringIO())
+    call_command(
+        "create_api_key", "--workspace", "newco", "--label", "agent", stdout=io.StringIO(), stderr=io.StringIO()
+    )
     with pytest.raises(Exception, match="already has a key labelled 'agent'"):
-        call_command("create_api_key", "--workspace", "newco", "--label", "agent", stdout=io.StringIO(),
-                     stderr=io.StringIO())
+        call_command(
+            "create_api_key", "--workspace", "newco", "--label", "agent", stdout=io.StringIO(), stderr=io.StringIO()
+        )
 
 
 def test_a_deleted_workspaces_keys_are_refused_at_once_not_served_from_the_cache(client, admin_client):

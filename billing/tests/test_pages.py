@@ -151,27 +151,58 @@ def test_an_operator_without_a_workspace_is_told_where_keys_live(client, operato
     assert logged_in(client, operator).get("/keys/anything/revoke/").status_code == 404
 
 
-def rollup(label, *, day=datetime.date(2025, 2, 10), provider="pdl", endpoint="/person/enrich",
-           status="COMPLETED", runs=1, actual=0, reported=0):
-    KeyDailyCost.objects.create(api_key=ApiKey.objects.get(label=label), day=day, provider=provider,
-                                endpoint=endpoint, status=status, run_count=runs, calculated_cost_micros=reported,
-                                actual_cost_micros=actual, reported_cost_micros=reported)
+def rollup(
+    label,
+    *,
+    day=datetime.date(2025, 2, 10),
+    provider="pdl",
+    endpoint="/person/enrich",
+    status="COMPLETED",
+    runs=1,
+    actual=0,
+    reported=0,
+):
+    KeyDailyCost.objects.create(
+        api_key=ApiKey.objects.get(label=label),
+        day=day,
+        provider=provider,
+        endpoint=endpoint,
+        status=status,
+        run_count=runs,
+        calculated_cost_micros=reported,
+        actual_cost_micros=actual,
+        reported_cost_micros=reported,
+    )
 
 
 def test_the_costs_page_sums_each_live_key_and_totals_them(client, operator, alice_key, alice_test_key, bob_key):
-    for key, email in [(alice_key, "sean@example.com"), (alice_key, "sean@example.com"),
-                       (alice_key, "nomatch@example.com"), (alice_test_key, "sean@example.com"),
-                       (bob_key, "sean@example.com")]:
+    for key, email in [
+        (alice_key, "sean@example.com"),
+        (alice_key, "sean@example.com"),
+        (alice_key, "nomatch@example.com"),
+        (alice_test_key, "sean@example.com"),
+        (bob_key, "sean@example.com"),
+    ]:
         person_enriched(Client(), key, email)
 
     response = logged_in(client, operator).get("/costs/")
 
     assert response.status_code == 200
     rows = _table(response.content.decode(), "key")
-    assert rows["alice-live"] == {"workspace": "acme", "key": "alice-live", "completed": "3", "failed": "0",
-                                  "blocked": "0", "stopped": "0", "time out": "0", "runs": "3",
-                                  "calculated": "$0.009000", "actual": "$0.000000", "reported": "$0.006000",
-                                  "margin": "$0.006000"}
+    assert rows["alice-live"] == {
+        "workspace": "acme",
+        "key": "alice-live",
+        "completed": "3",
+        "failed": "0",
+        "blocked": "0",
+        "stopped": "0",
+        "time out": "0",
+        "runs": "3",
+        "calculated": "$0.009000",
+        "actual": "$0.000000",
+        "reported": "$0.006000",
+        "margin": "$0.006000",
+    }
     assert rows["bob-live"]["reported"] == "$0.003000"
     assert "alice-test" not in rows
     assert rows["Total"]["runs"] == "4" and rows["Total"]["reported"] == "$0.009000"
@@ -187,16 +218,23 @@ def test_the_costs_page_shows_test_keys_apart(client, operator, alice_key, alice
     rows = _table(response.content.decode(), "key")
     assert set(rows) == {"alice-test", "Total"}
     assert (rows["alice-test"]["runs"], rows["alice-test"]["calculated"], rows["alice-test"]["reported"]) == (
-        "1", "$0.003000", "$0.000000")
+        "1",
+        "$0.003000",
+        "$0.000000",
+    )
 
 
-@pytest.mark.parametrize("group, first, expected", [
-    ("workspace", "workspace", {"acme": "2", "globex": "1"}),
-    ("provider", "provider", {"pdl": "2", "apify": "1"}),
-    ("endpoint", "endpoint", {"/person/enrich": "2", "/apidojo/tweet-scraper": "1"}),
-])
-def test_the_costs_page_groups_by_workspace_provider_or_endpoint(client, operator, alice_key, bob_key, group,
-                                                                  first, expected):
+@pytest.mark.parametrize(
+    "group, first, expected",
+    [
+        ("workspace", "workspace", {"acme": "2", "globex": "1"}),
+        ("provider", "provider", {"pdl": "2", "apify": "1"}),
+        ("endpoint", "endpoint", {"/person/enrich": "2", "/apidojo/tweet-scraper": "1"}),
+    ],
+)
+def test_the_costs_page_groups_by_workspace_provider_or_endpoint(
+    client, operator, alice_key, bob_key, group, first, expected
+):
     rollup("alice-live", provider="pdl", endpoint="/person/enrich")
     rollup("alice-live", provider="apify", endpoint="/apidojo/tweet-scraper")
     rollup("bob-live", provider="pdl", endpoint="/person/enrich")
@@ -221,8 +259,12 @@ def test_the_costs_page_shows_a_negative_margin_in_red_with_a_minus(client, oper
 
 
 def test_the_costs_page_counts_only_the_chosen_days(client, operator, alice_key):
-    for day, reported in [(datetime.date(2025, 1, 31), 1000), (datetime.date(2025, 2, 1), 20_000),
-                          (datetime.date(2025, 2, 28), 300_000), (datetime.date(2025, 3, 1), 4_000_000)]:
+    for day, reported in [
+        (datetime.date(2025, 1, 31), 1000),
+        (datetime.date(2025, 2, 1), 20_000),
+        (datetime.date(2025, 2, 28), 300_000),
+        (datetime.date(2025, 3, 1), 4_000_000),
+    ]:
         rollup("alice-live", day=day, reported=reported, actual=reported // 2)
 
     response = logged_in(client, operator).get("/costs/", {"start": "2025-02-01", "end": "2025-02-28"})
@@ -243,9 +285,16 @@ def test_days_without_runs_say_so(client, operator, alice_key):
     assert b"No live runs ended in these days." in response.content
 
 
-@pytest.mark.parametrize("query", [{"start": "yesterday"}, {"end": "2025-02-30"},
-                                   {"start": "2025-03-01", "end": "2025-02-01"}, {"group": "label"},
-                                   {"mode": "both"}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"start": "yesterday"},
+        {"end": "2025-02-30"},
+        {"start": "2025-03-01", "end": "2025-02-01"},
+        {"group": "label"},
+        {"mode": "both"},
+    ],
+)
 def test_bad_filters_on_the_costs_page_are_form_errors(client, operator, query):
     response = logged_in(client, operator).get("/costs/", query)
 
@@ -272,8 +321,20 @@ def test_the_costs_table_downloads_as_csv(client, operator, alice_key, bob_key):
     assert 'filename="monid-costs-live-by-key-2025-01-01-to-today.csv"' in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows == [
-        ["workspace", "key", "completed", "failed", "blocked", "stopped", "time_out", "runs", "calculated_usd",
-         "actual_usd", "reported_usd", "margin_usd"],
+        [
+            "workspace",
+            "key",
+            "completed",
+            "failed",
+            "blocked",
+            "stopped",
+            "time_out",
+            "runs",
+            "calculated_usd",
+            "actual_usd",
+            "reported_usd",
+            "margin_usd",
+        ],
         ["acme", "alice-live", "1", "0", "0", "0", "0", "1", "0.003000", "0.000000", "0.003000", "0.003000"],
         ["globex", "bob-live", "0", "0", "0", "0", "1", "1", "0.000000", "1.234567", "0.000000", "-1.234567"],
         ["TOTAL", "", "1", "0", "0", "0", "1", "2", "0.003000", "1.234567", "0.003000", "-1.231567"],
@@ -287,9 +348,23 @@ def test_the_costs_csv_by_endpoint_names_provider_and_endpoint(client, operator,
 
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0][:3] == ["provider", "endpoint", "completed"]
-    assert rows[1:] == [["apify", "/apidojo/tweet-scraper", "1", "0", "0", "0", "0", "1", "0.003000", "0.000000",
-                         "0.003000", "0.003000"],
-                        ["TOTAL", "", "1", "0", "0", "0", "0", "1", "0.003000", "0.000000", "0.003000", "0.003000"]]
+    assert rows[1:] == [
+        [
+            "apify",
+            "/apidojo/tweet-scraper",
+            "1",
+            "0",
+            "0",
+            "0",
+            "0",
+            "1",
+            "0.003000",
+            "0.000000",
+            "0.003000",
+            "0.003000",
+        ],
+        ["TOTAL", "", "1", "0", "0", "0", "0", "1", "0.003000", "0.000000", "0.003000", "0.003000"],
+    ]
 
 
 def test_a_label_that_looks_like_a_formula_is_defused_in_the_csv(client, operator, alice, alice_key):
@@ -306,8 +381,10 @@ def _table(html, first):
     """The costs table as {value of the `first` column: {column heading, lowercased: cell text}}, the totals row
     under "Total"."""
     html = re.search(r"<table.*?</table>", html, re.S)[0]  # the first table; the chart's daily figures follow
-    headings = [re.sub(r"<[^>]+>", "", cell).strip(" ▲▼").lower()  # the arrow marks the column sorted by
-                for cell in re.findall(r"<th[^>]*>(.*?)</th>", re.search(r"<thead>(.*?)</thead>", html, re.S)[1])]
+    headings = [
+        re.sub(r"<[^>]+>", "", cell).strip(" ▲▼").lower()  # the arrow marks the column sorted by
+        for cell in re.findall(r"<th[^>]*>(.*?)</th>", re.search(r"<thead>(.*?)</thead>", html, re.S)[1])
+    ]
     rows = {}
     for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S)[1:]:
         cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, re.S)]

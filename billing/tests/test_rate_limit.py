@@ -52,8 +52,11 @@ def test_requests_at_once_are_counted_exactly(live_server, alice_key, settings):
 
     def send():
         start.wait()
-        statuses.append(requests.get(f"{live_server.url}/v1/runs", timeout=60,
-                                     headers={"Authorization": f"Bearer {alice_key}"}).status_code)
+        statuses.append(
+            requests.get(
+                f"{live_server.url}/v1/runs", timeout=60, headers={"Authorization": f"Bearer {alice_key}"}
+            ).status_code
+        )
 
     threads = [threading.Thread(target=send) for _ in range(30)]
     for thread in threads:

@@ -12,24 +12,34 @@ pytestmark = pytest.mark.django_db
 
 def wallets(balance, held, controls_active=False):
     """Two wallets alike: one for the hand-written statement, one for the ORM."""
-    return [Wallet.objects.create(workspace=workspace_get_or_create(slug=slug), balance_micros=balance,
-                                  held_micros=held, controls_active=controls_active).workspace_id
-            for slug in ("by-hand", "by-orm")]
+    return [
+        Wallet.objects.create(
+            workspace=workspace_get_or_create(slug=slug),
+            balance_micros=balance,
+            held_micros=held,
+            controls_active=controls_active,
+        ).workspace_id
+        for slug in ("by-hand", "by-orm")
+    ]
 
 
 def orm_hold(workspace_id, amount):
     moved = Wallet.objects.filter(workspace_id=workspace_id, balance_micros__gte=F("held_micros") + amount).update(
-        held_micros=F("held_micros") + amount)
+        held_micros=F("held_micros") + amount
+    )
     wallet = Wallet.objects.get(workspace_id=workspace_id)
     return (wallet.controls_active, wallet.held_micros - amount) if moved else None
 
 
-@pytest.mark.parametrize("balance, held, amount, controls_active", [
-    (10_000, 0, 3_000, False),  # covered
-    (10_000, 7_000, 3_000, True),  # covered exactly, with controls
-    (10_000, 7_001, 3_000, False),  # a micro-dollar short
-    (0, 0, 1, True),  # nothing to spend
-])
+@pytest.mark.parametrize(
+    "balance, held, amount, controls_active",
+    [
+        (10_000, 0, 3_000, False),  # covered
+        (10_000, 7_000, 3_000, True),  # covered exactly, with controls
+        (10_000, 7_001, 3_000, False),  # a micro-dollar short
+        (0, 0, 1, True),  # nothing to spend
+    ],
+)
 def test_the_hold_moves_the_wallet_and_answers_as_the_orm_would(balance, held, amount, controls_active):
     by_hand, by_orm = wallets(balance, held, controls_active)
     assert wallet_hold_take(workspace_id=by_hand, amount_micros=amount) == orm_hold(by_orm, amount)

@@ -30,13 +30,22 @@ def test_a_credit_from_the_command_line_shows_in_the_balance_and_the_ledger(clie
 
 def test_holds_are_not_spendable_and_the_ledger_sums_to_the_wallet(client, alice, alice_test_key):
     workspace = alice.workspaces.get()
-    for kind, micros in [("credit", 10_000_000), ("hold", 3_000_000), ("release", 1_000_000), ("charge", 500_000),
-                         ("refund", 200_000)]:
+    for kind, micros in [
+        ("credit", 10_000_000),
+        ("hold", 3_000_000),
+        ("release", 1_000_000),
+        ("charge", 500_000),
+        ("refund", 200_000),
+    ]:
         ledger_append(workspace_id=workspace.pk, kind=kind, amount_micros=micros, run_id="01JZ0000000000000000000000")
-    assert balance(client, alice_test_key).json() == {"balance": {"value": 7.7, "currency": "USD"},
-                                                 "held": {"value": 2.0, "currency": "USD"}}
-    sums = {kind: LedgerEntry.objects.filter(kind=kind).aggregate(s=Sum("amount_micros"))["s"] or 0
-            for kind in LedgerEntry.Kind.values}
+    assert balance(client, alice_test_key).json() == {
+        "balance": {"value": 7.7, "currency": "USD"},
+        "held": {"value": 2.0, "currency": "USD"},
+    }
+    sums = {
+        kind: LedgerEntry.objects.filter(kind=kind).aggregate(s=Sum("amount_micros"))["s"] or 0
+        for kind in LedgerEntry.Kind.values
+    }
     wallet = Wallet.objects.get()
     assert wallet.balance_micros == sums["credit"] + sums["refund"] - sums["charge"]
     assert wallet.held_micros == sums["hold"] - sums["release"]
@@ -47,9 +56,17 @@ def test_another_workspaces_credit_is_not_yours(client, alice_test_key, bob):
     assert balance(client, alice_test_key).json()["balance"]["value"] == 0.0
 
 
-@pytest.mark.parametrize("amount, message", [("0", "more than"), ("-5", "more than"), ("abc", "number"),
-                                             ("0.0000001", "micro-dollars"), ("NaN", "micro-dollars"),
-                                             ("1e12", "at most")])
+@pytest.mark.parametrize(
+    "amount, message",
+    [
+        ("0", "more than"),
+        ("-5", "more than"),
+        ("abc", "number"),
+        ("0.0000001", "micro-dollars"),
+        ("NaN", "micro-dollars"),
+        ("1e12", "at most"),
+    ],
+)
 def test_the_credit_command_refuses_a_bad_amount_and_writes_nothing(alice, amount, message):
     with pytest.raises(CommandError, match=message):
         call_command("wallet_credit", "--workspace", "acme", f"--amount-usd={amount}")

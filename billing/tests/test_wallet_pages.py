@@ -26,16 +26,28 @@ def test_an_operator_credits_a_wallet_with_a_note_that_stays_on_the_ledger(opera
     response = operator_client.post("/workspaces/acme/", {"amount_usd": "25.000001", "note": "invoice 42"})
     assert response.status_code == 302 and response["Location"] == "/workspaces/acme/"
     entry = LedgerEntry.objects.get()
-    assert (entry.kind, entry.amount_micros, entry.note, entry.created_by) == ("credit", 25_000_001, "invoice 42",
-                                                                               operator)
+    assert (entry.kind, entry.amount_micros, entry.note, entry.created_by) == (
+        "credit",
+        25_000_001,
+        "invoice 42",
+        operator,
+    )
     page = operator_client.get("/workspaces/acme/").content.decode()
     assert "$25.000001" in page and "invoice 42" in page and "olivia" in page
 
 
-@pytest.mark.parametrize("form", [{"amount_usd": "0", "note": "x"}, {"amount_usd": "-3", "note": "x"},
-                                  {"amount_usd": "1.0000001", "note": "x"}, {"amount_usd": "abc", "note": "x"},
-                                  {"amount_usd": "5", "note": ""}, {"amount_usd": "5", "note": "   "},
-                                  {"amount_usd": "5000000000", "note": "too much"}])
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"amount_usd": "0", "note": "x"},
+        {"amount_usd": "-3", "note": "x"},
+        {"amount_usd": "1.0000001", "note": "x"},
+        {"amount_usd": "abc", "note": "x"},
+        {"amount_usd": "5", "note": ""},
+        {"amount_usd": "5", "note": "   "},
+        {"amount_usd": "5000000000", "note": "too much"},
+    ],
+)
 def test_a_bad_credit_is_refused_with_a_reason_and_writes_nothing(operator_client, alice, form):
     response = operator_client.post("/workspaces/acme/", form)
     assert response.status_code == 400

@@ -101,8 +101,9 @@ def test_the_workspace_list_links_to_each_workspace_page(operator_client, alice,
     assert 'href="/workspaces/acme/"' in page and 'href="/workspaces/globex/"' in page
 
 
-def test_it_reads_the_same_number_of_queries_however_many_keys_members_and_entries(operator_client, alice_key,
-                                                                                   alice, django_user_model):
+def test_it_reads_the_same_number_of_queries_however_many_keys_members_and_entries(
+    operator_client, alice_key, alice, django_user_model
+):
     workspace = alice.workspaces.get()
     spend_control_set(workspace=workspace, kind="BUDGET", period="DAY", limit_micros=1_000_000)
     with CaptureQueriesContext(connection) as few:

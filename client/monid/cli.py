@@ -52,8 +52,7 @@ exit codes:
 """
 
 # Monid's CLI names an API error by its HTTP status (the server's body has no code of that kind).
-ERROR_CODES = {401: "AUTH_FAILED", 402: "INSUFFICIENT_BALANCE", 403: "FORBIDDEN", 404: "NOT_FOUND",
-               429: "RATE_LIMITED"}
+ERROR_CODES = {401: "AUTH_FAILED", 402: "INSUFFICIENT_BALANCE", 403: "FORBIDDEN", 404: "NOT_FOUND", 429: "RATE_LIMITED"}
 
 
 class _UsageError(Exception):
@@ -74,10 +73,16 @@ def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     # Accepted before or after the command; a subcommand's parser must not reset what the top one read.
     default = None if top else argparse.SUPPRESS
     parser.add_argument("--api-key", default=default, help="API key (default: $MONID_API_KEY)")
-    parser.add_argument("--base-url", default=default,
-                        help="server URL (default: $MONID_API_BASE_URL, else http://127.0.0.1:8000)")
-    parser.add_argument("-j", "--json", action="store_true", default=False if top else argparse.SUPPRESS,
-                        help="output as JSON (stdout is always JSON; with -j an error is printed there too)")
+    parser.add_argument(
+        "--base-url", default=default, help="server URL (default: $MONID_API_BASE_URL, else http://127.0.0.1:8000)"
+    )
+    parser.add_argument(
+        "-j",
+        "--json",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="output as JSON (stdout is always JSON; with -j an error is printed there too)",
+    )
 
 
 def _seconds(text: str) -> float:
@@ -91,13 +96,28 @@ def _seconds(text: str) -> float:
 
 
 def _wait_options(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("-w", "--wait", nargs="?", type=_seconds, const=WAIT_DEFAULT, metavar="SECONDS",
-                        help=f"wait for the run to end, at most SECONDS (default {WAIT_DEFAULT:g}); {what}")
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="show progress on stderr while waiting (default: only when stderr is a terminal)")
-    parser.add_argument("-o", "--output", metavar="FILE",
-                        help="write the run's output (the provider's error body, for a provider error) to FILE as "
-                             "JSON, once the run has ended")
+    parser.add_argument(
+        "-w",
+        "--wait",
+        nargs="?",
+        type=_seconds,
+        const=WAIT_DEFAULT,
+        metavar="SECONDS",
+        help=f"wait for the run to end, at most SECONDS (default {WAIT_DEFAULT:g}); {what}",
+    )
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show progress on stderr while waiting (default: only when stderr is a terminal)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the run's output (the provider's error body, for a provider error) to FILE as "
+        "JSON, once the run has ended",
+    )
 
 
 def _alias(parser: argparse.ArgumentParser, name: str) -> None:
@@ -118,8 +138,9 @@ def _endpoint_options(parser: argparse.ArgumentParser, *, provider: str, endpoin
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="monid", description=DESCRIPTION, epilog=EPILOG,
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(
+        prog="monid", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--version", action="version", version=f"monid {__version__}")
     _common_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -131,52 +152,81 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(required=required, parser=sub)
         return sub
 
-    discover = command(commands, "discover", "find the endpoints that fit a need, best first",
-                       required=[("query", "-q/--query")])
+    discover = command(
+        commands, "discover", "find the endpoints that fit a need, best first", required=[("query", "-q/--query")]
+    )
     _alias(discover, "query")
     discover.add_argument("-q", "--query", help='what the data is for, in plain words, e.g. "twitter posts"')
     discover.add_argument("-l", "--limit", type=int, help="at most this many results (1 to 50; default 5)")
-    discover.add_argument("-s", "--min-score", type=float, metavar="SCORE",
-                          help="leave out the results scoring under SCORE (0 to 1; default 0)")
-    discover.add_argument("-u", "--include-unavailable", action="store_true",
-                          help="include the endpoints in outage (left out by default), ranked last")
+    discover.add_argument(
+        "-s",
+        "--min-score",
+        type=float,
+        metavar="SCORE",
+        help="leave out the results scoring under SCORE (0 to 1; default 0)",
+    )
+    discover.add_argument(
+        "-u",
+        "--include-unavailable",
+        action="store_true",
+        help="include the endpoints in outage (left out by default), ranked last",
+    )
 
-    inspect = command(commands, "inspect", "show an endpoint's input JSON Schema, price and notes",
-                      required=ENDPOINT_REQUIRED)
+    inspect = command(
+        commands, "inspect", "show an endpoint's input JSON Schema, price and notes", required=ENDPOINT_REQUIRED
+    )
     _endpoint_options(inspect, provider="pdl", endpoint="/person/enrich")
 
-    run = command(commands, "run", "run an endpoint and print the run: at once, or once it has ended with -w",
-                  required=ENDPOINT_REQUIRED)
+    run = command(
+        commands,
+        "run",
+        "run an endpoint and print the run: at once, or once it has ended with -w",
+        required=ENDPOINT_REQUIRED,
+    )
     _endpoint_options(run, provider="apify", endpoint="/apidojo/tweet-scraper")
     source = run.add_mutually_exclusive_group()
     source.add_argument("-i", "--input", metavar="JSON", help="the body parameters, a JSON object")
-    source.add_argument("-f", "--input-file", metavar="FILE", help="read the body parameters from a JSON file "
-                                                                   "('-' for stdin)")
+    source.add_argument(
+        "-f", "--input-file", metavar="FILE", help="read the body parameters from a JSON file ('-' for stdin)"
+    )
     run.add_argument("--query", metavar="JSON", help="the query string's parameters, a JSON object")
     run.add_argument("--path", metavar="JSON", help="the URL path's parameters, a JSON object")
     _wait_options(run, "without -w (or with -w 0) an async run is printed as accepted, still RUNNING")
     run.add_argument("--no-wait", dest="wait", action="store_const", const=None, help=argparse.SUPPRESS)
-    run.add_argument("--idempotency-key", metavar="KEY",
-                     help="send this Idempotency-Key (default: a fresh one, reused by the client's own retries)")
+    run.add_argument(
+        "--idempotency-key",
+        metavar="KEY",
+        help="send this Idempotency-Key (default: a fresh one, reused by the client's own retries)",
+    )
 
     runs = command(commands, "runs", "list, get and stop your workspace's runs")
     runs_commands = runs.add_subparsers(dest="runs_command", required=True, metavar="COMMAND")
     runs_list = command(runs_commands, "list", "the workspace's runs, newest first (without input and output)")
-    runs_list.add_argument("-l", "--limit", type=int,
-                           help="at most this many runs (default: the server's page, 10; 0 for all)")
+    runs_list.add_argument(
+        "-l", "--limit", type=int, help="at most this many runs (default: the server's page, 10; 0 for all)"
+    )
     runs_list.add_argument("--cursor", help="start after the runs of an earlier page (its `cursor`)")
     runs_list.add_argument("--status", help="only runs in this status (COMPLETED, FAILED, RUNNING, …)")
     runs_list.add_argument("--provider", help="only this provider's runs")
     runs_list.add_argument("--endpoint", help="only this endpoint's runs")
-    runs_list.add_argument("--format", choices=["page", "lines", "array"], default="page",
-                           help="the API's page {items, cursor} (default), one run a line, or one JSON array")
-    runs_get = command(runs_commands, "get", "one run, with its output once it has ended",
-                       required=[("run_id", "-r/--run-id")])
+    runs_list.add_argument(
+        "--format",
+        choices=["page", "lines", "array"],
+        default="page",
+        help="the API's page {items, cursor} (default), one run a line, or one JSON array",
+    )
+    runs_get = command(
+        runs_commands, "get", "one run, with its output once it has ended", required=[("run_id", "-r/--run-id")]
+    )
     _alias(runs_get, "run_id")
     runs_get.add_argument("-r", "--run-id", help="the run's id")
     _wait_options(runs_get, "-w 0 looks once")
-    runs_stop = command(runs_commands, "stop", "ask for an async run to be stopped (it ends STOPPED)",
-                        required=[("run_id", "-r/--run-id")])
+    runs_stop = command(
+        runs_commands,
+        "stop",
+        "ask for an async run to be stopped (it ends STOPPED)",
+        required=[("run_id", "-r/--run-id")],
+    )
     _alias(runs_stop, "run_id")
     runs_stop.add_argument("-r", "--run-id", help="the run's id")
 
@@ -196,21 +246,26 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help and --version
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except _UsageError as exc:  # as argparse words it: "monid run: error: …"
-        return _error(str(exc), exc.code, EXIT_USAGE, json_too="-j" in argv or "--json" in argv,
-                      prefix=f"{exc.prog}: error: ")
+        return _error(
+            str(exc), exc.code, EXIT_USAGE, json_too="-j" in argv or "--json" in argv, prefix=f"{exc.prog}: error: "
+        )
     api_key = args.api_key or os.environ.get("MONID_API_KEY")
     try:
         if not api_key:
-            raise _UsageError("no API key: pass --api-key or set MONID_API_KEY (monid_live_… or monid_test_…)",
-                              "AUTH_FAILED")
+            raise _UsageError(
+                "no API key: pass --api-key or set MONID_API_KEY (monid_live_… or monid_test_…)", "AUTH_FAILED"
+            )
         with Monid(api_key=api_key, base_url=args.base_url) as client:
             return COMMANDS[args.command](client, args)
     except _UsageError as exc:
         return _error(str(exc), exc.code, EXIT_USAGE, json_too=args.json)
     except RunTimeout as exc:
         _print(exc.run.raw)  # the run's JSON, as with any run printed; the message goes to stderr only
-        return _fail(f"{exc} Follow it with `monid runs get -r {exc.run_id} -w`, or stop it with "
-                     f"`monid runs stop -r {exc.run_id}`.", EXIT_RUN_NOT_OK)
+        return _fail(
+            f"{exc} Follow it with `monid runs get -r {exc.run_id} -w`, or stop it with "
+            f"`monid runs stop -r {exc.run_id}`.",
+            EXIT_RUN_NOT_OK,
+        )
     except MonidError as exc:
         code = ERROR_CODES.get(exc.status, f"HTTP_{exc.status}") if exc.status else "NO_ANSWER"
         return _error(str(exc), code, EXIT_API, json_too=args.json, prefix="monid: error: ")
@@ -228,8 +283,9 @@ def _merge_aliases(args) -> None:
 
 
 def _discover(client: Monid, args) -> int:
-    request = discover_request(args.query, limit=args.limit, min_score=args.min_score,
-                               include_unavailable=args.include_unavailable)
+    request = discover_request(
+        args.query, limit=args.limit, min_score=args.min_score, include_unavailable=args.include_unavailable
+    )
     _print(client._call("POST", "/v1/discover", json=request))  # the whole answer: its hints too
     return EXIT_OK
 
@@ -241,9 +297,18 @@ def _inspect(client: Monid, args) -> int:
 
 def _run(client: Monid, args) -> int:
     run_input = _run_input(args)
-    return _follow(args, lambda progress: client.run(
-        args.provider, args.endpoint, run_input, wait=bool(args.wait), timeout=args.wait or 0.0,
-        idempotency_key=args.idempotency_key, on_poll=progress))
+    return _follow(
+        args,
+        lambda progress: client.run(
+            args.provider,
+            args.endpoint,
+            run_input,
+            wait=bool(args.wait),
+            timeout=args.wait or 0.0,
+            idempotency_key=args.idempotency_key,
+            on_poll=progress,
+        ),
+    )
 
 
 def _runs(client: Monid, args) -> int:
@@ -260,8 +325,11 @@ def _runs(client: Monid, args) -> int:
 def _runs_list(client: Monid, args) -> int:
     if args.limit is not None and args.limit < 0:
         raise _UsageError("-l/--limit must be 0 (all) or more")
-    params = {name: value for name, value in (("status", args.status), ("provider", args.provider),
-                                              ("endpoint", args.endpoint)) if value}
+    params = {
+        name: value
+        for name, value in (("status", args.status), ("provider", args.provider), ("endpoint", args.endpoint))
+        if value
+    }
     items, cursor = [], args.cursor
     while True:
         if args.limit is not None:
@@ -299,8 +367,14 @@ def _whoami(client: Monid, args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"discover": _discover, "inspect": _inspect, "run": _run, "runs": _runs, "balance": _balance,
-            "whoami": _whoami}
+COMMANDS = {
+    "discover": _discover,
+    "inspect": _inspect,
+    "run": _run,
+    "runs": _runs,
+    "balance": _balance,
+    "whoami": _whoami,
+}
 
 
 def _run_input(args) -> dict:
@@ -355,12 +429,16 @@ def _follow(args, fetch) -> int:
 def _write_output(run: Run, path: str) -> None:
     """What Monid's CLI writes for -o: the provider's data, else its error body, else the run's output."""
     if not run.terminal:
-        _fail(f"run {run.id} is {run.status}: nothing written to {path}; `monid runs get -r {run.id} -w -o {path}` "
-              f"writes its output once it has ended", 0)
+        _fail(
+            f"run {run.id} is {run.status}: nothing written to {path}; `monid runs get -r {run.id} -w -o {path}` "
+            f"writes its output once it has ended",
+            0,
+        )
         return
     answer = run.raw.get("providerResponse") or {}
-    data = next((value for value in (answer.get("data"), answer.get("error"), run.raw.get("output"))
-                 if value is not None), None)
+    data = next(
+        (value for value in (answer.get("data"), answer.get("error"), run.raw.get("output")) if value is not None), None
+    )
     if data is None:
         _fail(f"run {run.id} has no output: nothing written to {path}", 0)
         return

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from typing import Any
 from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -19,8 +19,8 @@ from .models import Balance, EndpointInfo, EndpointMatch, Run, Whoami, Workspace
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRY_FIRST, RETRY_MAX, RETRY_AFTER_MAX = 0.5, 8.0, 120.0  # seconds, for the client's own retries of one request
-POLL_FIRST, POLL_FACTOR, POLL_MAX = 1.0, 1.5, 10.0          # seconds between polls while waiting for a run
-MAX_PAGE_SIZE = 100                                         # the API's largest `limit`
+POLL_FIRST, POLL_FACTOR, POLL_MAX = 1.0, 1.5, 10.0  # seconds between polls while waiting for a run
+MAX_PAGE_SIZE = 100  # the API's largest `limit`
 
 
 class Monid:
@@ -32,17 +32,24 @@ class Monid:
     is tried again. `sleep` and `clock` are time.sleep and time.monotonic unless a test swaps them.
     """
 
-    def __init__(self, api_key: str | None = None, base_url: str | None = None, *, timeout: float = 60.0,
-                 max_retries: int = 3, session: requests.Session | None = None,
-                 sleep: Callable[[float], Any] = time.sleep, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], Any] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         api_key = api_key or os.environ.get("MONID_API_KEY")
         if not api_key:
             raise ValueError("No API key: pass api_key= or set MONID_API_KEY (monid_live_… or monid_test_…).")
         self.base_url = (base_url or os.environ.get("MONID_API_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self.timeout, self.max_retries, self.sleep, self.clock = timeout, max_retries, sleep, clock
         self.session = session or requests.Session()
-        self.session.headers.update({"Authorization": f"Bearer {api_key}",
-                                     "User-Agent": f"monid-python/{__version__}"})
+        self.session.headers.update({"Authorization": f"Bearer {api_key}", "User-Agent": f"monid-python/{__version__}"})
 
     def __enter__(self) -> Monid:
         return self
@@ -55,24 +62,37 @@ class Monid:
 
     # Catalog
 
-    def discover(self, query: str, limit: int = 5, *, min_score: float | None = None,
-                 include_unavailable: bool = False) -> list[EndpointMatch]:
+    def discover(
+        self, query: str, limit: int = 5, *, min_score: float | None = None, include_unavailable: bool = False
+    ) -> list[EndpointMatch]:
         """The endpoints that fit a need described in plain words, best first: those scoring at least `min_score`
         (0 to 1), and with `include_unavailable` those in outage too, ranked last."""
-        body = self._call("POST", "/v1/discover", json=discover_request(query, limit=limit, min_score=min_score,
-                                                                        include_unavailable=include_unavailable))
+        body = self._call(
+            "POST",
+            "/v1/discover",
+            json=discover_request(query, limit=limit, min_score=min_score, include_unavailable=include_unavailable),
+        )
         return [EndpointMatch.from_api(result) for result in body["results"]]
 
     def inspect(self, provider: str, endpoint: str) -> EndpointInfo:
         """What a run of this endpoint needs (its input JSON Schema) and what it costs."""
-        return EndpointInfo.from_api(self._call("POST", "/v1/inspect", json={"provider": provider,
-                                                                             "endpoint": endpoint}))
+        return EndpointInfo.from_api(
+            self._call("POST", "/v1/inspect", json={"provider": provider, "endpoint": endpoint})
+        )
 
     # Runs
 
-    def run(self, provider: str, endpoint: str, input: dict | None = None, *, wait: bool = True,
-            timeout: float = 600.0, idempotency_key: str | None = None,
-            on_poll: Callable[[Run], Any] | None = None) -> Run:
+    def run(
+        self,
+        provider: str,
+        endpoint: str,
+        input: dict | None = None,
+        *,
+        wait: bool = True,
+        timeout: float = 600.0,
+        idempotency_key: str | None = None,
+        on_poll: Callable[[Run], Any] | None = None,
+    ) -> Run:
         """Runs an endpoint. With `wait`, an async run is polled until it ends (at most `timeout` seconds, then
         RunTimeout); without, an async run comes back as accepted (status RUNNING, partial).
 
@@ -81,8 +101,9 @@ class Monid:
         while waiting.
         """
         body = {"provider": provider, "endpoint": endpoint, "input": {} if input is None else input}
-        run = Run.from_api(self._call("POST", "/v1/run", json=body,
-                                      idempotency_key=idempotency_key or str(uuid.uuid4())))
+        run = Run.from_api(
+            self._call("POST", "/v1/run", json=body, idempotency_key=idempotency_key or str(uuid.uuid4()))
+        )
         if wait and not run.terminal:
             return self.wait(run, timeout=timeout, on_poll=on_poll)
         return run
@@ -98,8 +119,10 @@ class Monid:
         while not run.terminal:
             remaining = deadline - self.clock()
             if remaining <= 0:
-                raise RunTimeout(f"Run {run.id} is still {run.status} after {timeout:g} s of waiting; it goes "
-                                 f"on on the server.", run=run)
+                raise RunTimeout(
+                    f"Run {run.id} is still {run.status} after {timeout:g} s of waiting; it goes on on the server.",
+                    run=run,
+                )
             self.sleep(min(delay, remaining))
             delay = min(delay * POLL_FACTOR, POLL_MAX)
             run = self.get_run(run.id)
@@ -111,13 +134,21 @@ class Monid:
         """The run as it stands now, with its output once it has ended."""
         return Run.from_api(self._call("GET", f"/v1/runs/{quote(run_id, safe='')}"))
 
-    def list_runs(self, *, status: str | None = None, provider: str | None = None, endpoint: str | None = None,
-                  limit: int | None = None, page_size: int | None = None) -> Iterator[Run]:
+    def list_runs(
+        self,
+        *,
+        status: str | None = None,
+        provider: str | None = None,
+        endpoint: str | None = None,
+        limit: int | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[Run]:
         """The workspace's runs, newest first (without input and output), at most `limit` of them (all when
         None). Pages of `page_size` are fetched as the iteration reaches them, following the API's cursors."""
         page_size = page_size or min(limit or MAX_PAGE_SIZE, MAX_PAGE_SIZE)
-        filters = {name: value for name, value in (("status", status), ("provider", provider),
-                                                   ("endpoint", endpoint)) if value}
+        filters = {
+            name: value for name, value in (("status", status), ("provider", provider), ("endpoint", endpoint)) if value
+        }
         yielded, cursor = 0, None
         while limit is None or yielded < limit:
             params = {**filters, "limit": page_size if limit is None else min(page_size, limit - yielded)}
@@ -154,8 +185,16 @@ class Monid:
 
     # HTTP
 
-    def _call(self, method: str, path: str, *, json: Any = None, params: dict | None = None,
-              idempotency_key: str | None = None, retry_unanswered: bool = True) -> Any:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict | None = None,
+        idempotency_key: str | None = None,
+        retry_unanswered: bool = True,
+    ) -> Any:
         """One API call, retried after no answer, a 5xx or a 429 (waiting out its Retry-After); the answer's
         JSON, or the typed error. Without `retry_unanswered` (a request that must not be sent twice and has no
         Idempotency-Key), only what the server surely never acted on is retried: a refused connection or a 429."""
@@ -164,8 +203,9 @@ class Monid:
         for attempt in range(self.max_retries + 1):
             last = attempt == self.max_retries
             try:
-                response = self.session.request(method, self.base_url + path, json=json, params=params,
-                                                headers=headers, timeout=self.timeout)
+                response = self.session.request(
+                    method, self.base_url + path, json=json, params=params, headers=headers, timeout=self.timeout
+                )
             except requests.RequestException as exc:
                 never_sent = isinstance(exc, requests.ConnectTimeout) or _refused(exc)
                 if last or not (retry_unanswered or never_sent):
@@ -173,18 +213,34 @@ class Monid:
                 self.sleep(_backoff(attempt))
                 continue
             body = _body(response)
-            error = None if response.ok else error_for(
-                response.status_code, body, request_id=response.headers.get("x-request-id"),
-                retry_after=_retry_after(response))
+            error = (
+                None
+                if response.ok
+                else error_for(
+                    response.status_code,
+                    body,
+                    request_id=response.headers.get("x-request-id"),
+                    retry_after=_retry_after(response),
+                )
+            )
             if error is None:
                 if not isinstance(body, (dict, list)):
-                    raise MonidError(f"HTTP {response.status_code} from {self.base_url}{path} was not JSON: "
-                                     f"{str(body)[:200]!r}", status=response.status_code)
+                    raise MonidError(
+                        f"HTTP {response.status_code} from {self.base_url}{path} was not JSON: {str(body)[:200]!r}",
+                        status=response.status_code,
+                    )
                 return body
-            retryable = (response.status_code == 429 or (retry_unanswered and response.status_code in RETRY_STATUSES)
-                         # our own earlier try of this very request may still be running on the server
-                         or (attempt > 0 and idempotency_key is not None and isinstance(error, Conflict)
-                             and response.status_code == 409))
+            retryable = (
+                response.status_code == 429
+                or (retry_unanswered and response.status_code in RETRY_STATUSES)
+                # our own earlier try of this very request may still be running on the server
+                or (
+                    attempt > 0
+                    and idempotency_key is not None
+                    and isinstance(error, Conflict)
+                    and response.status_code == 409
+                )
+            )
             if last or not retryable:
                 raise error
             retry_after = _retry_after(response)
@@ -192,8 +248,9 @@ class Monid:
         raise AssertionError("unreachable")
 
 
-def discover_request(query: str, *, limit: int | None = None, min_score: float | None = None,
-                     include_unavailable: bool = False) -> dict:
+def discover_request(
+    query: str, *, limit: int | None = None, min_score: float | None = None, include_unavailable: bool = False
+) -> dict:
     """The body of POST /v1/discover, leaving out what is not given (the server's defaults then apply)."""
     body: dict[str, Any] = {"query": query}
     if limit is not None:
@@ -206,7 +263,7 @@ def discover_request(query: str, *, limit: int | None = None, min_score: float |
 
 
 def _backoff(attempt: int) -> float:
-    return min(RETRY_FIRST * 2 ** attempt, RETRY_MAX)
+    return min(RETRY_FIRST * 2**attempt, RETRY_MAX)
 
 
 def _refused(exc: requests.RequestException) -> bool:

@@ -11,8 +11,15 @@ if TYPE_CHECKING:
 class MonidError(Exception):
     """Any error from the API or on the way to it. `status` is the HTTP status (None when there was no answer)."""
 
-    def __init__(self, message: str, *, status: int | None = None, details: list[dict] | None = None,
-                 request_id: str | None = None, body: Any = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        details: list[dict] | None = None,
+        request_id: str | None = None,
+        body: Any = None,
+    ):
         super().__init__(message)
         self.message = message
         self.status = status
@@ -72,20 +79,32 @@ class RunTimeout(MonidError):
         self.run_id = run.id
 
 
-_BY_STATUS = {400: BadRequest, 401: AuthenticationError, 402: PaymentRequired, 404: NotFound, 409: Conflict,
-              413: BadRequest, 415: BadRequest, 422: Conflict, 429: RateLimited}
+_BY_STATUS = {
+    400: BadRequest,
+    401: AuthenticationError,
+    402: PaymentRequired,
+    404: NotFound,
+    409: Conflict,
+    413: BadRequest,
+    415: BadRequest,
+    422: Conflict,
+    429: RateLimited,
+}
 
 
-def error_for(status: int, body: Any, *, request_id: str | None = None,
-              retry_after: float | None = None) -> MonidError:
+def error_for(status: int, body: Any, *, request_id: str | None = None, retry_after: float | None = None) -> MonidError:
     """The typed error for an API answer `{code, message, details?}` (or whatever a proxy answered instead)."""
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         message, details = body["message"], body.get("details")
     else:
         message, details = (str(body)[:500] if body else f"HTTP {status} with no error message"), None
     kind = _BY_STATUS.get(status) or (ServerError if status >= 500 else MonidError)
-    kwargs = {"status": status, "details": details if isinstance(details, list) else None,
-              "request_id": request_id, "body": body}
+    kwargs = {
+        "status": status,
+        "details": details if isinstance(details, list) else None,
+        "request_id": request_id,
+        "body": body,
+    }
     if kind is RateLimited:
         return RateLimited(message, retry_after=retry_after, **kwargs)
     return kind(message, **kwargs)

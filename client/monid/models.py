@@ -19,13 +19,16 @@ class Billing:
     """A run's three costs, in integer micro-dollars (1 USD = 1,000,000)."""
 
     calculated_micros: int  # our price x billed units
-    actual_micros: int      # what the provider charged Monid
-    reported_micros: int    # what you are charged
+    actual_micros: int  # what the provider charged Monid
+    reported_micros: int  # what you are charged
 
     @classmethod
     def from_api(cls, body: dict) -> Billing:
-        return cls(calculated_micros=body["calculatedCost"]["value"], actual_micros=body["actualCost"]["value"],
-                   reported_micros=body["reportedCost"]["value"])
+        return cls(
+            calculated_micros=body["calculatedCost"]["value"],
+            actual_micros=body["actualCost"]["value"],
+            reported_micros=body["reportedCost"]["value"],
+        )
 
 
 @dataclass(frozen=True)
@@ -41,15 +44,15 @@ class Run:
     provider: str | None = None
     endpoint: str | None = None
     provider_status: int | None = None
-    provider_error: Any = None          # the provider's own error body, unchanged
-    error: str | None = None            # our side's message for FAILED, TIME_OUT and BLOCKED runs
+    provider_error: Any = None  # the provider's own error body, unchanged
+    error: str | None = None  # our side's message for FAILED, TIME_OUT and BLOCKED runs
     output: Any = None
     input: Any = None
     result_count: int | None = None
     output_truncated: bool = False
     price: dict | None = None
     billing: Billing | None = None
-    cost_usd: float | None = None       # what you were charged, in dollars, once the run has ended
+    cost_usd: float | None = None  # what you were charged, in dollars, once the run has ended
     stoppable: bool = False
     test_mode: bool | None = None
     created_at: datetime.datetime | None = None
@@ -63,14 +66,26 @@ class Run:
         error = body.get("error") or {}
         cost = body.get("cost") or {}
         return cls(
-            id=body["runId"], status=body["status"], provider=body.get("provider"), endpoint=body.get("endpoint"),
-            provider_status=provider_response.get("httpStatus"), provider_error=provider_response.get("error"),
-            error=error.get("message") or body.get("reason"), output=body.get("output"), input=body.get("input"),
-            result_count=body.get("resultCount"), output_truncated=bool(body.get("outputTruncated")),
-            price=body.get("price"), billing=Billing.from_api(body["billing"]) if body.get("billing") else None,
-            cost_usd=cost.get("value"), stoppable=bool(body.get("stoppable")), test_mode=body.get("testMode"),
-            created_at=_time(body.get("createdAt")), started_at=_time(body.get("startedAt")),
-            completed_at=_time(body.get("completedAt")), raw=body,
+            id=body["runId"],
+            status=body["status"],
+            provider=body.get("provider"),
+            endpoint=body.get("endpoint"),
+            provider_status=provider_response.get("httpStatus"),
+            provider_error=provider_response.get("error"),
+            error=error.get("message") or body.get("reason"),
+            output=body.get("output"),
+            input=body.get("input"),
+            result_count=body.get("resultCount"),
+            output_truncated=bool(body.get("outputTruncated")),
+            price=body.get("price"),
+            billing=Billing.from_api(body["billing"]) if body.get("billing") else None,
+            cost_usd=cost.get("value"),
+            stoppable=bool(body.get("stoppable")),
+            test_mode=body.get("testMode"),
+            created_at=_time(body.get("createdAt")),
+            started_at=_time(body.get("startedAt")),
+            completed_at=_time(body.get("completedAt")),
+            raw=body,
         )
 
     @property
@@ -104,15 +119,26 @@ class Balance:
 
     @classmethod
     def from_api(cls, body: dict) -> Balance:
-        return cls(balance_usd=body["balance"]["value"], held_usd=body["held"]["value"],
-                   currency=body["balance"]["currency"], raw=body)
+        return cls(
+            balance_usd=body["balance"]["value"],
+            held_usd=body["held"]["value"],
+            currency=body["balance"]["currency"],
+            raw=body,
+        )
 
 
 def _endpoint_fields(body: dict) -> dict:
     """The fields EndpointMatch (discover) and EndpointInfo (inspect) share, read from either answer."""
-    return {"provider": body["provider"], "endpoint": body["endpoint"], "name": body.get("name", body["endpoint"]),
-            "description": body.get("description", ""), "price": body.get("price", {}),
-            "provider_name": body.get("providerName", ""), "tags": body.get("tags", []), "raw": body}
+    return {
+        "provider": body["provider"],
+        "endpoint": body["endpoint"],
+        "name": body.get("name", body["endpoint"]),
+        "description": body.get("description", ""),
+        "price": body.get("price", {}),
+        "provider_name": body.get("providerName", ""),
+        "tags": body.get("tags", []),
+        "raw": body,
+    }
 
 
 @dataclass(frozen=True)
@@ -153,8 +179,13 @@ class EndpointInfo:
 
     @classmethod
     def from_api(cls, body: dict) -> EndpointInfo:
-        return cls(**_endpoint_fields(body), input_schema=body.get("inputSchema", {}), method=body.get("method", ""),
-                   doc_url=body.get("docUrl", ""), notes=body.get("notes", []))
+        return cls(
+            **_endpoint_fields(body),
+            input_schema=body.get("inputSchema", {}),
+            method=body.get("method", ""),
+            doc_url=body.get("docUrl", ""),
+            notes=body.get("notes", []),
+        )
 
 
 @dataclass(frozen=True)
@@ -194,5 +225,6 @@ class Whoami:
 
     @classmethod
     def from_api(cls, body: dict) -> Whoami:
-        return cls(user=User.from_api(body.get("user") or {}), workspace=Workspace.from_api(body["workspace"]),
-                   raw=body)
+        return cls(
+            user=User.from_api(body.get("user") or {}), workspace=Workspace.from_api(body["workspace"]), raw=body
+        )

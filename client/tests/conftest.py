@@ -7,9 +7,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-
 from billing.accounts import workspace_get_or_create
 from billing.api_keys import api_key_create
+
 from monid import Monid
 
 PDL_MATCH = ("pdl", "/person/enrich", {"email": "sean@example.com"})
@@ -45,8 +45,13 @@ def connect(live_server, fake_time):
     clients = []
 
     def connect(api_key, base_url=None, **kwargs):
-        client = Monid(api_key=api_key, base_url=base_url or live_server.url, sleep=fake_time.sleep,
-                       clock=fake_time.clock, **kwargs)
+        client = Monid(
+            api_key=api_key,
+            base_url=base_url or live_server.url,
+            sleep=fake_time.sleep,
+            clock=fake_time.clock,
+            **kwargs,
+        )
         clients.append(client)
         return client
 
@@ -94,15 +99,15 @@ class FlakyProxy:
 
     def handle(self, request):
         body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
-        self.seen.append({"method": request.command, "path": request.path,
-                          "idempotency_key": request.headers.get("Idempotency-Key")})
+        self.seen.append(
+            {"method": request.command, "path": request.path, "idempotency_key": request.headers.get("Idempotency-Key")}
+        )
         step = self.plan.pop(0) if self.plan else "forward"
         request.close_connection = True
         if step == "503":
             return self.answer(request, 503, {}, json.dumps({"code": 503, "message": "proxy overloaded"}).encode())
         headers = {name: value for name, value in request.headers.items() if name.lower() not in self.HOP_BY_HOP}
-        answer = requests.request(request.command, self.upstream + request.path, data=body, headers=headers,
-                                  timeout=30)
+        answer = requests.request(request.command, self.upstream + request.path, data=body, headers=headers, timeout=30)
         if step == "drop":
             return
         self.answer(request, answer.status_code, answer.headers, answer.content)

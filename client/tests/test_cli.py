@@ -12,14 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import catalog_examples
 from django.utils import timezone
+from providers.models import Endpoint, EndpointHealthSample
+from runs.models import Run
 
 import monid
 from monid import Monid, cli
 from monid.cli import main
-from conftest import catalog_examples
-from providers.models import Endpoint, EndpointHealthSample
-from runs.models import Run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,6 +51,7 @@ def monid_cli(capsys, *argv):
 
 # run
 
+
 def test_run_with_p_e_and_i_prints_the_finished_sync_run_as_json_and_exits_0(env, capsys):
     code, out, err = monid_cli(capsys, "run", *ENRICH, "-i", MATCH)
     assert code == 0 and err == ""
@@ -61,8 +62,10 @@ def test_run_with_p_e_and_i_prints_the_finished_sync_run_as_json_and_exits_0(env
 
 def test_i_query_and_path_build_the_input_as_monids_cli_does_leaving_out_empty_parts(env, capsys):
     code, out, _ = monid_cli(capsys, "run", *ENRICH, "-i", MATCH, "--query", '{"titlecase": true}', "--path", "{}")
-    assert code == 0 and json.loads(out)["input"] == {"body": {"email": "sean@example.com"},
-                                                      "queryParams": {"titlecase": True}}
+    assert code == 0 and json.loads(out)["input"] == {
+        "body": {"email": "sean@example.com"},
+        "queryParams": {"titlecase": True},
+    }
 
 
 def test_run_reads_the_body_from_a_file(env, capsys, tmp_path):
@@ -162,6 +165,7 @@ def test_no_progress_is_shown_when_stderr_is_not_a_terminal(env, capsys):
 
 # -j, usage and API errors
 
+
 def test_j_prints_the_run_as_json(env, capsys):
     code, out, _ = monid_cli(capsys, "run", *ENRICH, "-i", MATCH, "-j")
     assert code == 0 and json.loads(out)["status"] == "COMPLETED"
@@ -221,6 +225,7 @@ def test_options_after_the_command_override_the_environment(env, capsys, monkeyp
 
 # discover and inspect
 
+
 def test_discover_q_l_prints_the_apis_answer_with_its_hint(env, capsys):
     code, out, _ = monid_cli(capsys, "discover", "-q", "enrich a person by email", "-l", "2")
     found = json.loads(out)
@@ -238,9 +243,15 @@ def test_discover_s_leaves_out_the_results_under_the_min_score(env, capsys):
 
 
 def test_discover_u_includes_an_endpoint_in_outage_ranked_last(env, capsys):
-    EndpointHealthSample.objects.create(endpoint=Endpoint.objects.get(path="/apidojo/tweet-scraper"),
-                                        at=timezone.now(), state="outage", counted=20, successes=0, median_ms=700,
-                                        p95_ms=900)
+    EndpointHealthSample.objects.create(
+        endpoint=Endpoint.objects.get(path="/apidojo/tweet-scraper"),
+        at=timezone.now(),
+        state="outage",
+        counted=20,
+        successes=0,
+        median_ms=700,
+        p95_ms=900,
+    )
     _, out, _ = monid_cli(capsys, "discover", "-q", "twitter posts", "-l", "3")
     assert "/apidojo/tweet-scraper" not in [result["endpoint"] for result in json.loads(out)["results"]]
     _, out, _ = monid_cli(capsys, "discover", "-q", "twitter posts", "-l", "3", "-u")
@@ -254,20 +265,27 @@ def test_inspect_p_e_prints_the_endpoints_input_schema_and_the_run_to_try(env, c
     assert card["hints"]["next"].startswith("monid run -p pdl -e /person/enrich ")
 
 
-@pytest.mark.parametrize("older, monids", [
-    (["discover", "twitter posts"], ["discover", "-q", "twitter posts"]),
-    (["inspect", "pdl", "/person/enrich"], ["inspect", *ENRICH]),
-    (["run", "pdl", "/person/enrich", "--input", MATCH], ["run", *ENRICH, "-i", MATCH]),
-])
+@pytest.mark.parametrize(
+    "older, monids",
+    [
+        (["discover", "twitter posts"], ["discover", "-q", "twitter posts"]),
+        (["inspect", "pdl", "/person/enrich"], ["inspect", *ENRICH]),
+        (["run", "pdl", "/person/enrich", "--input", MATCH], ["run", *ENRICH, "-i", MATCH]),
+    ],
+)
 def test_the_older_positional_forms_still_work(env, capsys, older, monids):
     code, out, _ = monid_cli(capsys, *older)
-    older_out = {key: value for key, value in json.loads(out).items() if key not in ("runId", "createdAt",
-                                                                                       "startedAt", "completedAt")}
+    older_out = {
+        key: value
+        for key, value in json.loads(out).items()
+        if key not in ("runId", "createdAt", "startedAt", "completedAt")
+    }
     _, out, _ = monid_cli(capsys, *monids)
     assert code == 0 and older_out == {key: value for key, value in json.loads(out).items() if key in older_out}
 
 
 # runs, balance, whoami
+
 
 def test_runs_list_prints_the_apis_page_and_its_cursor_goes_on_from_it(env, capsys):
     created = [json.loads(monid_cli(capsys, "run", *ENRICH, "-i", MATCH)[1])["runId"] for _ in range(3)]
@@ -342,8 +360,10 @@ def test_balance_prints_the_wallet(env, capsys):
 
 def test_whoami_prints_who_made_the_key_and_its_workspace(env, capsys):
     code, out, _ = monid_cli(capsys, "whoami")
-    assert code == 0 and json.loads(out) == {"user": {"userId": "alice", "username": "alice", "email": ""},
-                                             "workspace": {"workspaceId": "acme", "name": "Acme", "slug": "acme"}}
+    assert code == 0 and json.loads(out) == {
+        "user": {"userId": "alice", "username": "alice", "email": ""},
+        "workspace": {"workspaceId": "acme", "name": "Acme", "slug": "acme"},
+    }
 
 
 def test_whoami_workspaces_lists_the_keys_workspace(env, capsys):
@@ -353,6 +373,7 @@ def test_whoami_workspaces_lists_the_keys_workspace(env, capsys):
 
 # the program
 
+
 def test_help_documents_the_exit_codes_and_the_environment(capsys):
     code, out, _ = monid_cli(capsys, "--help")
     assert code == 0 and "exit codes:" in out and "MONID_API_KEY" in out and "MONID_API_BASE_URL" in out
@@ -360,16 +381,30 @@ def test_help_documents_the_exit_codes_and_the_environment(capsys):
 
 def test_the_installed_monid_command_runs_an_endpoint(live_server, alice_test_key):
     program = Path(sys.executable).with_name("monid")
-    result = subprocess.run([str(program), "run", *ENRICH, "-i", MATCH], capture_output=True, text=True, timeout=60,
-                            env={"MONID_API_KEY": alice_test_key, "MONID_API_BASE_URL": live_server.url,
-                                 "PATH": "/usr/bin:/bin", "PYTHONPATH": PACKAGE_ROOT})
+    result = subprocess.run(
+        [str(program), "run", *ENRICH, "-i", MATCH],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            "MONID_API_KEY": alice_test_key,
+            "MONID_API_BASE_URL": live_server.url,
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": PACKAGE_ROOT,
+        },
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["providerResponse"]["httpStatus"] == 200
 
 
 def test_python_dash_m_monid_is_the_same_command():
-    result = subprocess.run([sys.executable, "-m", "monid", "--version"], capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "PYTHONPATH": PACKAGE_ROOT})
+    result = subprocess.run(
+        [sys.executable, "-m", "monid", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": PACKAGE_ROOT},
+    )
     assert result.returncode == 0 and result.stdout.startswith("monid ")
 
 

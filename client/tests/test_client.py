@@ -4,13 +4,13 @@ key is."""
 import itertools
 
 import pytest
-from django.utils import timezone
-
 from conftest import catalog_examples
-from monid import User, Whoami, Workspace
+from django.utils import timezone
 from providers.models import Endpoint, EndpointHealthSample
 from runs.models import Run
 from runs.services import runs_settle_all
+
+from monid import User, Whoami, Workspace
 
 from .conftest import PDL_MATCH, PDL_NO_MATCH, SLOW_TWEETS, TWEETS
 
@@ -30,9 +30,15 @@ def test_discover_leaves_out_the_matches_under_a_min_score(monid):
 
 
 def test_discover_includes_an_endpoint_in_outage_last_only_when_asked(monid):
-    EndpointHealthSample.objects.create(endpoint=Endpoint.objects.get(path="/apidojo/tweet-scraper"),
-                                        at=timezone.now(), state="outage", counted=20, successes=0, median_ms=700,
-                                        p95_ms=900)
+    EndpointHealthSample.objects.create(
+        endpoint=Endpoint.objects.get(path="/apidojo/tweet-scraper"),
+        at=timezone.now(),
+        state="outage",
+        counted=20,
+        successes=0,
+        median_ms=700,
+        p95_ms=900,
+    )
     assert "/apidojo/tweet-scraper" not in [match.endpoint for match in monid.discover("twitter posts", limit=3)]
     last = monid.discover("twitter posts", limit=3, include_unavailable=True)[-1]
     assert (last.endpoint, last.raw["metrics"]["status"]) == ("/apidojo/tweet-scraper", "outage")
@@ -41,8 +47,11 @@ def test_discover_includes_an_endpoint_in_outage_last_only_when_asked(monid):
 def test_inspect_shows_an_endpoints_input_schema_and_price(monid):
     info = monid.inspect("pdl", "/person/enrich")
     assert (info.provider, info.endpoint, info.method) == ("pdl", "/person/enrich", "GET")
-    assert info.input_schema["type"] == "object" and info.price == {"type": "PER_CALL", "amount": 0.003,
-                                                                     "currency": "USD"}
+    assert info.input_schema["type"] == "object" and info.price == {
+        "type": "PER_CALL",
+        "amount": 0.003,
+        "currency": "USD",
+    }
 
 
 def test_a_sync_run_comes_back_finished_and_charged_without_polling(connect, alice_key, fake_time):
@@ -134,8 +143,10 @@ def test_balance_shows_what_the_wallet_can_spend_in_dollars(connect, alice_key):
 
 
 def test_whoami_names_who_made_the_key_and_its_workspace(monid):
-    assert monid.whoami() == Whoami(user=User(user_id="alice", username="alice", email=""),
-                                    workspace=Workspace(workspace_id="acme", name="Acme", slug="acme"))
+    assert monid.whoami() == Whoami(
+        user=User(user_id="alice", username="alice", email=""),
+        workspace=Workspace(workspace_id="acme", name="Acme", slug="acme"),
+    )
 
 
 def test_whoami_of_a_workspace_without_members_has_a_user_of_nones(connect, empty_wallet_key):

@@ -2,12 +2,21 @@
 
 import pytest
 import time_machine
-
-from monid import (AuthenticationError, BadRequest, Conflict, Monid, MonidError, NotFound, PaymentRequired,
-                   RateLimited, RunTimeout)
 from billing.models import ApiKey
 from runs.models import Run
 from runs.services import idempotency_claim
+
+from monid import (
+    AuthenticationError,
+    BadRequest,
+    Conflict,
+    Monid,
+    MonidError,
+    NotFound,
+    PaymentRequired,
+    RateLimited,
+    RunTimeout,
+)
 
 from .conftest import PDL_MATCH, SLOW_TWEETS
 
@@ -63,9 +72,12 @@ def test_an_idempotency_key_reused_with_another_body_is_a_conflict(monid):
 
 def test_an_idempotency_key_still_in_flight_elsewhere_is_a_conflict_at_once(monid, fake_time):
     provider, endpoint, params = PDL_MATCH
-    idempotency_claim(api_key=ApiKey.objects.get(label="alice-test"), key="mine-2",  # the same request, made
-                      # elsewhere, unanswered
-                      body={"provider": provider, "endpoint": endpoint, "input": params})
+    idempotency_claim(
+        api_key=ApiKey.objects.get(label="alice-test"),
+        key="mine-2",  # the same request, made
+        # elsewhere, unanswered
+        body={"provider": provider, "endpoint": endpoint, "input": params},
+    )
     with pytest.raises(Conflict) as error:
         monid.run(*PDL_MATCH, idempotency_key="mine-2")
     assert error.value.status == 409 and fake_time.sleeps == [] and not Run.objects.exists()
@@ -91,8 +103,10 @@ def test_waiting_longer_than_the_timeout_raises_run_timeout_with_the_run(monid, 
 
 
 def test_every_error_is_a_monid_error():
-    assert all(issubclass(kind, MonidError) for kind in (AuthenticationError, BadRequest, Conflict, NotFound,
-                                                         PaymentRequired, RateLimited, RunTimeout))
+    assert all(
+        issubclass(kind, MonidError)
+        for kind in (AuthenticationError, BadRequest, Conflict, NotFound, PaymentRequired, RateLimited, RunTimeout)
+    )
 
 
 def test_a_client_without_a_key_refuses_to_start(monkeypatch):

@@ -5,9 +5,9 @@ import socket
 
 import pytest
 import time_machine
+from runs.models import Run
 
 from monid import APIConnectionError, RateLimited
-from runs.models import Run
 
 from .conftest import PDL_MATCH, SLOW_TWEETS
 

@@ -15,9 +15,13 @@ register = template.Library()
 NOTHING = "—"
 STATUS_CLASSES = {
     "COMPLETED": "ok",
-    "READY": "busy", "RUNNING": "busy", "STOPPING": "busy",
+    "READY": "busy",
+    "RUNNING": "busy",
+    "STOPPING": "busy",
     "STOPPED": "muted",
-    "FAILED": "bad", "TIME_OUT": "bad", "BLOCKED": "bad",
+    "FAILED": "bad",
+    "TIME_OUT": "bad",
+    "BLOCKED": "bad",
 }
 
 
@@ -104,10 +108,18 @@ def timeline(events):
             last["count"] += 1
             last["until"] = event.at
             continue
-        rows.append({"kind": event.kind, "label": EVENT_LABELS.get(event.kind, event.kind), "detail": event.detail,
-                     "at": event.at, "until": event.at, "count": 1,
-                     "gap": event.at - last["until"] if last else None,
-                     "elapsed": event.at - rows[0]["at"] if rows else datetime.timedelta(0)})
+        rows.append(
+            {
+                "kind": event.kind,
+                "label": EVENT_LABELS.get(event.kind, event.kind),
+                "detail": event.detail,
+                "at": event.at,
+                "until": event.at,
+                "count": 1,
+                "gap": event.at - last["until"] if last else None,
+                "elapsed": event.at - rows[0]["at"] if rows else datetime.timedelta(0),
+            }
+        )
     return rows
 
 
@@ -159,8 +171,12 @@ class _JsonTree:
         if isinstance(value, str):
             text = value[:TREE_MAX_STRING]
             more = len(value) - len(text)
-            self.write('<span class="j-str">', escape(json.dumps(text, ensure_ascii=False)), "</span>",
-                       f' <span class="j-more">… {more:,} more characters</span>' if more else "")
+            self.write(
+                '<span class="j-str">',
+                escape(json.dumps(text, ensure_ascii=False)),
+                "</span>",
+                f' <span class="j-more">… {more:,} more characters</span>' if more else "",
+            )
         elif value is None or isinstance(value, bool):
             self.write('<span class="j-lit">', json.dumps(value), "</span>")
         else:
@@ -186,11 +202,16 @@ class _JsonTree:
         noun = ("key" if is_dict else "item") + ("" if count == 1 and not more_unknown else "s")
         what = f"{count:,}{'+' if more_unknown else ''} {noun}"
         is_open = depth == 0 or (depth == 1 and open_children)
-        self.write("<li>" if depth else "", "<details open>" if is_open else "<details>", "<summary>", label,
-                   f'<span class="j-count">{{{what}}}</span>' if is_dict else f'<span class="j-count">[{what}]</span>',
-                   "</summary><ul>")
+        self.write(
+            "<li>" if depth else "",
+            "<details open>" if is_open else "<details>",
+            "<summary>",
+            label,
+            f'<span class="j-count">{{{what}}}</span>' if is_dict else f'<span class="j-count">[{what}]</span>',
+            "</summary><ul>",
+        )
         shown = 0
-        for key, child in (value.items() if is_dict else enumerate(value)):
+        for key, child in value.items() if is_dict else enumerate(value):
             if self.size >= self.max_chars:
                 break
             if is_dict:
@@ -201,8 +222,10 @@ class _JsonTree:
             shown += 1
         if more_unknown or shown < count:
             left = "" if more_unknown else f"{count - shown:,} "
-            self.write(f'<li class="j-more">… {left}more {"keys" if is_dict else "items"} not shown: '
-                       "they are in the download</li>")
+            self.write(
+                f'<li class="j-more">… {left}more {"keys" if is_dict else "items"} not shown: '
+                "they are in the download</li>"
+            )
         if depth == 0:
             self.shown, self.cut = shown, more_unknown or shown < count
         self.write("</ul></details>", "</li>" if depth else "")

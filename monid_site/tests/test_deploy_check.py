@@ -22,8 +22,14 @@ def documented_environment() -> dict:
 
 def check_deploy(env: dict) -> subprocess.CompletedProcess:
     """`manage.py check --deploy` in a process that sees this environment and nothing else of ours."""
-    return subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                          cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_documented_production_environment_passes_the_deploy_check():
@@ -54,8 +60,9 @@ def test_a_weak_secret_key_fails_the_deploy_check():
 
 
 def test_turning_https_off_in_production_fails_the_deploy_check_naming_each_setting():
-    result = check_deploy({**documented_environment(), "DJANGO_SECURE_SSL_REDIRECT": "0",
-                           "DJANGO_SECURE_HSTS_SECONDS": "0"})
+    result = check_deploy(
+        {**documented_environment(), "DJANGO_SECURE_SSL_REDIRECT": "0", "DJANGO_SECURE_HSTS_SECONDS": "0"}
+    )
 
     assert result.returncode != 0
     assert "security.W008" in result.stderr and "SECURE_SSL_REDIRECT" in result.stderr
@@ -71,26 +78,44 @@ def test_a_proxy_header_that_is_not_a_header_name_stops_the_start():
 
 def settings_under(env: dict, *names: str) -> tuple:
     """These settings as a process with this environment, and no other, loads them."""
-    result = subprocess.run([sys.executable, "-c", f"from monid_site import settings; "
-                                                   f"print(repr(tuple(getattr(settings, n) for n in {names!r})))"],
-                            cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from monid_site import settings; print(repr(tuple(getattr(settings, n) for n in {names!r})))",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return ast.literal_eval(result.stdout)
 
 
 def test_a_laptop_needs_only_debug_which_make_run_sets():
-    assert settings_under({"DJANGO_DEBUG": "1"}, "DEBUG", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS",
-                          "SESSION_COOKIE_SECURE") == (True, False, 0, False)
+    assert settings_under(
+        {"DJANGO_DEBUG": "1"}, "DEBUG", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SESSION_COOKIE_SECURE"
+    ) == (True, False, 0, False)
     assert "setup run: export DJANGO_DEBUG ?= 1" in settings.BASE_DIR.joinpath("Makefile").read_text()
 
 
 def test_a_deployment_that_forgets_debug_runs_as_production():
-    result = subprocess.run([sys.executable, "-c", "from monid_site import settings"], cwd=settings.BASE_DIR,
-                            env={}, capture_output=True, text=True, timeout=60)
-    assert result.returncode != 0 and "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is 0 (its default)" in \
-        result.stderr
-    assert settings_under({"DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}, "DEBUG", "SECURE_SSL_REDIRECT",
-                          "SESSION_COOKIE_SECURE") == (False, True, True)
+    result = subprocess.run(
+        [sys.executable, "-c", "from monid_site import settings"],
+        cwd=settings.BASE_DIR,
+        env={},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (
+        result.returncode != 0 and "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is 0 (its default)" in result.stderr
+    )
+    assert settings_under(
+        {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}, "DEBUG", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE"
+    ) == (False, True, True)
 
 
 def test_the_proxys_header_is_what_tells_django_a_request_came_over_https():

@@ -52,9 +52,11 @@ def test_the_parsers_find_the_commands_the_readme_shows():
     readme = (ROOT / "README.md").read_text()
 
     assert {"run", "test"} <= named(MAKE, readme)
-    assert named(MAKE, "`make test ARGS=\"-k x\"`, `make bench-nonsense`") == {"test", "bench-nonsense"}
+    assert named(MAKE, '`make test ARGS="-k x"`, `make bench-nonsense`') == {"test", "bench-nonsense"}
     assert named(MANAGE, "```sh\npython manage.py seed_catalog\nDJANGO_DEBUG=1 manage.py doctor --x\n```") == {
-        "seed_catalog", "doctor"}
+        "seed_catalog",
+        "doctor",
+    }
     assert named(MAKE, "to make sure, make it so") == set()
     assert named(MAKE, "you need `make`; then `ARGS` go to it") == set()
     assert named(MANAGE, "`python manage.py\nprovider_health` prints it") == {"provider_health"}
@@ -64,16 +66,24 @@ def test_the_parsers_find_the_commands_the_readme_shows():
 
 def test_every_make_target_the_docs_name_is_in_the_makefile():
     targets = makefile_targets()
-    missing = {f"{path.relative_to(ROOT)}: make {name}"
-               for path in DOCS for name in named(MAKE, path.read_text()) if name not in targets}
+    missing = {
+        f"{path.relative_to(ROOT)}: make {name}"
+        for path in DOCS
+        for name in named(MAKE, path.read_text())
+        if name not in targets
+    }
 
     assert not missing
 
 
 def test_every_manage_py_command_the_docs_name_exists():
     commands = get_commands()
-    missing = {f"{path.relative_to(ROOT)}: manage.py {name}"
-               for path in DOCS for name in named(MANAGE, path.read_text()) if name not in commands}
+    missing = {
+        f"{path.relative_to(ROOT)}: manage.py {name}"
+        for path in DOCS
+        for name in named(MANAGE, path.read_text())
+        if name not in commands
+    }
 
     assert not missing
 

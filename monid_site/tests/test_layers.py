@@ -51,7 +51,7 @@ def imports_of(path: Path):
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
-                base = base[:len(base) - (node.level - 1)]
+                base = base[: len(base) - (node.level - 1)]
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module
@@ -75,7 +75,7 @@ def cycle_of(graph: dict[str, set[str]]) -> list[str] | None:
 
     def visit(app):
         if app in path:
-            return path[path.index(app):] + [app]
+            return path[path.index(app) :] + [app]
         if app in done:
             return None
         path.append(app)
@@ -108,8 +108,11 @@ def test_no_cycle_between_apps():
     found = edges()
     graph = {app: {imported for importer, imported, *_ in found if importer == app} for app in APPS}
     cycle = cycle_of(graph)
-    where = [f"{app} -> {imported}: {at} ({target})" for app, imported, at, target, _ in found
-             if cycle and any((app, imported) == pair for pair in zip(cycle, cycle[1:]))]
+    where = [
+        f"{app} -> {imported}: {at} ({target})"
+        for app, imported, at, target, _ in found
+        if cycle and any((app, imported) == pair for pair in zip(cycle, cycle[1:]))
+    ]
     assert cycle is None, f"Apps import each other round {' -> '.join(cycle)}:\n" + "\n".join(where)
 
 
@@ -119,13 +122,16 @@ def test_monid_site_imports_no_app():
 
 
 def test_each_app_imports_only_the_layers_below_it():
-    wrong = [f"{at}: {app} imports {target}" for app, imported, at, target, _ in edges()
-             if imported not in ALLOWED[app]]
+    wrong = [
+        f"{at}: {app} imports {target}" for app, imported, at, target, _ in edges() if imported not in ALLOWED[app]
+    ]
     assert not wrong, "\n".join(wrong)
 
 
 def test_no_app_imports_another_apps_private_names():
-    wrong = [f"{at} imports {target} {names}" for _, _, at, target, names in edges()
-             if any(part.startswith("_") for part in target.split(".")[1:])
-             or any(name.startswith("_") for name in names)]
+    wrong = [
+        f"{at} imports {target} {names}"
+        for _, _, at, target, names in edges()
+        if any(part.startswith("_") for part in target.split(".")[1:]) or any(name.startswith("_") for name in names)
+    ]
     assert not wrong, "\n".join(wrong)

@@ -12,8 +12,8 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from monid_site.logs import JsonFormatter, RedactSecrets
 from conftest import APIFY_TOKEN, PDL_KEY
+from monid_site.logs import JsonFormatter, RedactSecrets
 from providers.engine import transport as base
 from runs.models import Run
 from runs.services import runs_dispatch
@@ -21,8 +21,11 @@ from runs.services import runs_dispatch
 pytestmark = pytest.mark.django_db
 
 PDL_MATCH = {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": "input.sentinel@example.com"}}
-TWEETS = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper",
-          "input": {"searchTerms": ["input-sentinel-terms"], "maxItems": 3}}
+TWEETS = {
+    "provider": "apify",
+    "endpoint": "/apidojo/tweet-scraper",
+    "input": {"searchTerms": ["input-sentinel-terms"], "maxItems": 3},
+}
 
 
 @pytest.fixture
@@ -44,8 +47,9 @@ def log_lines():
 
 
 def post_run(client, key, body, **headers):
-    return client.post("/v1/run", data=json.dumps(body), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {key}", **headers)
+    return client.post(
+        "/v1/run", data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}", **headers
+    )
 
 
 def strings_in(value) -> set[str]:
@@ -74,10 +78,20 @@ def test_a_sync_runs_access_line_names_its_request_workspace_run_and_provider(cl
     run = Run.objects.get(pk=response.json()["runId"])
     assert run.output and run.status == "COMPLETED"
     [access] = [line for line in lines if line["logger"] == "monid.access"]
-    assert access == {"time": access["time"], "level": "INFO", "logger": "monid.access",
-                      "message": f"POST v1/run 200 {access['duration_ms']} ms", "request_id": "req-sync-1",
-                      "workspace": run.workspace_id, "run_id": run.id, "provider": "pdl",
-                      "method": "POST", "route": "v1/run", "status": 200, "duration_ms": access["duration_ms"]}
+    assert access == {
+        "time": access["time"],
+        "level": "INFO",
+        "logger": "monid.access",
+        "message": f"POST v1/run 200 {access['duration_ms']} ms",
+        "request_id": "req-sync-1",
+        "workspace": run.workspace_id,
+        "run_id": run.id,
+        "provider": "pdl",
+        "method": "POST",
+        "route": "v1/run",
+        "status": 200,
+        "duration_ms": access["duration_ms"],
+    }
     assert access["time"].endswith("Z") and access["time"][:10] == timezone.now().date().isoformat()
     assert_nothing_secret(text, keys=[alice_key], runs=[run])
 
@@ -88,7 +102,8 @@ def test_a_providers_error_is_logged_as_its_status_never_its_body(client, alice_
 
     assert body["providerResponse"]["httpStatus"] == 500
     assert [(line["status"], line["run_id"]) for line in lines if line["logger"] == "monid.access"] == [
-        (200, body["runId"])]
+        (200, body["runId"])
+    ]
     assert body["providerResponse"]["error"]["error"]["message"] not in text
     assert_nothing_secret(text, keys=[alice_key])
 
@@ -107,10 +122,15 @@ def test_a_workers_step_logs_with_its_run_workspace_and_provider(client, alice_k
     run = Run.objects.get(pk=run_id)
     assert run.status == "COMPLETED" and run.output
     [adopted] = [line for line in lines if "adopted" in line["message"]]
-    assert adopted == {"time": adopted["time"], "level": "INFO", "logger": "monid.runs",
-                       "message": f"Run {run_id} adopted provider run {run.provider_run_id}, which an interrupted "
-                                  "start left behind", "run_id": run_id, "workspace": run.workspace_id,
-                       "provider": "apify"}
+    assert adopted == {
+        "time": adopted["time"],
+        "level": "INFO",
+        "logger": "monid.runs",
+        "message": f"Run {run_id} adopted provider run {run.provider_run_id}, which an interrupted start left behind",
+        "run_id": run_id,
+        "workspace": run.workspace_id,
+        "provider": "apify",
+    }
     assert_nothing_secret(text, keys=[alice_key], runs=[run])
 
 
@@ -118,9 +138,12 @@ def test_a_workers_step_logs_with_its_run_workspace_and_provider(client, alice_k
 def leaky_bug(monkeypatch, alice_key):
     """A fault in the HTTP library whose error quotes everything it was given: the URL, the headers with the
     provider's credential, and (as a bug might) the customer's key."""
+
     def request(method, url, headers=None, **kwargs):
-        raise RuntimeError(f"could not send {method} {url} with headers {headers!r} for key {alice_key}; "
-                           f"Authorization: Bearer {settings.APIFY_TOKEN}; x-api-key={settings.PDL_API_KEY}")
+        raise RuntimeError(
+            f"could not send {method} {url} with headers {headers!r} for key {alice_key}; "
+            f"Authorization: Bearer {settings.APIFY_TOKEN}; x-api-key={settings.PDL_API_KEY}"
+        )
 
     monkeypatch.setattr(base._session, "request", request)
 
@@ -134,14 +157,19 @@ def test_a_sync_run_that_fails_logs_its_traceback_without_a_secret(client, alice
     [failure] = [line for line in lines if line["level"] == "ERROR"]
     assert (failure["logger"], failure["message"]) == ("monid.runs", f"Run {run.id} failed unexpectedly")
     assert (failure["request_id"], failure["run_id"], failure["workspace"], failure["provider"]) == (
-        "req-bug-1", run.id, run.workspace_id, "pdl")
+        "req-bug-1",
+        run.id,
+        run.workspace_id,
+        "pdl",
+    )
     assert failure["exception"].startswith("Traceback (most recent call last):")
     assert "RuntimeError: could not send GET" in failure["exception"] and "[redacted]" in failure["exception"]
     assert_nothing_secret(text, keys=[alice_key], runs=[run])
 
 
-def test_an_async_run_that_fails_logs_its_traceback_without_a_secret(client, alice_key, task_queue, leaky_bug,
-                                                                     log_lines):
+def test_an_async_run_that_fails_logs_its_traceback_without_a_secret(
+    client, alice_key, task_queue, leaky_bug, log_lines
+):
     run_id = post_run(client, alice_key, TWEETS).json()["runId"]
     task_queue.run()
     lines, text = log_lines()
@@ -150,22 +178,34 @@ def test_an_async_run_that_fails_logs_its_traceback_without_a_secret(client, ali
     assert run.status == "FAILED"
     [failure] = [line for line in lines if line["level"] == "ERROR"]
     assert (failure["message"], failure["run_id"], failure["workspace"], failure["provider"]) == (
-        f"Run {run_id} failed unexpectedly", run_id, run.workspace_id, "apify")
+        f"Run {run_id} failed unexpectedly",
+        run_id,
+        run.workspace_id,
+        "apify",
+    )
     assert "request_id" not in failure  # a worker's step, not a request
     assert "RuntimeError: could not send POST" in failure["exception"]
     assert_nothing_secret(text, keys=[alice_key], runs=[run])
 
 
 def django_logs(code: str, **env) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", f"import django, logging; django.setup(); {code}"],
-                          cwd=settings.BASE_DIR, capture_output=True, text=True,
-                          env={**os.environ, "DJANGO_SETTINGS_MODULE": "monid_site.settings", **env})
+    return subprocess.run(
+        [sys.executable, "-c", f"import django, logging; django.setup(); {code}"],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "monid_site.settings", **env},
+    )
 
 
 def test_production_logs_are_json_lines_by_default_and_redact_keys(tmp_path):
     key = "monid_live_" + "A1b2" * 8
-    result = django_logs(f"logging.getLogger('monid.runs').warning('refused %s', {key!r})",
-                         DJANGO_DEBUG="0", DJANGO_SECRET_KEY="a-production-secret-of-the-tests", MONID_LOG_FORMAT="")
+    result = django_logs(
+        f"logging.getLogger('monid.runs').warning('refused %s', {key!r})",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY="a-production-secret-of-the-tests",
+        MONID_LOG_FORMAT="",
+    )
     assert result.returncode == 0, result.stderr
     [line] = [json.loads(line) for line in result.stderr.splitlines()]
     assert (line["level"], line["logger"]) == ("WARNING", "monid.runs")

@@ -25,8 +25,14 @@ CLI_PACKAGE, CLI_VERSION = "@monid-ai/cli", "0.1.7"
 NPM_PREFIX = settings.BASE_DIR / "var" / "npm"  # project-local, like the virtualenv: `make clean` removes it
 NODE_MAJOR = 20  # the CLI's package.json: "engines": {"node": ">=20"}
 PDL_MATCH = ["-p", "pdl", "-e", "/person/enrich", "--query", '{"email": "sean@example.com"}']
-PEOPLE_SEARCH = ["-p", "pdl", "-e", "/person/search", "-i",
-                 json.dumps({"sql": "SELECT * FROM person WHERE job_title_role='engineering'", "size": 2})]
+PEOPLE_SEARCH = [
+    "-p",
+    "pdl",
+    "-e",
+    "/person/search",
+    "-i",
+    json.dumps({"sql": "SELECT * FROM person WHERE job_title_role='engineering'", "size": 2}),
+]
 TWEETS = ["-p", "apify", "-e", "/apidojo/tweet-scraper", "-i", '{"searchTerms": ["AI"], "maxItems": 3}']
 NEVER_ENDS = ["-p", "apify", "-e", "/apidojo/tweet-scraper", "-i", '{"searchTerms": ["emulator:slow"]}']
 
@@ -42,24 +48,43 @@ def monid_cli():
     the registry these tests fail, saying why: a CLI we could not run is not a CLI that works."""
     node = shutil.which("node")
     if node is None:
-        pytest.fail("These tests run Monid's CLI on Node.js 20 or newer: install nodejs and npm (`make test-deps` "
-                    "as root does).")
+        pytest.fail(
+            "These tests run Monid's CLI on Node.js 20 or newer: install nodejs and npm (`make test-deps` "
+            "as root does)."
+        )
     version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
     if int(version.lstrip("v").split(".")[0]) < NODE_MAJOR:
         pytest.fail(f"Monid's CLI needs Node.js {NODE_MAJOR} or newer; this is {version}.")
     if _installed_version() != CLI_VERSION:
         npm = shutil.which("npm")
         if npm is None:
-            pytest.fail(f"These tests install {CLI_PACKAGE}@{CLI_VERSION} with npm: install npm (`make test-deps` "
-                        "as root does).")
+            pytest.fail(
+                f"These tests install {CLI_PACKAGE}@{CLI_VERSION} with npm: install npm (`make test-deps` "
+                "as root does)."
+            )
         # Our own pin: npm would otherwise record ^0.1.7, and a reinstall could bring a newer CLI.
         installed = subprocess.run(
-            [npm, "install", "--prefix", str(NPM_PREFIX), "--save-exact", "--no-audit", "--no-fund",
-             "--no-update-notifier", "--loglevel=error", f"{CLI_PACKAGE}@{CLI_VERSION}"],
-            capture_output=True, text=True, timeout=300)
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(NPM_PREFIX),
+                "--save-exact",
+                "--no-audit",
+                "--no-fund",
+                "--no-update-notifier",
+                "--loglevel=error",
+                f"{CLI_PACKAGE}@{CLI_VERSION}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if installed.returncode or _installed_version() != CLI_VERSION:
-            pytest.fail(f"npm could not install {CLI_PACKAGE}@{CLI_VERSION} into {NPM_PREFIX} (exit "
-                        f"{installed.returncode}):\n{installed.stderr}")
+            pytest.fail(
+                f"npm could not install {CLI_PACKAGE}@{CLI_VERSION} into {NPM_PREFIX} (exit "
+                f"{installed.returncode}):\n{installed.stderr}"
+            )
     return NPM_PREFIX / "node_modules" / ".bin" / "monid"
 
 
@@ -82,8 +107,9 @@ def home(tmp_path):
     config = tmp_path / ".config" / "monid"
     config.mkdir(parents=True)
     checked = datetime.datetime.now(datetime.UTC).isoformat()
-    (config / "config.yaml").write_text(yaml.safe_dump({"version": CLI_VERSION, "active_key": "",
-                                                        "last_update_check": checked}))
+    (config / "config.yaml").write_text(
+        yaml.safe_dump({"version": CLI_VERSION, "active_key": "", "last_update_check": checked})
+    )
     yield tmp_path
     kept = config_read(tmp_path, "config")
     assert (kept["last_update_check"], "latest_version" in kept) == (checked, False), "the CLI checked npm"
@@ -93,19 +119,31 @@ def home(tmp_path):
 def monid(monid_cli, live_server, home):
     """Runs `monid <args> --json` against the live server: its exit code and what it printed, parsed (or, with
     json_output=False, the text it printed for people)."""
-    env = {"PATH": os.environ["PATH"], "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-           "MONID_API_BASE_URL": live_server.url}
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "MONID_API_BASE_URL": live_server.url,
+    }
 
     def monid(*args, json_output=True):
-        done = subprocess.run([str(monid_cli), *args, *(["--json"] if json_output else [])], env=env,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [str(monid_cli), *args, *(["--json"] if json_output else [])],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if not json_output:
             return Answer(done.returncode, done.stdout, done.stderr)
         try:
             return Answer(done.returncode, json.loads(done.stdout), done.stderr)
         except json.JSONDecodeError:
-            pytest.fail(f"`monid {shlex.join(args)} --json` exited {done.returncode} printing no JSON:\n"
-                        f"{done.stdout}\n{done.stderr}")
+            pytest.fail(
+                f"`monid {shlex.join(args)} --json` exited {done.returncode} printing no JSON:\n"
+                f"{done.stdout}\n{done.stderr}"
+            )
+
     return monid
 
 
@@ -123,8 +161,9 @@ def alice_key_added(monid, alice_key):
 
 def api(live_server, key, method, path, **kwargs):
     """The same request straight to the API, to compare with what the CLI printed."""
-    return requests.request(method, f"{live_server.url}{path}", headers={"Authorization": f"Bearer {key}"},
-                            timeout=30, **kwargs).json()
+    return requests.request(
+        method, f"{live_server.url}{path}", headers={"Authorization": f"Bearer {key}"}, timeout=30, **kwargs
+    ).json()
 
 
 def test_it_is_the_pinned_release_from_npm(monid_cli):
@@ -141,17 +180,25 @@ def test_keys_add_stores_the_key_in_the_tests_own_home_and_makes_it_the_active_k
     credentials = config_read(home, "credentials")
     assert credentials["keys"]["alice-test"]["key"] == alice_test_key
     assert config_read(home, "config")["active_key"] == "alice-test"
-    assert monid("keys", "list").body == [{"label": "alice-test", "prefix": "monid_test", "active": True,
-                                            "key": f"monid_test_{'·' * 6}{alice_test_key[-1]}",
-                                            "added_at": credentials["keys"]["alice-test"]["added_at"]}]
+    assert monid("keys", "list").body == [
+        {
+            "label": "alice-test",
+            "prefix": "monid_test",
+            "active": True,
+            "key": f"monid_test_{'·' * 6}{alice_test_key[-1]}",
+            "added_at": credentials["keys"]["alice-test"]["added_at"],
+        }
+    ]
 
 
 def test_whoami_names_the_keys_maker_and_its_workspace(monid, alice_test_key_added):
     whoami = monid("whoami")
 
     assert whoami.code == 0
-    assert whoami.body == {"user": {"userId": "alice", "username": "alice", "email": ""},
-                           "workspace": {"workspaceId": "acme", "name": "Acme", "slug": "acme"}}
+    assert whoami.body == {
+        "user": {"userId": "alice", "username": "alice", "email": ""},
+        "workspace": {"workspaceId": "acme", "name": "Acme", "slug": "acme"},
+    }
 
 
 def test_whoami_workspaces_lists_the_keys_own_workspace(monid, alice_test_key_added):
@@ -177,10 +224,14 @@ def test_inspect_prints_what_the_api_answers(monid, alice_test_key_added, live_s
     card = monid("inspect", "-p", "pdl", "-e", "/person/enrich")
 
     assert card.code == 0
-    assert card.body == api(live_server, alice_test_key_added, "POST", "/v1/inspect",
-                            json={"provider": "pdl", "endpoint": "/person/enrich"})
-    assert (card.body["provider"], card.body["endpoint"], card.body["price"]["type"]) == ("pdl", "/person/enrich",
-                                                                                        "PER_CALL")
+    assert card.body == api(
+        live_server, alice_test_key_added, "POST", "/v1/inspect", json={"provider": "pdl", "endpoint": "/person/enrich"}
+    )
+    assert (card.body["provider"], card.body["endpoint"], card.body["price"]["type"]) == (
+        "pdl",
+        "/person/enrich",
+        "PER_CALL",
+    )
     assert "email" in card.body["input"]["queryParams"]["properties"]
 
 
@@ -200,8 +251,11 @@ def test_a_sync_run_prints_the_completed_run_with_its_output(monid, alice_test_k
     run = monid("run", *PEOPLE_SEARCH)
 
     assert run.code == 0
-    assert (run.body["status"], run.body["providerResponse"], run.body["testMode"]) == ("COMPLETED",
-                                                                                        {"httpStatus": 200}, True)
+    assert (run.body["status"], run.body["providerResponse"], run.body["testMode"]) == (
+        "COMPLETED",
+        {"httpStatus": 200},
+        True,
+    )
     assert run.body["output"]["data"] and run.body["cost"] == {"value": 0.0, "currency": "USD"}
     assert Run.objects.get(pk=run.body["runId"]).input == {"body": json.loads(PEOPLE_SEARCH[-1])}
 
@@ -210,8 +264,11 @@ def test_an_async_run_without_wait_prints_the_accepted_run(monid, alice_test_key
     run = monid("run", *TWEETS)
 
     assert run.code == 0
-    assert (run.body["provider"], run.body["endpoint"], run.body["status"]) == ("apify", "/apidojo/tweet-scraper",
-                                                                                 "RUNNING")
+    assert (run.body["provider"], run.body["endpoint"], run.body["status"]) == (
+        "apify",
+        "/apidojo/tweet-scraper",
+        "RUNNING",
+    )
     assert Run.objects.get(pk=run.body["runId"]).status == Run.Status.RUNNING
 
 
@@ -219,8 +276,11 @@ def test_run_wait_polls_an_async_run_until_it_completes(monid, alice_test_key_ad
     run = monid("run", *TWEETS, "-w", "60")
 
     assert run.code == 0
-    assert (run.body["status"], run.body["providerResponse"], run.body["resultCount"]) == ("COMPLETED",
-                                                                                           {"httpStatus": 200}, 3)
+    assert (run.body["status"], run.body["providerResponse"], run.body["resultCount"]) == (
+        "COMPLETED",
+        {"httpStatus": 200},
+        3,
+    )
     assert len(run.body["output"]) == 3
 
 
@@ -284,8 +344,7 @@ def test_a_live_sync_run_against_the_emulator_is_charged_and_the_balance_shows_i
 def test_a_live_async_run_waits_for_the_emulators_tweets_and_is_charged_for_each(monid, alice_key_added, worker):
     run = monid("run", *TWEETS, "-w", "60")
 
-    assert (run.code, run.body["status"], run.body["testMode"], len(run.body["output"])) == (0, "COMPLETED",
-                                                                                            False, 3)
+    assert (run.code, run.body["status"], run.body["testMode"], len(run.body["output"])) == (0, "COMPLETED", False, 3)
     assert run.body["cost"] == {"value": 0.0012, "currency": "USD"}  # 3 tweets at $0.0004
 
 
@@ -341,19 +400,23 @@ def test_without_a_key_it_exits_1_and_asks_for_one(monid):
     assert answer.body["error"]["code"] == "AUTH_FAILED"
 
 
-@pytest.mark.parametrize("args, shown", [
-    (["whoami"], "Slug: acme"),
-    (["whoami", "--workspaces"], "acme"),
-    (["discover", "-q", "twitter posts", "-l", "2"], "/apidojo/tweet-scraper"),
-    (["inspect", "-p", "apify", "-e", "/apidojo/tweet-scraper"], "Amount: $0.0004/result"),
-    (["run", *PDL_MATCH], "Status:   COMPLETED"),
-    (["run", *TWEETS, "-w", "60"], "Status:   COMPLETED"),
-    (["runs", "list", "-l", "5"], "COMPLETED"),
-    (["balance"], "Balance: $0.00 USD"),
-    (["resources", "list"], "No resources found."),
-])
-def test_without_json_the_clis_own_tables_and_details_read_our_answers(monid, alice_test_key_added, worker, args,
-                                                                       shown):
+@pytest.mark.parametrize(
+    "args, shown",
+    [
+        (["whoami"], "Slug: acme"),
+        (["whoami", "--workspaces"], "acme"),
+        (["discover", "-q", "twitter posts", "-l", "2"], "/apidojo/tweet-scraper"),
+        (["inspect", "-p", "apify", "-e", "/apidojo/tweet-scraper"], "Amount: $0.0004/result"),
+        (["run", *PDL_MATCH], "Status:   COMPLETED"),
+        (["run", *TWEETS, "-w", "60"], "Status:   COMPLETED"),
+        (["runs", "list", "-l", "5"], "COMPLETED"),
+        (["balance"], "Balance: $0.00 USD"),
+        (["resources", "list"], "No resources found."),
+    ],
+)
+def test_without_json_the_clis_own_tables_and_details_read_our_answers(
+    monid, alice_test_key_added, worker, args, shown
+):
     """The CLI formats more of an answer for people than --json passes through (costs, prices, statuses)."""
     if args[0] == "runs":
         monid("run", *PDL_MATCH)

@@ -1,9 +1,9 @@
 """The OpenAPI document is generated from the code, and a schema-driven fuzz run holds the API to it."""
 
 import pytest
+import schemathesis
 from django.core import signals as signal
 from django.db import close_old_connections
-import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -16,15 +16,30 @@ def test_the_document_lists_every_route_with_its_error_statuses(client):
     response = client.get("/v1/openapi.json")
     assert response.status_code == 200
     document = response.json()
-    assert set(document["paths"]) == {"/v1/run", "/v1/runs", "/v1/runs/{run_id}", "/v1/runs/{run_id}/stop",
-                                      "/v1/api-keys", "/v1/api-keys/{label}", "/v1/wallet/balance",
-                                      "/v1/controls/workspace/budgets", "/v1/controls/workspace/budgets/{control_id}",
-                                      "/v1/controls/workspace/run-caps",
-                                      "/v1/controls/workspace/run-caps/{control_id}",
-                                      "/v1/endpoints", "/v1/discover", "/v1/inspect", "/v1/auth/whoami",
-                                      "/v1/auth/workspaces", "/v1/resources", "/public/v1/stats",
-                                      "/public/v1/providers", "/public/v1/providers/{provider}/endpoints",
-                                      "/public/v1/providers/{provider}/endpoints/{endpoint}", "/public/v1/search"}
+    assert set(document["paths"]) == {
+        "/v1/run",
+        "/v1/runs",
+        "/v1/runs/{run_id}",
+        "/v1/runs/{run_id}/stop",
+        "/v1/api-keys",
+        "/v1/api-keys/{label}",
+        "/v1/wallet/balance",
+        "/v1/controls/workspace/budgets",
+        "/v1/controls/workspace/budgets/{control_id}",
+        "/v1/controls/workspace/run-caps",
+        "/v1/controls/workspace/run-caps/{control_id}",
+        "/v1/endpoints",
+        "/v1/discover",
+        "/v1/inspect",
+        "/v1/auth/whoami",
+        "/v1/auth/workspaces",
+        "/v1/resources",
+        "/public/v1/stats",
+        "/public/v1/providers",
+        "/public/v1/providers/{provider}/endpoints",
+        "/public/v1/providers/{provider}/endpoints/{endpoint}",
+        "/public/v1/search",
+    }
     create = document["paths"]["/v1/run"]["post"]
     assert {"200", "202", "400", "401", "402", "404", "415", "429", "500"} <= set(create["responses"])
     assert document["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
@@ -52,13 +67,15 @@ def connection_kept_across_requests():
 
 
 @schema.parametrize()
-@settings(max_examples=15, derandomize=True, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.filter_too_much])
+@settings(
+    max_examples=15,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @pytest.mark.django_db
 def test_no_request_makes_the_api_fail_or_answer_off_schema(case, alice_key, connection_kept_across_requests):
     # Every other built-in check runs (no 5xx, documented statuses and shapes, invalid data refused, auth not
     # ignored). "Schema-valid data is accepted" cannot hold: a cursor is only valid if we signed it, and a run's
     # input is checked against its endpoint's own JSON Schema, which no single OpenAPI document can carry.
-    case.call_and_validate(headers={"Authorization": f"Bearer {alice_key}"},
-                           excluded_checks=[positive_data_acceptance])
+    case.call_and_validate(headers={"Authorization": f"Bearer {alice_key}"}, excluded_checks=[positive_data_acceptance])

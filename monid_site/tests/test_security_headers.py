@@ -31,18 +31,29 @@ def test_the_api_docs_page_allows_only_what_redoc_needs(client):
 
 # What the policy forbids, as it may be written in a template: a <script> element without a src (whatever its
 # other attributes), an on…= event handler (any event, any case, any spacing), and a javascript: URL.
-FORBIDDEN_IN_TEMPLATES = [re.compile(r"<script\b(?![^>]*\bsrc\s*=)[^>]*>", re.IGNORECASE),
-                          re.compile(r"[\s\"'/]on[a-z]+\s*=", re.IGNORECASE),
-                          re.compile(r"javascript\s*:", re.IGNORECASE)]
+FORBIDDEN_IN_TEMPLATES = [
+    re.compile(r"<script\b(?![^>]*\bsrc\s*=)[^>]*>", re.IGNORECASE),
+    re.compile(r"[\s\"'/]on[a-z]+\s*=", re.IGNORECASE),
+    re.compile(r"javascript\s*:", re.IGNORECASE),
+]
 
 
 def forbidden_in(text: str) -> list[str]:
     return [match.group(0) for pattern in FORBIDDEN_IN_TEMPLATES for match in pattern.finditer(text)]
 
 
-@pytest.mark.parametrize("text", ['<script type="module">go()</script>', "<SCRIPT>go()</SCRIPT>",
-                                  '<a href="#" onmouseover="go()">', "<img src=x OnError = go()>",
-                                  '<form onsubmit="go()">', '<a href="JavaScript:go()">', "<a href='javascript :go()'>"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '<script type="module">go()</script>',
+        "<SCRIPT>go()</SCRIPT>",
+        '<a href="#" onmouseover="go()">',
+        "<img src=x OnError = go()>",
+        '<form onsubmit="go()">',
+        '<a href="JavaScript:go()">',
+        "<a href='javascript :go()'>",
+    ],
+)
 def test_the_template_check_catches_every_way_to_run_inline_script(text):
     assert forbidden_in(text)
 
@@ -55,6 +66,6 @@ def test_no_page_template_has_inline_script_or_handlers():
     from pathlib import Path
 
     from django.conf import settings
+
     for template in Path(settings.BASE_DIR, "templates").rglob("*.html"):
         assert forbidden_in(template.read_text()) == [], template
-

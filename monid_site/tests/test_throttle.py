@@ -43,11 +43,21 @@ def test_sign_up_is_throttled_per_email_and_creates_nothing_past_the_limit(clien
     _, _, per_account = THROTTLES["sign-up"]
     with time_machine.travel(START, tick=False):
         for i in range(per_account):
-            client.post("/signup/", {"username": "", "email": "dora@example.com", "password": "x"},
-                        REMOTE_ADDR=f"198.51.100.{i}")
-        response = client.post("/signup/", {"username": "dora", "email": "Dora@example.com",
-                                            "password": "correct horse 42", "workspace_name": "Dora's Data"},
-                               REMOTE_ADDR="198.51.100.99")
+            client.post(
+                "/signup/",
+                {"username": "", "email": "dora@example.com", "password": "x"},
+                REMOTE_ADDR=f"198.51.100.{i}",
+            )
+        response = client.post(
+            "/signup/",
+            {
+                "username": "dora",
+                "email": "Dora@example.com",
+                "password": "correct horse 42",
+                "workspace_name": "Dora's Data",
+            },
+            REMOTE_ADDR="198.51.100.99",
+        )
     assert response.status_code == 429 and int(response["Retry-After"]) == 3600 - 5
     assert not get_user_model().objects.filter(username="dora").exists()
 

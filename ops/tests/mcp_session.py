@@ -21,9 +21,12 @@ def mcp_calls(live_server, key, *calls, headers=None):
     headers = {"Authorization": f"Bearer {key}", **(headers or {})}
 
     async def session():
-        async with (httpx2.AsyncClient(headers=headers, timeout=60) as http,
-                    streamable_http_client(f"{live_server.url}/mcp", http_client=http) as (read, write),
-                    ClientSession(read, write) as client):
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=60) as http,
+            streamable_http_client(f"{live_server.url}/mcp", http_client=http) as (read, write),
+            ClientSession(read, write) as client,
+        ):
             await client.initialize()
             return [await client.call_tool(name, arguments) for name, arguments in calls]
+
     return in_own_thread(session)

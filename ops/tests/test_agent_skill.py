@@ -96,11 +96,11 @@ def code_lines() -> list[tuple[str, int, str]]:
 
 
 def _shell_kind(argv: list[str]) -> str:
-    """"monid runs get" for a monid command (its command words: two under `runs`), "POST /v1/run" for a curl of
+    """ "monid runs get" for a monid command (its command words: two under `runs`), "POST /v1/run" for a curl of
     this server; "" for anything else."""
     if argv[0] == "monid":
         words = list(itertools.takewhile(lambda word: not word.startswith("-"), argv[1:]))
-        return " ".join(["monid", *words[:2 if words[:1] == ["runs"] else 1]])
+        return " ".join(["monid", *words[: 2 if words[:1] == ["runs"] else 1]])
     urls = [word for word in argv if word.startswith("$MONID_API_BASE_URL/")]
     if not urls:
         return ""
@@ -149,6 +149,7 @@ def commands() -> tuple[list[Command], list[str]]:
 
 # Each command's answer, checked: (its JSON, the command, the run the test started first, the directory it ran in).
 
+
 def _discovered(body, command, started, cwd):
     assert body["count"] == len(body["results"]) > 0
     assert {"provider", "endpoint", "price", "score"} <= body["results"][0].keys()
@@ -195,12 +196,26 @@ def _whoami(body, command, started, cwd):
 
 
 CHECKS = {
-    "monid discover": _discovered, "monid inspect": _inspected, "monid run": _run, "monid runs get": _run,
-    "monid runs list": _runs_page, "monid runs stop": _stopping, "monid balance": _wallet, "monid whoami": _whoami,
-    "POST /v1/discover": _discovered, "POST /v1/inspect": _inspected, "POST /v1/run": _run,
-    "GET /v1/runs/{runId}": _run, "GET /v1/wallet/balance": _wallet,
-    "monid_discover": _discovered, "monid_inspect": _inspected, "monid_run": _run, "monid_get_run": _run,
-    "monid_list_runs": _runs_page, "monid_stop_run": _stopping, "monid_balance": _wallet,
+    "monid discover": _discovered,
+    "monid inspect": _inspected,
+    "monid run": _run,
+    "monid runs get": _run,
+    "monid runs list": _runs_page,
+    "monid runs stop": _stopping,
+    "monid balance": _wallet,
+    "monid whoami": _whoami,
+    "POST /v1/discover": _discovered,
+    "POST /v1/inspect": _inspected,
+    "POST /v1/run": _run,
+    "GET /v1/runs/{runId}": _run,
+    "GET /v1/wallet/balance": _wallet,
+    "monid_discover": _discovered,
+    "monid_inspect": _inspected,
+    "monid_run": _run,
+    "monid_get_run": _run,
+    "monid_list_runs": _runs_page,
+    "monid_stop_run": _stopping,
+    "monid_balance": _wallet,
     "monid_list_workspaces": _workspaces,
 }
 COMMANDS, PROBLEMS = commands()
@@ -252,24 +267,34 @@ def test_the_commands_and_tools_its_prose_names_exist():
 
 
 def _start(live_server, key, run):
-    response = requests.post(f"{live_server.url}/v1/run", json=run, headers={"Authorization": f"Bearer {key}"},
-                             timeout=30)
+    response = requests.post(
+        f"{live_server.url}/v1/run", json=run, headers={"Authorization": f"Bearer {key}"}, timeout=30
+    )
     assert response.status_code == 202, response.text
     return response.json()["runId"]
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("command", SHELL, ids=SHELL_IDS)
-def test_each_shell_command_it_shows_works_on_a_live_server(command, live_server, alice_test_key, task_queue,
-                                                            tmp_path):
+def test_each_shell_command_it_shows_works_on_a_live_server(command, live_server, alice_test_key, task_queue, tmp_path):
     run_id = _start(live_server, alice_test_key, NEVER_ENDS if command.stops else TWEETS)
-    env = {"PATH": f"{PROGRAMS}:/usr/bin:/bin", "PYTHONPATH": str(CLIENT), "MONID_API_BASE_URL": live_server.url,
-           "MONID_API_KEY": alice_test_key}
+    env = {
+        "PATH": f"{PROGRAMS}:/usr/bin:/bin",
+        "PYTHONPATH": str(CLIENT),
+        "MONID_API_BASE_URL": live_server.url,
+        "MONID_API_KEY": alice_test_key,
+    }
 
     # Files, not pipes: a command that prints more than a pipe holds would wait for the test to read it.
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
-        shown = subprocess.Popen(["bash", "-c", command.text.replace(RUN_ID, run_id)], cwd=tmp_path, env=env,
-                                 stdout=stdout, stderr=stderr, text=True)
+        shown = subprocess.Popen(
+            ["bash", "-c", command.text.replace(RUN_ID, run_id)],
+            cwd=tmp_path,
+            env=env,
+            stdout=stdout,
+            stderr=stderr,
+            text=True,
+        )
         deadline = time.monotonic() + 90
         while shown.poll() is None and time.monotonic() < deadline:
             if not command.stops:  # a stop must find its run in flight
@@ -289,8 +314,7 @@ def test_each_shell_command_it_shows_works_on_a_live_server(command, live_server
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("command", MCP, ids=[command.text for command in MCP])
-def test_each_mcp_call_it_shows_works_on_a_live_server(command, live_server, alice_test_key, task_queue,
-                                                       monkeypatch):
+def test_each_mcp_call_it_shows_works_on_a_live_server(command, live_server, alice_test_key, task_queue, monkeypatch):
     run_id = _start(live_server, alice_test_key, NEVER_ENDS if command.stops else TWEETS)
     monkeypatch.setattr(mcp_server, "_sleep", lambda seconds: task_queue.run())  # a wait plays the workers
     arguments = {name: run_id if value == RUN_ID else value for name, value in command.arguments.items()}

@@ -54,16 +54,18 @@ def test_a_healthy_installation_passes_every_check(healthy):
     assert all(line.startswith(("ok: ", "skipped: ")) for line in lines.values())
     assert lines["database"] == f"ok: {connection.display_name} answers; every migration is applied"
     assert lines["workers"] == "ok: 1 cluster(s) reporting, 4 worker process(es)"
-    assert lines["schedules"] == ("ok: the reconciler (every minute), provider health (every minute), output pruning "
-                                  "(daily): present and on time")
+    assert lines["schedules"] == (
+        "ok: the reconciler (every minute), provider health (every minute), output pruning (daily): present and on time"
+    )
 
 
 def test_no_worker_reporting_is_a_problem_that_says_to_start_one(catalog):
     lines, failed = doctor("--min-free-gb", "0")
 
     assert failed
-    assert lines["workers"].startswith("PROBLEM: no worker has reported in the last few seconds: start "
-                                       "`python manage.py qcluster`")
+    assert lines["workers"].startswith(
+        "PROBLEM: no worker has reported in the last few seconds: start `python manage.py qcluster`"
+    )
 
 
 def test_a_dashboard_credential_counts_and_one_no_key_can_read_is_a_problem(healthy, settings, operator):
@@ -77,7 +79,8 @@ def test_a_dashboard_credential_counts_and_one_no_key_can_read_is_a_problem(heal
     assert failed and lines["providers"] == (
         "PROBLEM: The credential of provider 'pdl' set in the dashboard cannot be read: it was encrypted with a key "
         "MONID_CREDENTIALS_KEY no longer holds. An operator has to set it again on the provider's page in the "
-        "catalog admin, or restore the key.")
+        "catalog admin, or restore the key."
+    )
 
 
 def test_a_missing_provider_credential_is_named_and_no_credential_is_ever_printed(healthy, settings):
@@ -86,8 +89,9 @@ def test_a_missing_provider_credential_is_named_and_no_credential_is_ever_printe
 
     lines, failed = doctor("--min-free-gb", "0")
 
-    assert lines["providers"].startswith("ok: credentials set: Apify (APIFY_TOKEN); test mode only until their "
-                                         "credential is set: ")
+    assert lines["providers"].startswith(
+        "ok: credentials set: Apify (APIFY_TOKEN); test mode only until their credential is set: "
+    )
     assert "People Data Labs (PDL_API_KEY)" in lines["providers"].partition("test mode only")[2]
     settings.APIFY_TOKEN = ""
     lines, failed = doctor("--min-free-gb", "0")
@@ -99,17 +103,22 @@ def test_a_missing_provider_credential_is_named_and_no_credential_is_ever_printe
 def test_an_async_run_left_due_says_the_dispatcher_is_not_running(healthy, client, alice_key):
     now = timezone.now()
     with time_machine.travel(now - datetime.timedelta(minutes=5), tick=False):
-        response = client.post("/v1/run", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {alice_key}",
-                               data={"provider": "apify", "endpoint": "/apidojo/tweet-scraper",
-                                     "input": {"searchTerms": ["AI"]}})
+        response = client.post(
+            "/v1/run",
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {alice_key}",
+            data={"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"searchTerms": ["AI"]}},
+        )
     assert response.status_code == 202
 
     with time_machine.travel(now, tick=False):
         lines, failed = doctor("--min-free-gb", "0")
 
     assert failed
-    assert lines["dispatcher"].startswith("PROBLEM: 1 run(s) have had a step due for over 30 s (the oldest 300 s): "
-                                          "start `python manage.py qcluster`, which dispatches them")
+    assert lines["dispatcher"].startswith(
+        "PROBLEM: 1 run(s) have had a step due for over 30 s (the oldest 300 s): "
+        "start `python manage.py qcluster`, which dispatches them"
+    )
 
 
 def test_a_schedule_no_cluster_takes_is_overdue(healthy):
@@ -120,8 +129,10 @@ def test_a_schedule_no_cluster_takes_is_overdue(healthy):
         lines, failed = doctor("--min-free-gb", "0")
 
     assert failed
-    assert lines["schedules"] == ("PROBLEM: overdue: output pruning (daily) by 7200 s. No cluster is taking "
-                                  "schedules: is `python manage.py qcluster` running?")
+    assert lines["schedules"] == (
+        "PROBLEM: overdue: output pruning (daily) by 7200 s. No cluster is taking "
+        "schedules: is `python manage.py qcluster` running?"
+    )
 
 
 def test_a_deleted_schedule_is_missing(healthy):
@@ -130,8 +141,10 @@ def test_a_deleted_schedule_is_missing(healthy):
     lines, failed = doctor("--min-free-gb", "0")
 
     assert failed
-    assert lines["schedules"] == ("PROBLEM: no schedule for the reconciler (every minute), function "
-                                  "runs.tasks.reconcile_runs: add it in the admin (Django Q, Scheduled tasks).")
+    assert lines["schedules"] == (
+        "PROBLEM: no schedule for the reconciler (every minute), function "
+        "runs.tasks.reconcile_runs: add it in the admin (Django Q, Scheduled tasks)."
+    )
 
 
 def test_with_retention_off_the_pruning_schedule_is_not_needed(healthy, settings):
@@ -141,7 +154,9 @@ def test_with_retention_off_the_pruning_schedule_is_not_needed(healthy, settings
     lines, failed = doctor("--min-free-gb", "0")
 
     assert not failed, lines
-    assert lines["schedules"] == "ok: the reconciler (every minute), provider health (every minute): present and on time"
+    assert (
+        lines["schedules"] == "ok: the reconciler (every minute), provider health (every minute): present and on time"
+    )
 
 
 def test_a_clock_an_hour_ahead_of_the_servers_is_a_problem(healthy, settings):
@@ -162,8 +177,9 @@ def test_sqlite_without_redis_says_there_is_no_other_clock(healthy, settings):
 
     lines, _ = doctor("--min-free-gb", "0")
 
-    assert lines["clock"] == ("skipped: the database is a local SQLite file, on this machine's clock, and there is "
-                              "no Redis.")
+    assert lines["clock"] == (
+        "skipped: the database is a local SQLite file, on this machine's clock, and there is no Redis."
+    )
 
 
 def test_too_little_free_disk_where_the_sqlite_file_lives_is_a_problem(healthy):

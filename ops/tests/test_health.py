@@ -34,8 +34,10 @@ def test_readyz_answers_ok_with_each_part_when_a_worker_reports(client, worker_r
     response = client.get("/readyz")
 
     assert response.status_code == 200, response.content
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok", "broker": "ok",
-                                                          "workers": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "cache": "ok", "broker": "ok", "workers": "ok"},
+    }
     assert "no-store" in response["Cache-Control"]
 
 
@@ -45,14 +47,14 @@ def test_readyz_answers_503_naming_the_workers_when_none_reports(client):
     assert response.status_code == 503
     body = response.json()
     assert body["code"] == 503
-    assert body["message"] == ("Not ready: workers: no worker (manage.py qcluster) has reported in the last few "
-                               "seconds.")
+    assert body["message"] == (
+        "Not ready: workers: no worker (manage.py qcluster) has reported in the last few seconds."
+    )
     assert body["checks"]["database"] == "ok" and body["checks"]["workers"] != "ok"
 
 
 def test_readyz_answers_503_naming_the_cache_when_it_is_down(client, settings, worker_reporting):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": CLOSED_REDIS}}
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CLOSED_REDIS}}
 
     response = client.get("/readyz")
 

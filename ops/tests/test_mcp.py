@@ -52,11 +52,14 @@ def no_waiting(monkeypatch):
 
 
 def test_it_lists_eight_tools_with_monids_arguments_and_descriptions_and_only_monid_run_spends(
-        live_server, alice_test_key):
+    live_server, alice_test_key
+):
     async def tools():
-        async with (httpx2.AsyncClient(headers={"Authorization": f"Bearer {alice_test_key}"}) as http,
-                    streamable_http_client(f"{live_server.url}/mcp", http_client=http) as (read, write),
-                    ClientSession(read, write) as client):
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {alice_test_key}"}) as http,
+            streamable_http_client(f"{live_server.url}/mcp", http_client=http) as (read, write),
+            ClientSession(read, write) as client,
+        ):
             initialized = await client.initialize()
             return initialized, (await client.list_tools()).tools
 
@@ -80,19 +83,25 @@ def test_it_lists_eight_tools_with_monids_arguments_and_descriptions_and_only_mo
     assert get_run.input_schema["required"] == ["runId"] and "TIME_OUT" in get_run.description
     discover = tools["monid_discover"]
     assert discover.input_schema["required"] == ["query"]
-    assert {name: (schema["default"], schema.get("minimum"), schema.get("maximum"), schema["type"])
-            for name, schema in discover.input_schema["properties"].items()
-            if name not in ("query", "workspaceId")} == {"limit": (5, 1, 50, "integer"),
-                                                          "minScore": (0, 0, 1, "number"),
-                                                          "includeUnavailable": (False, None, None, "boolean")}
+    assert {
+        name: (schema["default"], schema.get("minimum"), schema.get("maximum"), schema["type"])
+        for name, schema in discover.input_schema["properties"].items()
+        if name not in ("query", "workspaceId")
+    } == {
+        "limit": (5, 1, 50, "integer"),
+        "minScore": (0, 0, 1, "number"),
+        "includeUnavailable": (False, None, None, "boolean"),
+    }
     assert "metrics" in discover.description and "hints" in discover.description
     assert all(word in tools["monid_inspect"].description for word in ("input", "pathParams", "metrics", "hints"))
 
 
 def test_the_sdks_own_client_on_the_newer_protocol_gets_the_same_tools(live_server, alice_test_key):
     async def run():
-        async with (httpx2.AsyncClient(headers={"Authorization": f"Bearer {alice_test_key}"}, timeout=60) as http,
-                    Client(streamable_http_client(f"{live_server.url}/mcp", http_client=http)) as client):
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {alice_test_key}"}, timeout=60) as http,
+            Client(streamable_http_client(f"{live_server.url}/mcp", http_client=http)) as client,
+        ):
             tools = (await client.list_tools()).tools
             return client.session.protocol_version, tools, await client.call_tool("monid_run", PDL_MATCH)
 
@@ -103,13 +112,20 @@ def test_the_sdks_own_client_on_the_newer_protocol_gets_the_same_tools(live_serv
 
 
 def test_it_refuses_a_bad_key_before_any_mcp_session(live_server, alice_test_key):
-    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-                  "params": {"protocolVersion": "2025-06-18", "capabilities": {},
-                             "clientInfo": {"name": "test", "version": "1"}}}
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}},
+    }
     headers = {"Accept": "application/json, text/event-stream"}
     for authorization in ("", "Bearer monid_test_not-a-real-key", "Basic abc"):
-        response = requests.post(f"{live_server.url}/mcp", json=initialize, timeout=10,
-                                 headers={**headers, **({"Authorization": authorization} if authorization else {})})
+        response = requests.post(
+            f"{live_server.url}/mcp",
+            json=initialize,
+            timeout=10,
+            headers={**headers, **({"Authorization": authorization} if authorization else {})},
+        )
         assert response.status_code == 401, authorization
         assert response.json()["code"] == 401 and response.json()["message"]
         assert "mcp-session-id" not in response.headers and response.headers["x-request-id"]
@@ -118,17 +134,23 @@ def test_it_refuses_a_bad_key_before_any_mcp_session(live_server, alice_test_key
 def test_it_refuses_a_revoked_key(live_server, alice_test_key):
     api_key_revoke(api_key=ApiKey.objects.get(label="alice-test"))
 
-    response = requests.post(f"{live_server.url}/mcp", json={}, headers={"Authorization": f"Bearer {alice_test_key}"},
-                             timeout=10)
+    response = requests.post(
+        f"{live_server.url}/mcp", json={}, headers={"Authorization": f"Bearer {alice_test_key}"}, timeout=10
+    )
 
     assert response.status_code == 401
-    assert response.json() == {"code": 401, "message": "This API key is not valid or has been revoked. "
-                                                       "Create a new one in the dashboard."}
+    assert response.json() == {
+        "code": 401,
+        "message": "This API key is not valid or has been revoked. Create a new one in the dashboard.",
+    }
 
 
 def test_it_offers_no_event_stream_to_hold_open(live_server, alice_test_key):
-    response = requests.get(f"{live_server.url}/mcp", headers={"Authorization": f"Bearer {alice_test_key}",
-                                                               "Accept": "text/event-stream"}, timeout=10)
+    response = requests.get(
+        f"{live_server.url}/mcp",
+        headers={"Authorization": f"Bearer {alice_test_key}", "Accept": "text/event-stream"},
+        timeout=10,
+    )
 
     assert response.status_code == 405
     assert response.json()["code"] == 405
@@ -147,10 +169,15 @@ def test_each_tool_call_counts_against_the_keys_rate_limit(live_server, alice_te
 def test_a_bug_is_a_tool_error_that_names_the_request_id(live_server, alice_test_key, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("a bug")
+
     monkeypatch.setattr("runs.api.run_get_for_key", broken)
 
-    [result] = mcp_calls(live_server, alice_test_key, ("monid_get_run", {"runId": "01J00000000000000000000000"}),
-                         headers={"x-request-id": "agent-request-7"})
+    [result] = mcp_calls(
+        live_server,
+        alice_test_key,
+        ("monid_get_run", {"runId": "01J00000000000000000000000"}),
+        headers={"x-request-id": "agent-request-7"},
+    )
 
     assert result.is_error
     body = json.loads(result.content[0].text)
@@ -158,24 +185,35 @@ def test_a_bug_is_a_tool_error_that_names_the_request_id(live_server, alice_test
 
 
 def test_discover_and_inspect_answer_as_the_api_does(live_server, alice_test_key):
-    found, card = mcp_calls(live_server, alice_test_key,
-                            ("monid_discover", {"query": "enrich a person by email", "limit": 3}),
-                            ("monid_inspect", {"provider": "pdl", "endpoint": "/person/enrich"}))
+    found, card = mcp_calls(
+        live_server,
+        alice_test_key,
+        ("monid_discover", {"query": "enrich a person by email", "limit": 3}),
+        ("monid_inspect", {"provider": "pdl", "endpoint": "/person/enrich"}),
+    )
 
     assert not found.is_error and not card.is_error
     found, card = json.loads(found.content[0].text), json.loads(card.content[0].text)
     assert found["count"] == len(found["results"]) <= 3
     assert (found["results"][0]["provider"], found["results"][0]["endpoint"]) == ("pdl", "/person/enrich")
     assert card["inputSchema"]["type"] == "object" and card["price"]["currency"] == "USD"
-    assert card == requests.post(f"{live_server.url}/v1/inspect", headers={"Authorization": f"Bearer {alice_test_key}"},
-                                 json={"provider": "pdl", "endpoint": "/person/enrich"}, timeout=10).json()
+    assert (
+        card
+        == requests.post(
+            f"{live_server.url}/v1/inspect",
+            headers={"Authorization": f"Bearer {alice_test_key}"},
+            json={"provider": "pdl", "endpoint": "/person/enrich"},
+            timeout=10,
+        ).json()
+    )
 
 
 def test_discover_leaves_out_the_results_under_min_score(live_server, alice_test_key):
     query = {"query": "twitter posts", "limit": 50}
 
-    every, kept = mcp_calls(live_server, alice_test_key, ("monid_discover", query),
-                            ("monid_discover", {**query, "minScore": 0.5}))
+    every, kept = mcp_calls(
+        live_server, alice_test_key, ("monid_discover", query), ("monid_discover", {**query, "minScore": 0.5})
+    )
 
     every, kept = json.loads(every.content[0].text), json.loads(kept.content[0].text)
     assert 0 < kept["count"] < every["count"]
@@ -183,20 +221,37 @@ def test_discover_leaves_out_the_results_under_min_score(live_server, alice_test
 
 
 def test_discover_answers_an_endpoint_in_outage_only_with_include_unavailable(live_server, alice_test_key):
-    EndpointHealthSample.objects.create(endpoint=Endpoint.objects.get(path="/apidojo/tweet-scraper"), at=timezone.now(),
-                                        state="outage", counted=20, successes=0, median_ms=700, p95_ms=900)
+    EndpointHealthSample.objects.create(
+        endpoint=Endpoint.objects.get(path="/apidojo/tweet-scraper"),
+        at=timezone.now(),
+        state="outage",
+        counted=20,
+        successes=0,
+        median_ms=700,
+        p95_ms=900,
+    )
     query = {"query": "twitter posts", "limit": 50}
 
-    available, every = mcp_calls(live_server, alice_test_key, ("monid_discover", query),
-                                 ("monid_discover", {**query, "includeUnavailable": True}))
+    available, every = mcp_calls(
+        live_server,
+        alice_test_key,
+        ("monid_discover", query),
+        ("monid_discover", {**query, "includeUnavailable": True}),
+    )
 
     available, every = json.loads(available.content[0].text), json.loads(every.content[0].text)
     assert "/apidojo/tweet-scraper" not in [result["endpoint"] for result in available["results"]]
     assert every["results"][-1]["endpoint"] == "/apidojo/tweet-scraper"
     assert every["results"][-1]["metrics"] == {"status": "outage", "runTimeMs": {"p50": 700, "p95": 900}}
-    assert every == requests.post(f"{live_server.url}/v1/discover", timeout=10,
-                                  headers={"Authorization": f"Bearer {alice_test_key}"},
-                                  json={**query, "includeUnavailable": True}).json()
+    assert (
+        every
+        == requests.post(
+            f"{live_server.url}/v1/discover",
+            timeout=10,
+            headers={"Authorization": f"Bearer {alice_test_key}"},
+            json={**query, "includeUnavailable": True},
+        ).json()
+    )
 
 
 def test_an_unknown_endpoint_is_a_tool_error_with_the_apis_message(live_server, alice_test_key):
@@ -217,8 +272,9 @@ def test_a_sync_run_answers_the_finished_run_at_once(live_server, alice_test_key
 
 
 def test_input_may_come_in_the_parts_monid_inspect_lays_out(live_server, alice_test_key):
-    is_error, run = call(live_server, alice_test_key, "monid_run",
-                         {**PDL_MATCH, "input": {"queryParams": PDL_MATCH["input"]}})
+    is_error, run = call(
+        live_server, alice_test_key, "monid_run", {**PDL_MATCH, "input": {"queryParams": PDL_MATCH["input"]}}
+    )
 
     assert not is_error
     assert run["status"] == "COMPLETED" and run["providerResponse"]["httpStatus"] == 200
@@ -272,8 +328,9 @@ def test_an_async_run_answered_running_is_followed_with_monid_get_run(live_serve
     assert run["status"] == "COMPLETED" and run["resultCount"] == 3 and len(run["output"]) == 3
 
 
-def test_monid_run_with_wait_seconds_waits_for_an_async_run_to_end(live_server, alice_test_key, task_queue,
-                                                                    monkeypatch):
+def test_monid_run_with_wait_seconds_waits_for_an_async_run_to_end(
+    live_server, alice_test_key, task_queue, monkeypatch
+):
     waits = []
     monkeypatch.setattr(mcp_server, "_sleep", lambda seconds: (waits.append(seconds), task_queue.run()))
 
@@ -309,13 +366,13 @@ def test_a_key_may_have_only_so_many_runs_waiting_at_once(live_server, alice_tes
     assert cache.get(slot) == 0  # given back
 
 
-def test_each_second_of_waiting_counts_against_the_keys_rate_limit(live_server, alice_test_key, no_waiting,
-                                                                   settings):
+def test_each_second_of_waiting_counts_against_the_keys_rate_limit(live_server, alice_test_key, no_waiting, settings):
     settings.MONID_RATE_LIMIT_PER_MINUTE = 5
     discover = ("monid_discover", {"query": "company data"})
     # The run's creation and its answer are two requests, its two seconds of waiting two more.
-    results = mcp_calls(live_server, alice_test_key, ("monid_run", {**NEVER_ENDS, "waitSeconds": 2}), discover,
-                        discover)
+    results = mcp_calls(
+        live_server, alice_test_key, ("monid_run", {**NEVER_ENDS, "waitSeconds": 2}), discover, discover
+    )
     assert [result.is_error for result in results] == [False, False, True]
     assert json.loads(results[2].content[0].text)["code"] == 429
 
@@ -328,16 +385,18 @@ def test_a_wait_past_the_bound_is_refused(live_server, alice_test_key):
 
 
 def test_list_runs_filters_and_pages_as_the_api_does(live_server, alice_test_key, task_queue):
-    first, second, tweets = mcp_calls(live_server, alice_test_key, ("monid_run", PDL_MATCH), ("monid_run", PDL_MATCH),
-                                      ("monid_run", TWEETS))
+    first, second, tweets = mcp_calls(
+        live_server, alice_test_key, ("monid_run", PDL_MATCH), ("monid_run", PDL_MATCH), ("monid_run", TWEETS)
+    )
     newest_pdl = json.loads(second.content[0].text)["runId"]
 
     is_error, page = call(live_server, alice_test_key, "monid_list_runs", {"provider": "pdl", "limit": 1})
     assert not is_error
     assert [run["runId"] for run in page["items"]] == [newest_pdl] and page["cursor"]
     assert "output" not in page["items"][0]
-    is_error, page = call(live_server, alice_test_key, "monid_list_runs",
-                          {"provider": "pdl", "limit": 1, "cursor": page["cursor"]})
+    is_error, page = call(
+        live_server, alice_test_key, "monid_list_runs", {"provider": "pdl", "limit": 1, "cursor": page["cursor"]}
+    )
     assert [run["runId"] for run in page["items"]] == [json.loads(first.content[0].text)["runId"]]
     assert page["cursor"] is None
     is_error, page = call(live_server, alice_test_key, "monid_list_runs", {"status": "RUNNING"})
@@ -370,22 +429,32 @@ def test_list_workspaces_answers_the_keys_workspace_alone(live_server, alice_tes
 
     assert not is_error
     assert alices == {"workspaces": [{"workspaceId": "acme", "name": "Acme", "slug": "acme"}]}
-    assert alices == requests.get(f"{live_server.url}/v1/auth/workspaces", timeout=10,
-                                  headers={"Authorization": f"Bearer {alice_test_key}"}).json()
+    assert (
+        alices
+        == requests.get(
+            f"{live_server.url}/v1/auth/workspaces", timeout=10, headers={"Authorization": f"Bearer {alice_test_key}"}
+        ).json()
+    )
     assert bobs == {"workspaces": [{"workspaceId": "globex", "name": "Globex", "slug": "globex"}]}
 
 
 def test_a_tool_may_name_the_keys_own_workspace_and_no_other(live_server, alice_test_key, bob):
-    own, other, unknown = mcp_calls(live_server, alice_test_key, ("monid_run", {**PDL_MATCH, "workspaceId": "acme"}),
-                                    ("monid_run", {**PDL_MATCH, "workspaceId": "globex"}),
-                                    ("monid_balance", {"workspaceId": "nope"}))
+    own, other, unknown = mcp_calls(
+        live_server,
+        alice_test_key,
+        ("monid_run", {**PDL_MATCH, "workspaceId": "acme"}),
+        ("monid_run", {**PDL_MATCH, "workspaceId": "globex"}),
+        ("monid_balance", {"workspaceId": "nope"}),
+    )
 
     assert not own.is_error and json.loads(own.content[0].text)["status"] == "COMPLETED"
     for result, named in ((other, "globex"), (unknown, "nope")):  # another's and none are refused alike
         body = json.loads(result.content[0].text)
         assert result.is_error and body["code"] == 403
-        assert body["message"] == (f"This key acts in its own workspace only, 'acme' (see monid_list_workspaces), "
-                                   f"not in '{named}'. Leave workspaceId out, or use a key of that workspace.")
+        assert body["message"] == (
+            f"This key acts in its own workspace only, 'acme' (see monid_list_workspaces), "
+            f"not in '{named}'. Leave workspaceId out, or use a key of that workspace."
+        )
     assert Run.objects.count() == 1
 
 
@@ -416,16 +485,23 @@ def test_another_workspaces_run_is_not_found(live_server, alice_test_key, bob_ke
     assert Run.objects.get(pk=run["runId"]).status == Run.Status.RUNNING
 
 
-def test_monid_run_runs_every_catalog_endpoint_on_its_example_with_a_test_key(live_server, alice_test_key,
-                                                                              task_queue):
+def test_monid_run_runs_every_catalog_endpoint_on_its_example_with_a_test_key(live_server, alice_test_key, task_queue):
     examples = catalog_examples()
-    started = mcp_calls(live_server, alice_test_key, *(("monid_run", {"provider": provider, "endpoint": path,
-                                                                     "input": example})
-                                                       for provider, path, example in examples))
+    started = mcp_calls(
+        live_server,
+        alice_test_key,
+        *(
+            ("monid_run", {"provider": provider, "endpoint": path, "input": example})
+            for provider, path, example in examples
+        ),
+    )
     task_queue.run()
     runs = [json.loads(result.content[0].text) for result in started]
     ended = mcp_calls(live_server, alice_test_key, *(("monid_get_run", {"runId": run["runId"]}) for run in runs))
     for (provider, path, _), result in zip(examples, ended, strict=True):
         run = json.loads(result.content[0].text)
-        assert (result.is_error, run["status"], run["providerResponse"]) == (False, "COMPLETED", {"httpStatus": 200}), \
-            (provider, path, run)
+        assert (result.is_error, run["status"], run["providerResponse"]) == (False, "COMPLETED", {"httpStatus": 200}), (
+            provider,
+            path,
+            run,
+        )

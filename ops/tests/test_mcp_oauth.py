@@ -64,11 +64,18 @@ def answer_as(url, username, *, decision="approve", mode="live"):
     browser = requests.Session()
     page = browser.get(url, timeout=10)
     assert urlsplit(page.url).path == "/login/", page.url
-    page = browser.post(page.url, timeout=10, data={"username": username, "password": f"{username}-pass-1",
-                                                    "csrfmiddlewaretoken": _csrf(page.text)})
+    page = browser.post(
+        page.url,
+        timeout=10,
+        data={"username": username, "password": f"{username}-pass-1", "csrfmiddlewaretoken": _csrf(page.text)},
+    )
     assert page.status_code == 200 and "Approve" in page.text, page.text
-    return browser.post(page.url, allow_redirects=False, timeout=10,
-                        data={"csrfmiddlewaretoken": _csrf(page.text), "decision": decision, "mode": mode})
+    return browser.post(
+        page.url,
+        allow_redirects=False,
+        timeout=10,
+        data={"csrfmiddlewaretoken": _csrf(page.text), "decision": decision, "mode": mode},
+    )
 
 
 def query_of(response):
@@ -77,8 +84,11 @@ def query_of(response):
 
 
 def register(live_server, **metadata):
-    return requests.post(f"{live_server.url}/oauth/register", timeout=10, json={
-        "client_name": "Test host", "redirect_uris": [REDIRECT], **metadata})
+    return requests.post(
+        f"{live_server.url}/oauth/register",
+        timeout=10,
+        json={"client_name": "Test host", "redirect_uris": [REDIRECT], **metadata},
+    )
 
 
 def pkce():
@@ -88,17 +98,33 @@ def pkce():
 
 def authorize_url(live_server, client, challenge, **params):
     """The authorization request of the client with this id; `params` change or (None) leave out its parameters."""
-    query = {"response_type": "code", "client_id": client, "redirect_uri": REDIRECT, "state": "st-42",
-             "code_challenge": challenge, "code_challenge_method": "S256", **params}
+    query = {
+        "response_type": "code",
+        "client_id": client,
+        "redirect_uri": REDIRECT,
+        "state": "st-42",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        **params,
+    }
     return f"{live_server.url}/oauth/authorize?{urlencode({k: v for k, v in query.items() if v is not None})}"
 
 
 def exchange(live_server, client, code, verifier, **fields):
     """A token request of a public client, or of a confidential one with its secret in the body."""
-    return requests.post(f"{live_server.url}/oauth/token", timeout=10, data={
-        "grant_type": "authorization_code", "code": code, "code_verifier": verifier, "redirect_uri": REDIRECT,
-        "client_id": client["client_id"], **({"client_secret": client["client_secret"]} if "client_secret" in client
-                                              else {}), **fields})
+    return requests.post(
+        f"{live_server.url}/oauth/token",
+        timeout=10,
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": verifier,
+            "redirect_uri": REDIRECT,
+            "client_id": client["client_id"],
+            **({"client_secret": client["client_secret"]} if "client_secret" in client else {}),
+            **fields,
+        },
+    )
 
 
 @pytest.fixture
@@ -128,14 +154,19 @@ def test_an_mcp_client_completes_the_oauth_flow_and_calls_monid_run(live_server,
 
     storage = Memory()
     oauth = OAuthClientProvider(
-        server_url=f"{live_server.url}/mcp", storage=storage, redirect_handler=redirect_handler,
+        server_url=f"{live_server.url}/mcp",
+        storage=storage,
+        redirect_handler=redirect_handler,
         callback_handler=callback_handler,
-        client_metadata=OAuthClientMetadata(client_name="Test host", redirect_uris=[REDIRECT]))
+        client_metadata=OAuthClientMetadata(client_name="Test host", redirect_uris=[REDIRECT]),
+    )
 
     async def session():
-        async with (httpx2.AsyncClient(auth=oauth, timeout=60) as http,
-                    streamable_http_client(f"{live_server.url}/mcp", http_client=http) as (read, write),
-                    ClientSession(read, write) as client):
+        async with (
+            httpx2.AsyncClient(auth=oauth, timeout=60) as http,
+            streamable_http_client(f"{live_server.url}/mcp", http_client=http) as (read, write),
+            ClientSession(read, write) as client,
+        ):
             await client.initialize()
             return await client.call_tool("monid_run", PDL_MATCH)
 
@@ -148,7 +179,12 @@ def test_an_mcp_client_completes_the_oauth_flow_and_calls_monid_run(live_server,
     assert storage.client_info.token_endpoint_auth_method == "client_secret_basic" and len(redirects) == 1
     api_key = ApiKey.objects.get(key_hash=hash_key(storage.tokens.access_token))
     assert (api_key.label, api_key.workspace.slug, api_key.mode, api_key.scopes, api_key.created_by) == (
-        "MCP: Test host", "acme", "live", "runs catalog", alice)
+        "MCP: Test host",
+        "acme",
+        "live",
+        "runs catalog",
+        alice,
+    )
     assert Run.objects.get(pk=run["runId"]).api_key == api_key
     assert runs_settle_all() == 1 and LedgerEntry.objects.filter(run_id=run["runId"], kind="charge").exists()
 
@@ -162,18 +198,33 @@ def test_the_metadata_documents_lead_a_host_from_mcp_to_the_endpoints(live_serve
 
     assert challenge.status_code == 401 and challenge.json()["code"] == 401
     assert challenge.headers["WWW-Authenticate"] == (
-        f'Bearer realm="api", resource_metadata="{base}/.well-known/oauth-protected-resource/mcp"')
-    assert resource == bare == {"resource": f"{base}/mcp", "authorization_servers": [base],
-                                "scopes_supported": ["runs", "catalog"], "bearer_methods_supported": ["header"],
-                                "resource_name": "Monid"}
+        f'Bearer realm="api", resource_metadata="{base}/.well-known/oauth-protected-resource/mcp"'
+    )
+    assert (
+        resource
+        == bare
+        == {
+            "resource": f"{base}/mcp",
+            "authorization_servers": [base],
+            "scopes_supported": ["runs", "catalog"],
+            "bearer_methods_supported": ["header"],
+            "resource_name": "Monid",
+        }
+    )
     assert server == {
-        "issuer": base, "authorization_endpoint": f"{base}/oauth/authorize", "token_endpoint": f"{base}/oauth/token",
-        "registration_endpoint": f"{base}/oauth/register", "revocation_endpoint": f"{base}/oauth/revoke",
-        "scopes_supported": ["runs", "catalog"], "response_types_supported": ["code"],
-        "grant_types_supported": ["authorization_code"], "code_challenge_methods_supported": ["S256"],
+        "issuer": base,
+        "authorization_endpoint": f"{base}/oauth/authorize",
+        "token_endpoint": f"{base}/oauth/token",
+        "registration_endpoint": f"{base}/oauth/register",
+        "revocation_endpoint": f"{base}/oauth/revoke",
+        "scopes_supported": ["runs", "catalog"],
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code"],
+        "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
-        "authorization_response_iss_parameter_supported": True}
+        "authorization_response_iss_parameter_supported": True,
+    }
 
 
 def test_the_v1_api_still_answers_its_own_challenge(live_server):
@@ -193,11 +244,24 @@ def test_a_registration_gets_a_secret_shown_once_and_kept_as_an_hmac(live_server
 
     assert response.status_code == 201 and response.headers["Cache-Control"] == "no-store"
     body = response.json()
-    assert {name: body[name] for name in ("client_name", "redirect_uris", "scope", "token_endpoint_auth_method",
-                                          "grant_types", "client_secret_expires_at")} == {
-        "client_name": "Test host", "redirect_uris": [REDIRECT], "scope": "runs",  # manage is never granted
-        "token_endpoint_auth_method": "client_secret_post", "grant_types": ["authorization_code"],
-        "client_secret_expires_at": 0}
+    assert {
+        name: body[name]
+        for name in (
+            "client_name",
+            "redirect_uris",
+            "scope",
+            "token_endpoint_auth_method",
+            "grant_types",
+            "client_secret_expires_at",
+        )
+    } == {
+        "client_name": "Test host",
+        "redirect_uris": [REDIRECT],
+        "scope": "runs",  # manage is never granted
+        "token_endpoint_auth_method": "client_secret_post",
+        "grant_types": ["authorization_code"],
+        "client_secret_expires_at": 0,
+    }
     client = OAuthClient.objects.get(client_id=body["client_id"])
     assert client.secret_hash == hash_key(body["client_secret"]) and body["client_secret"] not in client.secret_hash
 
@@ -208,19 +272,22 @@ def test_a_public_client_gets_no_secret(live_server):
     assert "client_secret" not in body and OAuthClient.objects.get(client_id=body["client_id"]).secret_hash == ""
 
 
-@pytest.mark.parametrize("metadata, error", [
-    ({"redirect_uris": [f"https://host.example/{n}" for n in range(6)]}, "invalid_redirect_uri"),
-    ({"redirect_uris": ["https://host.example/" + "a" * 500]}, "invalid_redirect_uri"),
-    ({"redirect_uris": ["http://host.example/callback"]}, "invalid_redirect_uri"),  # http off loopback
-    ({"redirect_uris": ["javascript:alert(1)//"]}, "invalid_redirect_uri"),
-    ({"redirect_uris": ["https://host.example/cb#frag"]}, "invalid_redirect_uri"),
-    ({"redirect_uris": ["https://user:pw@host.example/cb"]}, "invalid_redirect_uri"),
-    ({"redirect_uris": []}, "invalid_client_metadata"),
-    ({"client_name": "x" * 101}, "invalid_client_metadata"),
-    ({"client_name": "Claude\n\u202eevil"}, "invalid_client_metadata"),
-    ({"token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata"),
-    ({"grant_types": ["client_credentials"]}, "invalid_client_metadata"),
-])
+@pytest.mark.parametrize(
+    "metadata, error",
+    [
+        ({"redirect_uris": [f"https://host.example/{n}" for n in range(6)]}, "invalid_redirect_uri"),
+        ({"redirect_uris": ["https://host.example/" + "a" * 500]}, "invalid_redirect_uri"),
+        ({"redirect_uris": ["http://host.example/callback"]}, "invalid_redirect_uri"),  # http off loopback
+        ({"redirect_uris": ["javascript:alert(1)//"]}, "invalid_redirect_uri"),
+        ({"redirect_uris": ["https://host.example/cb#frag"]}, "invalid_redirect_uri"),
+        ({"redirect_uris": ["https://user:pw@host.example/cb"]}, "invalid_redirect_uri"),
+        ({"redirect_uris": []}, "invalid_client_metadata"),
+        ({"client_name": "x" * 101}, "invalid_client_metadata"),
+        ({"client_name": "Claude\n\u202eevil"}, "invalid_client_metadata"),
+        ({"token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata"),
+        ({"grant_types": ["client_credentials"]}, "invalid_client_metadata"),
+    ],
+)
 def test_a_registration_out_of_bounds_is_refused(live_server, metadata, error):
     response = register(live_server, **metadata)
 
@@ -262,8 +329,9 @@ def test_the_approval_page_names_the_host_its_redirect_host_and_the_workspace(li
     client = Client()
     client.force_login(alice)
 
-    response = client.get(authorize_url(live_server, public_client["client_id"], challenge).removeprefix(
-        live_server.url))
+    response = client.get(
+        authorize_url(live_server, public_client["client_id"], challenge).removeprefix(live_server.url)
+    )
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -277,8 +345,10 @@ def test_the_approval_form_is_csrf_protected(live_server, alice, public_client):
     client = Client(enforce_csrf_checks=True)
     client.force_login(alice)
 
-    response = client.post(authorize_url(live_server, public_client["client_id"], challenge).removeprefix(
-        live_server.url), {"decision": "approve", "mode": "live"})
+    response = client.post(
+        authorize_url(live_server, public_client["client_id"], challenge).removeprefix(live_server.url),
+        {"decision": "approve", "mode": "live"},
+    )
 
     assert response.status_code == 403 and not OAuthCode.objects.exists()
 
@@ -309,8 +379,9 @@ def test_a_person_without_a_workspace_cannot_approve(live_server, operator, publ
 
 
 def test_a_token_acts_in_the_approvers_workspace_only(live_server, alice_key, bob, public_client):
-    run_id = requests.post(f"{live_server.url}/v1/run", json=PDL_MATCH, timeout=10,
-                           headers={"Authorization": f"Bearer {alice_key}"}).json()["runId"]
+    run_id = requests.post(
+        f"{live_server.url}/v1/run", json=PDL_MATCH, timeout=10, headers={"Authorization": f"Bearer {alice_key}"}
+    ).json()["runId"]
     verifier, challenge = pkce()
     code = query_of(answer_as(authorize_url(live_server, public_client["client_id"], challenge), "bob"))["code"]
     token = exchange(live_server, public_client, code, verifier).json()["access_token"]
@@ -323,8 +394,9 @@ def test_a_token_acts_in_the_approvers_workspace_only(live_server, alice_key, bo
 
 def test_a_test_mode_approval_gives_a_test_key(live_server, alice, catalog, public_client):
     verifier, challenge = pkce()
-    code = query_of(answer_as(authorize_url(live_server, public_client["client_id"], challenge), "alice",
-                              mode="test"))["code"]
+    code = query_of(answer_as(authorize_url(live_server, public_client["client_id"], challenge), "alice", mode="test"))[
+        "code"
+    ]
 
     token = exchange(live_server, public_client, code, verifier).json()
 
@@ -341,28 +413,35 @@ def test_each_approval_gives_a_key_of_its_own(live_server, alice, catalog, publi
 
     assert tokens[0] != tokens[1]
     assert [ApiKey.objects.get(key_hash=hash_key(token)).label for token in tokens] == [
-        "MCP: Test host", "MCP: Test host (2)"]
+        "MCP: Test host",
+        "MCP: Test host (2)",
+    ]
 
 
-@pytest.mark.parametrize("params, error", [
-    ({"client_id": "nobody"}, "No MCP host is registered"),
-    ({"redirect_uri": "http://localhost:6666/evil"}, "invalid_request"),
-    ({"code_challenge_method": None}, "invalid_request"),
-    ({"code_challenge_method": "plain"}, "invalid_request"),
-    ({"code_challenge": "short"}, "invalid_request"),
-    ({"response_type": "token"}, "unsupported_response_type"),
-    ({"scope": "manage"}, "invalid_scope"),
-    ({"resource": "https://elsewhere.example/mcp"}, "invalid_target"),
-])
+@pytest.mark.parametrize(
+    "params, error",
+    [
+        ({"client_id": "nobody"}, "No MCP host is registered"),
+        ({"redirect_uri": "http://localhost:6666/evil"}, "invalid_request"),
+        ({"code_challenge_method": None}, "invalid_request"),
+        ({"code_challenge_method": "plain"}, "invalid_request"),
+        ({"code_challenge": "short"}, "invalid_request"),
+        ({"response_type": "token"}, "unsupported_response_type"),
+        ({"scope": "manage"}, "invalid_scope"),
+        ({"resource": "https://elsewhere.example/mcp"}, "invalid_target"),
+    ],
+)
 def test_a_request_without_s256_pkce_or_otherwise_wrong_is_answered_on_the_page_never_redirected(
-        live_server, alice, public_client, params, error):
+    live_server, alice, public_client, params, error
+):
     """Anyone may register redirect URIs, so a bad request is not sent on to one (Monid is no open redirector)."""
     _, challenge = pkce()
     client = Client()
     client.force_login(alice)
 
-    response = client.get(authorize_url(live_server, public_client["client_id"], challenge, **params).removeprefix(
-        live_server.url))
+    response = client.get(
+        authorize_url(live_server, public_client["client_id"], challenge, **params).removeprefix(live_server.url)
+    )
 
     assert response.status_code == 400 and "Location" not in response
     page = response.content.decode()
@@ -392,8 +471,12 @@ def test_a_code_used_again_is_refused_and_revokes_the_key_it_gave(live_server, a
     again = exchange(live_server, public_client, code, verifier)
 
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
-    assert requests.post(f"{live_server.url}/mcp", json={}, timeout=10,
-                         headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        requests.post(
+            f"{live_server.url}/mcp", json={}, timeout=10, headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 401
+    )
 
 
 def test_a_code_for_another_redirect_uri_is_refused(live_server, alice):
@@ -432,11 +515,13 @@ def test_a_confidential_client_must_send_its_secret(live_server, alice):
     basic = base64.b64encode(f"{client['client_id']}:wrong".encode()).decode()
 
     without = exchange(live_server, {"client_id": client["client_id"]}, code, verifier)
-    wrong = exchange(live_server, {"client_id": client["client_id"]}, code, verifier,
-                     client_secret="not-the-secret")
-    wrong_basic = requests.post(f"{live_server.url}/oauth/token", headers={"Authorization": f"Basic {basic}"},
-                                data={"grant_type": "authorization_code", "code": code, "code_verifier": verifier},
-                                timeout=10)
+    wrong = exchange(live_server, {"client_id": client["client_id"]}, code, verifier, client_secret="not-the-secret")
+    wrong_basic = requests.post(
+        f"{live_server.url}/oauth/token",
+        headers={"Authorization": f"Basic {basic}"},
+        data={"grant_type": "authorization_code", "code": code, "code_verifier": verifier},
+        timeout=10,
+    )
     right = exchange(live_server, client, code, verifier)
 
     assert without.status_code == wrong.status_code == wrong_basic.status_code == 401
@@ -460,8 +545,9 @@ def test_a_key_revoked_on_the_keys_page_disconnects_the_host(live_server, alice,
     client.post("/keys/MCP: Test host/revoke/")
 
     assert "MCP: Test host" in keys.content.decode()
-    response = requests.post(f"{live_server.url}/mcp", json={}, timeout=10,
-                             headers={"Authorization": f"Bearer {token}"})
+    response = requests.post(
+        f"{live_server.url}/mcp", json={}, timeout=10, headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 401 and "resource_metadata=" in response.headers["WWW-Authenticate"]
 
 
@@ -470,14 +556,18 @@ def test_the_host_may_revoke_its_own_token_and_no_other_client_can(live_server, 
     token = exchange(live_server, public_client, code, verifier).json()["access_token"]
     other = register(live_server, token_endpoint_auth_method="none").json()
 
-    by_other = requests.post(f"{live_server.url}/oauth/revoke", timeout=10,
-                             data={"token": token, "client_id": other["client_id"]})
-    still = requests.get(f"{live_server.url}/v1/auth/workspaces", headers={"Authorization": f"Bearer {token}"},
-                         timeout=10)
-    by_owner = requests.post(f"{live_server.url}/oauth/revoke", timeout=10,
-                             data={"token": token, "client_id": public_client["client_id"]})
-    after = requests.get(f"{live_server.url}/v1/auth/workspaces", headers={"Authorization": f"Bearer {token}"},
-                         timeout=10)
+    by_other = requests.post(
+        f"{live_server.url}/oauth/revoke", timeout=10, data={"token": token, "client_id": other["client_id"]}
+    )
+    still = requests.get(
+        f"{live_server.url}/v1/auth/workspaces", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    by_owner = requests.post(
+        f"{live_server.url}/oauth/revoke", timeout=10, data={"token": token, "client_id": public_client["client_id"]}
+    )
+    after = requests.get(
+        f"{live_server.url}/v1/auth/workspaces", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
 
     assert by_other.status_code == by_owner.status_code == 200
     assert still.status_code == 200 and after.status_code == 401

@@ -34,16 +34,20 @@ def metrics_on(settings):
 
 
 def post_run(client, key, body):
-    return client.post("/v1/run", data=json.dumps(body), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client.post(
+        "/v1/run", data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}"
+    )
 
 
 def parse(text: str) -> dict:
     """{(sample name, {label: value} as a frozenset): value} of a scrape, without the creation times that only a
     single process's counters have (in multiprocess mode there are none)."""
-    return {(sample.name, frozenset(sample.labels.items())): sample.value
-            for family in text_string_to_metric_families(text) for sample in family.samples
-            if not sample.name.endswith("_created")}
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if not sample.name.endswith("_created")
+    }
 
 
 def scrape(client) -> dict:
@@ -58,8 +62,11 @@ def value(samples: dict, name: str, **labels) -> float:
 
 def changed(before: dict, after: dict, prefix: str) -> dict:
     """The samples named `prefix`… that moved between two scrapes, and by how much."""
-    return {key: after[key] - before.get(key, 0.0) for key in after
-            if key[0].startswith(prefix) and after[key] != before.get(key, 0.0)}
+    return {
+        key: after[key] - before.get(key, 0.0)
+        for key in after
+        if key[0].startswith(prefix) and after[key] != before.get(key, 0.0)
+    }
 
 
 def labels(**pairs):
@@ -83,8 +90,9 @@ def test_a_scrape_without_the_token_is_refused(client, authorization):
 def test_a_scrape_is_prometheus_text_or_openmetrics_as_asked(client):
     plain = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
     assert plain["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
-    openmetrics = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}",
-                             HTTP_ACCEPT="application/openmetrics-text; version=1.0.0")
+    openmetrics = client.get(
+        "/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}", HTTP_ACCEPT="application/openmetrics-text; version=1.0.0"
+    )
     assert openmetrics["Content-Type"].startswith("application/openmetrics-text; version=1.0.0")
     assert openmetrics.content.decode().endswith("# EOF\n")
 
@@ -100,15 +108,23 @@ def test_a_sync_run_counts_its_request_its_end_its_costs_and_its_provider_call(c
     run_labels = dict(provider="pdl", endpoint="/person/enrich", mode="live")
     provider = dict(provider="pdl", operation="GET /v5/person/enrich", outcome="2xx")
     assert changed(before, after, "monid_runs_ended") == {
-        ("monid_runs_ended_total", labels(**run_labels, status="COMPLETED", http_class="2xx")): 1}
+        ("monid_runs_ended_total", labels(**run_labels, status="COMPLETED", http_class="2xx")): 1
+    }
     assert run.reported_cost_micros == 3000
     for cost in ("calculated", "actual", "reported"):
-        assert value(after, "monid_run_cost_micros_total", **run_labels, cost=cost) - \
-            value(before, "monid_run_cost_micros_total", **run_labels, cost=cost) == getattr(run, f"{cost}_cost_micros")
-    assert value(after, "monid_provider_request_duration_seconds_count", **provider) - \
-        value(before, "monid_provider_request_duration_seconds_count", **provider) == 1
-    assert value(after, "monid_http_requests_total", route="v1/run", method="POST", status="200") - \
-        value(before, "monid_http_requests_total", route="v1/run", method="POST", status="200") == 1
+        assert value(after, "monid_run_cost_micros_total", **run_labels, cost=cost) - value(
+            before, "monid_run_cost_micros_total", **run_labels, cost=cost
+        ) == getattr(run, f"{cost}_cost_micros")
+    assert (
+        value(after, "monid_provider_request_duration_seconds_count", **provider)
+        - value(before, "monid_provider_request_duration_seconds_count", **provider)
+        == 1
+    )
+    assert (
+        value(after, "monid_http_requests_total", route="v1/run", method="POST", status="200")
+        - value(before, "monid_http_requests_total", route="v1/run", method="POST", status="200")
+        == 1
+    )
 
 
 def test_a_providers_5xx_counts_by_its_class_on_the_run_and_on_the_call(client, alice_key):
@@ -119,11 +135,19 @@ def test_a_providers_5xx_counts_by_its_class_on_the_run_and_on_the_call(client, 
 
     assert body["providerResponse"]["httpStatus"] == 500
     assert changed(before, after, "monid_runs_ended") == {
-        ("monid_runs_ended_total", labels(provider="pdl", endpoint="/person/enrich", mode="live", status="COMPLETED",
-                                          http_class="5xx")): 1}
-    assert {key: delta for key, delta in changed(before, after, "monid_provider_request_duration_seconds_count").items()
-            } == {("monid_provider_request_duration_seconds_count",
-                   labels(provider="pdl", operation="GET /v5/person/enrich", outcome="5xx")): 1}
+        (
+            "monid_runs_ended_total",
+            labels(provider="pdl", endpoint="/person/enrich", mode="live", status="COMPLETED", http_class="5xx"),
+        ): 1
+    }
+    assert {
+        key: delta for key, delta in changed(before, after, "monid_provider_request_duration_seconds_count").items()
+    } == {
+        (
+            "monid_provider_request_duration_seconds_count",
+            labels(provider="pdl", operation="GET /v5/person/enrich", outcome="5xx"),
+        ): 1
+    }
 
 
 def test_a_run_a_spend_control_blocked_counts_as_ended_blocked_without_a_provider_status(client, alice_key):
@@ -133,8 +157,11 @@ def test_a_run_a_spend_control_blocked_counts_as_ended_blocked_without_a_provide
     runs_settle_all()
     after = scrape(client)
     assert changed(before, after, "monid_runs_ended") == {
-        ("monid_runs_ended_total", labels(provider="pdl", endpoint="/person/enrich", mode="live", status="BLOCKED",
-                                          http_class="none")): 1}
+        (
+            "monid_runs_ended_total",
+            labels(provider="pdl", endpoint="/person/enrich", mode="live", status="BLOCKED", http_class="none"),
+        ): 1
+    }
     assert not changed(before, after, "monid_provider_request")
 
 
@@ -147,12 +174,19 @@ def test_an_async_run_counts_each_provider_call_by_operation_never_by_id(client,
     run = Run.objects.get(pk=run_id)
     assert (run.status, run.provider_http_status) == ("COMPLETED", 200)
     assert changed(before, after, "monid_runs_ended") == {
-        ("monid_runs_ended_total", labels(provider="apify", endpoint="/apidojo/tweet-scraper", mode="live",
-                                          status="COMPLETED", http_class="2xx")): 1}
+        (
+            "monid_runs_ended_total",
+            labels(
+                provider="apify", endpoint="/apidojo/tweet-scraper", mode="live", status="COMPLETED", http_class="2xx"
+            ),
+        ): 1
+    }
     checks = RunEvent.objects.filter(run_id=run_id, kind="checked").count()
     assert checks >= 1
-    calls = {dict(key[1])["operation"]: delta
-             for key, delta in changed(before, after, "monid_provider_request_duration_seconds_count").items()}
+    calls = {
+        dict(key[1])["operation"]: delta
+        for key, delta in changed(before, after, "monid_provider_request_duration_seconds_count").items()
+    }
     assert calls == {"POST /v2/acts/{id}/runs": 1, "GET /v2/actor-runs/{id}": checks, "GET /v2/datasets/{id}/items": 1}
     assert not [key for key in after if run.provider_run_id in str(key) or run_id in str(key)]
 
@@ -179,8 +213,11 @@ def test_a_made_up_method_is_counted_as_other(client):
     before = scrape(client)
     client.generic("BREW", "/v1/endpoints")
     after = scrape(client)
-    assert value(after, "monid_http_requests_total", route="v1/endpoints", method="other", status="401") - \
-        value(before, "monid_http_requests_total", route="v1/endpoints", method="other", status="401") == 1
+    assert (
+        value(after, "monid_http_requests_total", route="v1/endpoints", method="other", status="401")
+        - value(before, "monid_http_requests_total", route="v1/endpoints", method="other", status="401")
+        == 1
+    )
 
 
 def test_the_reconcilers_task_counts_the_runs_it_resumed(client, alice_key, task_queue):
@@ -191,8 +228,7 @@ def test_the_reconcilers_task_counts_the_runs_it_resumed(client, alice_key, task
     before = scrape(client)
     assert reconcile_runs()["resumed"] == 1
     after = scrape(client)
-    assert changed(before, after, "monid_reconciler") == {
-        ("monid_reconciler_runs_total", labels(action="resumed")): 1}
+    assert changed(before, after, "monid_reconciler") == {("monid_reconciler_runs_total", labels(action="resumed")): 1}
 
 
 def test_the_gauges_are_read_from_the_runs_the_queue_and_the_wallets(client, alice_key, bob_key, task_queue):
@@ -228,28 +264,47 @@ def test_the_gauges_are_read_from_the_runs_the_queue_and_the_wallets(client, ali
 
 @pytest.mark.django_db(transaction=True)
 def test_a_deployments_processes_add_up_their_counts_and_gunicorn_clears_out_those_of_dead_ones(
-        tmp_path, emulators, settings, alice_key):
+    tmp_path, emulators, settings, alice_key
+):
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     left_behind = metrics_dir / f"counter_{int(dead.stdout)}.db"  # a process of the last start, gone since
     left_behind.write_bytes(b"")
-    env = deployment_env(database_url=database_url(connection.settings_dict),
-                         redis_url=isolated_redis(settings.REDIS_URL),
-                         PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), MONID_METRICS_TOKEN=TOKEN)
+    env = deployment_env(
+        database_url=database_url(connection.settings_dict),
+        redis_url=isolated_redis(settings.REDIS_URL),
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+        MONID_METRICS_TOKEN=TOKEN,
+    )
     with Deployment(env, tmp_path) as deployment:
         deployment.use_emulators(emulators.url)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        deployment.start("web", [sys.executable, "-m", "gunicorn", "monid_site.wsgi", "--config",
-                                 "monid_site/gunicorn_conf.py", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                                 "--threads", "4"])
+        deployment.start(
+            "web",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "monid_site.wsgi",
+                "--config",
+                "monid_site/gunicorn_conf.py",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+            ],
+        )
         deployment.manage("worker", "qcluster")  # which dispatches the runs too
         wait_until(lambda: _answers(f"{url}/v1/no-such-route"), what="the web server")
         assert not left_behind.exists()
 
-        response = requests.post(f"{url}/v1/run", json=TWEETS, headers={"Authorization": f"Bearer {alice_key}"},
-                                 timeout=30)
+        response = requests.post(
+            f"{url}/v1/run", json=TWEETS, headers={"Authorization": f"Bearer {alice_key}"}, timeout=30
+        )
         assert response.status_code == 202
         run = Run.objects.filter(pk=response.json()["runId"])
         wait_until(lambda: run.filter(status__in=Run.TERMINAL).exists(), seconds=60, what="the run to end")
@@ -258,10 +313,28 @@ def test_a_deployments_processes_add_up_their_counts_and_gunicorn_clears_out_tho
         samples = parse(requests.get(f"{url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).text)
 
     # The run ended in a qcluster worker, its request was answered by gunicorn: one scrape of one process has both.
-    assert value(samples, "monid_runs_ended_total", provider="apify", endpoint="/apidojo/tweet-scraper", mode="live",
-                 status="COMPLETED", http_class="2xx") == 1
-    assert value(samples, "monid_provider_request_duration_seconds_count", provider="apify",
-                 operation="POST /v2/acts/{id}/runs", outcome="2xx") == 1
+    assert (
+        value(
+            samples,
+            "monid_runs_ended_total",
+            provider="apify",
+            endpoint="/apidojo/tweet-scraper",
+            mode="live",
+            status="COMPLETED",
+            http_class="2xx",
+        )
+        == 1
+    )
+    assert (
+        value(
+            samples,
+            "monid_provider_request_duration_seconds_count",
+            provider="apify",
+            operation="POST /v2/acts/{id}/runs",
+            outcome="2xx",
+        )
+        == 1
+    )
     assert value(samples, "monid_http_requests_total", route="v1/run", method="POST", status="202") == 1
     assert value(samples, "monid_http_requests_total", route="v1/endpoints", method="GET", status="401") == 20
     assert len({path.stem.rpartition("_")[2] for path in metrics_dir.glob("*.db")}) >= 2  # a file per process

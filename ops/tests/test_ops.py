@@ -29,8 +29,9 @@ def operator_client(client, operator):
 
 
 def post_async_run(client, key):
-    response = client.post("/v1/run", data=json.dumps(TWEETS), content_type="application/json",
-                           HTTP_AUTHORIZATION=f"Bearer {key}")
+    response = client.post(
+        "/v1/run", data=json.dumps(TWEETS), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}"
+    )
     assert response.status_code == 202, response.content
 
 
@@ -47,9 +48,17 @@ def figure(page, name):
 
 def failure(*, error, name="run 01JXXXXXXXXXXXXXXXXXXXXXXX", args=(), stopped=None):
     stopped = stopped or timezone.now()
-    return Failure.objects.create(id=uuid.uuid4().hex, name=name,
-                                  func="runs.tasks.advance_runs", args=args, kwargs={}, result=error,
-                                  started=stopped - datetime.timedelta(seconds=1), stopped=stopped, success=False)
+    return Failure.objects.create(
+        id=uuid.uuid4().hex,
+        name=name,
+        func="runs.tasks.advance_runs",
+        args=args,
+        kwargs={},
+        result=error,
+        started=stopped - datetime.timedelta(seconds=1),
+        stopped=stopped,
+        success=False,
+    )
 
 
 def test_a_run_posted_and_dispatched_but_not_executed_shows_as_a_queued_task(client, operator, alice_key, task_queue):
@@ -93,8 +102,11 @@ def test_a_run_not_yet_dispatched_shows_as_due_with_how_long_it_has_waited(clien
 
 
 def test_failed_tasks_are_listed_newest_first_with_function_when_and_the_errors_first_line(operator_client):
-    failure(error="ValueError: first : Traceback (most recent call last):\n  File \"runs/services.py\", line 9",
-            name="run older", stopped=timezone.now() - datetime.timedelta(minutes=5))
+    failure(
+        error='ValueError: first : Traceback (most recent call last):\n  File "runs/services.py", line 9',
+        name="run older",
+        stopped=timezone.now() - datetime.timedelta(minutes=5),
+    )
     failure(error="KeyError: 'status' : Traceback (most recent call last):\n  File \"x.py\"", name="run newer")
 
     page = page_of(operator_client)
@@ -118,8 +130,11 @@ def test_only_the_newest_twenty_failures_are_listed(operator_client):
 
 def test_a_failed_tasks_arguments_and_any_key_or_token_in_its_error_are_never_shown(operator_client, settings):
     settings.APIFY_TOKEN = "apify-secret-token-123"
-    failure(error="HTTPError: 401 for https://api.apify.com/v2/acts?token=hunter2 with apify-secret-token-123 "
-                  "and monid_live_abcdefghijklmnop", args=("monid_test_argument_secret",))
+    failure(
+        error="HTTPError: 401 for https://api.apify.com/v2/acts?token=hunter2 with apify-secret-token-123 "
+        "and monid_live_abcdefghijklmnop",
+        args=("monid_test_argument_secret",),
+    )
 
     page = page_of(operator_client)
 
@@ -161,15 +176,20 @@ def test_the_page_still_answers_when_the_broker_does_not(operator_client, monkey
 
 
 def test_a_reconciler_schedule_no_cluster_has_taken_for_minutes_is_flagged_overdue(operator_client):
-    assert Schedule.objects.filter(func="runs.tasks.reconcile_runs").update(
-        next_run=timezone.now() - datetime.timedelta(minutes=5)) == 1
+    assert (
+        Schedule.objects.filter(func="runs.tasks.reconcile_runs").update(
+            next_run=timezone.now() - datetime.timedelta(minutes=5)
+        )
+        == 1
+    )
 
-    assert "<strong class=\"note\">overdue</strong>" in page_of(operator_client)
+    assert '<strong class="note">overdue</strong>' in page_of(operator_client)
 
 
 def test_a_reconciler_schedule_just_due_is_not_overdue(operator_client):
     Schedule.objects.filter(func="runs.tasks.reconcile_runs").update(
-        next_run=timezone.now() - datetime.timedelta(seconds=20))
+        next_run=timezone.now() - datetime.timedelta(seconds=20)
+    )
 
     page = page_of(operator_client)
 

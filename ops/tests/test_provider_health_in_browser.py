@@ -16,9 +16,15 @@ def test_the_page_with_its_history_fits_a_phone(page, sign_in, operator, catalog
     now = timezone.now()
     for path in ("/person/enrich", "/apidojo/tweet-scraper"):
         for hours in range(24):
-            EndpointHealthSample.objects.create(endpoint=Endpoint.objects.get(path=path), state=STATES[hours % 4],
-                                                at=now - datetime.timedelta(hours=hours), counted=20, successes=19,
-                                                median_ms=1200, p95_ms=4000)
+            EndpointHealthSample.objects.create(
+                endpoint=Endpoint.objects.get(path=path),
+                state=STATES[hours % 4],
+                at=now - datetime.timedelta(hours=hours),
+                counted=20,
+                successes=19,
+                median_ms=1200,
+                p95_ms=4000,
+            )
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in("olivia", "operator-pass-1")
 

@@ -15,9 +15,15 @@ PDL, TWEETS = "/person/enrich", "/apidojo/tweet-scraper"
 
 
 def sample(path, at, state="healthy", *, counted=20, successes=20, median_ms=1200, p95_ms=4000):
-    return EndpointHealthSample.objects.create(endpoint=Endpoint.objects.get(path=path), at=at, state=state,
-                                               counted=counted, successes=successes, median_ms=median_ms,
-                                               p95_ms=p95_ms)
+    return EndpointHealthSample.objects.create(
+        endpoint=Endpoint.objects.get(path=path),
+        at=at,
+        state=state,
+        counted=counted,
+        successes=successes,
+        median_ms=median_ms,
+        p95_ms=p95_ms,
+    )
 
 
 def rows_of(client):
@@ -47,16 +53,29 @@ def test_only_operators_see_the_page(client, alice, catalog):
 @time_machine.travel(NOW, tick=False)
 def test_each_endpoint_shows_its_newest_state_and_figures_worst_first(operator_client):
     sample(PDL, NOW - datetime.timedelta(minutes=1), successes=19)
-    sample(TWEETS, NOW - datetime.timedelta(minutes=1), "outage", counted=10, successes=2, median_ms=61_000,
-           p95_ms=900_000)
+    sample(
+        TWEETS, NOW - datetime.timedelta(minutes=1), "outage", counted=10, successes=2, median_ms=61_000, p95_ms=900_000
+    )
 
     rows = rows_of(operator_client)
 
     assert list(rows) == ["apify /apidojo/tweet-scraper", "pdl /person/enrich"]
-    assert cells(rows["pdl /person/enrich"])[:6] == ["pdl /person/enrich", "healthy", "20", "95.0 %", "1.20 s",
-                                                    "4.00 s"]
-    assert cells(rows["apify /apidojo/tweet-scraper"])[:6] == ["apify /apidojo/tweet-scraper", "outage", "10",
-                                                              "20.0 %", "1 min 01 s", "15 min 00 s"]
+    assert cells(rows["pdl /person/enrich"])[:6] == [
+        "pdl /person/enrich",
+        "healthy",
+        "20",
+        "95.0 %",
+        "1.20 s",
+        "4.00 s",
+    ]
+    assert cells(rows["apify /apidojo/tweet-scraper"])[:6] == [
+        "apify /apidojo/tweet-scraper",
+        "outage",
+        "10",
+        "20.0 %",
+        "1 min 01 s",
+        "15 min 00 s",
+    ]
 
 
 @time_machine.travel(NOW, tick=False)
@@ -78,7 +97,13 @@ def test_an_endpoint_sampled_earlier_but_not_now_is_unknown(operator_client):
     sample(PDL, NOW - datetime.timedelta(hours=2), "outage")
 
     assert cells(rows_of(operator_client)["pdl /person/enrich"])[:6] == [
-        "pdl /person/enrich", "unknown", "0", "—", "—", "—"]
+        "pdl /person/enrich",
+        "unknown",
+        "0",
+        "—",
+        "—",
+        "—",
+    ]
 
 
 @time_machine.travel(NOW, tick=False)
@@ -87,7 +112,13 @@ def test_an_endpoint_whose_runs_have_left_the_window_is_unknown_with_no_figures(
     sample(PDL, NOW - datetime.timedelta(minutes=1), "unknown", counted=0, successes=0, median_ms=None, p95_ms=None)
 
     assert cells(rows_of(operator_client)["pdl /person/enrich"])[:6] == [
-        "pdl /person/enrich", "unknown", "0", "—", "—", "—"]
+        "pdl /person/enrich",
+        "unknown",
+        "0",
+        "—",
+        "—",
+        "—",
+    ]
 
 
 def test_the_page_says_so_when_no_endpoint_was_sampled_in_the_last_day(operator_client):

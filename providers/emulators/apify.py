@@ -60,13 +60,19 @@ import secrets
 import string
 import threading
 import time
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from http import HTTPStatus
 from urllib.parse import parse_qs, quote
 
 DEFAULT_TOKEN = "sandbox-apify-token"
-MAGIC = ("emulator:fail", "emulator:timeout", "emulator:bad-input", "emulator:rate-limit", "emulator:slow",
-         "emulator:empty")
+MAGIC = (
+    "emulator:fail",
+    "emulator:timeout",
+    "emulator:bad-input",
+    "emulator:rate-limit",
+    "emulator:slow",
+    "emulator:empty",
+)
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED")
 FAULT = re.compile(r"emulator:(status|dataset)-(503|429bare|429|garbage)x(\d+)")
 DURATION = re.compile(r"emulator:duration-(\d+)")
@@ -75,12 +81,43 @@ COMPACT = (",", ":")
 # Deterministic stand-in for the platform's bill: a start fee plus a price per dataset item.
 USD_PER_RUN, USD_PER_ITEM = 0.0004, 0.00025
 EPOCH = 1704067200  # 2024-01-01T00:00:00Z; the items' dates are offsets from it, never from the clock
-WORDS = ("coffee", "garden", "harbor", "pixel", "maple", "river", "summit", "lantern", "atlas", "orbit", "meadow",
-         "copper", "studio", "cedar", "falcon", "willow")
-CITIES = (("Austin", "Texas", "United States"), ("Prague", "Czechia"), ("London", "United Kingdom"),
-          ("Toronto", "Ontario", "Canada"))
-COUNTRY_CODES = {"united states": "US", "usa": "US", "czechia": "CZ", "czech republic": "CZ", "united kingdom": "GB",
-                 "uk": "GB", "canada": "CA", "germany": "DE", "france": "FR", "spain": "ES", "italy": "IT"}
+WORDS = (
+    "coffee",
+    "garden",
+    "harbor",
+    "pixel",
+    "maple",
+    "river",
+    "summit",
+    "lantern",
+    "atlas",
+    "orbit",
+    "meadow",
+    "copper",
+    "studio",
+    "cedar",
+    "falcon",
+    "willow",
+)
+CITIES = (
+    ("Austin", "Texas", "United States"),
+    ("Prague", "Czechia"),
+    ("London", "United Kingdom"),
+    ("Toronto", "Ontario", "Canada"),
+)
+COUNTRY_CODES = {
+    "united states": "US",
+    "usa": "US",
+    "czechia": "CZ",
+    "czech republic": "CZ",
+    "united kingdom": "GB",
+    "uk": "GB",
+    "canada": "CA",
+    "germany": "DE",
+    "france": "FR",
+    "spain": "ES",
+    "italy": "IT",
+}
 
 
 class RawAnswer(Exception):
@@ -112,7 +149,7 @@ def tweet_scraper(run_input):
 def _tweet(term, index):
     digest = hashlib.sha256(f"{term}\n{index}".encode()).digest()
     tweet_id = str(10**18 + int.from_bytes(digest[:8]) % (9 * 10**18))
-    user = term[len("from:"):] if term.startswith("from:") else f"user_{digest[8:11].hex()}"
+    user = term[len("from:") :] if term.startswith("from:") else f"user_{digest[8:11].hex()}"
     created = time.gmtime(EPOCH + int.from_bytes(digest[11:14]) % (365 * 86400))
     return {
         "type": "tweet",
@@ -136,8 +173,11 @@ def website_content_crawler(run_input):
         raise ApiError(400, "invalid-input", "Input is not valid: startUrls must be a non-empty array of URLs")
     limit = min(_count(run_input, "maxCrawlPages", 1000), _count(run_input, "maxResults", 1000), 1000)
     depth = _count(run_input, "maxCrawlDepth", 20)
-    pages = [_page(run_input, url, i) for url in urls
-             for i in range(1 if depth == 0 else 3 + hashlib.sha256(url.encode()).digest()[0] % 8)]
+    pages = [
+        _page(run_input, url, i)
+        for url in urls
+        for i in range(1 if depth == 0 else 3 + hashlib.sha256(url.encode()).digest()[0] % 8)
+    ]
     return pages[:limit]
 
 
@@ -146,14 +186,27 @@ def _page(run_input, start_url, index):
     digest = hashlib.sha256(url.encode()).digest()
     host = url.split("/")[2]
     title = f"{WORDS[digest[0] % len(WORDS)].title()} {WORDS[digest[1] % len(WORDS)]} | {host}"
-    body = (f"{WORDS[digest[2] % len(WORDS)].title()} is explained here step by step, with examples of "
-            f"{WORDS[digest[3] % len(WORDS)]} and {WORDS[digest[4] % len(WORDS)]}. (Emulated page {index + 1}.)")
+    body = (
+        f"{WORDS[digest[2] % len(WORDS)].title()} is explained here step by step, with examples of "
+        f"{WORDS[digest[3] % len(WORDS)]} and {WORDS[digest[4] % len(WORDS)]}. (Emulated page {index + 1}.)"
+    )
     page = {
         "url": url,
-        "crawl": {"loadedUrl": url, "loadedTime": _iso(EPOCH + int.from_bytes(digest[5:8]) % (365 * 86400)),
-                  "referrerUrl": start_url, "depth": 0 if index == 0 else 1, "httpStatusCode": 200},
-        "metadata": {"canonicalUrl": url, "title": title, "description": body[:120], "author": None,
-                     "keywords": None, "languageCode": "en"},
+        "crawl": {
+            "loadedUrl": url,
+            "loadedTime": _iso(EPOCH + int.from_bytes(digest[5:8]) % (365 * 86400)),
+            "referrerUrl": start_url,
+            "depth": 0 if index == 0 else 1,
+            "httpStatusCode": 200,
+        },
+        "metadata": {
+            "canonicalUrl": url,
+            "title": title,
+            "description": body[:120],
+            "author": None,
+            "keywords": None,
+            "languageCode": "en",
+        },
         "text": f"{title}\n{body}",
     }
     if run_input.get("saveMarkdown", True):
@@ -215,13 +268,15 @@ def instagram_scraper(run_input):
     (default 20) posts, reels, mentions or comments, or its details, by `resultsType`; at most 1000 items."""
     kind = run_input.get("resultsType", "posts")
     if kind not in ("posts", "comments", "details", "mentions", "reels"):
-        raise ApiError(400, "invalid-input", "Input is not valid: resultsType must be posts, comments, details, "
-                                             "mentions or reels")
+        raise ApiError(
+            400, "invalid-input", "Input is not valid: resultsType must be posts, comments, details, mentions or reels"
+        )
     urls = _strings(run_input, "directUrls")
     if not urls and isinstance(run_input.get("search"), str) and run_input["search"]:
         prefix = {"hashtag": "explore/tags/", "place": "explore/locations/"}.get(run_input.get("searchType"), "")
-        found = [quote(run_input["search"]) + (f"_{i + 1}" if i else "")
-                 for i in range(_count(run_input, "searchLimit", 1))]
+        found = [
+            quote(run_input["search"]) + (f"_{i + 1}" if i else "") for i in range(_count(run_input, "searchLimit", 1))
+        ]
         urls = [f"https://www.instagram.com/{prefix}{name}/" for name in found]
     if not urls:
         raise ApiError(400, "invalid-input", "Input is not valid: give directUrls or search")
@@ -261,8 +316,10 @@ def _post(url, index, kind):
         "productType": "clips" if kind == "reels" else "feed",
     }
     if video:
-        post.update(videoUrl=f"https://scontent.cdninstagram.com/v/{short_code}.mp4",
-                    videoViewCount=int.from_bytes(digest[5:8]) % 500000)
+        post.update(
+            videoUrl=f"https://scontent.cdninstagram.com/v/{short_code}.mp4",
+            videoViewCount=int.from_bytes(digest[5:8]) % 500000,
+        )
     return post
 
 
@@ -357,7 +414,7 @@ class GeneratedItems:
         step = max(1, 65536 // max(self.size, 1))
         yield b"["
         for start in range(0, len(self.indices), step):
-            items = (json.dumps(self.item(i), separators=COMPACT) for i in self.indices[start:start + step])
+            items = (json.dumps(self.item(i), separators=COMPACT) for i in self.indices[start : start + step])
             yield (b"," if start else b"") + ",".join(items).encode()
         yield b"]"
 
@@ -396,8 +453,7 @@ class ApifyEmulator:
     ROUTES = (
         ("POST", re.compile(r"/v2/acts/(?P<actor_id>[^/]+(?:/[^/]+)?)/runs"), "start_run"),
         ("GET", re.compile(r"/v2/acts/(?P<actor_id>[^/]+(?:/[^/]+)?)/runs"), "actor_runs"),
-        ("GET", re.compile(r"/v2/actor-runs/(?P<run_id>[^/]+)/key-value-store/records/(?P<key>[^/]+)"),
-         "run_record"),
+        ("GET", re.compile(r"/v2/actor-runs/(?P<run_id>[^/]+)/key-value-store/records/(?P<key>[^/]+)"), "run_record"),
         ("GET", re.compile(r"/v2/actor-runs/(?P<run_id>[^/]+)"), "get_run"),
         ("POST", re.compile(r"/v2/actor-runs/(?P<run_id>[^/]+)/abort"), "abort_run"),
         ("GET", re.compile(r"/v2/datasets/(?P<dataset_id>[^/]+)/items"), "dataset_items"),
@@ -485,17 +541,28 @@ class ApifyEmulator:
             "defaultDatasetId": dataset_id,
             "defaultKeyValueStoreId": _apify_id(),
             "stats": {"inputBodyLen": len(body), "restartCount": 0},
-            "options": {"build": "latest", "timeoutSecs": _number(query, "timeout", 3600),
-                        "memoryMbytes": _number(query, "memory", 1024), "maxItems": max_items,
-                        "maxTotalChargeUsd": float(max_charge) if max_charge else None},
+            "options": {
+                "build": "latest",
+                "timeoutSecs": _number(query, "timeout", 3600),
+                "memoryMbytes": _number(query, "memory", 1024),
+                "maxItems": max_items,
+                "maxTotalChargeUsd": float(max_charge) if max_charge else None,
+            },
             "usage": {},
             "usageTotalUsd": 0,
         }
         faults = {call: [kind, int(count)] for call, kind, count in FAULT.findall(text)}
         duration = DURATION.search(text)
         ends_at = time.monotonic() + int(duration.group(1)) / 1000 if duration else None
-        state = {"run": run, "input": run_input, "items": items, "magic": magic, "checks": 0, "faults": faults,
-                 "ends_at": ends_at}
+        state = {
+            "run": run,
+            "input": run_input,
+            "items": items,
+            "magic": magic,
+            "checks": 0,
+            "faults": faults,
+            "ends_at": ends_at,
+        }
         self.runs[run_id] = self.dataset_runs[dataset_id] = state
         wait = _number(query, "waitForFinish", 0)
         if ends_at is not None:
@@ -529,9 +596,15 @@ class ApifyEmulator:
         items = self.datasets[dataset_id]
         offset = max(_number(query, "offset", 0), 0)
         limit = _number(query, "limit", len(items))
-        page = items[offset:offset + max(limit, 0)]
-        headers.update({"X-Apify-Pagination-Offset": str(offset), "X-Apify-Pagination-Limit": str(limit),
-                        "X-Apify-Pagination-Count": str(len(page)), "X-Apify-Pagination-Total": str(len(items))})
+        page = items[offset : offset + max(limit, 0)]
+        headers.update(
+            {
+                "X-Apify-Pagination-Offset": str(offset),
+                "X-Apify-Pagination-Limit": str(limit),
+                "X-Apify-Pagination-Count": str(len(page)),
+                "X-Apify-Pagination-Total": str(len(items)),
+            }
+        )
         return 200, page
 
     def actor_runs(self, actor_id, query, **_):
@@ -542,16 +615,36 @@ class ApifyEmulator:
             after = datetime.fromisoformat(after) if after else None
         except ValueError:
             raise ApiError(400, "invalid-input", "Query parameter startedAfter must be an ISO 8601 date") from None
-        runs = [state["run"] for state in self.runs.values() if state["run"]["actId"] == actor_id
-                and (after is None or datetime.fromisoformat(state["run"]["startedAt"]) >= after)]
+        runs = [
+            state["run"]
+            for state in self.runs.values()
+            if state["run"]["actId"] == actor_id
+            and (after is None or datetime.fromisoformat(state["run"]["startedAt"]) >= after)
+        ]
         if query.get("desc", ["0"])[0] in ("1", "true"):
             runs.reverse()
         offset, limit = max(_number(query, "offset", 0), 0), min(max(_number(query, "limit", 1000), 0), 1000)
-        fields = ("id", "actId", "status", "startedAt", "finishedAt", "defaultDatasetId", "defaultKeyValueStoreId",
-                  "usageTotalUsd")
-        items = [{field: run[field] for field in fields} for run in runs[offset:offset + limit]]
-        return 200, {"data": {"total": len(runs), "offset": offset, "limit": limit, "count": len(items),
-                              "desc": query.get("desc", ["0"])[0] in ("1", "true"), "items": items}}
+        fields = (
+            "id",
+            "actId",
+            "status",
+            "startedAt",
+            "finishedAt",
+            "defaultDatasetId",
+            "defaultKeyValueStoreId",
+            "usageTotalUsd",
+        )
+        items = [{field: run[field] for field in fields} for run in runs[offset : offset + limit]]
+        return 200, {
+            "data": {
+                "total": len(runs),
+                "offset": offset,
+                "limit": limit,
+                "count": len(items),
+                "desc": query.get("desc", ["0"])[0] in ("1", "true"),
+                "items": items,
+            }
+        }
 
     def run_record(self, run_id, key, **_):
         """A record of the run's default key-value store; the emulator keeps only INPUT, as the platform does."""
@@ -565,8 +658,15 @@ class ApifyEmulator:
         for state in self.runs.values():
             self._end_if_due(state)
             run = state["run"]
-            listed.append({"id": run["id"], "actId": run["actId"], "status": run["status"],
-                           "startedAt": run["startedAt"], "input": state["input"]})
+            listed.append(
+                {
+                    "id": run["id"],
+                    "actId": run["actId"],
+                    "status": run["status"],
+                    "startedAt": run["startedAt"],
+                    "input": state["input"],
+                }
+            )
         return 200, {"data": listed}
 
     @staticmethod
@@ -616,10 +716,15 @@ class ApifyEmulator:
 
     def _end(self, run, status, message, items):
         self.datasets[run["defaultDatasetId"]] = items
-        run.update(status=status, statusMessage=message, finishedAt=_now(),
-                   usage={"DATASET_WRITES": len(items)},
-                   usageTotalUsd=min(round(USD_PER_RUN + USD_PER_ITEM * len(items), 8),
-                                     run["options"]["maxTotalChargeUsd"] or float("inf")))
+        run.update(
+            status=status,
+            statusMessage=message,
+            finishedAt=_now(),
+            usage={"DATASET_WRITES": len(items)},
+            usageTotalUsd=min(
+                round(USD_PER_RUN + USD_PER_ITEM * len(items), 8), run["options"]["maxTotalChargeUsd"] or float("inf")
+            ),
+        )
         self.lock.notify_all()  # wakes requests waiting for a timed run, which may be this one
 
 

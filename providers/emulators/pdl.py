@@ -37,12 +37,36 @@ RATE_LIMIT_PER_MINUTE = 100
 
 # Either one of these alone, or a name plus one of PERSON_CONTEXT (PDL's minimum match criteria).
 PERSON_IDS = ("profile", "email", "phone", "email_hash", "lid", "pdl_id")
-PERSON_CONTEXT = ("company", "school", "location", "street_address", "locality", "region", "country",
-                  "postal_code", "birth_date")
+PERSON_CONTEXT = (
+    "company",
+    "school",
+    "location",
+    "street_address",
+    "locality",
+    "region",
+    "country",
+    "postal_code",
+    "birth_date",
+)
 PERSON_NAMES = ("name", "first_name", "last_name")
 # Any one of these is enough for Person Identify.
-IDENTIFY_INPUTS = ("profile", "email", "phone", "email_hash", "lid", "name", "first_name", "last_name", "company",
-                   "school", "location", "locality", "region", "street_address", "postal_code")
+IDENTIFY_INPUTS = (
+    "profile",
+    "email",
+    "phone",
+    "email_hash",
+    "lid",
+    "name",
+    "first_name",
+    "last_name",
+    "company",
+    "school",
+    "location",
+    "locality",
+    "region",
+    "street_address",
+    "postal_code",
+)
 COMPANY_IDS = ("website", "name", "profile", "ticker", "pdl_id")
 MAX_IDENTIFY_MATCHES = 20
 MAX_SEARCH_SIZE = 100
@@ -58,13 +82,31 @@ FIRST_NAMES = ("ada", "grace", "alan", "linus", "margaret", "dennis", "barbara",
 LAST_NAMES = ("lovelace", "hopper", "turing", "torvalds", "hamilton", "ritchie", "liskov", "thompson")
 TITLES = ("software engineer", "product manager", "data scientist", "head of sales", "founder")
 COMPANIES = ("acme", "globex", "initech", "umbrella", "hooli", "stark industries")
-LOCATIONS = ("san francisco, california, united states", "london, england, united kingdom",
-             "berlin, berlin, germany", "toronto, ontario, canada")
-INDUSTRIES = ("computer software", "information technology and services", "financial services",
-              "marketing and advertising", "hospital & health care", "retail")
+LOCATIONS = (
+    "san francisco, california, united states",
+    "london, england, united kingdom",
+    "berlin, berlin, germany",
+    "toronto, ontario, canada",
+)
+INDUSTRIES = (
+    "computer software",
+    "information technology and services",
+    "financial services",
+    "marketing and advertising",
+    "hospital & health care",
+    "retail",
+)
 # PDL's size ranges, each with the smallest and largest employee count it stands for.
-SIZES = (("1-10", 1, 10), ("11-50", 11, 50), ("51-200", 51, 200), ("201-500", 201, 500), ("501-1000", 501, 1000),
-         ("1001-5000", 1001, 5000), ("5001-10000", 5001, 10000), ("10001+", 10001, 250000))
+SIZES = (
+    ("1-10", 1, 10),
+    ("11-50", 11, 50),
+    ("51-200", 51, 200),
+    ("201-500", 201, 500),
+    ("501-1000", 501, 1000),
+    ("1001-5000", 1001, 5000),
+    ("5001-10000", 5001, 10000),
+    ("10001+", 10001, 250000),
+)
 CONDITION = re.compile(r"\b([a-z_]+)\s*=\s*'([^']*)'", re.IGNORECASE)
 
 
@@ -126,9 +168,12 @@ def person_enrich(params):
     """Match one person; the record is a pure function of the identifying parameters."""
     has_name = "name" in params or ("first_name" in params and "last_name" in params)
     if not any(k in params for k in PERSON_IDS) and not (has_name and any(k in params for k in PERSON_CONTEXT)):
-        return error(400, "invalid_request_error",
-                     "Request needs one of profile, email, phone, email_hash, lid, pdl_id, or a name "
-                     "(name, or first_name and last_name) with one of " + ", ".join(PERSON_CONTEXT))
+        return error(
+            400,
+            "invalid_request_error",
+            "Request needs one of profile, email, phone, email_hash, lid, pdl_id, or a name "
+            "(name, or first_name and last_name) with one of " + ", ".join(PERSON_CONTEXT),
+        )
     if magic := _magic(params):
         return magic
     digest = _digest({k: v for k, v in params.items() if k in PERSON_IDS + PERSON_CONTEXT + PERSON_NAMES})
@@ -146,8 +191,13 @@ def person_identify(params):
     names = {k: v for k, v in given.items() if k in PERSON_NAMES}
     matches, score = [], 70 + digest[0] % 30
     for index in range(min(1 + digest[1] % 5, MAX_IDENTIFY_MATCHES)):
-        matches.append({"data": _person(_digest([given, index]), given if index == 0 else names),
-                        "match_score": score, "matched_on": sorted(given if index == 0 else names or given)})
+        matches.append(
+            {
+                "data": _person(_digest([given, index]), given if index == 0 else names),
+                "match_score": score,
+                "matched_on": sorted(given if index == 0 else names or given),
+            }
+        )
         score = max(6, score - 8 - digest[2 + index] % 10)  # PDL leaves out matches scoring 5 or less
     return 200, {"status": 200, "matches": matches}
 
@@ -211,13 +261,18 @@ def company_enrich(params):
     digest = _digest({k: v for k, v in params.items() if k in COMPANY_IDS + PERSON_CONTEXT})
     domain = re.sub(r"^(https?://)?(www\.)?", "", str(params.get("website", "")).lower()).split("/")[0]
     profile = str(params.get("profile", "")).lower().rstrip("/").split("/")[-1]
-    name = (str(params.get("name", "")).lower() or domain.split(".")[0].replace("-", " ") or profile.replace("-", " ")
-            or _pick(COMPANIES, digest, 0))
+    name = (
+        str(params.get("name", "")).lower()
+        or domain.split(".")[0].replace("-", " ")
+        or profile.replace("-", " ")
+        or _pick(COMPANIES, digest, 0)
+    )
     domain = domain or f"{_slug(name)}.com"
     size, smallest, largest = _pick(SIZES, digest, 1)
     industry = _pick(INDUSTRIES, digest, 8)
-    place = ({k: str(params[k]).lower() for k in ("locality", "region", "country") if k in params}
-             or dict(zip(("locality", "region", "country"), _pick(LOCATIONS, digest, 2).split(", "))))
+    place = {k: str(params[k]).lower() for k in ("locality", "region", "country") if k in params} or dict(
+        zip(("locality", "region", "country"), _pick(LOCATIONS, digest, 2).split(", "))
+    )
     handle = _slug(name)
     ticker = str(params.get("ticker", "")).upper() or None
     return 200, {
@@ -233,10 +288,14 @@ def company_enrich(params):
         "industry": industry,
         "type": "public" if ticker else "private",
         "ticker": ticker,
-        "location": {"name": ", ".join(place.values()), "locality": place.get("locality"),
-                     "region": place.get("region"), "country": place.get("country"),
-                     "postal_code": f"{10000 + int.from_bytes(digest[9:11]) % 89999}",
-                     "street_address": f"{1 + digest[11] % 999} market street"},
+        "location": {
+            "name": ", ".join(place.values()),
+            "locality": place.get("locality"),
+            "region": place.get("region"),
+            "country": place.get("country"),
+            "postal_code": f"{10000 + int.from_bytes(digest[9:11]) % 89999}",
+            "street_address": f"{1 + digest[11] % 999} market street",
+        },
         "linkedin_url": f"linkedin.com/company/{handle}",
         "linkedin_id": str(1000 + int.from_bytes(digest[12:15])),
         "facebook_url": f"facebook.com/{handle}",

@@ -13,8 +13,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from . import apify, pdl
 
 
-def make_app(pdl_key: str = pdl.DEFAULT_API_KEY, apify_token: str = apify.DEFAULT_TOKEN,
-             pdl_delay_seconds: float = 0.0):
+def make_app(
+    pdl_key: str = pdl.DEFAULT_API_KEY, apify_token: str = apify.DEFAULT_TOKEN, pdl_delay_seconds: float = 0.0
+):
     """One WSGI app mounting each emulator under its prefix, which it strips from PATH_INFO."""
     mounts = {"/pdl": pdl.make_app(pdl_key, pdl_delay_seconds), "/apify": apify.make_app(apify_token)}
 
@@ -23,7 +24,7 @@ def make_app(pdl_key: str = pdl.DEFAULT_API_KEY, apify_token: str = apify.DEFAUL
         for prefix, mounted in mounts.items():
             if path.startswith(prefix + "/"):
                 script_name = environ.get("SCRIPT_NAME", "") + prefix
-                return mounted(dict(environ, SCRIPT_NAME=script_name, PATH_INFO=path[len(prefix):]), start_response)
+                return mounted(dict(environ, SCRIPT_NAME=script_name, PATH_INFO=path[len(prefix) :]), start_response)
         payload = json.dumps({"error": {"type": "not_found", "message": "Use /pdl/... or /apify/..."}}).encode()
         start_response("404 Not Found", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
         return [payload]
@@ -72,8 +73,10 @@ def start(host: str = "127.0.0.1", port: int = 0, **app_kwargs) -> EmulatorServe
 def serve_forever(host: str = "127.0.0.1", port: int = 8900, **app_kwargs) -> None:
     """Serve the emulators in the foreground, logging each request, until interrupted."""
     with make_server(host, port, make_app(**app_kwargs), _ThreadingWSGIServer) as httpd:
-        print(f"Provider emulators listening on http://{host}:{httpd.server_port} "
-              f"(PDL at /pdl, Apify at /apify)", flush=True)
+        print(
+            f"Provider emulators listening on http://{host}:{httpd.server_port} (PDL at /pdl, Apify at /apify)",
+            flush=True,
+        )
         try:
             httpd.serve_forever()
         except KeyboardInterrupt:

@@ -12,8 +12,15 @@ from .apify import ApifyActorProtocol
 from .http import HttpProtocol
 from .transport import FixtureTransport, HttpTransport, ProviderTimeout, ProviderUnavailable
 
-__all__ = ["ProviderAnswer", "ProviderProgress", "ProviderTimeout", "ProviderUnavailable", "fixture_case",
-           "protocol_for", "unavailable_reason"]
+__all__ = [
+    "ProviderAnswer",
+    "ProviderProgress",
+    "ProviderTimeout",
+    "ProviderUnavailable",
+    "fixture_case",
+    "protocol_for",
+    "unavailable_reason",
+]
 
 PROTOCOLS = {"http": HttpProtocol, "apify-actor": ApifyActorProtocol}
 
@@ -28,25 +35,40 @@ def unavailable_reason(endpoint, *, sandbox: bool) -> str | None:
     recorded happy case, a live one its provider's credential."""
     provider = endpoint.provider
     if sandbox:
-        return None if "happy" in endpoint.fixtures else (
-            f"{provider.slug} {endpoint.path} has no recorded answers, so test mode cannot run it; use a live key.")
+        return (
+            None
+            if "happy" in endpoint.fixtures
+            else (
+                f"{provider.slug} {endpoint.path} has no recorded answers, so test mode cannot run it; use a live key."
+            )
+        )
     try:
         if credential_of(provider):
             return None
     except CredentialUnreadable as exc:
         return str(exc)
     setting = provider.credential_name or "its credential"
-    return (f"Provider {provider.slug!r} is not configured on this server ({setting} is unset). Use a "
-            "monid_test_ key, or ask the operator to configure it.")
+    return (
+        f"Provider {provider.slug!r} is not configured on this server ({setting} is unset). Use a "
+        "monid_test_ key, or ask the operator to configure it."
+    )
 
 
 def fixture_case(endpoint, params: dict) -> str:
     """The fixture case a test-mode run replays: the most specific case whose recorded input the run's input
     contains, else `happy`."""
-    cases = sorted(((name, case["input"]) for name, case in endpoint.fixtures.items() if name != "happy"),
-                   key=lambda named: -len(named[1]))
-    return next((name for name, recorded in cases
-                 if recorded and all(params.get(key) == value for key, value in recorded.items())), "happy")
+    cases = sorted(
+        ((name, case["input"]) for name, case in endpoint.fixtures.items() if name != "happy"),
+        key=lambda named: -len(named[1]),
+    )
+    return next(
+        (
+            name
+            for name, recorded in cases
+            if recorded and all(params.get(key) == value for key, value in recorded.items())
+        ),
+        "happy",
+    )
 
 
 def protocol_for(endpoint, *, sandbox: bool, params: dict | None = None):
@@ -62,8 +84,13 @@ def protocol_for(endpoint, *, sandbox: bool, params: dict | None = None):
         except CredentialUnreadable as exc:
             raise ProviderUnavailable(str(exc), retryable=False) from None
         timeouts = provider.timeouts or {}
-        transport = HttpTransport(slug=provider.slug, name=provider.name, base_url=base_url_of(provider),
-                                  auth=provider.auth, credential=credential,
-                                  connect_timeout=timeouts.get("connect_seconds", 5),
-                                  read_timeout=timeouts.get("read_seconds"))
+        transport = HttpTransport(
+            slug=provider.slug,
+            name=provider.name,
+            base_url=base_url_of(provider),
+            auth=provider.auth,
+            credential=credential,
+            connect_timeout=timeouts.get("connect_seconds", 5),
+            read_timeout=timeouts.get("read_seconds"),
+        )
     return PROTOCOLS[provider.protocol](endpoint=endpoint, transport=transport)

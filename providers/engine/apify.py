@@ -49,9 +49,17 @@ class ApifyActorProtocol:
 
     def check(self, *, run_id: str, wait_seconds: int = 0) -> ProviderProgress:
         """The run's state, held by Apify until it ends or `wait_seconds` (at most MAX_WAIT_SECONDS) pass."""
-        return self._progress(self._ok(self.transport.request(
-            "GET", f"/v2/actor-runs/{run_id}", params={"waitForFinish": wait_seconds}, retry=True,
-            read_timeout=wait_seconds + STATUS_READ_MARGIN_SECONDS)))
+        return self._progress(
+            self._ok(
+                self.transport.request(
+                    "GET",
+                    f"/v2/actor-runs/{run_id}",
+                    params={"waitForFinish": wait_seconds},
+                    retry=True,
+                    read_timeout=wait_seconds + STATUS_READ_MARGIN_SECONDS,
+                )
+            )
+        )
 
     def stop(self, *, run_id: str) -> ProviderProgress:
         return self._progress(self._ok(self.transport.request("POST", f"/v2/actor-runs/{run_id}/abort", retry=True)))
@@ -61,32 +69,54 @@ class ApifyActorProtocol:
         status, message, dataset_id = progress.handle
         if status == "SUCCEEDED":
             items, truncated = self._items(dataset_id=dataset_id, max_bytes=max_bytes, max_items=max_items)
-            return ProviderAnswer(http_status=200, output=items, result_count=len(items), billed_units=len(items),
-                                  output_truncated=truncated, actual_cost_micros=progress.actual_cost_micros,
-                                  provider_run_id=progress.run_id)
+            return ProviderAnswer(
+                http_status=200,
+                output=items,
+                result_count=len(items),
+                billed_units=len(items),
+                output_truncated=truncated,
+                actual_cost_micros=progress.actual_cost_micros,
+                provider_run_id=progress.run_id,
+            )
         http_status, error_type = {"TIMED-OUT": (504, "run-timed-out")}.get(status, (500, "run-failed"))
-        return ProviderAnswer(http_status=http_status, provider_run_id=progress.run_id,
-                              error={"type": error_type, "message": message or status},
-                              actual_cost_micros=progress.actual_cost_micros)
+        return ProviderAnswer(
+            http_status=http_status,
+            provider_run_id=progress.run_id,
+            error={"type": error_type, "message": message or status},
+            actual_cost_micros=progress.actual_cost_micros,
+        )
 
-    def find_left_behind(self, *, since: datetime.datetime, params: dict, units: int, hold: int,
-                         recorded) -> str | None:
+    def find_left_behind(
+        self, *, since: datetime.datetime, params: dict, units: int, hold: int, recorded
+    ) -> str | None:
         """The oldest run of this actor started since `since`, with the input this run sends, whose id
         `recorded` (ids -> the set of those our runs hold) does not claim; None if there is none. Runs
         already recorded are ruled out before any input is read: one list request, then one per candidate."""
         sent, _ = self.sent_input(params=params, units=units, hold=hold)
         started = self._runs_started_since(since)
         claimed = recorded([run_id for run_id in started])
-        return next((run_id for run_id in started
-                     if run_id not in claimed and _sent(sent, self._input_of(run_id))), None)
+        return next(
+            (run_id for run_id in started if run_id not in claimed and _sent(sent, self._input_of(run_id))), None
+        )
 
     def _runs_started_since(self, since: datetime.datetime) -> list[str]:
         """The ids of the actor's runs started since `since`, oldest first."""
         runs: list[str] = []
         while True:
-            page = self._ok(self.transport.request("GET", f"/v2/acts/{self.actor}/runs", retry=True, params={
-                "startedAfter": since.astimezone(datetime.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                "offset": len(runs), "limit": 1000}))
+            page = self._ok(
+                self.transport.request(
+                    "GET",
+                    f"/v2/acts/{self.actor}/runs",
+                    retry=True,
+                    params={
+                        "startedAfter": since.astimezone(datetime.UTC)
+                        .isoformat(timespec="milliseconds")
+                        .replace("+00:00", "Z"),
+                        "offset": len(runs),
+                        "limit": 1000,
+                    },
+                )
+            )
             try:
                 items = page["data"]["items"]
                 runs.extend(item["id"] for item in items)
@@ -97,8 +127,9 @@ class ApifyActorProtocol:
 
     def _input_of(self, run_id: str):
         """The input a run was started with, as Apify stored it."""
-        return self._ok(self.transport.request("GET", f"/v2/actor-runs/{run_id}/key-value-store/records/INPUT",
-                                               retry=True))
+        return self._ok(
+            self.transport.request("GET", f"/v2/actor-runs/{run_id}/key-value-store/records/INPUT", retry=True)
+        )
 
     def _items(self, *, dataset_id: str, max_bytes: int, max_items: int | None) -> tuple[list, bool]:
         """The dataset's items, read in pages, up to `max_bytes` of compact JSON and `max_items` items; True
@@ -113,13 +144,18 @@ class ApifyActorProtocol:
         size, limit = 1, min(DATASET_PAGE_SIZE, DATASET_FIRST_PAGE_SIZE)  # size: "[", each item and its "," or "]"
         while True:
             left = max_bytes - size
-            reply = self.transport.request("GET", f"/v2/datasets/{dataset_id}/items", retry=True, params={
-                "format": "json", "clean": "true", "offset": len(items), "limit": limit},
-                max_bytes=(left if limit == 1 else min(left, DATASET_PAGE_BYTES)) + DATASET_SLACK_BYTES)
+            reply = self.transport.request(
+                "GET",
+                f"/v2/datasets/{dataset_id}/items",
+                retry=True,
+                params={"format": "json", "clean": "true", "offset": len(items), "limit": limit},
+                max_bytes=(left if limit == 1 else min(left, DATASET_PAGE_BYTES)) + DATASET_SLACK_BYTES,
+            )
             page = self._ok(reply)
             if not isinstance(page, list):
-                raise ProviderUnavailable("Apify answered dataset items with something other than a list",
-                                          retryable=True)
+                raise ProviderUnavailable(
+                    "Apify answered dataset items with something other than a list", retryable=True
+                )
             for item in page:
                 size += len(json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode()) + 1
                 if size > max_bytes or (max_items is not None and len(items) >= max_items):
@@ -131,24 +167,38 @@ class ApifyActorProtocol:
             if not page and limit == 1:  # cut before the one item asked for arrived whole: it cannot fit
                 return items, True
             # Cut before any item arrived whole: that item alone next, with all the budget left to read it in.
-            limit = 1 if not page else _page_limit(budget=min(max_bytes - size, DATASET_PAGE_BYTES),
-                                                   average=(size - 1) // len(items))
+            limit = (
+                1
+                if not page
+                else _page_limit(budget=min(max_bytes - size, DATASET_PAGE_BYTES), average=(size - 1) // len(items))
+            )
 
     def _ok(self, reply):
         if reply.status >= 300:
-            raise ProviderUnavailable(f"Apify answered HTTP {reply.status}: {json.dumps(reply.body)[:500]}",
-                                      retryable=reply.status == 429 or reply.status >= 500)
+            raise ProviderUnavailable(
+                f"Apify answered HTTP {reply.status}: {json.dumps(reply.body)[:500]}",
+                retryable=reply.status == 429 or reply.status >= 500,
+            )
         return reply.body
 
     def _progress(self, body) -> ProviderProgress:
         try:
             data = body["data"]
             status = data["status"]
-            state = (ProviderProgress.STOPPED if status == "ABORTED" else
-                     ProviderProgress.FINISHED if status in TERMINAL else ProviderProgress.RUNNING)
-            return ProviderProgress(run_id=data["id"], state=state, detail=status,
-                                    actual_cost_micros=usd_to_micros(data.get("usageTotalUsd") or 0),
-                                    handle=(status, data.get("statusMessage") or "", data.get("defaultDatasetId") or ""))
+            state = (
+                ProviderProgress.STOPPED
+                if status == "ABORTED"
+                else ProviderProgress.FINISHED
+                if status in TERMINAL
+                else ProviderProgress.RUNNING
+            )
+            return ProviderProgress(
+                run_id=data["id"],
+                state=state,
+                detail=status,
+                actual_cost_micros=usd_to_micros(data.get("usageTotalUsd") or 0),
+                handle=(status, data.get("statusMessage") or "", data.get("defaultDatasetId") or ""),
+            )
         except (KeyError, TypeError) as exc:
             raise ProviderUnavailable("Apify answered with a run object we could not read", retryable=True) from exc
 

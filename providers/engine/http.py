@@ -24,20 +24,27 @@ class HttpProtocol:
     def call(self, *, params: dict, units: int, hold: int, timeout_seconds: float) -> ProviderAnswer:
         """Sends the run's input as the endpoint places it; any answer the provider gives is final."""
         endpoint = self.endpoint
-        params, caps = usage.provider_input(usage=endpoint.usage, params=params, units=units, hold=hold,
-                                            fixed=endpoint.request.get("fixed"))
+        params, caps = usage.provider_input(
+            usage=endpoint.usage, params=params, units=units, hold=hold, fixed=endpoint.request.get("fixed")
+        )
         path, query, body = request_parts(endpoint.request, params)
         query.update(caps)  # after the input's own: a cap always wins
         # Not retried: whatever the provider answers (a 404, a 429) is the customer's answer, passed through.
-        reply = self.transport.request(endpoint.request["method"], path, params=query, json=body,
-                                       read_timeout=timeout_seconds)
+        reply = self.transport.request(
+            endpoint.request["method"], path, params=query, json=body, read_timeout=timeout_seconds
+        )
         actual = actual_cost_micros(endpoint, reply)
         if not 200 <= reply.status < 300:
             return ProviderAnswer(http_status=reply.status, error=reply.body, actual_cost_micros=actual)
         output = output_of(endpoint.output, reply.body)
         results = result_count(endpoint.output, output)
-        return ProviderAnswer(http_status=reply.status, output=output, result_count=results,
-                              billed_units=evidence(endpoint.usage, reply, results), actual_cost_micros=actual)
+        return ProviderAnswer(
+            http_status=reply.status,
+            output=output,
+            result_count=results,
+            billed_units=evidence(endpoint.usage, reply, results),
+            actual_cost_micros=actual,
+        )
 
 
 def request_parts(request: dict, params: dict) -> tuple[str, dict, dict | None]:

@@ -33,94 +33,210 @@ _note = {"type": "string", "pattern": r"\S", "not": {"pattern": r"[\n\r]"}}  # t
 _url = {"type": "string", "pattern": "^https?://"}
 _micros = {"type": "integer", "minimum": 0}
 _expression = {"type": "string", "minLength": 1, "maxLength": 1000}
-_cap = {"oneOf": [{"const": "none"}, {"type": "array", "minItems": 1, "items": {
-    "type": "object", "additionalProperties": False, "required": ["in", "name", "value"],
-    "properties": {"in": {"enum": ["query", "body"]}, "name": _text, "value": {"enum": ["units", "hold_usd"]}}}}]}
+_cap = {
+    "oneOf": [
+        {"const": "none"},
+        {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["in", "name", "value"],
+                "properties": {
+                    "in": {"enum": ["query", "body"]},
+                    "name": _text,
+                    "value": {"enum": ["units", "hold_usd"]},
+                },
+            },
+        },
+    ]
+}
 
 PROVIDER_FILE = {
-    "type": "object", "additionalProperties": False,
+    "type": "object",
+    "additionalProperties": False,
     "required": ["slug", "name", "summary", "description", "docs_url", "protocol", "base_url", "auth", "credential"],
     "properties": {
-        "slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,49}$"}, "name": _text, "summary": _text,
-        "description": _text, "docs_url": _url, "home_url": _url,
+        "slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,49}$"},
+        "name": _text,
+        "summary": _text,
+        "description": _text,
+        "docs_url": _url,
+        "home_url": _url,
         "categories": {"type": "array", "items": _text, "maxItems": 10},
-        "protocol": {"enum": list(PROTOCOLS)}, "base_url": _url,
-        "auth": {"type": "object", "additionalProperties": False, "required": ["scheme"],
-                 "properties": {"scheme": {"enum": ["header", "bearer", "query"]}, "name": _text},
-                 "if": {"properties": {"scheme": {"enum": ["header", "query"]}}}, "then": {"required": ["name"]}},
+        "protocol": {"enum": list(PROTOCOLS)},
+        "base_url": _url,
+        "auth": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["scheme"],
+            "properties": {"scheme": {"enum": ["header", "bearer", "query"]}, "name": _text},
+            "if": {"properties": {"scheme": {"enum": ["header", "query"]}}},
+            "then": {"required": ["name"]},
+        },
         "credential": {"type": "string", "pattern": "^[A-Z][A-Z0-9_]*$"},
-        "timeouts": {"type": "object", "additionalProperties": False, "properties": {
-            "connect_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 60},
-            "read_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 600}}},
-        "actual_cost": {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
-                        "properties": {"credits_header": _text, "credits": _expression, "usd": _expression}},
+        "timeouts": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "connect_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 60},
+                "read_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 600},
+            },
+        },
+        "actual_cost": {
+            "type": "object",
+            "additionalProperties": False,
+            "minProperties": 1,
+            "maxProperties": 1,
+            "properties": {"credits_header": _text, "credits": _expression, "usd": _expression},
+        },
         "usage": {"type": "object", "additionalProperties": False, "properties": {"provider_cap": _cap}},
     },
 }
 
 ENDPOINT_FILE = {
-    "type": "object", "additionalProperties": False,
+    "type": "object",
+    "additionalProperties": False,
     "required": ["path", "name", "description", "tags", "docs_url", "usage", "input_schema"],
     "properties": {
-        "path": {"type": "string", "pattern": "^/[A-Za-z0-9_~./-]*$", "maxLength": 200}, "name": _text,
-        "description": _text, "tags": {"type": "array", "items": _text, "maxItems": 20}, "docs_url": _url,
+        "path": {"type": "string", "pattern": "^/[A-Za-z0-9_~./-]*$", "maxLength": 200},
+        "name": _text,
+        "description": _text,
+        "tags": {"type": "array", "items": _text, "maxItems": 20},
+        "docs_url": _url,
         "notes": {"type": "array", "items": _note},
         "deadline_seconds": {"type": "integer", "minimum": 1, "maximum": 86400},
         "max_input_bytes": {"type": "integer", "minimum": INPUT_MAX_BYTES_FLOOR, "maximum": INPUT_MAX_BYTES_CEILING},
-        "request": {"type": "object", "additionalProperties": False, "required": ["method", "path"], "properties": {
-            "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
-            "path": {"type": "string", "pattern": "^/"},
-            "params": {"enum": ["query", "body"]},
-            "in": {"type": "object", "additionalProperties": {"enum": ["path", "query", "body"]}},
-            "fixed": {"type": "object", "minProperties": 1}}},
-        "usage": {
-            "type": "object", "additionalProperties": False, "required": ["model"],
+        "request": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["method", "path"],
             "properties": {
-                "model": {"enum": PRICE_TYPES}, "price_micros": _micros, "flat_fee_micros": _micros, "unit": _text,
-                "evidence": {"oneOf": [{"const": "results"}, {
-                    "type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
-                    "properties": {"header": _text, "path": _expression}}]},
-                "estimate": {"type": "object", "additionalProperties": False, "required": ["factors", "maximum"],
-                             "properties": {
-                                 "factors": {"type": "array", "minItems": 1, "items": {
-                                     "type": "object", "additionalProperties": False, "required": ["default"],
-                                     "oneOf": [{"required": ["field"]}, {"required": ["of"]}],
-                                     "properties": {"field": _text, "of": _expression,
-                                                    "default": {"type": "integer", "minimum": 0},
-                                                    "per": {"type": "integer", "minimum": 2}}}},
-                                 "maximum": {"type": "integer", "minimum": 1}}},
-                "provider_cap": _cap, "provider_cap_note": _text,
+                "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
+                "path": {"type": "string", "pattern": "^/"},
+                "params": {"enum": ["query", "body"]},
+                "in": {"type": "object", "additionalProperties": {"enum": ["path", "query", "body"]}},
+                "fixed": {"type": "object", "minProperties": 1},
+            },
+        },
+        "usage": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["model"],
+            "properties": {
+                "model": {"enum": PRICE_TYPES},
+                "price_micros": _micros,
+                "flat_fee_micros": _micros,
+                "unit": _text,
+                "evidence": {
+                    "oneOf": [
+                        {"const": "results"},
+                        {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "minProperties": 1,
+                            "maxProperties": 1,
+                            "properties": {"header": _text, "path": _expression},
+                        },
+                    ]
+                },
+                "estimate": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["factors", "maximum"],
+                    "properties": {
+                        "factors": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": ["default"],
+                                "oneOf": [{"required": ["field"]}, {"required": ["of"]}],
+                                "properties": {
+                                    "field": _text,
+                                    "of": _expression,
+                                    "default": {"type": "integer", "minimum": 0},
+                                    "per": {"type": "integer", "minimum": 2},
+                                },
+                            },
+                        },
+                        "maximum": {"type": "integer", "minimum": 1},
+                    },
+                },
+                "provider_cap": _cap,
+                "provider_cap_note": _text,
             },
             "allOf": [
-                {"if": {"properties": {"model": {"enum": ["PER_RESULT", "CREDITS"]}}},
-                 "then": {"required": ["estimate", "price_micros"]}},
+                {
+                    "if": {"properties": {"model": {"enum": ["PER_RESULT", "CREDITS"]}}},
+                    "then": {"required": ["estimate", "price_micros"]},
+                },
                 {"if": {"properties": {"model": {"const": "PER_CALL"}}}, "then": {"required": ["price_micros"]}},
-                {"if": {"properties": {"provider_cap": {"const": "none"}}, "required": ["provider_cap"]},
-                 "then": {"required": ["provider_cap_note"]}},
+                {
+                    "if": {"properties": {"provider_cap": {"const": "none"}}, "required": ["provider_cap"]},
+                    "then": {"required": ["provider_cap_note"]},
+                },
             ],
         },
-        "output": {"type": "object", "additionalProperties": False, "properties": {
-            "path": _expression, "omit": {"type": "array", "items": _text}, "results": _expression}},
+        "output": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"path": _expression, "omit": {"type": "array", "items": _text}, "results": _expression},
+        },
         "input_schema": {"type": "object"},
     },
 }
 
-_exchange = {"type": "object", "additionalProperties": False, "required": ["request", "response"], "properties": {
-    "request": {"type": "object", "additionalProperties": False, "required": ["method", "path"], "properties": {
-        "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]}, "path": {"type": "string", "pattern": "^/"},
-        "query": {"type": "object", "additionalProperties": {"type": "string"}}, "body": {}}},
-    "response": {"type": "object", "additionalProperties": False, "required": ["status"], "properties": {
-        "status": {"type": "integer", "minimum": 100, "maximum": 599},
-        "headers": {"type": "object", "additionalProperties": {"type": "string"}}, "body": {}}}}}
+_exchange = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["request", "response"],
+    "properties": {
+        "request": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["method", "path"],
+            "properties": {
+                "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
+                "path": {"type": "string", "pattern": "^/"},
+                "query": {"type": "object", "additionalProperties": {"type": "string"}},
+                "body": {},
+            },
+        },
+        "response": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["status"],
+            "properties": {
+                "status": {"type": "integer", "minimum": 100, "maximum": 599},
+                "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                "body": {},
+            },
+        },
+    },
+}
 
 FIXTURE_FILE = {
-    "type": "object", "additionalProperties": False, "required": ["description", "input", "calls", "expect"],
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["description", "input", "calls", "expect"],
     "properties": {
-        "description": _text, "input": {"type": "object"},
+        "description": _text,
+        "input": {"type": "object"},
         "calls": {"type": "array", "minItems": 1, "items": _exchange},
-        "expect": {"type": "object", "additionalProperties": False, "required": ["httpStatus"], "properties": {
-            "httpStatus": {"type": ["integer", "null"]}, "resultCount": {"type": ["integer", "null"]},
-            "billedUnits": {"type": ["integer", "null"]}, "actualCostMicros": {"type": "integer"}}},
+        "expect": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["httpStatus"],
+            "properties": {
+                "httpStatus": {"type": ["integer", "null"]},
+                "resultCount": {"type": ["integer", "null"]},
+                "billedUnits": {"type": ["integer", "null"]},
+                "actualCostMicros": {"type": "integer"},
+            },
+        },
     },
 }
 
@@ -155,8 +271,11 @@ def connector_load(folder: Path) -> Connector:
     a folder is checked once per process and version of its files (their paths, sizes and modification times);
     each caller gets a copy of its own."""
     folder = Path(folder).resolve()
-    files = tuple((str(path), path.stat().st_size, path.stat().st_mtime_ns)
-                  for path in sorted(folder.rglob("*")) if path.is_file())
+    files = tuple(
+        (str(path), path.stat().st_size, path.stat().st_mtime_ns)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    )
     return copy.deepcopy(_connector_checked(folder, files))
 
 
@@ -168,10 +287,19 @@ def _connector_checked(folder: Path, files: tuple) -> Connector:
         raise ConnectorError(provider_file, "slug", f"{spec['slug']!r} is not the folder's name {folder.name!r}")
     _expressions(provider_file, "actual_cost", [spec.get("actual_cost", {}).get(key) for key in ("credits", "usd")])
     provider = {
-        "slug": spec["slug"], "name": spec["name"], "summary": spec["summary"], "description": spec["description"],
-        "doc_url": spec["docs_url"], "home_url": spec.get("home_url", ""), "categories": spec.get("categories", []),
-        "protocol": spec["protocol"], "mode": PROTOCOLS[spec["protocol"]], "base_url": spec["base_url"],
-        "auth": spec["auth"], "credential_name": spec["credential"], "timeouts": spec.get("timeouts", {}),
+        "slug": spec["slug"],
+        "name": spec["name"],
+        "summary": spec["summary"],
+        "description": spec["description"],
+        "doc_url": spec["docs_url"],
+        "home_url": spec.get("home_url", ""),
+        "categories": spec.get("categories", []),
+        "protocol": spec["protocol"],
+        "mode": PROTOCOLS[spec["protocol"]],
+        "base_url": spec["base_url"],
+        "auth": spec["auth"],
+        "credential_name": spec["credential"],
+        "timeouts": spec.get("timeouts", {}),
         "actual_cost": spec.get("actual_cost", {}),
     }
     files = sorted((folder / "endpoints").glob("*.yaml"))
@@ -199,29 +327,47 @@ def _endpoint(file: Path, provider: dict) -> dict:
             raise ConnectorError(file, f"input_schema.examples.{i}", error.message[:300])
     if not spec["input_schema"].get("examples"):
         raise ConnectorError(file, "input_schema.examples", "at least one example input, which must make a run")
-    fixtures = {case.stem: checked(case, _json(case), FIXTURE_FILE)
-                for case in sorted((file.parent.parent / "fixtures" / file.stem).glob("*.json"))}
+    fixtures = {
+        case.stem: checked(case, _json(case), FIXTURE_FILE)
+        for case in sorted((file.parent.parent / "fixtures" / file.stem).glob("*.json"))
+    }
     missing = [case for case in REQUIRED_CASES if case not in fixtures]
     if missing:
-        raise ConnectorError(file.parent.parent / "fixtures" / file.stem, "fixtures",
-                             f"missing {', '.join(f'{case}.json' for case in missing)}")
+        raise ConnectorError(
+            file.parent.parent / "fixtures" / file.stem,
+            "fixtures",
+            f"missing {', '.join(f'{case}.json' for case in missing)}",
+        )
     for name, fixture in fixtures.items():
         error = next(iter(validator.iter_errors(fixture["input"])), None)
         if error is not None:
-            raise ConnectorError(file.parent.parent / "fixtures" / file.stem / f"{name}.json", "input",
-                                 error.message[:300])
+            raise ConnectorError(
+                file.parent.parent / "fixtures" / file.stem / f"{name}.json", "input", error.message[:300]
+            )
     cap = usage.get("provider_cap", provider.get("usage", {}).get("provider_cap", "none"))
     return {
-        "path": spec["path"], "name": spec["name"], "description": spec["description"], "tags": spec["tags"],
-        "doc_url": spec["docs_url"], "notes": "\n".join(spec.get("notes", [])),
+        "path": spec["path"],
+        "name": spec["name"],
+        "description": spec["description"],
+        "tags": spec["tags"],
+        "doc_url": spec["docs_url"],
+        "notes": "\n".join(spec.get("notes", [])),
         "method": (request or {}).get("method", "POST"),
-        "deadline_seconds": spec.get("deadline_seconds", 600), "input_schema": spec["input_schema"],
+        "deadline_seconds": spec.get("deadline_seconds", 600),
+        "input_schema": spec["input_schema"],
         "max_input_bytes": spec.get("max_input_bytes", INPUT_MAX_BYTES),
-        "price_type": usage["model"], "price_micros": usage.get("price_micros", 0),
-        "flat_fee_micros": usage.get("flat_fee_micros", 0), "request": request or {}, "output": output,
-        "usage": {"unit": usage.get("unit", "result"), "evidence": usage.get("evidence", "results"),
-                  "estimate": estimate or None, "provider_cap": cap,
-                  "provider_cap_note": usage.get("provider_cap_note", "")},
+        "price_type": usage["model"],
+        "price_micros": usage.get("price_micros", 0),
+        "flat_fee_micros": usage.get("flat_fee_micros", 0),
+        "request": request or {},
+        "output": output,
+        "usage": {
+            "unit": usage.get("unit", "result"),
+            "evidence": usage.get("evidence", "results"),
+            "estimate": estimate or None,
+            "provider_cap": cap,
+            "provider_cap_note": usage.get("provider_cap_note", ""),
+        },
         "fixtures": fixtures,
     }
 
@@ -242,16 +388,21 @@ def endpoint_check(spec: dict, *, protocol: str, provider_usage: dict, where) ->
     if protocol == "http" and not request:
         raise ConnectorError(where, "request", "an http endpoint says how it is called (method and path)")
     if protocol != "http" and request:
-        raise ConnectorError(where, "request", f"a {protocol} endpoint is called as its protocol says: it has no "
-                                               "request")
-    if request and request["method"] == "GET" and (request.get("params") == "body"
-                                                   or "body" in request.get("in", {}).values()):
+        raise ConnectorError(
+            where, "request", f"a {protocol} endpoint is called as its protocol says: it has no request"
+        )
+    if (
+        request
+        and request["method"] == "GET"
+        and (request.get("params") == "body" or "body" in request.get("in", {}).values())
+    ):
         raise ConnectorError(where, "request.params", "a GET request has no body")
     usage, output = spec["usage"], spec.get("output", {})
     estimate = usage.get("estimate") or {}
     _expressions(where, "usage.estimate.factors", [factor.get("of") for factor in estimate.get("factors", [])])
-    _expressions(where, "usage.evidence", [usage["evidence"].get("path")] if isinstance(usage.get("evidence"), dict)
-                 else [])
+    _expressions(
+        where, "usage.evidence", [usage["evidence"].get("path")] if isinstance(usage.get("evidence"), dict) else []
+    )
     _expressions(where, "output", [output.get("path"), output.get("results")])
     properties = spec["input_schema"].get("properties", {})
     for factor in estimate.get("factors", []):
@@ -259,14 +410,21 @@ def endpoint_check(spec: dict, *, protocol: str, provider_usage: dict, where) ->
             raise ConnectorError(where, "usage.estimate.factors", f"{factor['field']!r} is not an input property")
     caps = usage.get("provider_cap", provider_usage.get("provider_cap"))
     bounds = {factor["field"] for factor in estimate.get("factors", []) if "field" in factor} | {
-        cap["name"] for cap in (caps if isinstance(caps, list) else [])}
+        cap["name"] for cap in (caps if isinstance(caps, list) else [])
+    }
     clash = sorted(bounds & set((request or {}).get("fixed", {})))
     if clash:
-        raise ConnectorError(where, "request.fixed", f"{', '.join(clash)}: an estimate field or a provider cap is "
-                                                     "set by the run's estimate, never fixed")
+        raise ConnectorError(
+            where,
+            "request.fixed",
+            f"{', '.join(clash)}: an estimate field or a provider cap is set by the run's estimate, never fixed",
+        )
     if "provider_cap" not in usage and "provider_cap" not in provider_usage and usage["model"] in PER_UNIT_MODELS:
-        raise ConnectorError(where, "usage.provider_cap", "a per-unit price needs a cap on what the provider may "
-                                                          'bill, or "none" with a provider_cap_note saying why')
+        raise ConnectorError(
+            where,
+            "usage.provider_cap",
+            'a per-unit price needs a cap on what the provider may bill, or "none" with a provider_cap_note saying why',
+        )
 
 
 def _closed_check(schema: dict, *, protocol: str, where) -> None:
@@ -276,13 +434,21 @@ def _closed_check(schema: dict, *, protocol: str, where) -> None:
     may stay open to pass the actor's other options through; it must say so, never leave it unsaid."""
     closed = schema.get("additionalProperties")
     if protocol == "http" and closed is not False:
-        raise ConnectorError(where, "input_schema.additionalProperties", "must be false for an http endpoint: a "
-                                                                         "parameter the schema does not name would "
-                                                                         "reach the provider unchecked")
+        raise ConnectorError(
+            where,
+            "input_schema.additionalProperties",
+            "must be false for an http endpoint: a "
+            "parameter the schema does not name would "
+            "reach the provider unchecked",
+        )
     if "additionalProperties" not in schema:
-        raise ConnectorError(where, "input_schema.additionalProperties", "say whether fields the schema does not "
-                                                                         "name are refused (false) or passed to the "
-                                                                         "actor (true): see docs/connectors.md")
+        raise ConnectorError(
+            where,
+            "input_schema.additionalProperties",
+            "say whether fields the schema does not "
+            "name are refused (false) or passed to the "
+            "actor (true): see docs/connectors.md",
+        )
 
 
 def _yaml(path: Path):

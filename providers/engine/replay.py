@@ -12,10 +12,13 @@ def fixture_replay(endpoint, case: str) -> list[str]:
     """What is wrong with replaying `case` of this (saved or unsaved) endpoint; empty when nothing is."""
     fixture = endpoint.fixtures[case]
     params = fixture["input"]
-    units = units_estimate(usage=endpoint.usage, price_type=endpoint.price_type, params=params,
-                           subject=endpoint.path)
-    hold = units_price_micros(price_type=endpoint.price_type, price_micros=endpoint.price_micros,
-                              flat_fee_micros=endpoint.flat_fee_micros, units=units)
+    units = units_estimate(usage=endpoint.usage, price_type=endpoint.price_type, params=params, subject=endpoint.path)
+    hold = units_price_micros(
+        price_type=endpoint.price_type,
+        price_micros=endpoint.price_micros,
+        flat_fee_micros=endpoint.flat_fee_micros,
+        units=units,
+    )
     protocol = protocol_for(endpoint, sandbox=True, params=params)
     protocol.transport = FixtureTransport(name=endpoint.provider.name, calls=fixture["calls"], strict=True)
     try:
@@ -27,11 +30,17 @@ def fixture_replay(endpoint, case: str) -> list[str]:
     else:
         ok = 200 <= answer.http_status < 300
         billed = answer.billed_units if ok and endpoint.price_type in PER_UNIT else None
-        got = {"httpStatus": answer.http_status, "resultCount": answer.result_count if ok else None,
-               "billedUnits": None if billed is None else min(billed, units)}
+        got = {
+            "httpStatus": answer.http_status,
+            "resultCount": answer.result_count if ok else None,
+            "billedUnits": None if billed is None else min(billed, units),
+        }
     got["actualCostMicros"] = answer.actual_cost_micros
-    return [f"{name}: expected {value!r}, got {got[name]!r}" for name, value in fixture["expect"].items()
-            if got[name] != value]
+    return [
+        f"{name}: expected {value!r}, got {got[name]!r}"
+        for name, value in fixture["expect"].items()
+        if got[name] != value
+    ]
 
 
 def protocol_answer(protocol, *, params: dict, units: int, hold: int, price_type: str):

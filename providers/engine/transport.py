@@ -61,11 +61,12 @@ def backoff_seconds(attempt: int, retry_after: str | None) -> float:
                 seconds = None
         if seconds is not None:
             return min(RETRY_AFTER_CAP_SECONDS, max(0.0, seconds))
-    return random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** attempt))
+    return random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))
 
 
 class ProviderUnavailable(Exception):
-    """The provider could not be reached or its control plane did not answer sensibly; `retryable` says if trying later can help."""
+    """The provider could not be reached or its control plane did not answer sensibly; `retryable` says if trying
+    later can help."""
 
     def __init__(self, message: str, *, retryable: bool):
         super().__init__(message)
@@ -92,8 +93,17 @@ class Reply:
 class HttpTransport:
     """A provider's API over HTTP: its base URL, its credential placed as its auth scheme says."""
 
-    def __init__(self, *, slug: str, name: str, base_url: str, auth: dict, credential: str,
-                 connect_timeout: float = CONNECT_TIMEOUT_SECONDS, read_timeout: float | None = None):
+    def __init__(
+        self,
+        *,
+        slug: str,
+        name: str,
+        base_url: str,
+        auth: dict,
+        credential: str,
+        connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+        read_timeout: float | None = None,
+    ):
         self.slug, self.name, self.base_url = slug, name, base_url.rstrip("/")
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
         scheme = auth["scheme"]
@@ -106,8 +116,17 @@ class HttpTransport:
         else:
             self.auth_query[auth["name"]] = credential
 
-    def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
-                retry: bool = False, read_timeout: float | None = None, max_bytes: int | None = None) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        json: Any = None,
+        retry: bool = False,
+        read_timeout: float | None = None,
+        max_bytes: int | None = None,
+    ) -> Reply:
         """One HTTP call and its JSON body.
 
         With `retry` (control-plane calls only), connection failures, timeouts, 429, 5xx and unreadable bodies are
@@ -120,37 +139,57 @@ class HttpTransport:
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
-                response, body, cut = self._send(method, path, max_bytes=max_bytes, timeout=timeout,
-                                                 params={**(params or {}), **self.auth_query}, json=json)
+                response, body, cut = self._send(
+                    method,
+                    path,
+                    max_bytes=max_bytes,
+                    timeout=timeout,
+                    params={**(params or {}), **self.auth_query},
+                    json=json,
+                )
                 if not last and (response.status_code == 429 or response.status_code >= 500):
                     _sleep(backoff_seconds(attempt, response.headers.get("Retry-After")))
                     continue
                 size = len(body)  # before _json_of frees a bounded body
-                return Reply(status=response.status_code, headers={k.lower(): v for k, v in response.headers.items()},
-                             body=self._json_of(response, body, bounded=max_bytes is not None, cut=cut), size=size,
-                             cut=cut)
+                return Reply(
+                    status=response.status_code,
+                    headers={k.lower(): v for k, v in response.headers.items()},
+                    body=self._json_of(response, body, bounded=max_bytes is not None, cut=cut),
+                    size=size,
+                    cut=cut,
+                )
             except requests.ReadTimeout as exc:
                 if last:
-                    raise ProviderTimeout(f"{self.name} did not answer within {timeout[1]:g} s", retryable=True) from exc
+                    raise ProviderTimeout(
+                        f"{self.name} did not answer within {timeout[1]:g} s", retryable=True
+                    ) from exc
             except requests.RequestException as exc:
                 if last:
-                    raise ProviderUnavailable(f"{self.name} could not be reached: {type(exc).__name__}",
-                                              retryable=True) from exc
+                    raise ProviderUnavailable(
+                        f"{self.name} could not be reached: {type(exc).__name__}", retryable=True
+                    ) from exc
             except ProviderUnavailable:
                 if last:
                     raise
             _sleep(backoff_seconds(attempt, None))
         raise AssertionError("unreachable")
 
-    def _send(self, method: str, path: str, *, max_bytes: int | None,
-              **kwargs) -> tuple[requests.Response, bytes | bytearray, bool]:
+    def _send(
+        self, method: str, path: str, *, max_bytes: int | None, **kwargs
+    ) -> tuple[requests.Response, bytes | bytearray, bool]:
         """One HTTP request, its body read (see _read) and timed with it, as requests times a body it reads
         whole, for the metrics by provider, operation and outcome (its status class, or a timeout or another
         failure)."""
         began, outcome = time.perf_counter(), "error"
         try:
-            response = _session.request(method, self.base_url + path, headers=self.headers,
-                                        proxies=_proxies(self.base_url), stream=max_bytes is not None, **kwargs)
+            response = _session.request(
+                method,
+                self.base_url + path,
+                headers=self.headers,
+                proxies=_proxies(self.base_url),
+                stream=max_bytes is not None,
+                **kwargs,
+            )
             body, cut = _read(response, max_bytes)
             outcome = f"{response.status_code // 100}xx"
             return response, body, cut
@@ -158,9 +197,12 @@ class HttpTransport:
             outcome = "timeout"
             raise
         finally:
-            metrics.provider_request_observed(provider=self.slug,
-                                              operation=operation_of(method, path), outcome=outcome,
-                                              seconds=time.perf_counter() - began)
+            metrics.provider_request_observed(
+                provider=self.slug,
+                operation=operation_of(method, path),
+                outcome=outcome,
+                seconds=time.perf_counter() - began,
+            )
 
     def _json_of(self, response: requests.Response, body: bytes | bytearray, *, bounded: bool, cut: bool):
         """The body's JSON; a bounded one is UTF-8 (RFC 8259) and its bytes are freed as soon as they are text,
@@ -210,7 +252,7 @@ def leading_elements(text: str) -> list:
         except ValueError:  # cut inside this element (or the array is empty)
             return elements
         at = _BLANK.match(text, end).end()
-        if text[at:at + 1] not in (",", "]"):
+        if text[at : at + 1] not in (",", "]"):
             return elements
         elements.append(element)
         if text[at] == "]":
@@ -233,21 +275,33 @@ class FixtureTransport:
             recorded = call["request"]
             if recorded["method"] != method or recorded["path"] != path:
                 continue
-            if self.strict and (any(query.get(k) != v for k, v in recorded.get("query", {}).items())
-                                or ("body" in recorded and recorded["body"] != json)):
+            if self.strict and (
+                any(query.get(k) != v for k, v in recorded.get("query", {}).items())
+                or ("body" in recorded and recorded["body"] != json)
+            ):
                 continue
             response = call["response"]
             body = response.get("body")
-            return Reply(status=response["status"],
-                         headers={k.lower(): v for k, v in response.get("headers", {}).items()},
-                         body=body, size=len(_json.dumps(body)))
+            return Reply(
+                status=response["status"],
+                headers={k.lower(): v for k, v in response.get("headers", {}).items()},
+                body=body,
+                size=len(_json.dumps(body)),
+            )
         if self.strict:
             raise AssertionError(f"No recorded call matches {method} {path} {query} {_json.dumps(json)[:500]}")
-        return Reply(status=404, headers={}, size=0, body={"error": {
-            "type": "not-recorded", "message": f"Test mode has no recorded answer for {method} {path}."}})
+        return Reply(
+            status=404,
+            headers={},
+            size=0,
+            body={
+                "error": {"type": "not-recorded", "message": f"Test mode has no recorded answer for {method} {path}."}
+            },
+        )
 
 
 def operation_of(method: str, path: str) -> str:
     """`GET /v2/actor-runs/{id}`: the request's method and path with its ids left out."""
-    return f"{method} " + "/".join(part if not part or _WORD_SEGMENT.fullmatch(part) else "{id}"
-                                   for part in path.split("/"))
+    return f"{method} " + "/".join(
+        part if not part or _WORD_SEGMENT.fullmatch(part) else "{id}" for part in path.split("/")
+    )

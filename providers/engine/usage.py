@@ -39,8 +39,11 @@ def units_estimate(*, usage: dict, price_type: str, params: dict, subject: str) 
     estimate, units, parts = usage.get("estimate"), 1, []
     if not estimate:
         if price_type in PER_UNIT:
-            raise ApplicationError(503, f"{subject} is priced per unit but declares no estimate of its units, so "
-                                        "no run of it can be held; the operator has to add one.")
+            raise ApplicationError(
+                503,
+                f"{subject} is priced per unit but declares no estimate of its units, so "
+                "no run of it can be held; the operator has to add one.",
+            )
         return 1
     for factor in estimate["factors"]:
         value = params.get(factor["field"]) if "field" in factor else jmespath.search(factor["of"], params)
@@ -51,9 +54,12 @@ def units_estimate(*, usage: dict, price_type: str, params: dict, subject: str) 
         units *= count
         parts.append(f"{name} = {count}")
     if units > estimate["maximum"]:
-        raise ApplicationError(400, f"This input asks {subject} for up to {units:,} billed units (each a "
-                                    f"{usage['unit']}: {' x '.join(parts)}); a run may ask for at most "
-                                    f"{estimate['maximum']:,}. Ask for fewer, or split the work into several runs.")
+        raise ApplicationError(
+            400,
+            f"This input asks {subject} for up to {units:,} billed units (each a "
+            f"{usage['unit']}: {' x '.join(parts)}); a run may ask for at most "
+            f"{estimate['maximum']:,}. Ask for fewer, or split the work into several runs.",
+        )
     return units
 
 
@@ -73,8 +79,7 @@ def usd_text(micros: int) -> str:
     return f"{whole}.{fraction:06d}"
 
 
-def provider_input(*, usage: dict, params: dict, units: int, hold: int,
-                   fixed: dict | None = None) -> tuple[dict, dict]:
+def provider_input(*, usage: dict, params: dict, units: int, hold: int, fixed: dict | None = None) -> tuple[dict, dict]:
     """The parameters and extra query parameters a provider is sent: the input with the endpoint's fixed
     parameters over it, each estimate field the input left out with its default (so the provider does no more
     than the run was held for), then the provider caps."""

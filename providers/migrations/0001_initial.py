@@ -5,43 +5,68 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Provider',
+            name="Provider",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('mode', models.CharField(choices=[('sync', 'Sync'), ('async', 'Async')], max_length=5)),
-                ('enabled', models.BooleanField(default=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(unique=True)),
+                ("name", models.CharField(max_length=100)),
+                ("mode", models.CharField(choices=[("sync", "Sync"), ("async", "Async")], max_length=5)),
+                ("enabled", models.BooleanField(default=True)),
             ],
-            options={
-                'ordering': ['slug'],
-            },
+            options={"ordering": ["slug"]},
         ),
         migrations.CreateModel(
-            name='Endpoint',
+            name="Endpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('path', models.CharField(help_text='As clients name it, e.g. /person/enrich', max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('input_schema', models.JSONField(default=dict, help_text="JSON Schema that a run's input must satisfy")),
-                ('price_type', models.CharField(choices=[('PER_CALL', 'Per Call'), ('PER_RESULT', 'Per Result')], default='PER_CALL', max_length=10)),
-                ('price_micros', models.BigIntegerField(help_text='Price per call or per result, in micro-dollars')),
-                ('flat_fee_micros', models.BigIntegerField(default=0, help_text='PER_RESULT only: added once per run')),
-                ('credit_cost_micros', models.BigIntegerField(default=0, help_text='What one provider credit costs us, in micro-dollars (PDL reports credits, not dollars)')),
-                ('enabled', models.BooleanField(default=True)),
-                ('provider', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='endpoints', to='providers.provider')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("path", models.CharField(help_text="As clients name it, e.g. /person/enrich", max_length=200)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "input_schema",
+                    models.JSONField(default=dict, help_text="JSON Schema that a run's input must satisfy"),
+                ),
+                (
+                    "price_type",
+                    models.CharField(
+                        choices=[("PER_CALL", "Per Call"), ("PER_RESULT", "Per Result")],
+                        default="PER_CALL",
+                        max_length=10,
+                    ),
+                ),
+                ("price_micros", models.BigIntegerField(help_text="Price per call or per result, in micro-dollars")),
+                ("flat_fee_micros", models.BigIntegerField(default=0, help_text="PER_RESULT only: added once per run")),
+                (
+                    "credit_cost_micros",
+                    models.BigIntegerField(
+                        default=0,
+                        help_text="What one provider credit costs us, in micro-dollars (PDL reports credits, not dollars)",
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="endpoints", to="providers.provider"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['provider__slug', 'path'],
-                'constraints': [models.UniqueConstraint(fields=('provider', 'path'), name='providers_endpoint_path_unique_per_provider'), models.CheckConstraint(condition=models.Q(('flat_fee_micros__gte', 0), ('price_micros__gte', 0)), name='providers_endpoint_price_not_negative')],
+                "ordering": ["provider__slug", "path"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("provider", "path"), name="providers_endpoint_path_unique_per_provider"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("flat_fee_micros__gte", 0), ("price_micros__gte", 0)),
+                        name="providers_endpoint_price_not_negative",
+                    ),
+                ],
             },
         ),
     ]

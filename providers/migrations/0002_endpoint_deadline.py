@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('providers', '0001_initial'),
-    ]
+    dependencies = [("providers", "0001_initial")]
 
     operations = [
         migrations.AddField(
-            model_name='endpoint',
-            name='deadline_seconds',
-            field=models.PositiveIntegerField(default=600, help_text='A run still unfinished this long after it was created ends TIMED_OUT, uncharged'),
-        ),
+            model_name="endpoint",
+            name="deadline_seconds",
+            field=models.PositiveIntegerField(
+                default=600, help_text="A run still unfinished this long after it was created ends TIMED_OUT, uncharged"
+            ),
+        )
     ]

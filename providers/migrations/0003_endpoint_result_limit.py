@@ -4,20 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('providers', '0002_endpoint_deadline'),
-    ]
+    dependencies = [("providers", "0002_endpoint_deadline")]
 
     operations = [
         migrations.AddField(
-            model_name='endpoint',
-            name='default_result_estimate',
-            field=models.PositiveIntegerField(default=100, help_text='Results a PER_RESULT run is held for when its input sets no limit'),
+            model_name="endpoint",
+            name="default_result_estimate",
+            field=models.PositiveIntegerField(
+                default=100, help_text="Results a PER_RESULT run is held for when its input sets no limit"
+            ),
         ),
         migrations.AddField(
-            model_name='endpoint',
-            name='result_limit_field',
-            field=models.CharField(blank=True, help_text='The input field that caps the results, e.g. maxItems', max_length=100),
+            model_name="endpoint",
+            name="result_limit_field",
+            field=models.CharField(
+                blank=True, help_text="The input field that caps the results, e.g. maxItems", max_length=100
+            ),
         ),
     ]

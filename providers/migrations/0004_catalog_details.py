@@ -6,60 +6,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('providers', '0003_endpoint_result_limit'),
+        ("providers", "0003_endpoint_result_limit"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='endpoint',
-            name='doc_url',
-            field=models.URLField(blank=True, help_text='Documentation of this endpoint at the provider'),
+            model_name="endpoint",
+            name="doc_url",
+            field=models.URLField(blank=True, help_text="Documentation of this endpoint at the provider"),
         ),
         migrations.AddField(
-            model_name='endpoint',
-            name='method',
-            field=models.CharField(default='POST', help_text="The HTTP method the provider's API takes", max_length=6),
+            model_name="endpoint",
+            name="method",
+            field=models.CharField(default="POST", help_text="The HTTP method the provider's API takes", max_length=6),
         ),
         migrations.AddField(
-            model_name='endpoint',
-            name='name',
-            field=models.CharField(blank=True, help_text='A short title, e.g. Person enrichment', max_length=200),
+            model_name="endpoint",
+            name="name",
+            field=models.CharField(blank=True, help_text="A short title, e.g. Person enrichment", max_length=200),
         ),
         migrations.AddField(
-            model_name='endpoint',
-            name='notes',
-            field=models.TextField(blank=True, help_text='What an agent should know before calling it'),
+            model_name="endpoint",
+            name="notes",
+            field=models.TextField(blank=True, help_text="What an agent should know before calling it"),
         ),
         migrations.AddField(
-            model_name='endpoint',
-            name='tags',
+            model_name="endpoint",
+            name="tags",
             field=models.JSONField(blank=True, default=list, help_text='Words to find it by, e.g. ["person", "email"]'),
         ),
+        migrations.AddField(model_name="provider", name="description", field=models.TextField(blank=True)),
         migrations.AddField(
-            model_name='provider',
-            name='description',
-            field=models.TextField(blank=True),
-        ),
-        migrations.AddField(
-            model_name='provider',
-            name='doc_url',
+            model_name="provider",
+            name="doc_url",
             field=models.URLField(blank=True, help_text="The provider's own API documentation"),
         ),
         migrations.CreateModel(
-            name='CatalogChange',
+            name="CatalogChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('action', models.CharField(choices=[('created', 'Created'), ('changed', 'Changed'), ('deleted', 'Deleted')], max_length=7)),
-                ('subject', models.CharField(max_length=300)),
-                ('changes', models.JSONField(default=dict, help_text='{"field": [before, after]}')),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[("created", "Created"), ("changed", "Changed"), ("deleted", "Deleted")], max_length=7
+                    ),
+                ),
+                ("subject", models.CharField(max_length=300)),
+                ("changes", models.JSONField(default=dict, help_text='{"field": [before, after]}')),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
-            options={
-                'ordering': ['-id'],
-            },
+            options={"ordering": ["-id"]},
         ),
     ]

@@ -67,16 +67,17 @@ def run(statements_by_vendor):
     def operation(apps, schema_editor):
         for statement in statements_by_vendor.get(schema_editor.connection.vendor, []):
             schema_editor.execute(statement)
+
     return operation
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ("providers", "0004_catalog_details"),
-    ]
+    dependencies = [("providers", "0004_catalog_details")]
 
     operations = [
-        migrations.RunPython(run({"sqlite": SQLITE_FORWARD, "postgresql": POSTGRESQL_FORWARD}),
-                             run({"sqlite": SQLITE_BACKWARD, "postgresql": POSTGRESQL_BACKWARD}), elidable=False),
+        migrations.RunPython(
+            run({"sqlite": SQLITE_FORWARD, "postgresql": POSTGRESQL_FORWARD}),
+            run({"sqlite": SQLITE_BACKWARD, "postgresql": POSTGRESQL_BACKWARD}),
+            elidable=False,
+        )
     ]

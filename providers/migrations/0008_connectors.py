@@ -9,8 +9,10 @@ _search = importlib.import_module("providers.migrations.0005_search")
 SQLITE_TRIGGERS = [statement for statement in _search.SQLITE_FORWARD if statement.startswith("CREATE TRIGGER")]
 
 # The seed's prices before connectors: a row still at one of them moves to its connector's usage model.
-LEGACY_PRICES = {("apify", "/apidojo/tweet-scraper"): ("PER_CALL", 3000),
-                 ("pdl", "/person/search"): ("PER_CALL", 10000)}
+LEGACY_PRICES = {
+    ("apify", "/apidojo/tweet-scraper"): ("PER_CALL", 3000),
+    ("pdl", "/person/search"): ("PER_CALL", 10000),
+}
 
 
 def connectors_fill(apps, schema_editor):
@@ -27,20 +29,39 @@ def connectors_fill(apps, schema_editor):
             provider.protocol = "apify-actor" if provider.mode == "async" else "http"
             provider.save()
             continue
-        for name in ("summary", "home_url", "categories", "protocol", "base_url", "auth", "credential_name",
-                     "timeouts", "actual_cost"):
+        for name in (
+            "summary",
+            "home_url",
+            "categories",
+            "protocol",
+            "base_url",
+            "auth",
+            "credential_name",
+            "timeouts",
+            "actual_cost",
+        ):
             setattr(provider, name, connector.provider[name])
         provider.save()
         specs = {spec["path"]: spec for spec in connector.endpoints}
         for endpoint in Endpoint.objects.filter(provider=provider):
             spec = specs.get(endpoint.path)
             if spec is None:
-                endpoint.request = {"method": endpoint.method, "path": f"/v5{endpoint.path}"} if provider.slug == "pdl" else {}
-                endpoint.usage = {"unit": "result", "evidence": "results", "provider_cap": "none", "estimate": {
-                    "factors": [{"field": endpoint.result_limit_field, "default": endpoint.default_result_estimate}
-                                if endpoint.result_limit_field else
-                                {"of": "`null`", "default": endpoint.default_result_estimate}],
-                    "maximum": 10_000}}
+                endpoint.request = (
+                    {"method": endpoint.method, "path": f"/v5{endpoint.path}"} if provider.slug == "pdl" else {}
+                )
+                endpoint.usage = {
+                    "unit": "result",
+                    "evidence": "results",
+                    "provider_cap": "none",
+                    "estimate": {
+                        "factors": [
+                            {"field": endpoint.result_limit_field, "default": endpoint.default_result_estimate}
+                            if endpoint.result_limit_field
+                            else {"of": "`null`", "default": endpoint.default_result_estimate}
+                        ],
+                        "maximum": 10_000,
+                    },
+                }
             else:
                 for name in ("request", "usage", "output", "fixtures"):
                     setattr(endpoint, name, spec[name])
@@ -50,107 +71,134 @@ def connectors_fill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('providers', '0007_health_schedule'),
-    ]
+    dependencies = [("providers", "0007_health_schedule")]
 
     operations = [
         migrations.AddField(
-            model_name='endpoint',
-            name='fixtures',
-            field=models.JSONField(blank=True, default=dict, help_text='Recorded answers by case, for test mode'),
+            model_name="endpoint",
+            name="fixtures",
+            field=models.JSONField(blank=True, default=dict, help_text="Recorded answers by case, for test mode"),
         ),
         migrations.AddField(
-            model_name='endpoint',
-            name='output',
-            field=models.JSONField(blank=True, default=dict, help_text='{"path": "<JMESPath>", "results": "<JMESPath>"}'),
+            model_name="endpoint",
+            name="output",
+            field=models.JSONField(
+                blank=True, default=dict, help_text='{"path": "<JMESPath>", "results": "<JMESPath>"}'
+            ),
         ),
         migrations.AddField(
-            model_name='endpoint',
-            name='request',
-            field=models.JSONField(blank=True, default=dict, help_text='http protocol: {"method": "GET", "path": "/v5/person/enrich", "params": "query"}'),
+            model_name="endpoint",
+            name="request",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text='http protocol: {"method": "GET", "path": "/v5/person/enrich", "params": "query"}',
+            ),
         ),
         migrations.AddField(
-            model_name='endpoint',
-            name='usage',
-            field=models.JSONField(blank=True, default=dict, help_text="The usage model's unit, evidence, estimate and provider cap"),
+            model_name="endpoint",
+            name="usage",
+            field=models.JSONField(
+                blank=True, default=dict, help_text="The usage model's unit, evidence, estimate and provider cap"
+            ),
         ),
         migrations.AddField(
-            model_name='provider',
-            name='actual_cost',
-            field=models.JSONField(blank=True, default=dict, help_text='How it reports what a call cost us: {"credits_header": "..."}, {"credits": "<JMESPath>"} or {"usd": "<JMESPath>"}'),
+            model_name="provider",
+            name="actual_cost",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text='How it reports what a call cost us: {"credits_header": "..."}, {"credits": "<JMESPath>"} or {"usd": "<JMESPath>"}',
+            ),
         ),
         migrations.AddField(
-            model_name='provider',
-            name='auth',
-            field=models.JSONField(default=dict, help_text='How the credential is sent: {"scheme": "bearer"}, {"scheme": "header", "name": "X-Api-Key"} or {"scheme": "query", "name": "api_key"}'),
+            model_name="provider",
+            name="auth",
+            field=models.JSONField(
+                default=dict,
+                help_text='How the credential is sent: {"scheme": "bearer"}, {"scheme": "header", "name": "X-Api-Key"} or {"scheme": "query", "name": "api_key"}',
+            ),
         ),
         migrations.AddField(
-            model_name='provider',
-            name='base_url',
-            field=models.URLField(default='', help_text='Where its API lives; <SLUG>_API_BASE_URL in the environment overrides it'),
+            model_name="provider",
+            name="base_url",
+            field=models.URLField(
+                default="", help_text="Where its API lives; <SLUG>_API_BASE_URL in the environment overrides it"
+            ),
             preserve_default=False,
         ),
         migrations.AddField(
-            model_name='provider',
-            name='categories',
+            model_name="provider",
+            name="categories",
             field=models.JSONField(blank=True, default=list, help_text='e.g. ["people", "companies"]'),
         ),
         migrations.AddField(
-            model_name='provider',
-            name='credential_name',
-            field=models.CharField(blank=True, help_text='The environment variable holding its credential, e.g. APIFY_TOKEN', max_length=100),
+            model_name="provider",
+            name="credential_name",
+            field=models.CharField(
+                blank=True,
+                help_text="The environment variable holding its credential, e.g. APIFY_TOKEN",
+                max_length=100,
+            ),
+        ),
+        migrations.AddField(model_name="provider", name="home_url", field=models.URLField(blank=True)),
+        migrations.AddField(
+            model_name="provider",
+            name="protocol",
+            field=models.CharField(
+                choices=[
+                    ("http", "http: one synchronous JSON request"),
+                    ("apify-actor", "apify-actor: an Apify actor run, started, followed and collected"),
+                ],
+                default="http",
+                max_length=20,
+            ),
         ),
         migrations.AddField(
-            model_name='provider',
-            name='home_url',
-            field=models.URLField(blank=True),
+            model_name="provider",
+            name="summary",
+            field=models.CharField(blank=True, help_text="One line on what it offers", max_length=300),
         ),
         migrations.AddField(
-            model_name='provider',
-            name='protocol',
-            field=models.CharField(choices=[('http', 'http: one synchronous JSON request'), ('apify-actor', 'apify-actor: an Apify actor run, started, followed and collected')], default='http', max_length=20),
-        ),
-        migrations.AddField(
-            model_name='provider',
-            name='summary',
-            field=models.CharField(blank=True, help_text='One line on what it offers', max_length=300),
-        ),
-        migrations.AddField(
-            model_name='provider',
-            name='timeouts',
+            model_name="provider",
+            name="timeouts",
             field=models.JSONField(blank=True, default=dict, help_text='{"connect_seconds": 5, "read_seconds": 30}'),
         ),
         migrations.AlterField(
-            model_name='endpoint',
-            name='flat_fee_micros',
-            field=models.BigIntegerField(default=0, help_text='PER_RESULT and CREDITS: added once per run'),
+            model_name="endpoint",
+            name="flat_fee_micros",
+            field=models.BigIntegerField(default=0, help_text="PER_RESULT and CREDITS: added once per run"),
         ),
         migrations.AlterField(
-            model_name='endpoint',
-            name='price_micros',
-            field=models.BigIntegerField(help_text='Price per call, per result or per credit, in micro-dollars'),
+            model_name="endpoint",
+            name="price_micros",
+            field=models.BigIntegerField(help_text="Price per call, per result or per credit, in micro-dollars"),
         ),
         migrations.AlterField(
-            model_name='endpoint',
-            name='price_type',
-            field=models.CharField(choices=[('FREE', 'Free'), ('PER_CALL', 'Per Call'), ('PER_RESULT', 'Per Result'), ('CREDITS', 'Credits')], default='PER_CALL', max_length=10),
+            model_name="endpoint",
+            name="price_type",
+            field=models.CharField(
+                choices=[
+                    ("FREE", "Free"),
+                    ("PER_CALL", "Per Call"),
+                    ("PER_RESULT", "Per Result"),
+                    ("CREDITS", "Credits"),
+                ],
+                default="PER_CALL",
+                max_length=10,
+            ),
         ),
         migrations.AlterField(
-            model_name='provider',
-            name='mode',
-            field=models.CharField(choices=[('sync', 'Sync'), ('async', 'Async')], editable=False, max_length=5),
+            model_name="provider",
+            name="mode",
+            field=models.CharField(choices=[("sync", "Sync"), ("async", "Async")], editable=False, max_length=5),
         ),
         migrations.RunPython(connectors_fill, migrations.RunPython.noop),
-        migrations.RemoveField(
-            model_name='endpoint',
-            name='default_result_estimate',
+        migrations.RemoveField(model_name="endpoint", name="default_result_estimate"),
+        migrations.RemoveField(model_name="endpoint", name="result_limit_field"),
+        migrations.RunPython(
+            _search.run({"sqlite": [*_search.SQLITE_BACKWARD[:3], *SQLITE_TRIGGERS]}),
+            migrations.RunPython.noop,
+            elidable=False,
         ),
-        migrations.RemoveField(
-            model_name='endpoint',
-            name='result_limit_field',
-        ),
-        migrations.RunPython(_search.run({"sqlite": [*_search.SQLITE_BACKWARD[:3], *SQLITE_TRIGGERS]}),
-                             migrations.RunPython.noop, elidable=False),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('providers', '0010_time_out_help_text'),
-    ]
+    dependencies = [("providers", "0010_time_out_help_text")]
 
     operations = [
         migrations.AlterField(
-            model_name='endpoint',
-            name='notes',
-            field=models.TextField(blank=True, help_text='What an agent should know before calling it, one note a line'),
-        ),
+            model_name="endpoint",
+            name="notes",
+            field=models.TextField(
+                blank=True, help_text="What an agent should know before calling it, one note a line"
+            ),
+        )
     ]

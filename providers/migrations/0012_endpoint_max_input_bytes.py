@@ -11,21 +11,24 @@ SQLITE_TRIGGERS = [statement for statement in _search.SQLITE_FORWARD if statemen
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('providers', '0011_endpoint_notes_lines'),
-    ]
+    dependencies = [("providers", "0011_endpoint_notes_lines")]
 
     operations = [
         migrations.AddField(
-            model_name='endpoint',
-            name='max_input_bytes',
+            model_name="endpoint",
+            name="max_input_bytes",
             field=models.PositiveIntegerField(
                 default=65536,
-                help_text='The largest input a run may send, in bytes of compact JSON; a larger one is refused with a 413',
-                validators=[django.core.validators.MinValueValidator(1024),
-                            django.core.validators.MaxValueValidator(1048576)]),
+                help_text="The largest input a run may send, in bytes of compact JSON; a larger one is refused with a 413",
+                validators=[
+                    django.core.validators.MinValueValidator(1024),
+                    django.core.validators.MaxValueValidator(1048576),
+                ],
+            ),
         ),
-        migrations.RunPython(_search.run({"sqlite": [*_search.SQLITE_BACKWARD[:3], *SQLITE_TRIGGERS]}),
-                             migrations.RunPython.noop, elidable=False),
+        migrations.RunPython(
+            _search.run({"sqlite": [*_search.SQLITE_BACKWARD[:3], *SQLITE_TRIGGERS]}),
+            migrations.RunPython.noop,
+            elidable=False,
+        ),
     ]

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.django_db
 
 CONNECTORS = connectors_load()
 PROVIDERS = [connector.provider for connector in CONNECTORS]
-ENDPOINTS = [{**spec, "provider": connector.provider["slug"]} for connector in CONNECTORS for spec in connector.endpoints]
+ENDPOINTS = [
+    {**spec, "provider": connector.provider["slug"]} for connector in CONNECTORS for spec in connector.endpoints
+]
 
 
 def _catalog_rows():
@@ -33,18 +35,27 @@ def test_seed_catalog_is_idempotent_and_keeps_operators_changes():
 
 
 def test_seeding_brings_rows_up_to_their_files_but_keeps_prices_and_switches(catalog):
-    Endpoint.objects.filter(path="/person/enrich").update(name="Find a person", method="POST", tags=["mine"],
-                                                          notes="", price_micros=4000, enabled=False)
+    Endpoint.objects.filter(path="/person/enrich").update(
+        name="Find a person", method="POST", tags=["mine"], notes="", price_micros=4000, enabled=False
+    )
     call_command("seed_catalog", stdout=io.StringIO())
     enrich = Endpoint.objects.get(path="/person/enrich")
-    assert (enrich.name, enrich.method, enrich.price_micros, enrich.enabled) == ("Person enrichment", "GET", 4000, False)
+    assert (enrich.name, enrich.method, enrich.price_micros, enrich.enabled) == (
+        "Person enrichment",
+        "GET",
+        4000,
+        False,
+    )
     assert enrich.notes.startswith("Answers the single best match") and "email" in enrich.tags
 
 
 def test_the_endpoints_clients_already_use_keep_their_paths_modes_and_prices(catalog):
     seeded = {(e.provider.slug, e.path): e for e in Endpoint.objects.select_related("provider")}
-    assert (seeded["pdl", "/person/enrich"].provider.mode, seeded["pdl", "/person/enrich"].price_type,
-            seeded["pdl", "/person/enrich"].price_micros) == ("sync", "PER_CALL", 3000)
+    assert (
+        seeded["pdl", "/person/enrich"].provider.mode,
+        seeded["pdl", "/person/enrich"].price_type,
+        seeded["pdl", "/person/enrich"].price_micros,
+    ) == ("sync", "PER_CALL", 3000)
     assert seeded["apify", "/apidojo/tweet-scraper"].provider.mode == "async"
     assert set(seeded) == {(spec["provider"], spec["path"]) for spec in ENDPOINTS}
 
@@ -76,9 +87,18 @@ def test_every_seeded_endpoint_says_what_an_agent_chooses_it_by(spec):
 
 def test_the_admin_refuses_an_input_schema_that_is_not_json_schema(catalog):
     endpoint = Endpoint.objects.get(path="/person/enrich")
-    data = {"provider": endpoint.provider_id, "path": endpoint.path, "description": "", "price_type": "PER_CALL",
-            "price_micros": 3000, "flat_fee_micros": 0, "credit_cost_micros": 0, "deadline_seconds": 30, "enabled": True,
-            "input_schema": '{"type": "nonsense"}'}
+    data = {
+        "provider": endpoint.provider_id,
+        "path": endpoint.path,
+        "description": "",
+        "price_type": "PER_CALL",
+        "price_micros": 3000,
+        "flat_fee_micros": 0,
+        "credit_cost_micros": 0,
+        "deadline_seconds": 30,
+        "enabled": True,
+        "input_schema": '{"type": "nonsense"}',
+    }
     form = EndpointForm(data=data, instance=endpoint)
     assert not form.is_valid()
     assert "Not a valid JSON Schema" in form.errors["input_schema"][0]
@@ -91,29 +111,46 @@ def test_an_operator_edits_prices_in_the_admin(client, operator, catalog):
     endpoint = Endpoint.objects.get(path="/person/enrich")
     url = f"/admin/providers/endpoint/{endpoint.pk}/change/"
     assert client.get(url).status_code == 200
-    response = client.post(url, {
-        "provider": endpoint.provider_id, "path": endpoint.path, "description": endpoint.description, "method": "POST",
-        "input_schema": json.dumps(endpoint.input_schema), "price_type": "PER_CALL", "price_micros": 4500,
-        "flat_fee_micros": 0, "credit_cost_micros": 2800, "deadline_seconds": 30, "max_input_bytes": 65536,
-        "enabled": "on",
-        "request": json.dumps(endpoint.request), "usage": json.dumps(endpoint.usage), "output": "{}",
-        "fixtures": json.dumps(endpoint.fixtures)})
+    response = client.post(
+        url,
+        {
+            "provider": endpoint.provider_id,
+            "path": endpoint.path,
+            "description": endpoint.description,
+            "method": "POST",
+            "input_schema": json.dumps(endpoint.input_schema),
+            "price_type": "PER_CALL",
+            "price_micros": 4500,
+            "flat_fee_micros": 0,
+            "credit_cost_micros": 2800,
+            "deadline_seconds": 30,
+            "max_input_bytes": 65536,
+            "enabled": "on",
+            "request": json.dumps(endpoint.request),
+            "usage": json.dumps(endpoint.usage),
+            "output": "{}",
+            "fixtures": json.dumps(endpoint.fixtures),
+        },
+    )
     assert response.status_code == 302
     endpoint.refresh_from_db()
     assert (endpoint.price_micros, endpoint.credit_cost_micros) == (4500, 2800)
 
 
-EXAMPLES = [(spec["provider"], spec["path"], example) for spec in ENDPOINTS
-            for example in spec["input_schema"]["examples"]]
+EXAMPLES = [
+    (spec["provider"], spec["path"], example) for spec in ENDPOINTS for example in spec["input_schema"]["examples"]
+]
 
 
 def post_run(client, key, body):
-    return client.post("/v1/run", data=json.dumps(body), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client.post(
+        "/v1/run", data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}"
+    )
 
 
-@pytest.mark.parametrize("provider, path, example", EXAMPLES, ids=[f"{p}{path}-{i}" for i, (p, path, _)
-                                                                   in enumerate(EXAMPLES)])
+@pytest.mark.parametrize(
+    "provider, path, example", EXAMPLES, ids=[f"{p}{path}-{i}" for i, (p, path, _) in enumerate(EXAMPLES)]
+)
 def test_every_example_runs_end_to_end_with_a_test_key(client, alice_test_key, task_queue, provider, path, example):
     response = post_run(client, alice_test_key, {"provider": provider, "endpoint": path, "input": example})
     endpoint = Endpoint.objects.select_related("provider").get(provider__slug=provider, path=path)
@@ -132,9 +169,11 @@ def test_every_example_runs_end_to_end_with_a_test_key(client, alice_test_key, t
 
 
 def test_a_live_per_result_run_is_held_for_its_limit_and_charged_per_result(client, alice_key, task_queue):
-    places = {"provider": "apify", "endpoint": "/compass/crawler-google-places",
-              "input": {"searchStringsArray": ["bakery"], "locationQuery": "Prague, Czechia",
-                        "maxCrawledPlacesPerSearch": 4}}
+    places = {
+        "provider": "apify",
+        "endpoint": "/compass/crawler-google-places",
+        "input": {"searchStringsArray": ["bakery"], "locationQuery": "Prague, Czechia", "maxCrawledPlacesPerSearch": 4},
+    }
     run_id = post_run(client, alice_key, places).json()["runId"]
     assert Run.objects.get(pk=run_id).held_micros == 10_000 + 4 * 5_000
     task_queue.run()

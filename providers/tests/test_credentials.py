@@ -39,20 +39,24 @@ def pdl(catalog, settings):
 
 
 def run(client, key):
-    response = client.post("/v1/run", data=json.dumps(PDL_MATCH), content_type="application/json",
-                           HTTP_AUTHORIZATION=f"Bearer {key}")
+    response = client.post(
+        "/v1/run", data=json.dumps(PDL_MATCH), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}"
+    )
     return response.status_code, response.json()
 
 
 def provider_form(provider, **changes):
     """The provider's change form as a browser posts it, with these fields changed."""
     data = {**model_to_dict(provider, exclude=["id"]), **changes}
-    return {name: json.dumps(value) if isinstance(value, (dict, list)) else value for name, value in data.items()
-            } | {"endpoints-TOTAL_FORMS": 0, "endpoints-INITIAL_FORMS": 0}
+    return {name: json.dumps(value) if isinstance(value, (dict, list)) else value for name, value in data.items()} | {
+        "endpoints-TOTAL_FORMS": 0,
+        "endpoints-INITIAL_FORMS": 0,
+    }
 
 
 def test_a_dashboard_credential_is_sent_instead_of_the_environments_and_removing_it_goes_back(
-        client, alice_key, pdl, keys, operator):
+    client, alice_key, pdl, keys, operator
+):
     assert run(client, alice_key)[1]["providerResponse"]["httpStatus"] == 401  # PDL refuses the environment's key
     provider_credential_set(user=operator, provider=pdl, secret=PDL_KEY)
     status, body = run(client, alice_key)
@@ -82,7 +86,8 @@ def test_a_credential_is_one_printable_line(pdl, keys, operator):
 
 
 def test_a_credential_that_cannot_be_decrypted_refuses_live_runs_and_never_falls_back(
-        client, alice_key, alice_test_key, pdl, keys, operator, settings):
+    client, alice_key, alice_test_key, pdl, keys, operator, settings
+):
     settings.PDL_API_KEY = PDL_KEY  # the environment's would work: it is not used behind the operator's back
     provider_credential_set(user=operator, provider=pdl, secret=PDL_KEY)
     settings.MONID_CREDENTIALS_KEY = KEY_B
@@ -90,7 +95,8 @@ def test_a_credential_that_cannot_be_decrypted_refuses_live_runs_and_never_falls
     assert status == 503 and body["message"] == (
         "The credential of provider 'pdl' set in the dashboard cannot be read: it was encrypted with a key "
         "MONID_CREDENTIALS_KEY no longer holds. An operator has to set it again on the provider's page in the "
-        "catalog admin, or restore the key.")
+        "catalog admin, or restore the key."
+    )
     settings.MONID_CREDENTIALS_KEY = ""
     status, body = run(client, alice_key)
     assert status == 503 and "MONID_CREDENTIALS_KEY is unset" in body["message"]
@@ -99,11 +105,13 @@ def test_a_credential_that_cannot_be_decrypted_refuses_live_runs_and_never_falls
 
 
 def test_an_async_run_whose_credential_became_unreadable_fails_with_the_reason(
-        client, alice_key, catalog, keys, operator, task_queue, tweets_per_call, settings):
+    client, alice_key, catalog, keys, operator, task_queue, tweets_per_call, settings
+):
     provider_credential_set(user=operator, provider=Provider.objects.get(slug="apify"), secret="sandbox-apify-token")
     body = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"searchTerms": ["ai"]}}
-    response = client.post("/v1/run", data=json.dumps(body), content_type="application/json",
-                           HTTP_AUTHORIZATION=f"Bearer {alice_key}")
+    response = client.post(
+        "/v1/run", data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {alice_key}"
+    )
     assert response.status_code == 202
     settings.MONID_CREDENTIALS_KEY = KEY_B
     task_queue.run()
@@ -162,7 +170,9 @@ def test_the_page_refuses_what_it_cannot_store(admin_client, pdl, keys, settings
     settings.MONID_CREDENTIALS_KEY = ""
     response = client.post(url, provider_form(pdl, new_credential=PDL_KEY))
     page = response.content.decode()
-    assert response.status_code == 200 and "This server cannot store credentials: MONID_CREDENTIALS_KEY is unset" in page
+    assert (
+        response.status_code == 200 and "This server cannot store credentials: MONID_CREDENTIALS_KEY is unset" in page
+    )
     assert PDL_KEY not in page  # not even echoed back into the box
     assert not ProviderCredential.objects.exists()
 

@@ -13,13 +13,15 @@ PDL_MATCH = {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email":
 
 
 def test_an_operator_sets_a_credential_that_live_runs_then_send_and_the_page_never_shows(
-        page, sign_in, live_server, admin_user, alice_key, settings):
+    page, sign_in, live_server, admin_user, alice_key, settings
+):
     settings.MONID_CREDENTIALS_KEY = Fernet.generate_key().decode()
     settings.PDL_API_KEY = ""
 
     def run():
-        return requests.post(f"{live_server.url}/v1/run", json=PDL_MATCH, timeout=10,
-                             headers={"Authorization": f"Bearer {alice_key}"})
+        return requests.post(
+            f"{live_server.url}/v1/run", json=PDL_MATCH, timeout=10, headers={"Authorization": f"Bearer {alice_key}"}
+        )
 
     assert run().status_code == 503
     sign_in("admin", "password")  # pytest-django's admin_user

@@ -8,9 +8,9 @@ import threading
 import pytest
 
 from bench.dataset_memory import dataset_of, measured_read
+from providers.emulators.apify import DEFAULT_TOKEN
 from providers.engine import ProviderProgress
 from providers.engine import apify as apify_module
-from providers.emulators.apify import DEFAULT_TOKEN
 from providers.engine.transport import READ_CHUNK_BYTES, HttpTransport, leading_elements
 
 CAP = 10_000_000  # MONID_OUTPUT_MAX_BYTES's default
@@ -19,15 +19,20 @@ CAP = 10_000_000  # MONID_OUTPUT_MAX_BYTES's default
 def read_budgets_hold(reads, *, item_bytes):
     """Each read asked for no more than the budget left before it plus the slack, and stopped within a chunk of
     what it asked for (items of `item_bytes` each, all kept before it: offset says how many)."""
-    return all(read["max_bytes"] <= CAP - 1 - read["offset"] * (item_bytes + 1) + apify_module.DATASET_SLACK_BYTES
-               and read["read"] <= read["max_bytes"] + READ_CHUNK_BYTES for read in reads)
+    return all(
+        read["max_bytes"] <= CAP - 1 - read["offset"] * (item_bytes + 1) + apify_module.DATASET_SLACK_BYTES
+        and read["read"] <= read["max_bytes"] + READ_CHUNK_BYTES
+        for read in reads
+    )
 
 
 def test_100_items_of_400_kb_keep_the_first_24_and_grow_memory_by_little_more_than_them(emulators):
     read = measured_read(emulators.url, dataset_id=dataset_of(emulators.url, count=100, size=400_000), cap=CAP)
-    figures = (f"peak RSS {read['rss_peak'] / 1e6:.1f} MB, {read['growth'] / 1e6:.1f} MB over the "
-               f"{read['rss_before'] / 1e6:.1f} MB before the read, for {read['kept_bytes'] / 1e6:.1f} MB kept; "
-               f"reads {[(r['offset'], r['limit'], r['read']) for r in read['reads']]}")
+    figures = (
+        f"peak RSS {read['rss_peak'] / 1e6:.1f} MB, {read['growth'] / 1e6:.1f} MB over the "
+        f"{read['rss_before'] / 1e6:.1f} MB before the read, for {read['kept_bytes'] / 1e6:.1f} MB kept; "
+        f"reads {[(r['offset'], r['limit'], r['read']) for r in read['reads']]}"
+    )
     print(figures)
     assert (read["kept"], read["truncated"], read["indices"]) == (24, True, list(range(24)))
     assert read_budgets_hold(read["reads"], item_bytes=400_000), figures
@@ -49,8 +54,12 @@ def test_items_bigger_than_a_page_are_read_one_at_a_time_until_one_cannot_fit(tw
     assert (answer.result_count, answer.output_truncated) == (2, True)
     assert [item["index"] for item in answer.output] == [0, 1]
     # 100 items asked for, cut before the first arrived whole; then one at a time, the last cut as well.
-    assert [(r["offset"], r["limit"], r["cut"]) for r in reads] == [(0, 100, True), (0, 1, False), (1, 1, False),
-                                                                   (2, 1, True)]
+    assert [(r["offset"], r["limit"], r["cut"]) for r in reads] == [
+        (0, 100, True),
+        (0, 1, False),
+        (1, 1, False),
+        (2, 1, True),
+    ]
     assert reads[-1]["read"] < 3_000_000
 
 
@@ -67,13 +76,18 @@ def test_a_read_cut_short_keeps_the_items_that_arrived_whole_and_goes_on_from_th
 
 def test_a_bounded_read_stops_within_a_chunk_and_its_body_is_the_items_that_arrived_whole(emulators):
     dataset_id = dataset_of(emulators.url, count=50, size=2000)
-    transport = HttpTransport(slug="apify", name="Apify", base_url=f"{emulators.url}/apify",
-                              auth={"scheme": "bearer"}, credential=DEFAULT_TOKEN)
+    transport = HttpTransport(
+        slug="apify",
+        name="Apify",
+        base_url=f"{emulators.url}/apify",
+        auth={"scheme": "bearer"},
+        credential=DEFAULT_TOKEN,
+    )
     whole = transport.request("GET", f"/v2/datasets/{dataset_id}/items", max_bytes=10**6)
     cut = transport.request("GET", f"/v2/datasets/{dataset_id}/items", max_bytes=10_000)
     assert (whole.cut, len(whole.body), whole.size) == (False, 50, 2 + 50 * 2000 + 49)
     assert cut.cut and 10_000 < cut.size <= 10_000 + READ_CHUNK_BYTES
-    assert cut.body == whole.body[:len(cut.body)] and len(cut.body) == (cut.size - 1) // 2001
+    assert cut.body == whole.body[: len(cut.body)] and len(cut.body) == (cut.size - 1) // 2001
 
 
 @pytest.fixture
@@ -81,7 +95,7 @@ def cut_in_a_character():
     """Answers a JSON array whose first chunk ends inside the two bytes of an "é"."""
     first = json.dumps("a" * (READ_CHUNK_BYTES - 10))
     body = f'[{first},"{"é" * 20}"]'.encode()
-    assert body[READ_CHUNK_BYTES - 1:READ_CHUNK_BYTES + 1] == "é".encode()
+    assert body[READ_CHUNK_BYTES - 1 : READ_CHUNK_BYTES + 1] == "é".encode()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
@@ -108,13 +122,16 @@ def test_a_body_cut_inside_a_character_keeps_the_items_before_it(cut_in_a_charac
     assert (reply.cut, reply.size, reply.body) == (True, READ_CHUNK_BYTES, [first])
 
 
-@pytest.mark.parametrize("text, elements", [
-    ('[1, {"a": [2, "]"]},', [1, {"a": [2, "]"]}]),
-    ("[1, 23", [1]),  # 23 may be the start of 234
-    ('[ "x" ]   ', ["x"]),
-    ('["x", "y', ["x"]),
-    ("  [", []),
-])
+@pytest.mark.parametrize(
+    "text, elements",
+    [
+        ('[1, {"a": [2, "]"]},', [1, {"a": [2, "]"]}]),
+        ("[1, 23", [1]),  # 23 may be the start of 234
+        ('[ "x" ]   ', ["x"]),
+        ('["x", "y', ["x"]),
+        ("  [", []),
+    ],
+)
 def test_a_body_cut_short_gives_the_elements_that_arrived_whole(text, elements):
     assert leading_elements(text) == elements
 
@@ -131,8 +148,15 @@ def recorded_reads(protocol, monkeypatch):
     def recorded(method, path, **kwargs):
         reply = request(method, path, **kwargs)
         if "/datasets/" in path:
-            reads.append({"offset": kwargs["params"]["offset"], "limit": kwargs["params"]["limit"],
-                          "max_bytes": kwargs["max_bytes"], "read": reply.size, "cut": reply.cut})
+            reads.append(
+                {
+                    "offset": kwargs["params"]["offset"],
+                    "limit": kwargs["params"]["limit"],
+                    "max_bytes": kwargs["max_bytes"],
+                    "read": reply.size,
+                    "cut": reply.cut,
+                }
+            )
         return reply
 
     monkeypatch.setattr(protocol.transport, "request", recorded)

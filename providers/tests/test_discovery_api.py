@@ -36,9 +36,15 @@ def inspect(client, key, provider, path):
 
 def sampled(path, state, *, ago=datetime.timedelta(0), median_ms=700, p95_ms=900):
     """A health sample of the endpoint, as runs.health stores them, `ago` before now."""
-    EndpointHealthSample.objects.create(endpoint=Endpoint.objects.get(path=path), at=timezone.now() - ago,
-                                        state=state, counted=20, successes=20 if state == "healthy" else 0,
-                                        median_ms=median_ms, p95_ms=p95_ms)
+    EndpointHealthSample.objects.create(
+        endpoint=Endpoint.objects.get(path=path),
+        at=timezone.now() - ago,
+        state=state,
+        counted=20,
+        successes=20 if state == "healthy" else 0,
+        median_ms=median_ms,
+        p95_ms=p95_ms,
+    )
 
 
 def enabled_catalog():
@@ -63,11 +69,18 @@ def hidden(catalog):
     """One disabled endpoint, and a disabled provider whose endpoint is itself enabled: neither may show."""
     Endpoint.objects.filter(path="/person/identify").update(enabled=False)
     ghost = Provider.objects.create(slug="ghost", name="Ghost Data", mode="sync", enabled=False)
-    Endpoint.objects.create(provider=ghost, path="/tweets/identify", name="Tweet identify", tags=["twitter"],
-                            description="Twitter posts and people, identified.", price_micros=1)
+    Endpoint.objects.create(
+        provider=ghost,
+        path="/tweets/identify",
+        name="Tweet identify",
+        tags=["twitter"],
+        description="Twitter posts and people, identified.",
+        price_micros=1,
+    )
 
 
 # GET /v1/endpoints
+
 
 def test_the_catalog_lists_each_endpoint_with_its_provider_and_price(client, alice_key):
     response = get(client, "/v1/endpoints?limit=100", alice_key)
@@ -75,17 +88,23 @@ def test_the_catalog_lists_each_endpoint_with_its_provider_and_price(client, ali
     body = response.json()
     enrich = Endpoint.objects.select_related("provider").get(path="/person/enrich")
     assert body["items"][[item["endpoint"] for item in body["items"]].index("/person/enrich")] == {
-        "provider": "pdl", "providerDisplayName": enrich.provider.name,
-        "providerDisplayDescription": enrich.provider.description, "endpoint": "/person/enrich",
-        "displayName": enrich.name, "displayDescription": enrich.description,
-        "price": {"type": "PER_CALL", "amount": 0.003, "currency": "USD"}, "tags": enrich.tags}
+        "provider": "pdl",
+        "providerDisplayName": enrich.provider.name,
+        "providerDisplayDescription": enrich.provider.description,
+        "endpoint": "/person/enrich",
+        "displayName": enrich.name,
+        "displayDescription": enrich.description,
+        "price": {"type": "PER_CALL", "amount": 0.003, "currency": "USD"},
+        "tags": enrich.tags,
+    }
     assert body["cursor"] is None and body["total"] == Endpoint.objects.count() == len(body["items"])
 
 
 def test_the_catalog_pages_by_provider_and_path_with_the_total_on_every_page(client, alice_key):
     items, pages = walk(client, "/v1/endpoints", alice_key)
     assert [(item["provider"], item["endpoint"]) for item in items] == sorted(
-        enabled_catalog().values_list("provider__slug", "path"))
+        enabled_catalog().values_list("provider__slug", "path")
+    )
     assert {page["total"] for page in pages} == {len(items)}
     assert all(page["items"] for page in pages)  # never a cursor to an empty page
 
@@ -116,14 +135,18 @@ def test_a_cursor_of_another_list_is_refused(client, alice_key):
 
 # POST /v1/discover
 
-@pytest.mark.parametrize("query, provider, path", [
-    ("twitter posts", "apify", "/apidojo/tweet-scraper"),
-    ("enrich a person by email", "pdl", "/person/enrich"),
-    ("company data", "pdl", "/company/enrich"),
-    ("places on google maps with opening hours", "apify", "/compass/crawler-google-places"),
-    ("crawl a website", "tavily", "/crawl"),
-    ("instagram posts", "apify", "/apify/instagram-scraper"),
-])
+
+@pytest.mark.parametrize(
+    "query, provider, path",
+    [
+        ("twitter posts", "apify", "/apidojo/tweet-scraper"),
+        ("enrich a person by email", "pdl", "/person/enrich"),
+        ("company data", "pdl", "/company/enrich"),
+        ("places on google maps with opening hours", "apify", "/compass/crawler-google-places"),
+        ("crawl a website", "tavily", "/crawl"),
+        ("instagram posts", "apify", "/apify/instagram-scraper"),
+    ],
+)
 def test_discover_puts_the_obviously_right_endpoint_first(client, alice_key, query, provider, path):
     response = discover(client, alice_key, query)
     assert response.status_code == 200
@@ -137,10 +160,16 @@ def test_discover_answers_each_result_with_its_price_and_a_score_best_first(clie
     body = response.json()
     tweets = Endpoint.objects.select_related("provider").get(path="/apidojo/tweet-scraper")
     first = body["results"][0]
-    assert first == {"provider": "apify", "providerName": tweets.provider.name, "endpoint": "/apidojo/tweet-scraper",
-                     "name": tweets.name, "description": tweets.description,
-                     "price": {"type": "PER_RESULT", "amount": 0.0004, "currency": "USD", "flatFee": 0.0},
-                     "tags": tweets.tags, "score": first["score"]}
+    assert first == {
+        "provider": "apify",
+        "providerName": tweets.provider.name,
+        "endpoint": "/apidojo/tweet-scraper",
+        "name": tweets.name,
+        "description": tweets.description,
+        "price": {"type": "PER_RESULT", "amount": 0.0004, "currency": "USD", "flatFee": 0.0},
+        "tags": tweets.tags,
+        "score": first["score"],
+    }
     scores = [result["score"] for result in body["results"]]
     assert scores == sorted(scores, reverse=True) and all(0 < score <= 1 for score in scores)
     assert (body["query"], body["count"]) == ("twitter posts", len(body["results"])) and body["count"] <= 2
@@ -175,12 +204,15 @@ def test_asked_for_an_endpoint_in_outage_is_included_last(client, alice_key):
     assert results[-1]["metrics"] == {"status": "outage", "runTimeMs": {"p50": 700, "p95": 900}}
 
 
-@pytest.mark.parametrize("state, ago, status", [
-    ("healthy", datetime.timedelta(0), "healthy"),
-    ("degraded", datetime.timedelta(0), "degraded"),
-    ("healthy", datetime.timedelta(hours=3), "stable"),  # no live signal, a clean recent history
-    ("outage", datetime.timedelta(hours=3), "degraded"),  # no live signal, errors of late
-])
+@pytest.mark.parametrize(
+    "state, ago, status",
+    [
+        ("healthy", datetime.timedelta(0), "healthy"),
+        ("degraded", datetime.timedelta(0), "degraded"),
+        ("healthy", datetime.timedelta(hours=3), "stable"),  # no live signal, a clean recent history
+        ("outage", datetime.timedelta(hours=3), "degraded"),  # no live signal, errors of late
+    ],
+)
 def test_discover_and_inspect_give_health_in_monids_words(client, alice_key, state, ago, status):
     sampled("/person/enrich", state, ago=ago, median_ms=250, p95_ms=1200)
     [result] = discover(client, alice_key, "enrich a person by email", limit=1).json()["results"]
@@ -201,16 +233,20 @@ def test_nothing_known_of_an_endpoint_gives_no_metrics(client, alice_key):
 
 def test_discover_hints_inspecting_its_best_result_and_nothing_without_one(client, alice_key):
     assert discover(client, alice_key, "twitter posts").json()["hints"] == {
-        "next": "monid inspect -p apify -e /apidojo/tweet-scraper"}
+        "next": "monid inspect -p apify -e /apidojo/tweet-scraper"
+    }
     assert "hints" not in discover(client, alice_key, "a the of").json()
 
 
-@pytest.mark.parametrize("query, path", [
-    ("tweeting", "/apidojo/tweet-scraper"),  # stemmed
-    ("instag", "/apify/instagram-scraper"),  # the start of a word
-    ("TWITTER", "/apidojo/tweet-scraper"),
-    ("google-maps", "/compass/crawler-google-places"),
-])
+@pytest.mark.parametrize(
+    "query, path",
+    [
+        ("tweeting", "/apidojo/tweet-scraper"),  # stemmed
+        ("instag", "/apify/instagram-scraper"),  # the start of a word
+        ("TWITTER", "/apidojo/tweet-scraper"),
+        ("google-maps", "/compass/crawler-google-places"),
+    ],
+)
 def test_discover_matches_stems_and_partial_words_whatever_their_case(client, alice_key, query, path):
     assert path in [result["endpoint"] for result in discover(client, alice_key, query).json()["results"]]
 
@@ -229,9 +265,35 @@ def test_discover_never_shows_disabled_endpoints_or_providers(client, alice_key,
     assert shown and not shown & {"/person/identify", "/tweets/identify"}
 
 
-HOSTILE = ['"', "'", "AND", "OR NOT", "*", "NEAR(", "NEAR(a b", "((", ")", "name: x", "{name path}: x", ":*", "a:*",
-           "!&|<->", "\\", "-", "^x", "émigré naïve", "日本語の検索", "🙂 twitter", "x" * 1000, "a " * 500,
-           "%s %%s", "very", "'; DROP TABLE providers_endpoint; --", "\u200b", "twitter\u0301"]
+HOSTILE = [
+    '"',
+    "'",
+    "AND",
+    "OR NOT",
+    "*",
+    "NEAR(",
+    "NEAR(a b",
+    "((",
+    ")",
+    "name: x",
+    "{name path}: x",
+    ":*",
+    "a:*",
+    "!&|<->",
+    "\\",
+    "-",
+    "^x",
+    "émigré naïve",
+    "日本語の検索",
+    "🙂 twitter",
+    "x" * 1000,
+    "a " * 500,
+    "%s %%s",
+    "very",
+    "'; DROP TABLE providers_endpoint; --",
+    "\u200b",
+    "twitter\u0301",
+]
 
 
 @pytest.mark.parametrize("query", HOSTILE)
@@ -254,15 +316,30 @@ def test_words_that_say_nothing_find_nothing(client, alice_key):
     assert (body["results"], body["count"]) == ([], 0)
 
 
-@pytest.mark.parametrize("body", [
-    {}, {"query": ""}, {"query": "   "}, {"query": "x" * 1001}, {"query": 42}, {"query": ["twitter"]},
-    {"query": "twitter", "limit": 0}, {"query": "twitter", "limit": 51}, {"query": "twitter", "limit": "5"},
-    {"query": "twitter", "limit": 2.5}, {"query": "twitter", "limit": True}, {"query": "twitter", "minScore": -0.1},
-    {"query": "twitter", "minScore": 1.5}, {"query": "twitter", "minScore": "0.5"},
-    {"query": "twitter", "minScore": True}, {"query": "twitter", "includeUnavailable": "true"},
-    {"query": "twitter", "includeUnavailable": 1}, {"query": "twitter", "includeUnavailable": None},
-    {"query": "twitter", "min_score": 0.5},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"query": ""},
+        {"query": "   "},
+        {"query": "x" * 1001},
+        {"query": 42},
+        {"query": ["twitter"]},
+        {"query": "twitter", "limit": 0},
+        {"query": "twitter", "limit": 51},
+        {"query": "twitter", "limit": "5"},
+        {"query": "twitter", "limit": 2.5},
+        {"query": "twitter", "limit": True},
+        {"query": "twitter", "minScore": -0.1},
+        {"query": "twitter", "minScore": 1.5},
+        {"query": "twitter", "minScore": "0.5"},
+        {"query": "twitter", "minScore": True},
+        {"query": "twitter", "includeUnavailable": "true"},
+        {"query": "twitter", "includeUnavailable": 1},
+        {"query": "twitter", "includeUnavailable": None},
+        {"query": "twitter", "min_score": 0.5},
+    ],
+)
 def test_discover_refuses_a_bad_body_with_a_400(client, alice_key, body):
     response = post(client, "/v1/discover", body, alice_key)
     assert response.status_code == 400
@@ -270,24 +347,34 @@ def test_discover_refuses_a_bad_body_with_a_400(client, alice_key, body):
 
 
 def test_discover_refuses_a_body_that_is_not_json(client, alice_key):
-    response = client.post("/v1/discover", data="twitter", content_type="text/plain",
-                           HTTP_AUTHORIZATION=f"Bearer {alice_key}")
+    response = client.post(
+        "/v1/discover", data="twitter", content_type="text/plain", HTTP_AUTHORIZATION=f"Bearer {alice_key}"
+    )
     assert response.status_code == 415
 
 
 # POST /v1/inspect
 
+
 def test_inspect_tells_everything_needed_to_call_an_endpoint(client, alice_key):
     body = inspect(client, alice_key, "pdl", "/person/enrich")
     enrich = Endpoint.objects.select_related("provider").get(path="/person/enrich")
     assert body == {
-        "provider": "pdl", "providerName": enrich.provider.name, "endpoint": "/person/enrich", "name": enrich.name,
-        "description": enrich.description, "summary": enrich.input_schema["description"],
-        "price": {"type": "PER_CALL", "amount": 0.003, "currency": "USD"}, "method": "GET",
-        "docUrl": enrich.doc_url, "notes": body["notes"], "tags": enrich.tags,
+        "provider": "pdl",
+        "providerName": enrich.provider.name,
+        "endpoint": "/person/enrich",
+        "name": enrich.name,
+        "description": enrich.description,
+        "summary": enrich.input_schema["description"],
+        "price": {"type": "PER_CALL", "amount": 0.003, "currency": "USD"},
+        "method": "GET",
+        "docUrl": enrich.doc_url,
+        "notes": body["notes"],
+        "tags": enrich.tags,
         "input": {"queryParams": {"type": "object", "properties": enrich.input_schema["properties"]}},
         "inputSchema": enrich.input_schema,
-        "hints": {"next": """monid run -p pdl -e /person/enrich --query '{"email": "sean@peopledatalabs.com"}'"""}}
+        "hints": {"next": """monid run -p pdl -e /person/enrich --query '{"email": "sean@peopledatalabs.com"}'"""},
+    }
 
 
 def test_inspect_gives_the_notes_as_a_list_one_note_each_as_the_connector_file_has_them(client, alice_key):
@@ -309,20 +396,31 @@ def test_inspect_places_an_actors_whole_input_in_a_json_body(client, alice_key):
 
 def test_inspect_places_each_parameter_where_the_request_sends_it(client, alice_key):
     Endpoint.objects.create(
-        provider=Provider.objects.get(slug="pdl"), path="/users/lookup", name="User lookup", price_micros=1,
+        provider=Provider.objects.get(slug="pdl"),
+        path="/users/lookup",
+        name="User lookup",
+        price_micros=1,
         request={"method": "POST", "path": "/v1/users/{id}", "params": "query", "in": {"verbose": "body"}},
-        input_schema={"type": "object", "required": ["id", "fields"], "examples": [{"id": "u'1", "verbose": True}],
-                      "properties": {"id": {"type": "string"}, "fields": {"type": "string"},
-                                     "verbose": {"type": "boolean"}}})
+        input_schema={
+            "type": "object",
+            "required": ["id", "fields"],
+            "examples": [{"id": "u'1", "verbose": True}],
+            "properties": {"id": {"type": "string"}, "fields": {"type": "string"}, "verbose": {"type": "boolean"}},
+        },
+    )
     body = inspect(client, alice_key, "pdl", "/users/lookup")
     assert body["input"] == {
         "pathParams": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]},
         "queryParams": {"type": "object", "properties": {"fields": {"type": "string"}}, "required": ["fields"]},
-        "body": {"type": "object", "properties": {"verbose": {"type": "boolean"}}}, "bodyType": "json"}
+        "body": {"type": "object", "properties": {"verbose": {"type": "boolean"}}},
+        "bodyType": "json",
+    }
     command = shlex.split(body["hints"]["next"])
     assert command[:6] == ["monid", "run", "-p", "pdl", "-e", "/users/lookup"]
-    assert dict(zip(command[6::2], map(json.loads, command[7::2]))) == {"--path": {"id": "u'1"},
-                                                                        "-i": {"verbose": True}}
+    assert dict(zip(command[6::2], map(json.loads, command[7::2]))) == {
+        "--path": {"id": "u'1"},
+        "-i": {"verbose": True},
+    }
 
 
 def test_an_endpoint_without_parameters_has_an_empty_input(client, alice_key):
@@ -348,24 +446,34 @@ def test_the_summary_is_what_to_give_else_the_endpoints_title(client, alice_key)
 
 def test_a_per_result_price_explains_what_it_counts_its_fee_and_its_hold(client, alice_key):
     price = inspect(client, alice_key, "apify", "/compass/crawler-google-places")["price"]
-    assert price == {"type": "PER_RESULT", "amount": 0.005, "currency": "USD", "flatFee": 0.01, "notes": [
-        "Charged per place returned: $0.005 each.",
-        "Plus $0.01 once per run, even one that returns nothing.",
-        "Each run is first held for the most units its input can bill (at most 5,000), worked out from "
-        "maxCrawledPlacesPerSearch (50 if not given) and the rest of the input; it is never charged more than that "
-        "hold."]}
+    assert price == {
+        "type": "PER_RESULT",
+        "amount": 0.005,
+        "currency": "USD",
+        "flatFee": 0.01,
+        "notes": [
+            "Charged per place returned: $0.005 each.",
+            "Plus $0.01 once per run, even one that returns nothing.",
+            "Each run is first held for the most units its input can bill (at most 5,000), worked out from "
+            "maxCrawledPlacesPerSearch (50 if not given) and the rest of the input; it is never charged more than that "
+            "hold.",
+        ],
+    }
 
 
 def test_a_price_in_credits_says_they_are_counted_from_the_answer(client, alice_key):
     notes = inspect(client, alice_key, "serper", "/search")["price"]["notes"]
-    assert notes == ["Charged per credit, as the provider's answer counts it: $0.001 each.",
-                     "Each run is first held for the most units its input can bill (at most 10); it is never "
-                     "charged more than that hold."]
+    assert notes == [
+        "Charged per credit, as the provider's answer counts it: $0.001 each.",
+        "Each run is first held for the most units its input can bill (at most 10); it is never "
+        "charged more than that hold.",
+    ]
 
 
 def test_inspect_shows_a_per_result_price_with_its_flat_fee(client, alice_key):
-    Endpoint.objects.filter(path="/apidojo/tweet-scraper").update(price_type="PER_RESULT", price_micros=400,
-                                                                  flat_fee_micros=20_000)
+    Endpoint.objects.filter(path="/apidojo/tweet-scraper").update(
+        price_type="PER_RESULT", price_micros=400, flat_fee_micros=20_000
+    )
     price = inspect(client, alice_key, "apify", "/apidojo/tweet-scraper")["price"]
     assert (price["type"], price["amount"], price["currency"], price["flatFee"]) == ("PER_RESULT", 0.0004, "USD", 0.02)
     assert "Plus $0.02 once per run, even one that returns nothing." in price["notes"]
@@ -378,17 +486,31 @@ def test_inspect_falls_back_to_the_providers_documentation(client, alice_key):
     assert body["docUrl"] == "https://docs.example.com/"
 
 
-@pytest.mark.parametrize("provider, path", [("pdl", "/person/nobody"), ("nobody", "/person/enrich"),
-                                            ("pdl", "person/enrich"), ("pdl", "/person/identify"),
-                                            ("ghost", "/tweets/identify")])
+@pytest.mark.parametrize(
+    "provider, path",
+    [
+        ("pdl", "/person/nobody"),
+        ("nobody", "/person/enrich"),
+        ("pdl", "person/enrich"),
+        ("pdl", "/person/identify"),
+        ("ghost", "/tweets/identify"),
+    ],
+)
 def test_inspect_answers_404_for_an_unknown_or_disabled_endpoint(client, alice_key, hidden, provider, path):
     response = post(client, "/v1/inspect", {"provider": provider, "endpoint": path}, alice_key)
     assert response.status_code == 404
     assert response.json()["code"] == 404 and path in response.json()["message"]
 
 
-@pytest.mark.parametrize("body", [{}, {"provider": "pdl"}, {"provider": "pdl", "endpoint": 1},
-                                  {"provider": "pdl", "endpoint": "/person/enrich", "input": {}}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"provider": "pdl"},
+        {"provider": "pdl", "endpoint": 1},
+        {"provider": "pdl", "endpoint": "/person/enrich", "input": {}},
+    ],
+)
 def test_inspect_refuses_a_bad_body_with_a_400(client, alice_key, body):
     response = post(client, "/v1/inspect", body, alice_key)
     assert (response.status_code, response.json()["code"]) == (400, 400)
@@ -396,8 +518,11 @@ def test_inspect_refuses_a_bad_body_with_a_400(client, alice_key, body):
 
 # Keys
 
-V1_ROUTES = [("get", "/v1/endpoints", None), ("post", "/v1/discover", {"query": "twitter"}),
-             ("post", "/v1/inspect", {"provider": "pdl", "endpoint": "/person/enrich"})]
+V1_ROUTES = [
+    ("get", "/v1/endpoints", None),
+    ("post", "/v1/discover", {"query": "twitter"}),
+    ("post", "/v1/inspect", {"provider": "pdl", "endpoint": "/person/enrich"}),
+]
 
 
 @pytest.mark.parametrize("method, url, body", V1_ROUTES)
@@ -418,17 +543,25 @@ def test_a_test_key_sees_the_same_catalog(client, alice_test_key):
 
 # /public/v1
 
+
 def test_the_stats_count_what_the_catalog_lists(client, hidden):
     Provider.objects.create(slug="empty", name="Empty", mode="sync")  # enabled, but with nothing to call
     response = client.get("/public/v1/stats")
     assert response.status_code == 200
-    assert response.json() == {"endpointCount": enabled_catalog().count(),
-                               "providerCount": enabled_catalog().values("provider").distinct().count()}
+    assert response.json() == {
+        "endpointCount": enabled_catalog().count(),
+        "providerCount": enabled_catalog().values("provider").distinct().count(),
+    }
 
 
 def test_the_public_routes_need_no_key_and_ignore_a_bad_one(client, catalog):
-    for url in ["/public/v1/stats", "/public/v1/providers", "/public/v1/providers/pdl/endpoints",
-                "/public/v1/providers/apify/endpoints/apidojo/tweet-scraper", "/public/v1/search?q=twitter"]:
+    for url in [
+        "/public/v1/stats",
+        "/public/v1/providers",
+        "/public/v1/providers/pdl/endpoints",
+        "/public/v1/providers/apify/endpoints/apidojo/tweet-scraper",
+        "/public/v1/search?q=twitter",
+    ]:
         assert client.get(url).status_code == 200, url
         assert client.get(url, HTTP_AUTHORIZATION="Bearer monid_live_wrong").status_code == 200, url
 
@@ -443,10 +576,16 @@ def test_the_public_providers_list_gives_each_its_count_of_enabled_endpoints(cli
     Provider.objects.create(slug="empty", name="Empty", mode="sync")
     items, _ = walk(client, "/public/v1/providers")
     pdl = Provider.objects.get(slug="pdl")
-    assert [item["provider"] for item in items] == sorted(set(enabled_catalog().values_list("provider__slug",
-                                                                                           flat=True)))
-    assert next(item for item in items if item["provider"] == "pdl") == {"provider": "pdl", "displayName": pdl.name, "displayDescription": pdl.description,
-                        "docUrl": pdl.doc_url, "endpointCount": enabled_catalog().filter(provider=pdl).count()}
+    assert [item["provider"] for item in items] == sorted(
+        set(enabled_catalog().values_list("provider__slug", flat=True))
+    )
+    assert next(item for item in items if item["provider"] == "pdl") == {
+        "provider": "pdl",
+        "displayName": pdl.name,
+        "displayDescription": pdl.description,
+        "docUrl": pdl.doc_url,
+        "endpointCount": enabled_catalog().filter(provider=pdl).count(),
+    }
 
 
 def test_the_public_providers_list_pages_one_at_a_time(client, catalog):
@@ -481,14 +620,27 @@ def test_one_endpoints_card_is_found_by_its_path_slashes_and_all(client, catalog
     assert response.status_code == 200
     body = response.json()
     assert (body["provider"], body["endpoint"], body["price"]["amount"]) == ("apify", "/apidojo/tweet-scraper", 0.0004)
-    assert set(body) == {"provider", "providerDisplayName", "providerDisplayDescription", "endpoint", "displayName",
-                         "displayDescription", "price", "tags"}
+    assert set(body) == {
+        "provider",
+        "providerDisplayName",
+        "providerDisplayDescription",
+        "endpoint",
+        "displayName",
+        "displayDescription",
+        "price",
+        "tags",
+    }
 
 
-@pytest.mark.parametrize("url", ["/public/v1/providers/pdl/endpoints/person/identify",
-                                 "/public/v1/providers/ghost/endpoints/tweets/identify",
-                                 "/public/v1/providers/pdl/endpoints/person/nobody",
-                                 "/public/v1/providers/pdl/endpoints/person/enrich%00"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/public/v1/providers/pdl/endpoints/person/identify",
+        "/public/v1/providers/ghost/endpoints/tweets/identify",
+        "/public/v1/providers/pdl/endpoints/person/nobody",
+        "/public/v1/providers/pdl/endpoints/person/enrich%00",
+    ],
+)
 def test_an_unknown_or_disabled_endpoints_card_is_a_404(client, hidden, url):
     response = client.get(url)
     assert (response.status_code, response.json()["code"]) == (404, 404)
@@ -508,15 +660,23 @@ def test_the_public_search_never_shows_what_is_disabled(client, hidden):
     assert shown and not shown & {"/person/identify", "/tweets/identify"}
 
 
-@pytest.mark.parametrize("query", ["", "?q=", "?q=" + "x" * 201, "?q=twitter%00", "?q=twitter&limit=0",
-                                   "?q=twitter&limit=21"])
+@pytest.mark.parametrize(
+    "query", ["", "?q=", "?q=" + "x" * 201, "?q=twitter%00", "?q=twitter&limit=0", "?q=twitter&limit=21"]
+)
 def test_the_public_search_refuses_a_missing_empty_or_too_long_query(client, catalog, query):
     response = client.get(f"/public/v1/search{query}")
     assert (response.status_code, response.json()["code"]) == (400, 400)
 
 
-@pytest.mark.parametrize("method, url", [("get", "/public/v1/nothing"), ("get", "/public/v1"),
-                                         ("get", "/public/v1/providers/pdl"), ("post", "/public/v1/stats")])
+@pytest.mark.parametrize(
+    "method, url",
+    [
+        ("get", "/public/v1/nothing"),
+        ("get", "/public/v1"),
+        ("get", "/public/v1/providers/pdl"),
+        ("post", "/public/v1/stats"),
+    ],
+)
 def test_unknown_public_routes_and_methods_answer_in_the_error_shape(client, catalog, method, url):
     response = getattr(client, method)(url)
     assert response.status_code == (405 if method == "post" else 404)
@@ -524,6 +684,7 @@ def test_unknown_public_routes_and_methods_answer_in_the_error_shape(client, cat
 
 
 # The index
+
 
 def test_the_search_follows_every_change_to_an_endpoint(catalog):
     enrich = Endpoint.objects.get(path="/person/enrich")

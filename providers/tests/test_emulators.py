@@ -61,8 +61,17 @@ def test_it_answers_a_pdl_match_with_the_person_and_one_credit(pdl):
     body = response.json()
     assert body["status"] == 200 and 1 <= body["likelihood"] <= 10
     assert body["data"]["work_email"] == "jane@acme.com"
-    assert {"id", "full_name", "first_name", "last_name", "linkedin_url", "job_title", "job_company_name",
-            "emails", "location_name"} <= body["data"].keys()
+    assert {
+        "id",
+        "full_name",
+        "first_name",
+        "last_name",
+        "linkedin_url",
+        "job_title",
+        "job_company_name",
+        "emails",
+        "location_name",
+    } <= body["data"].keys()
 
 
 def test_it_answers_the_same_pdl_record_for_the_same_input(pdl):
@@ -116,8 +125,10 @@ def test_it_reports_no_remaining_rate_limit_on_a_pdl_429(pdl):
 def test_it_refuses_a_wrong_pdl_key(pdl):
     response = pdl(key="wrong", email="jane@acme.com")
     assert response.status_code == 401
-    assert response.json() == {"status": 401, "error": {"type": "authentication_error",
-                                                        "message": "Invalid or missing API key"}}
+    assert response.json() == {
+        "status": 401,
+        "error": {"type": "authentication_error", "message": "Invalid or missing API key"},
+    }
 
 
 def test_it_refuses_a_pdl_request_without_identifying_parameters(pdl):
@@ -166,8 +177,9 @@ def test_it_answers_one_record_when_a_search_gives_no_size(emulators):
 
 def test_it_pages_a_person_search_by_its_scroll_token(emulators):
     first = pdl_call(emulators, "POST", "/person/search", sql=ENGINEERS, size=2).json()
-    second = pdl_call(emulators, "POST", "/person/search", sql=ENGINEERS, size=2,
-                      scroll_token=first["scroll_token"]).json()
+    second = pdl_call(
+        emulators, "POST", "/person/search", sql=ENGINEERS, size=2, scroll_token=first["scroll_token"]
+    ).json()
     assert second["total"] == first["total"]
     assert not {p["id"] for p in first["data"]} & {p["id"] for p in second["data"]}
 
@@ -186,8 +198,15 @@ def test_it_takes_a_search_query_as_json_text_in_a_get(emulators):
     assert response.status_code == 200 and len(response.json()["data"]) == 2
 
 
-@pytest.mark.parametrize("params", [{}, {"sql": ENGINEERS, "query": {"query": {"match_all": {}}}},
-                                    {"sql": ENGINEERS, "size": 101}, {"sql": ENGINEERS, "scroll_token": "nope"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"sql": ENGINEERS, "query": {"query": {"match_all": {}}}},
+        {"sql": ENGINEERS, "size": 101},
+        {"sql": ENGINEERS, "scroll_token": "nope"},
+    ],
+)
 def test_it_refuses_a_search_without_exactly_one_query_or_with_a_bad_size_or_token(emulators, params):
     response = pdl_call(emulators, "POST", "/person/search", **params)
     assert response.status_code == 400 and response.json()["error"]["type"] == "invalid_request_error"
@@ -195,8 +214,9 @@ def test_it_refuses_a_search_without_exactly_one_query_or_with_a_bad_size_or_tok
 
 
 def test_it_answers_a_magic_email_anywhere_in_a_search(emulators):
-    response = pdl_call(emulators, "POST", "/person/search", sql="SELECT * FROM person WHERE "
-                        "work_email='nomatch@example.com'")
+    response = pdl_call(
+        emulators, "POST", "/person/search", sql="SELECT * FROM person WHERE work_email='nomatch@example.com'"
+    )
     assert response.status_code == 404 and response.headers["x-call-credits-spent"] == "0"
 
 
@@ -208,8 +228,10 @@ def test_it_answers_person_identify_with_matches_best_first(emulators):
     assert 1 <= len(matches) <= 20 and all(5 < match["match_score"] < 100 for match in matches)
     assert [m["match_score"] for m in matches] == sorted((m["match_score"] for m in matches), reverse=True)
     assert matches[0]["matched_on"] == ["company", "name"]
-    assert (matches[0]["data"]["full_name"], matches[0]["data"]["job_company_name"]) == ("sean thorne",
-                                                                                         "people data labs")
+    assert (matches[0]["data"]["full_name"], matches[0]["data"]["job_company_name"]) == (
+        "sean thorne",
+        "people data labs",
+    )
 
 
 def test_it_spends_an_identify_credit_match_or_not(emulators):
@@ -228,7 +250,9 @@ def test_it_answers_a_company_flat_with_a_credit(emulators):
     response = pdl_call(emulators, "GET", "/company/enrich", website="https://www.peopledatalabs.com/")
     assert response.status_code == 200
     assert (response.headers["x-call-credits-spent"], response.headers["x-call-credits-type"]) == (
-        "1", "enrich_company")
+        "1",
+        "enrich_company",
+    )
     body = response.json()
     assert "data" not in body and body["status"] == 200 and 1 <= body["likelihood"] <= 10
     assert body["website"] == "peopledatalabs.com"
@@ -366,13 +390,18 @@ def test_it_succeeds_with_an_empty_dataset_on_the_empty_magic_input(apify):
 def test_it_refuses_a_wrong_apify_token(apify):
     response = apify("POST", TWEETS, token="wrong", json={"searchTerms": ["django"]})
     assert response.status_code == 401
-    assert response.json() == {"error": {"type": "user-or-token-not-found",
-                                         "message": "User was not found or authentication token is not valid"}}
+    assert response.json() == {
+        "error": {
+            "type": "user-or-token-not-found",
+            "message": "User was not found or authentication token is not valid",
+        }
+    }
 
 
 def test_it_accepts_the_apify_token_as_a_query_parameter(emulators):
-    response = requests.post(f"{emulators.url}/apify{TWEETS}", params={"token": APIFY_TOKEN},
-                             json={"searchTerms": ["django"]}, timeout=5)
+    response = requests.post(
+        f"{emulators.url}/apify{TWEETS}", params={"token": APIFY_TOKEN}, json={"searchTerms": ["django"]}, timeout=5
+    )
     assert response.status_code == 201
 
 
@@ -504,8 +533,13 @@ def test_it_lists_every_started_run_in_start_order(apify):
     assert response.status_code == 200
     listed = [run for run in response.json()["data"] if term in json.dumps(run["input"])]
     assert [run["id"] for run in listed] == [run["id"] for run in started]
-    assert listed[0] == {"id": started[0]["id"], "actId": "apidojo~tweet-scraper", "status": "RUNNING",
-                         "startedAt": started[0]["startedAt"], "input": {"searchTerms": [term], "maxItems": 3}}
+    assert listed[0] == {
+        "id": started[0]["id"],
+        "actId": "apidojo~tweet-scraper",
+        "status": "RUNNING",
+        "startedAt": started[0]["startedAt"],
+        "input": {"searchTerms": [term], "maxItems": 3},
+    }
 
 
 def test_it_refuses_a_wrong_apify_token_on_the_run_list(apify):
@@ -555,8 +589,11 @@ def test_the_tweet_scraper_reads_the_tweets_of_twitter_handles(apify):
 
 
 def test_the_website_crawler_answers_pages_up_to_max_crawl_pages(apify):
-    items = actor_items(apify, "apify~website-content-crawler",
-                        {"startUrls": [{"url": "https://docs.example.com/guide"}], "maxCrawlPages": 2})
+    items = actor_items(
+        apify,
+        "apify~website-content-crawler",
+        {"startUrls": [{"url": "https://docs.example.com/guide"}], "maxCrawlPages": 2},
+    )
     assert len(items) == 2 and items[0]["url"] == "https://docs.example.com/guide"
     assert items[1]["url"].startswith("https://docs.example.com/guide/") and items[1]["crawl"]["depth"] == 1
     assert {"url", "crawl", "metadata", "text", "markdown"} <= items[0].keys()
@@ -565,21 +602,45 @@ def test_the_website_crawler_answers_pages_up_to_max_crawl_pages(apify):
 
 def test_the_website_crawler_reads_only_the_start_urls_at_depth_0_and_markdown_only_when_asked(apify):
     start = ["https://a.example.com/", "https://b.example.com/"]
-    items = actor_items(apify, "apify~website-content-crawler",
-                        {"startUrls": start, "maxCrawlDepth": 0, "saveMarkdown": False, "saveHtml": True})
+    items = actor_items(
+        apify,
+        "apify~website-content-crawler",
+        {"startUrls": start, "maxCrawlDepth": 0, "saveMarkdown": False, "saveHtml": True},
+    )
     assert [item["url"] for item in items] == start
     assert all("markdown" not in item and item["html"].startswith("<h1>") for item in items)
 
 
 def test_the_places_scraper_answers_max_places_for_each_search(apify):
-    items = actor_items(apify, "compass~crawler-google-places",
-                        {"searchStringsArray": ["bakery", "florist"], "locationQuery": "Prague, Czechia",
-                         "maxCrawledPlacesPerSearch": 3})
+    items = actor_items(
+        apify,
+        "compass~crawler-google-places",
+        {
+            "searchStringsArray": ["bakery", "florist"],
+            "locationQuery": "Prague, Czechia",
+            "maxCrawledPlacesPerSearch": 3,
+        },
+    )
     assert [(item["searchString"], item["rank"]) for item in items] == [
-        ("bakery", 1), ("bakery", 2), ("bakery", 3), ("florist", 1), ("florist", 2), ("florist", 3)]
+        ("bakery", 1),
+        ("bakery", 2),
+        ("bakery", 3),
+        ("florist", 1),
+        ("florist", 2),
+        ("florist", 3),
+    ]
     assert {(item["city"], item["countryCode"]) for item in items} == {("Prague", "CZ")}
-    assert {"title", "address", "phone", "website", "location", "totalScore", "reviewsCount", "placeId",
-            "url"} <= items[0].keys()
+    assert {
+        "title",
+        "address",
+        "phone",
+        "website",
+        "location",
+        "totalScore",
+        "reviewsCount",
+        "placeId",
+        "url",
+    } <= items[0].keys()
 
 
 def test_the_instagram_scraper_answers_results_limit_posts_for_each_url(apify):
@@ -589,31 +650,45 @@ def test_the_instagram_scraper_answers_results_limit_posts_for_each_url(apify):
     assert {"id", "type", "shortCode", "caption", "url", "likesCount", "commentsCount", "timestamp"} <= items[0].keys()
 
 
-@pytest.mark.parametrize("kind, fields", [("details", {"username", "followersCount", "postsCount", "biography"}),
-                                          ("comments", {"id", "text", "ownerUsername", "postUrl"})])
+@pytest.mark.parametrize(
+    "kind, fields",
+    [
+        ("details", {"username", "followersCount", "postsCount", "biography"}),
+        ("comments", {"id", "text", "ownerUsername", "postUrl"}),
+    ],
+)
 def test_the_instagram_scraper_answers_profiles_or_comments_by_results_type(apify, kind, fields):
-    items = actor_items(apify, "apify~instagram-scraper",
-                        {"directUrls": ["https://www.instagram.com/natgeo/"], "resultsType": kind, "resultsLimit": 3})
+    items = actor_items(
+        apify,
+        "apify~instagram-scraper",
+        {"directUrls": ["https://www.instagram.com/natgeo/"], "resultsType": kind, "resultsLimit": 3},
+    )
     assert len(items) == (1 if kind == "details" else 3) and fields <= items[0].keys()
 
 
-@pytest.mark.parametrize("actor, actor_input", [
-    ("apidojo~tweet-scraper", {"maxItems": 5}),
-    ("apify~website-content-crawler", {"startUrls": ["not a url"]}),
-    ("compass~crawler-google-places", {"locationQuery": "Prague"}),
-    ("apify~instagram-scraper", {"resultsLimit": 5}),
-    ("apify~instagram-scraper", {"directUrls": ["https://www.instagram.com/nasa/"], "resultsType": "stories"}),
-])
+@pytest.mark.parametrize(
+    "actor, actor_input",
+    [
+        ("apidojo~tweet-scraper", {"maxItems": 5}),
+        ("apify~website-content-crawler", {"startUrls": ["not a url"]}),
+        ("compass~crawler-google-places", {"locationQuery": "Prague"}),
+        ("apify~instagram-scraper", {"resultsLimit": 5}),
+        ("apify~instagram-scraper", {"directUrls": ["https://www.instagram.com/nasa/"], "resultsType": "stories"}),
+    ],
+)
 def test_each_actor_refuses_an_input_without_what_it_reads(apify, actor, actor_input):
     response = apify("POST", f"/v2/acts/{actor}/runs", json=actor_input)
     assert response.status_code == 400 and response.json()["error"]["type"] == "invalid-input"
 
 
-@pytest.mark.parametrize("actor, actor_input", [
-    ("apify~website-content-crawler", {"startUrls": ["https://example.com/emulator:fail"]}),
-    ("compass~crawler-google-places", {"searchStringsArray": ["emulator:fail"]}),
-    ("apify~instagram-scraper", {"directUrls": ["https://www.instagram.com/emulator:fail/"]}),
-])
+@pytest.mark.parametrize(
+    "actor, actor_input",
+    [
+        ("apify~website-content-crawler", {"startUrls": ["https://example.com/emulator:fail"]}),
+        ("compass~crawler-google-places", {"searchStringsArray": ["emulator:fail"]}),
+        ("apify~instagram-scraper", {"directUrls": ["https://www.instagram.com/emulator:fail/"]}),
+    ],
+)
 def test_the_magic_inputs_work_for_every_actor(apify, actor, actor_input):
     run = apify("POST", f"/v2/acts/{actor}/runs", json=actor_input, params={"waitForFinish": 1}).json()["data"]
     assert run["status"] == "FAILED"
@@ -622,4 +697,5 @@ def test_the_magic_inputs_work_for_every_actor(apify, actor, actor_input):
 def test_every_actor_answers_the_same_items_for_the_same_input(apify):
     places = {"searchStringsArray": ["bakery"], "maxCrawledPlacesPerSearch": 2}
     assert actor_items(apify, "compass~crawler-google-places", places) == actor_items(
-        apify, "compass~crawler-google-places", places)
+        apify, "compass~crawler-google-places", places
+    )

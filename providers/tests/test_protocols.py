@@ -16,8 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def call(protocol, path, params, **changes):
-    return protocol("pdl", path, **changes).call(params=params, units=params.get("size", 1), hold=0,
-                                                 timeout_seconds=10)
+    return protocol("pdl", path, **changes).call(params=params, units=params.get("size", 1), hold=0, timeout_seconds=10)
 
 
 def start(tweets, actor_input, units=None):
@@ -36,15 +35,16 @@ def test_pdl_charges_credits_only_on_a_match(protocol):
     miss = call(protocol, "/person/enrich", {"email": "nomatch@example.com"})
     assert (match.actual_cost_micros, miss.actual_cost_micros) == (2500, 0)
     assert miss.http_status == 404 and miss.output is None
-    assert miss.error == {"status": 404, "error": {"type": "not_found",
-                                                   "message": "No records were found matching your request"}}
+    assert miss.error == {
+        "status": 404,
+        "error": {"type": "not_found", "message": "No records were found matching your request"},
+    }
 
 
 def test_pdl_with_a_wrong_key_is_the_providers_401_not_an_outage(protocol, settings):
     settings.PDL_API_KEY = "wrong"
     answer = call(protocol, "/person/enrich", {"email": "sean@example.com"})
     assert answer.http_status == 401 and answer.error["error"]["type"] == "authentication_error"
-
 
 
 def test_pdl_posts_a_search_and_hands_back_the_page_with_its_total_and_scroll_token(protocol):
@@ -65,6 +65,7 @@ def test_pdl_hands_back_a_company_without_pdls_status_echo(protocol):
     answer = call(protocol, "/company/enrich", {"website": "peopledatalabs.com"})
     assert answer.http_status == 200 and answer.result_count == 1
     assert answer.output["website"] == "peopledatalabs.com" and "status" not in answer.output
+
 
 def test_an_unreachable_provider_raises_a_retryable_error(protocol, settings):
     settings.PDL_API_BASE_URL = "http://127.0.0.1:9"
@@ -167,8 +168,11 @@ def test_following_an_unknown_run_is_an_outage_that_says_so(tweets):
 def test_an_actor_is_started_with_apifys_caps_on_items_and_spend(tweets, emulators):
     run = tweets.start(params={"searchTerms": ["AI"], "maxItems": 1000.0}, units=1000, hold=400_000)
     options = tweets.check(run_id=run.run_id, wait_seconds=5)
-    stored = requests.get(f"{emulators.url}/apify/v2/actor-runs/{run.run_id}",
-                          headers={"Authorization": "Bearer sandbox-apify-token"}, timeout=5).json()["data"]["options"]
+    stored = requests.get(
+        f"{emulators.url}/apify/v2/actor-runs/{run.run_id}",
+        headers={"Authorization": "Bearer sandbox-apify-token"},
+        timeout=5,
+    ).json()["data"]["options"]
     assert options.state == ProviderProgress.FINISHED
     assert (stored["maxItems"], stored["maxTotalChargeUsd"]) == (1000, 0.4)
 

@@ -24,7 +24,7 @@ def start(apify, *terms, max_items=3):
 def test_backoff_grows_exponentially_under_a_cap_with_full_jitter():
     for attempt in range(8):
         draws = [base.backoff_seconds(attempt, None) for _ in range(200)]
-        ceiling = min(base.BACKOFF_CAP_SECONDS, base.BACKOFF_BASE_SECONDS * 2 ** attempt)
+        ceiling = min(base.BACKOFF_CAP_SECONDS, base.BACKOFF_BASE_SECONDS * 2**attempt)
         assert all(0 <= d <= ceiling for d in draws)
         assert max(draws) > ceiling / 2  # jitter spreads over the whole range, not a fixed delay
     assert base.backoff_seconds(10, None) <= base.BACKOFF_CAP_SECONDS
@@ -72,8 +72,9 @@ def test_a_refused_start_is_not_retried(apify, backoff_waits):
 
 
 def test_a_pdl_error_is_the_customers_answer_and_not_retried(db, protocol, backoff_waits):
-    answer = protocol("pdl", "/person/enrich").call(params={"email": "error@example.com"}, units=1, hold=0,
-                                                    timeout_seconds=10)
+    answer = protocol("pdl", "/person/enrich").call(
+        params={"email": "error@example.com"}, units=1, hold=0, timeout_seconds=10
+    )
     assert answer.http_status == 500 and backoff_waits == []
 
 
@@ -103,8 +104,9 @@ def resetting_server():
     listener.close()
 
 
-def test_a_connection_reset_during_a_status_check_is_retried_then_reported(db, resetting_server, protocol, settings,
-                                                                          backoff_waits):
+def test_a_connection_reset_during_a_status_check_is_retried_then_reported(
+    db, resetting_server, protocol, settings, backoff_waits
+):
     settings.APIFY_API_BASE_URL = resetting_server
     with pytest.raises(ProviderUnavailable, match="could not be reached") as caught:
         protocol("apify", "/apidojo/tweet-scraper").check(run_id="anything")

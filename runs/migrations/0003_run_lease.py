@@ -4,26 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0002_cache_table'),
-        ('providers', '0002_endpoint_deadline'),
-        ('runs', '0002_idempotency_key'),
+        ("billing", "0002_cache_table"),
+        ("providers", "0002_endpoint_deadline"),
+        ("runs", "0002_idempotency_key"),
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='run',
-            name='heartbeat_at',
-            field=models.DateTimeField(blank=True, null=True),
-        ),
-        migrations.AddField(
-            model_name='run',
-            name='lease_until',
-            field=models.DateTimeField(blank=True, null=True),
-        ),
+        migrations.AddField(model_name="run", name="heartbeat_at", field=models.DateTimeField(blank=True, null=True)),
+        migrations.AddField(model_name="run", name="lease_until", field=models.DateTimeField(blank=True, null=True)),
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(fields=['status', 'heartbeat_at'], name='runs_run_status_heartbeat'),
+            model_name="run", index=models.Index(fields=["status", "heartbeat_at"], name="runs_run_status_heartbeat")
         ),
     ]

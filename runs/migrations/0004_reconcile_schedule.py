@@ -6,8 +6,9 @@ NAME = "monid: reconcile stalled runs"
 def create_schedule(apps, schema_editor):
     """Idempotent: migrating again, or on many machines, leaves exactly one schedule."""
     Schedule = apps.get_model("django_q", "Schedule")
-    Schedule.objects.update_or_create(name=NAME, defaults={
-        "func": "runs.tasks.reconcile_runs", "schedule_type": "I", "minutes": 1, "repeats": -1})
+    Schedule.objects.update_or_create(
+        name=NAME, defaults={"func": "runs.tasks.reconcile_runs", "schedule_type": "I", "minutes": 1, "repeats": -1}
+    )
 
 
 def delete_schedule(apps, schema_editor):

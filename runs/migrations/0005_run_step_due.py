@@ -4,31 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0002_cache_table'),
-        ('providers', '0002_endpoint_deadline'),
-        ('runs', '0004_reconcile_schedule'),
+        ("billing", "0002_cache_table"),
+        ("providers", "0002_endpoint_deadline"),
+        ("runs", "0004_reconcile_schedule"),
     ]
 
     operations = [
+        migrations.AddField(model_name="run", name="next_step_at", field=models.DateTimeField(blank=True, null=True)),
+        migrations.AddField(model_name="run", name="output_truncated", field=models.BooleanField(default=False)),
         migrations.AddField(
-            model_name='run',
-            name='next_step_at',
-            field=models.DateTimeField(blank=True, null=True),
-        ),
-        migrations.AddField(
-            model_name='run',
-            name='output_truncated',
-            field=models.BooleanField(default=False),
-        ),
-        migrations.AddField(
-            model_name='run',
-            name='worker',
-            field=models.CharField(blank=True, help_text='host:pid of the worker that took the last step', max_length=100),
+            model_name="run",
+            name="worker",
+            field=models.CharField(
+                blank=True, help_text="host:pid of the worker that took the last step", max_length=100
+            ),
         ),
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(condition=models.Q(('next_step_at__isnull', False)), fields=['next_step_at'], name='runs_run_step_due'),
+            model_name="run",
+            index=models.Index(
+                condition=models.Q(("next_step_at__isnull", False)), fields=["next_step_at"], name="runs_run_step_due"
+            ),
         ),
     ]

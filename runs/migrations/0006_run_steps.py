@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('runs', '0005_run_step_due'),
-    ]
+    dependencies = [("runs", "0005_run_step_due")]
 
     operations = [
         migrations.AddField(
-            model_name='run',
-            name='steps',
-            field=models.PositiveIntegerField(default=0, help_text='Worker steps taken so far, counted as each is claimed'),
-        ),
+            model_name="run",
+            name="steps",
+            field=models.PositiveIntegerField(
+                default=0, help_text="Worker steps taken so far, counted as each is claimed"
+            ),
+        )
     ]

@@ -4,15 +4,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    dependencies = [("runs", "0006_run_steps")]
 
-    dependencies = [
-        ('runs', '0006_run_steps'),
-    ]
-
-    operations = [
-        migrations.AddField(
-            model_name='run',
-            name='held_micros',
-            field=models.BigIntegerField(default=0),
-        ),
-    ]
+    operations = [migrations.AddField(model_name="run", name="held_micros", field=models.BigIntegerField(default=0))]

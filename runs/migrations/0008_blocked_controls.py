@@ -4,20 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('runs', '0007_run_held'),
-    ]
+    dependencies = [("runs", "0007_run_held")]
 
     operations = [
-        migrations.AddField(
-            model_name='run',
-            name='controls',
-            field=models.JSONField(blank=True, null=True),
-        ),
+        migrations.AddField(model_name="run", name="controls", field=models.JSONField(blank=True, null=True)),
         migrations.AlterField(
-            model_name='run',
-            name='error_message',
-            field=models.TextField(blank=True, help_text='Our own infrastructure error, never a stack trace, or why a spend control BLOCKED the run'),
+            model_name="run",
+            name="error_message",
+            field=models.TextField(
+                blank=True,
+                help_text="Our own infrastructure error, never a stack trace, or why a spend control BLOCKED the run",
+            ),
         ),
     ]

@@ -5,23 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('runs', '0009_rebuild_cost_rollup'),
-    ]
+    dependencies = [("runs", "0009_rebuild_cost_rollup")]
 
     operations = [
         migrations.CreateModel(
-            name='RunEvent',
+            name="RunEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField()),
-                ('kind', models.CharField(max_length=20)),
-                ('detail', models.CharField(blank=True, max_length=300)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='runs.run')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField()),
+                ("kind", models.CharField(max_length=20)),
+                ("detail", models.CharField(blank=True, max_length=300)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="runs.run"
+                    ),
+                ),
             ],
-            options={
-                'indexes': [models.Index(fields=['run', 'id'], name='runs_runevent_timeline')],
-            },
-        ),
+            options={"indexes": [models.Index(fields=["run", "id"], name="runs_runevent_timeline")]},
+        )
     ]

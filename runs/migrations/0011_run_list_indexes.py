@@ -11,32 +11,30 @@ ENDPOINT_FK_INDEX = "runs_run_endpoint_id_82ecec25"
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('runs', '0010_run_events'),
-    ]
+    dependencies = [("runs", "0010_run_events")]
 
     operations = [
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(fields=['endpoint', '-id'], name='runs_run_endpoint_newest'),
+            model_name="run", index=models.Index(fields=["endpoint", "-id"], name="runs_run_endpoint_newest")
         ),
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(fields=['provider_http_status', '-id'], name='runs_run_http_newest'),
+            model_name="run", index=models.Index(fields=["provider_http_status", "-id"], name="runs_run_http_newest")
         ),
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.AlterField(
-                    model_name='run',
-                    name='endpoint',
-                    field=models.ForeignKey(db_index=False, on_delete=models.deletion.PROTECT, related_name='runs',
-                                            to='providers.endpoint'),
-                ),
+                    model_name="run",
+                    name="endpoint",
+                    field=models.ForeignKey(
+                        db_index=False, on_delete=models.deletion.PROTECT, related_name="runs", to="providers.endpoint"
+                    ),
+                )
             ],
             database_operations=[
-                migrations.RunSQL(f'DROP INDEX IF EXISTS "{ENDPOINT_FK_INDEX}"',
-                                  reverse_sql=f'CREATE INDEX "{ENDPOINT_FK_INDEX}" ON "runs_run" ("endpoint_id")'),
+                migrations.RunSQL(
+                    f'DROP INDEX IF EXISTS "{ENDPOINT_FK_INDEX}"',
+                    reverse_sql=f'CREATE INDEX "{ENDPOINT_FK_INDEX}" ON "runs_run" ("endpoint_id")',
+                )
             ],
         ),
     ]

@@ -6,20 +6,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('runs', '0011_run_list_indexes'),
-    ]
+    dependencies = [("runs", "0011_run_list_indexes")]
 
     operations = [
         migrations.AddField(
-            model_name='run',
-            name='output_expired_at',
-            field=models.DateTimeField(blank=True, null=True),
+            model_name="run", name="output_expired_at", field=models.DateTimeField(blank=True, null=True)
         ),
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(condition=models.Q(('output__isnull', False)), fields=['id'],
-                               name='runs_run_output_kept'),
+            model_name="run",
+            index=models.Index(
+                condition=models.Q(("output__isnull", False)), fields=["id"], name="runs_run_output_kept"
+            ),
         ),
     ]

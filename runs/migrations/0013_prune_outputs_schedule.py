@@ -6,8 +6,9 @@ NAME = "monid: prune expired run outputs"
 def create_schedule(apps, schema_editor):
     """Idempotent: migrating again, or on many machines, leaves exactly one schedule."""
     Schedule = apps.get_model("django_q", "Schedule")
-    Schedule.objects.update_or_create(name=NAME, defaults={
-        "func": "runs.tasks.prune_outputs", "schedule_type": "D", "repeats": -1})
+    Schedule.objects.update_or_create(
+        name=NAME, defaults={"func": "runs.tasks.prune_outputs", "schedule_type": "D", "repeats": -1}
+    )
 
 
 def delete_schedule(apps, schema_editor):

@@ -11,32 +11,37 @@ def units_fill(apps, schema_editor):
     Run.objects.filter(price_type="PER_CALL").update(estimated_units=1)
     per_result = Run.objects.filter(price_type="PER_RESULT")
     per_result.filter(result_count__isnull=False).update(billed_units=F("result_count"))
-    for run in per_result.filter(is_test=False).filter(~Q(status__in=["COMPLETED", "FAILED", "TIMED_OUT", "STOPPED", "BLOCKED"])):
-        run.estimated_units = max(0, run.held_micros - run.flat_fee_micros) // run.price_micros if run.price_micros else 0
+    for run in per_result.filter(is_test=False).filter(
+        ~Q(status__in=["COMPLETED", "FAILED", "TIMED_OUT", "STOPPED", "BLOCKED"])
+    ):
+        run.estimated_units = (
+            max(0, run.held_micros - run.flat_fee_micros) // run.price_micros if run.price_micros else 0
+        )
         run.save(update_fields=["estimated_units"])
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('runs', '0014_run_created_at_given'),
-    ]
+    dependencies = [("runs", "0014_run_created_at_given")]
 
     operations = [
         migrations.AddField(
-            model_name='run',
-            name='billed_units',
-            field=models.PositiveIntegerField(blank=True, null=True),
+            model_name="run", name="billed_units", field=models.PositiveIntegerField(blank=True, null=True)
         ),
         migrations.AddField(
-            model_name='run',
-            name='estimated_units',
-            field=models.PositiveIntegerField(blank=True, null=True),
+            model_name="run", name="estimated_units", field=models.PositiveIntegerField(blank=True, null=True)
         ),
         migrations.AlterField(
-            model_name='run',
-            name='price_type',
-            field=models.CharField(choices=[('FREE', 'Free'), ('PER_CALL', 'Per Call'), ('PER_RESULT', 'Per Result'), ('CREDITS', 'Credits')], max_length=10),
+            model_name="run",
+            name="price_type",
+            field=models.CharField(
+                choices=[
+                    ("FREE", "Free"),
+                    ("PER_CALL", "Per Call"),
+                    ("PER_RESULT", "Per Result"),
+                    ("CREDITS", "Credits"),
+                ],
+                max_length=10,
+            ),
         ),
         migrations.RunPython(units_fill, migrations.RunPython.noop),
     ]

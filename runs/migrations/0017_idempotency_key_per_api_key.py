@@ -3,10 +3,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ("runs", "0016_idempotency_key_api_key"),
-    ]
+    dependencies = [("runs", "0016_idempotency_key_api_key")]
 
     operations = [
         migrations.RemoveConstraint(model_name="idempotencykey", name="runs_idempotencykey_one_per_workspace"),
@@ -14,8 +11,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="idempotencykey",
             name="api_key",
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+",
-                                    to="billing.apikey"),
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="billing.apikey"),
         ),
         migrations.AddConstraint(
             model_name="idempotencykey",

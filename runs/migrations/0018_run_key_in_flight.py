@@ -4,16 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0010_apikey_expiry_limit_last_use'),
-        ('providers', '0009_provider_credential'),
-        ('runs', '0017_idempotency_key_per_api_key'),
+        ("billing", "0010_apikey_expiry_limit_last_use"),
+        ("providers", "0009_provider_credential"),
+        ("runs", "0017_idempotency_key_per_api_key"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(condition=models.Q(('status__in', ['READY', 'RUNNING', 'STOPPING'])), fields=['api_key'], name='runs_run_key_in_flight'),
-        ),
+            model_name="run",
+            index=models.Index(
+                condition=models.Q(("status__in", ["READY", "RUNNING", "STOPPING"])),
+                fields=["api_key"],
+                name="runs_run_key_in_flight",
+            ),
+        )
     ]

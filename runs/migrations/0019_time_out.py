@@ -14,7 +14,8 @@ def rename(apps, old: str, new: str) -> None:
     apps.get_model("runs", "Run").objects.filter(status=old).update(status=new)
     apps.get_model("billing", "KeyDailyCost").objects.filter(status=old).update(status=new)
     apps.get_model("runs", "RunEvent").objects.filter(kind="ended", detail__startswith=old).update(
-        detail=Replace("detail", Value(old), Value(new)))
+        detail=Replace("detail", Value(old), Value(new))
+    )
 
 
 def forwards(apps, schema_editor):
@@ -26,7 +27,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("billing", "0010_apikey_expiry_limit_last_use"),
         ("providers", "0010_time_out_help_text"),
@@ -38,17 +38,29 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="run",
             name="status",
-            field=models.CharField(choices=[("READY", "Ready"), ("RUNNING", "Running"), ("STOPPING", "Stopping"),
-                                            ("COMPLETED", "Completed"), ("FAILED", "Failed"), ("BLOCKED", "Blocked"),
-                                            ("STOPPED", "Stopped"), ("TIME_OUT", "Time Out")],
-                                   default="READY", max_length=10),
+            field=models.CharField(
+                choices=[
+                    ("READY", "Ready"),
+                    ("RUNNING", "Running"),
+                    ("STOPPING", "Stopping"),
+                    ("COMPLETED", "Completed"),
+                    ("FAILED", "Failed"),
+                    ("BLOCKED", "Blocked"),
+                    ("STOPPED", "Stopped"),
+                    ("TIME_OUT", "Time Out"),
+                ],
+                default="READY",
+                max_length=10,
+            ),
         ),
         migrations.RunPython(forwards, backwards),
         migrations.AddConstraint(
             model_name="run",
             constraint=models.CheckConstraint(
-                condition=models.Q(status__in=["READY", "RUNNING", "STOPPING", "COMPLETED", "FAILED", "BLOCKED",
-                                               "STOPPED", "TIME_OUT"]),
-                name="runs_run_status_valid"),
+                condition=models.Q(
+                    status__in=["READY", "RUNNING", "STOPPING", "COMPLETED", "FAILED", "BLOCKED", "STOPPED", "TIME_OUT"]
+                ),
+                name="runs_run_status_valid",
+            ),
         ),
     ]

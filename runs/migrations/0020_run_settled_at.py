@@ -10,34 +10,33 @@ TERMINAL = ["COMPLETED", "FAILED", "BLOCKED", "STOPPED", "TIME_OUT"]
 def ended_runs_were_settled(apps, schema_editor):
     """Until now a run was settled in the transaction that ended it."""
     apps.get_model("runs", "Run").objects.filter(status__in=TERMINAL).update(
-        settled_at=Coalesce(F("completed_at"), F("created_at")))
+        settled_at=Coalesce(F("completed_at"), F("created_at"))
+    )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0012_oauth'),
-        ('providers', '0012_endpoint_max_input_bytes'),
-        ('runs', '0019_time_out'),
+        ("billing", "0012_oauth"),
+        ("providers", "0012_endpoint_max_input_bytes"),
+        ("runs", "0019_time_out"),
     ]
 
     operations = [
-        migrations.RemoveIndex(
-            model_name='run',
-            name='runs_run_key_in_flight',
-        ),
-        migrations.AddField(
-            model_name='run',
-            name='settled_at',
-            field=models.DateTimeField(blank=True, null=True),
-        ),
+        migrations.RemoveIndex(model_name="run", name="runs_run_key_in_flight"),
+        migrations.AddField(model_name="run", name="settled_at", field=models.DateTimeField(blank=True, null=True)),
         migrations.RunPython(ended_runs_were_settled, migrations.RunPython.noop),
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(condition=models.Q(('settled_at__isnull', True)), fields=['api_key'], name='runs_run_key_unsettled'),
+            model_name="run",
+            index=models.Index(
+                condition=models.Q(("settled_at__isnull", True)), fields=["api_key"], name="runs_run_key_unsettled"
+            ),
         ),
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(condition=models.Q(('completed_at__isnull', False), ('settled_at__isnull', True)), fields=['completed_at'], name='runs_run_to_settle'),
+            model_name="run",
+            index=models.Index(
+                condition=models.Q(("completed_at__isnull", False), ("settled_at__isnull", True)),
+                fields=["completed_at"],
+                name="runs_run_to_settle",
+            ),
         ),
     ]

@@ -11,8 +11,10 @@ NAME = "monid: sample provider health"
 def create_schedule(apps, schema_editor):
     """Idempotent: after providers.0007, or migrating again, or on many machines, leaves exactly one schedule."""
     Schedule = apps.get_model("django_q", "Schedule")
-    Schedule.objects.update_or_create(name=NAME, defaults={
-        "func": "runs.tasks.sample_endpoint_health", "schedule_type": "I", "minutes": 1, "repeats": -1})
+    Schedule.objects.update_or_create(
+        name=NAME,
+        defaults={"func": "runs.tasks.sample_endpoint_health", "schedule_type": "I", "minutes": 1, "repeats": -1},
+    )
 
 
 class Migration(migrations.Migration):

@@ -11,8 +11,9 @@ from runs.services import run_create, runs_settle_all
 
 
 def post_run(client, key, body):
-    return client.post("/v1/run", data=json.dumps(body), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client.post(
+        "/v1/run", data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}"
+    )
 
 
 def post_settled(client, key, body):

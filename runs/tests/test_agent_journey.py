@@ -23,7 +23,8 @@ WANTS = [
 
 @pytest.mark.parametrize("want, provider, endpoint", WANTS)
 def test_an_agent_discovers_inspects_runs_and_polls_each_starter_endpoint(
-        live_server, alice_test_key, task_queue, want, provider, endpoint):
+    live_server, alice_test_key, task_queue, want, provider, endpoint
+):
     api = requests.Session()
     api.headers["Authorization"] = f"Bearer {alice_test_key}"
     base = f"{live_server.url}/v1"
@@ -36,8 +37,7 @@ def test_an_agent_discovers_inspects_runs_and_polls_each_starter_endpoint(
     assert card["price"]["currency"] == "USD" and card["inputSchema"]["type"] == "object"
     example = card["inputSchema"]["examples"][0]  # what the schema itself offers as a valid input
 
-    started = api.post(f"{base}/run", json={"provider": provider, "endpoint": endpoint, "input": example},
-                       timeout=30)
+    started = api.post(f"{base}/run", json={"provider": provider, "endpoint": endpoint, "input": example}, timeout=30)
     assert started.status_code in (200, 202), started.text
     run = started.json()
     for _ in range(20):

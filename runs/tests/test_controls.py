@@ -36,8 +36,14 @@ def test_a_sync_run_over_the_run_cap_is_blocked_with_200_and_the_cap_snapshot(cl
     body = response.json()
     assert body["status"] == "BLOCKED" and "per-run cap of $0.002999" in body["reason"]
     assert body["error"] == {"source": "platform", "message": body["reason"]}
-    assert body["controls"] == [{"controlId": cap.pk, "blocked": True, "requiredAmount": usd(0.003),
-                                 "snapshot": {"type": "WORKSPACE_RUN_CAP", "limitAmount": usd(0.002999)}}]
+    assert body["controls"] == [
+        {
+            "controlId": cap.pk,
+            "blocked": True,
+            "requiredAmount": usd(0.003),
+            "snapshot": {"type": "WORKSPACE_RUN_CAP", "limitAmount": usd(0.002999)},
+        }
+    ]
     assert body["providerResponse"] is None and body["startedAt"] is None and body["completedAt"]
 
 
@@ -50,8 +56,7 @@ def test_a_blocked_run_is_not_charged_and_holds_nothing(client, alice_key):
     assert (wallet.balance_micros, wallet.held_micros) == (100_000_000, 0)
 
 
-def test_an_async_run_that_is_blocked_answers_200_and_never_reaches_apify(client, alice_key, task_queue,
-                                                                          apify_started):
+def test_an_async_run_that_is_blocked_answers_200_and_never_reaches_apify(client, alice_key, task_queue, apify_started):
     run_cap(0)
     response = post_settled(client, alice_key, TWEETS)
     assert response.status_code == 200 and response.json()["status"] == "BLOCKED"
@@ -70,12 +75,24 @@ def test_a_run_within_the_cap_and_the_budget_is_admitted(client, alice_key):
 def test_a_budget_blocks_the_run_that_would_take_it_past_its_limit(client, alice_key):
     day = budget(limit=2 * PRICE)
     assert [post_settled(client, alice_key, PDL_MATCH).json()["status"] for _ in range(3)] == [
-        "COMPLETED", "COMPLETED", "BLOCKED"]
+        "COMPLETED",
+        "COMPLETED",
+        "BLOCKED",
+    ]
     blocked = Run.objects.get(status="BLOCKED")
     [snapshot] = blocked.controls
-    assert snapshot == {"controlId": day.pk, "controlType": "BUDGET", "blocked": True, "requiredMicros": PRICE,
-                        "limitMicros": 2 * PRICE, "period": "DAY", "spentMicros": 2 * PRICE, "heldMicros": 0,
-                        "availableMicros": 0, "windowStart": day.window_start.isoformat()}
+    assert snapshot == {
+        "controlId": day.pk,
+        "controlType": "BUDGET",
+        "blocked": True,
+        "requiredMicros": PRICE,
+        "limitMicros": 2 * PRICE,
+        "period": "DAY",
+        "spentMicros": 2 * PRICE,
+        "heldMicros": 0,
+        "availableMicros": 0,
+        "windowStart": day.window_start.isoformat(),
+    }
     assert "DAY budget of $0.006000 has $0.000000 left ($0.006000 spent" in blocked.error_message
 
 
@@ -84,11 +101,22 @@ def test_a_blocked_run_shows_a_budget_in_monids_shape_in_dollars(client, alice_k
         day = budget(limit=2 * PRICE)
         body = [post_settled(client, alice_key, PDL_MATCH).json() for _ in range(3)][2]
     assert body["status"] == "BLOCKED" and "DAY budget" in body["reason"]
-    assert body["controls"] == [{
-        "controlId": day.pk, "blocked": True, "requiredAmount": usd(0.003),
-        "snapshot": {"type": "WORKSPACE_BUDGET", "period": "DAY", "windowStart": "2026-11-29T00:00:00.000Z",
-                     "limitAmount": usd(0.006), "availableAmount": usd(0.0), "heldAmount": usd(0.0),
-                     "spentAmount": usd(0.006)}}]
+    assert body["controls"] == [
+        {
+            "controlId": day.pk,
+            "blocked": True,
+            "requiredAmount": usd(0.003),
+            "snapshot": {
+                "type": "WORKSPACE_BUDGET",
+                "period": "DAY",
+                "windowStart": "2026-11-29T00:00:00.000Z",
+                "limitAmount": usd(0.006),
+                "availableAmount": usd(0.0),
+                "heldAmount": usd(0.0),
+                "spentAmount": usd(0.006),
+            },
+        }
+    ]
 
 
 def test_a_provider_error_spends_nothing_from_the_budget(client, alice_key):
@@ -137,11 +165,14 @@ def test_a_budget_starts_afresh_when_its_window_turns(client, alice_key):
         assert (day.window_start.isoformat(), day.spent_micros) == ("2026-11-30T00:00:00+00:00", PRICE)
 
 
-@pytest.mark.parametrize("now, period, start", [
-    ("2026-11-29 13:45:10Z", "HOUR", "2026-11-29T13:00:00+00:00"),
-    ("2026-11-29 13:45:10Z", "WEEK", "2026-11-23T00:00:00+00:00"),  # the Monday before
-    ("2026-11-29 13:45:10Z", "MONTH", "2026-11-01T00:00:00+00:00"),
-])
+@pytest.mark.parametrize(
+    "now, period, start",
+    [
+        ("2026-11-29 13:45:10Z", "HOUR", "2026-11-29T13:00:00+00:00"),
+        ("2026-11-29 13:45:10Z", "WEEK", "2026-11-23T00:00:00+00:00"),  # the Monday before
+        ("2026-11-29 13:45:10Z", "MONTH", "2026-11-01T00:00:00+00:00"),
+    ],
+)
 def test_each_period_has_its_own_window(client, alice_key, now, period, start):
     with time_machine.travel(now, tick=False):
         budget(period=period, limit=0)
@@ -154,14 +185,19 @@ def test_the_reason_names_the_first_control_broken_and_the_snapshot_lists_them_a
     budget(limit=10 * PRICE)
     body = post_settled(client, alice_key, PDL_MATCH).json()
     assert "per-run cap" in body["reason"]
-    assert [(c["snapshot"]["type"], c["blocked"]) for c in body["controls"]] == [("WORKSPACE_BUDGET", False),
-                                                                                  ("WORKSPACE_RUN_CAP", True)]
+    assert [(c["snapshot"]["type"], c["blocked"]) for c in body["controls"]] == [
+        ("WORKSPACE_BUDGET", False),
+        ("WORKSPACE_RUN_CAP", True),
+    ]
 
 
 def test_a_budget_counts_the_holds_of_ended_runs_until_they_are_settled(client, alice_key):
     budget(limit=2 * PRICE)
     assert [post_run(client, alice_key, PDL_MATCH).json()["status"] for _ in range(3)] == [
-        "COMPLETED", "COMPLETED", "BLOCKED"]
+        "COMPLETED",
+        "COMPLETED",
+        "BLOCKED",
+    ]
     assert Run.objects.get(status="BLOCKED").controls[0]["heldMicros"] == 2 * PRICE
     runs_settle_all()
     assert SpendControl.objects.get(kind="BUDGET").spent_micros == 2 * PRICE and Wallet.objects.get().held_micros == 0
@@ -202,9 +238,16 @@ def test_a_blocked_run_is_counted_on_its_key_and_listed(client, alice_key):
 
 def test_a_blocked_run_replays_under_its_idempotency_key(client, alice_key):
     run_cap(0)
-    first, again = (client.post("/v1/run", data=json.dumps(TWEETS), content_type="application/json",
-                                HTTP_AUTHORIZATION=f"Bearer {alice_key}", HTTP_IDEMPOTENCY_KEY="once")
-                    for _ in range(2))
+    first, again = (
+        client.post(
+            "/v1/run",
+            data=json.dumps(TWEETS),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {alice_key}",
+            HTTP_IDEMPOTENCY_KEY="once",
+        )
+        for _ in range(2)
+    )
     assert (first.status_code, again.status_code) == (200, 200)
     assert first.json()["runId"] == again.json()["runId"] and Run.objects.count() == 1
 

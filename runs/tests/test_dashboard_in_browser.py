@@ -18,7 +18,8 @@ TWEETS = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"
 
 
 def test_a_customer_signs_up_calls_the_api_with_a_new_key_and_watches_the_run_finish(
-        page, new_key_copied, live_server, catalog, task_queue):
+    page, new_key_copied, live_server, catalog, task_queue
+):
     page.goto("/signup/")
     page.fill("#id_username", "carol")
     page.fill("#id_email", "carol@example.com")
@@ -31,8 +32,9 @@ def test_a_customer_signs_up_calls_the_api_with_a_new_key_and_watches_the_run_fi
     assert key.startswith("monid_test_")
 
     def call():
-        return requests.post(f"{live_server.url}/v1/run", json=TWEETS, timeout=10,
-                             headers={"Authorization": f"Bearer {key}"})
+        return requests.post(
+            f"{live_server.url}/v1/run", json=TWEETS, timeout=10, headers={"Authorization": f"Bearer {key}"}
+        )
 
     run_id = call().json()["runId"]
     page.goto("/runs/")
@@ -51,11 +53,13 @@ def test_a_customer_signs_up_calls_the_api_with_a_new_key_and_watches_the_run_fi
 
 
 def test_an_operator_filters_the_runs_opens_a_provider_failure_and_reads_the_costs(
-        page, sign_in, client, alice_key, bob_key, operator):
+    page, sign_in, client, alice_key, bob_key, operator
+):
     def post(key, email):
         body = {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": email}}
-        return client.post("/v1/run", data=json.dumps(body), content_type="application/json",
-                           HTTP_AUTHORIZATION=f"Bearer {key}").json()["runId"]
+        return client.post(
+            "/v1/run", data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}"
+        ).json()["runId"]
 
     post(alice_key, "sean@example.com")
     failed = post(alice_key, "error@example.com")  # PDL answers 500
@@ -92,12 +96,20 @@ MISALIGNED_ROWS = """() => [...document.querySelectorAll("table")].filter(t => t
 })"""
 
 
-@pytest.mark.parametrize("who, password, paths", [
-    ("alice", "alice-pass-1", ["/runs/", "/keys/", "/wallet/", "/controls/", "/usage/", "/workspace/"]),
-    ("olivia", "operator-pass-1", ["/runs/", "/costs/", "/workspaces/", "/workspaces/acme/", "/ops/queue/",
-                                   "/ops/providers/"]),
-])
-def test_pages_fit_a_phone_label_every_field_and_align_every_table(page, sign_in, alice_key, operator, who, password, paths):
+@pytest.mark.parametrize(
+    "who, password, paths",
+    [
+        ("alice", "alice-pass-1", ["/runs/", "/keys/", "/wallet/", "/controls/", "/usage/", "/workspace/"]),
+        (
+            "olivia",
+            "operator-pass-1",
+            ["/runs/", "/costs/", "/workspaces/", "/workspaces/acme/", "/ops/queue/", "/ops/providers/"],
+        ),
+    ],
+)
+def test_pages_fit_a_phone_label_every_field_and_align_every_table(
+    page, sign_in, alice_key, operator, who, password, paths
+):
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(who, password)
     for path in paths:

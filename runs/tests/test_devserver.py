@@ -17,15 +17,25 @@ from conftest import catalog_examples
 @pytest.fixture
 def devserver(tmp_path):
     web = free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'monid.sqlite3'}", "REDIS_URL": "",
-           "DJANGO_ALLOWED_HOSTS": "127.0.0.1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'monid.sqlite3'}",
+        "REDIS_URL": "",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+    }
     manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
     for command in (["migrate", "-v0"], ["seed_catalog"]):
         subprocess.run([*manage, *command], env=env, check=True, capture_output=True)
-    key = subprocess.run([*manage, "create_api_key", "--workspace", "smoke", "--label", "smoke", "--mode", "test"],
-                         env=env, check=True, capture_output=True, text=True).stdout.splitlines()[-1]
-    process = subprocess.Popen([*manage, "devserver", f"127.0.0.1:{web}"], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    key = subprocess.run(
+        [*manage, "create_api_key", "--workspace", "smoke", "--label", "smoke", "--mode", "test"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()[-1]
+    process = subprocess.Popen(
+        [*manage, "devserver", f"127.0.0.1:{web}"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     base = f"http://127.0.0.1:{web}"
 
     def serving():
@@ -46,8 +56,16 @@ def devserver(tmp_path):
 def test_the_dev_server_runs_an_async_run_to_completion_and_stops_on_ctrl_c(devserver):
     process, base, key = devserver
     headers = {"Authorization": f"Bearer {key}"}
-    accepted = requests.post(f"{base}/v1/run", headers=headers, timeout=10, json={
-        "provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"searchTerms": ["AI"], "maxItems": 10}})
+    accepted = requests.post(
+        f"{base}/v1/run",
+        headers=headers,
+        timeout=10,
+        json={
+            "provider": "apify",
+            "endpoint": "/apidojo/tweet-scraper",
+            "input": {"searchTerms": ["AI"], "maxItems": 10},
+        },
+    )
     assert accepted.status_code == 202
 
     def completed():
@@ -68,8 +86,12 @@ def test_with_only_web_and_worker_a_test_key_runs_every_catalog_endpoint(devserv
     headers = {"Authorization": f"Bearer {key}"}
     accepted = {}
     for provider, path, example in catalog_examples():
-        response = requests.post(f"{base}/v1/run", headers=headers, timeout=30,
-                                 json={"provider": provider, "endpoint": path, "input": example})
+        response = requests.post(
+            f"{base}/v1/run",
+            headers=headers,
+            timeout=30,
+            json={"provider": provider, "endpoint": path, "input": example},
+        )
         assert response.status_code in (200, 202), (path, response.text)
         accepted[path] = response.json()["runId"]
 

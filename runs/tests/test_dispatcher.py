@@ -48,13 +48,18 @@ def dispatching():
 def test_a_new_async_run_is_handed_to_a_worker_within_a_second(client, alice_test_key, task_queue, dispatching):
     wait_until(lambda: dispatching, what="the first round")
     time.sleep(1)  # idle for a while: backed off (no Redis), or waiting for the reconciler's turn (Redis)
-    response = client.post("/v1/run", TWEETS, content_type="application/json",
-                           HTTP_AUTHORIZATION=f"Bearer {alice_test_key}")
+    response = client.post(
+        "/v1/run", TWEETS, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {alice_test_key}"
+    )
     assert response.status_code == 202
     run = Run.objects.filter(pk=response.json()["runId"])
 
-    wait_until(lambda: run.filter(next_step_at__isnull=True).exists(), seconds=1, interval=0.02,
-               what="the run to be dispatched")
+    wait_until(
+        lambda: run.filter(next_step_at__isnull=True).exists(),
+        seconds=1,
+        interval=0.02,
+        what="the run to be dispatched",
+    )
     assert task_queue.size() == 1
 
 
@@ -76,27 +81,38 @@ def test_with_redis_a_wake_ends_its_idle_wait_at_once(catalog, dispatching):
 
 
 def test_a_qcluster_dispatches_in_one_worker_which_another_takes_over_when_it_dies(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'monid.sqlite3'}", "REDIS_URL": "",
-           "MONID_WORKERS": "3", "MONID_QUEUE": f"dispatcher-{os.getpid()}"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'monid.sqlite3'}",
+        "REDIS_URL": "",
+        "MONID_WORKERS": "3",
+        "MONID_QUEUE": f"dispatcher-{os.getpid()}",
+    }
     manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, capture_output=True)
     log = tmp_path / "qcluster.log"
     with open(log, "wb") as out:
-        cluster = subprocess.Popen([*manage, "qcluster"], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        cluster = subprocess.Popen(
+            [*manage, "qcluster"], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
-        def dispatching_pids():
-            return [int(line.rsplit(" ", 1)[1]) for line in log.read_text().splitlines()
-                    if "Dispatching due runs in worker" in line]
 
-        first, = wait_until(dispatching_pids, seconds=60, what="a worker to dispatch")
+        def dispatching_pids():
+            return [
+                int(line.rsplit(" ", 1)[1])
+                for line in log.read_text().splitlines()
+                if "Dispatching due runs in worker" in line
+            ]
+
+        (first,) = wait_until(dispatching_pids, seconds=60, what="a worker to dispatch")
         time.sleep(1)  # the other workers are up by now, and wait their turn
         assert dispatching_pids() == [first]
 
         os.kill(first, signal.SIGKILL)
 
-        pids = wait_until(lambda: len(dispatching_pids()) == 2 and dispatching_pids(), seconds=30,
-                          what="another worker to take over")
+        pids = wait_until(
+            lambda: len(dispatching_pids()) == 2 and dispatching_pids(), seconds=30, what="another worker to take over"
+        )
         assert pids[1] != first
     finally:
         # Not a graceful stop: a worker killed while waiting for a task may take the task queue's lock with it,

@@ -17,19 +17,36 @@ def run_tweets(client, alice_key, task_queue, django_capture_on_commit_callbacks
     """Starts an async run with these search terms and lets the worker take it as far as it goes."""
 
     def run(*terms, max_items=10):
-        body = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper",
-                "input": {"searchTerms": ["AI", *terms], "maxItems": max_items}}
+        body = {
+            "provider": "apify",
+            "endpoint": "/apidojo/tweet-scraper",
+            "input": {"searchTerms": ["AI", *terms], "maxItems": max_items},
+        }
         with django_capture_on_commit_callbacks(execute=True):
-            run_id = client.post("/v1/run", data=json.dumps(body), content_type="application/json",
-                                 HTTP_AUTHORIZATION=f"Bearer {alice_key}").json()["runId"]
+            run_id = client.post(
+                "/v1/run",
+                data=json.dumps(body),
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {alice_key}",
+            ).json()["runId"]
         task_queue.run()
         return Run.objects.get(pk=run_id)
 
     return run
 
 
-@pytest.mark.parametrize("fault", ["status-503x3", "status-429x2", "status-429barex2", "status-garbagex2",
-                                   "dataset-503x2", "dataset-429x2", "dataset-garbagex2"])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        "status-503x3",
+        "status-429x2",
+        "status-429barex2",
+        "status-garbagex2",
+        "dataset-503x2",
+        "dataset-429x2",
+        "dataset-garbagex2",
+    ],
+)
 def test_a_burst_of_control_plane_faults_is_retried_and_the_run_completes(run_tweets, fault):
     run = run_tweets(f"emulator:{fault}")
     assert (run.status, run.provider_http_status, run.result_count) == ("COMPLETED", 200, 10)
@@ -65,12 +82,14 @@ def test_a_dataset_larger_than_the_output_cap_keeps_and_bills_what_fits(run_twee
     assert (body["outputTruncated"], body["resultCount"], len(body["output"])) == (True, 25, 25)
 
 
-def test_a_status_check_that_keeps_hanging_fails_the_run(client, alice_key, task_queue, settings, silent_server,
-                                                         django_capture_on_commit_callbacks, monkeypatch):
+def test_a_status_check_that_keeps_hanging_fails_the_run(
+    client, alice_key, task_queue, settings, silent_server, django_capture_on_commit_callbacks, monkeypatch
+):
     body = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"searchTerms": ["emulator:slow"]}}
     with django_capture_on_commit_callbacks(execute=True):
-        run_id = client.post("/v1/run", data=json.dumps(body), content_type="application/json",
-                             HTTP_AUTHORIZATION=f"Bearer {alice_key}").json()["runId"]
+        run_id = client.post(
+            "/v1/run", data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {alice_key}"
+        ).json()["runId"]
     task_queue.run_one()  # started at Apify; its next step is a status check
     assert Run.objects.get(pk=run_id).status == "RUNNING"
     settings.APIFY_API_BASE_URL = silent_server

@@ -14,10 +14,10 @@ from django_q.models import Schedule
 from ulid import ULID
 
 from billing.models import ApiKey
-from runs.health import endpoint_health_compute, endpoint_health_sample
 from providers.models import Endpoint, EndpointHealthSample
-from runs.tasks import sample_endpoint_health
+from runs.health import endpoint_health_compute, endpoint_health_sample
 from runs.models import Run
+from runs.tasks import sample_endpoint_health
 
 pytestmark = pytest.mark.django_db
 
@@ -33,25 +33,43 @@ def frozen():
         yield traveller
 
 
-def ended_runs(count=1, *, endpoint=PDL, status="COMPLETED", http=200, lasted=1.0, ended=MINUTE, key="alice-live",
-               started=True):
+def ended_runs(
+    count=1, *, endpoint=PDL, status="COMPLETED", http=200, lasted=1.0, ended=MINUTE, key="alice-live", started=True
+):
     """Runs built directly, each made `lasted` seconds before it ended, `ended` before NOW."""
     api_key = ApiKey.objects.get(label=key)
     completed = NOW - ended
     created = completed - datetime.timedelta(seconds=lasted)
     with time_machine.travel(created, tick=False):  # created_at is stamped as the row is inserted
         return Run.objects.bulk_create(
-            Run(id=str(ULID.from_datetime(created)), workspace=api_key.workspace, api_key=api_key,
-                endpoint=Endpoint.objects.get(provider__slug=endpoint[0], path=endpoint[1]), is_test=api_key.is_test,
-                input={}, status=status, provider_http_status=http, price_type="PER_CALL", price_micros=3000,
-                started_at=created if started else None, completed_at=completed)
-            for _ in range(count))
+            Run(
+                id=str(ULID.from_datetime(created)),
+                workspace=api_key.workspace,
+                api_key=api_key,
+                endpoint=Endpoint.objects.get(provider__slug=endpoint[0], path=endpoint[1]),
+                is_test=api_key.is_test,
+                input={},
+                status=status,
+                provider_http_status=http,
+                price_type="PER_CALL",
+                price_micros=3000,
+                started_at=created if started else None,
+                completed_at=completed,
+            )
+            for _ in range(count)
+        )
 
 
 def sampled(endpoint=PDL):
     """The endpoint's health now (not stored), or None when it had no counted run."""
-    return next((sample for sample in endpoint_health_compute(now=timezone.now())
-                 if (sample.endpoint.provider.slug, sample.endpoint.path) == endpoint), None)
+    return next(
+        (
+            sample
+            for sample in endpoint_health_compute(now=timezone.now())
+            if (sample.endpoint.provider.slug, sample.endpoint.path) == endpoint
+        ),
+        None,
+    )
 
 
 def post(client, url, body, key):
@@ -70,6 +88,7 @@ def metrics(status, p50, p95):
 
 # States and figures
 
+
 def test_an_endpoint_whose_runs_all_succeed_is_healthy_with_its_nearest_rank_median_and_p95(alice_key):
     for n in range(1, 21):
         ended_runs(lasted=n / 2)
@@ -80,8 +99,9 @@ def test_an_endpoint_whose_runs_all_succeed_is_healthy_with_its_nearest_rank_med
     assert (sample.median_ms, sample.p95_ms) == (5_000, 9_500)  # the 10th and the 19th shortest of 20
 
 
-@pytest.mark.parametrize("failures, state", [(1, "healthy"), (2, "degraded"), (10, "degraded"), (11, "outage"),
-                                             (20, "outage")])
+@pytest.mark.parametrize(
+    "failures, state", [(1, "healthy"), (2, "degraded"), (10, "degraded"), (11, "outage"), (20, "outage")]
+)
 def test_the_success_rate_decides_between_healthy_degraded_and_outage(alice_key, failures, state):
     ended_runs(20 - failures)
     ended_runs(failures, http=500)
@@ -102,8 +122,18 @@ def test_a_p95_duration_past_half_the_deadline_is_degraded(alice_key, slow, stat
     assert sample.p95_ms == (16_000 if slow == 2 else 1_000)
 
 
-@pytest.mark.parametrize("http, state", [(404, "healthy"), (400, "healthy"), (402, "healthy"), (429, "outage"),
-                                         (500, "outage"), (503, "outage"), (None, "healthy")])
+@pytest.mark.parametrize(
+    "http, state",
+    [
+        (404, "healthy"),
+        (400, "healthy"),
+        (402, "healthy"),
+        (429, "outage"),
+        (500, "outage"),
+        (503, "outage"),
+        (None, "healthy"),
+    ],
+)
 def test_only_a_5xx_or_429_answer_fails_the_provider_other_4xx_are_the_clients_business(alice_key, http, state):
     ended_runs(10, http=http)
 
@@ -131,8 +161,7 @@ def test_stopped_and_blocked_runs_do_not_count_at_all(alice_key):
 
 def test_runs_in_flight_do_not_count(alice_key):
     ended_runs(5)
-    Run.objects.filter(pk__in=[run.pk for run in ended_runs(20, http=None)]).update(status="RUNNING",
-                                                                                    completed_at=None)
+    Run.objects.filter(pk__in=[run.pk for run in ended_runs(20, http=None)]).update(status="RUNNING", completed_at=None)
     assert sampled().counted == 5
 
 
@@ -177,6 +206,7 @@ def test_below_the_minimum_of_runs_the_state_is_unknown_whatever_they_say(alice_
 
 # Sampling
 
+
 def test_each_sampling_stores_one_sample_per_endpoint_with_counted_runs(alice_key):
     ended_runs(5)
     ended_runs(5, endpoint=TWEETS, http=429)
@@ -184,7 +214,9 @@ def test_each_sampling_stores_one_sample_per_endpoint_with_counted_runs(alice_ke
     assert sample_endpoint_health() == 2
 
     assert sorted(EndpointHealthSample.objects.values_list("endpoint__path", "at", "state")) == [
-        ("/apidojo/tweet-scraper", NOW, "outage"), ("/person/enrich", NOW, "healthy")]
+        ("/apidojo/tweet-scraper", NOW, "outage"),
+        ("/person/enrich", NOW, "healthy"),
+    ]
 
 
 def test_sampling_forgets_samples_older_than_a_week(alice_key, frozen):
@@ -225,6 +257,7 @@ def test_the_command_says_so_when_no_endpoint_had_a_run(db):
 
 # What agents see
 
+
 def test_inspect_shows_the_newest_samplings_state_median_and_p95(client, alice_key, frozen):
     ended_runs(20, http=500)
     sample_endpoint_health()
@@ -260,8 +293,15 @@ def test_once_its_runs_have_left_the_window_an_endpoint_is_stable_as_it_last_was
 
 def test_an_endpoint_missing_from_the_newest_sampling_is_judged_by_its_last_known_state(client, alice_key):
     for endpoint, at in ((PDL, NOW - MINUTE), (TWEETS, NOW)):
-        EndpointHealthSample.objects.create(endpoint=Endpoint.objects.get(path=endpoint[1]), at=at, state="outage",
-                                            counted=5, successes=0, median_ms=700, p95_ms=900)
+        EndpointHealthSample.objects.create(
+            endpoint=Endpoint.objects.get(path=endpoint[1]),
+            at=at,
+            state="outage",
+            counted=5,
+            successes=0,
+            median_ms=700,
+            p95_ms=900,
+        )
 
     assert inspected(client, alice_key) == metrics("degraded", 700, 900)  # no live signal; errors of late
     assert inspected(client, alice_key, TWEETS) == metrics("outage", 700, 900)
@@ -292,8 +332,9 @@ def test_discover_reads_health_in_two_queries_however_many_results(client, alice
     sample_endpoint_health()
 
     with CaptureQueriesContext(connection) as queries:
-        response = post(client, "/v1/discover", {"query": "person company website data scraper", "limit": 50},
-                        alice_key)
+        response = post(
+            client, "/v1/discover", {"query": "person company website data scraper", "limit": 50}, alice_key
+        )
 
     assert response.status_code == 200 and response.json()["count"] >= 5
     assert {result["metrics"]["status"] for result in response.json()["results"]} == {"healthy"}

@@ -3,8 +3,8 @@ refused at once when revoked, in every process; a fixed number of queries per ru
 version; catalog edits seen by the next run."""
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 
@@ -23,8 +23,9 @@ PDL_MATCH = {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email":
 
 
 def post_run(client, key, body, **headers):
-    return client.post("/v1/run", data=json.dumps(body), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {key}", **headers)
+    return client.post(
+        "/v1/run", data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}", **headers
+    )
 
 
 @pytest.mark.django_db
@@ -39,8 +40,11 @@ def test_a_key_used_a_moment_ago_is_verified_without_reading_its_row(client, ali
 def test_a_sync_run_takes_as_many_queries_whatever_it_returns(client, alice_key):
     """No query per result: a search answering 25 people costs what an enrichment answering one does, with or
     without an Idempotency-Key."""
-    search = {"provider": "pdl", "endpoint": "/person/search",
-              "input": {"sql": "SELECT * FROM person WHERE job_title='engineer'", "size": 25}}
+    search = {
+        "provider": "pdl",
+        "endpoint": "/person/search",
+        "input": {"sql": "SELECT * FROM person WHERE job_title='engineer'", "size": 25},
+    }
     post_run(client, alice_key, PDL_MATCH)  # the key, the endpoints and the rollup rows exist from here on
     post_run(client, alice_key, search)
     counts = []
@@ -56,17 +60,29 @@ def test_a_sync_run_takes_as_many_queries_whatever_it_returns(client, alice_key)
 
 @pytest.mark.django_db
 def test_a_live_sync_run_writes_its_run_and_hold_then_its_end_and_reads_no_control_where_there_is_none(
-        client, alice_key):
+    client, alice_key
+):
     post_run(client, alice_key, PDL_MATCH)  # the key and the endpoint are kept from here on
     with CaptureQueriesContext(connection) as queries:
         assert post_run(client, alice_key, PDL_MATCH).json()["status"] == "COMPLETED"
-    data = [re.match(r'(\w+)\s+(?:INTO\s+)?"?(\w+)', query["sql"]).groups() for query in queries
-            if query["sql"].split()[0].upper() not in TRANSACTION]
+    data = [
+        re.match(r'(\w+)\s+(?:INTO\s+)?"?(\w+)', query["sql"]).groups()
+        for query in queries
+        if query["sql"].split()[0].upper() not in TRANSACTION
+    ]
     # The rate limit's window row is its own (in Redis, where there is one): see billing/ratelimit.py.
-    ours = [(verb.upper(), table) for verb, table in data
-            if table.startswith(("runs_", "billing_")) and table != "billing_requestwindow"]
-    assert ours == [("INSERT", "runs_run"), ("INSERT", "billing_ledgerentry"), ("UPDATE", "billing_wallet"),
-                    ("UPDATE", "runs_run"), ("INSERT", "runs_runevent")], ours
+    ours = [
+        (verb.upper(), table)
+        for verb, table in data
+        if table.startswith(("runs_", "billing_")) and table != "billing_requestwindow"
+    ]
+    assert ours == [
+        ("INSERT", "runs_run"),
+        ("INSERT", "billing_ledgerentry"),
+        ("UPDATE", "billing_wallet"),
+        ("UPDATE", "runs_run"),
+        ("INSERT", "runs_runevent"),
+    ], ours
 
 
 @pytest.mark.django_db
@@ -99,11 +115,19 @@ def test_a_revoked_key_is_refused_at_once_by_another_process_that_had_it_cached(
     api_key, key = api_key_create(workspace=alice.workspaces.get(), label="agent", mode="test")
 
     def verified_in_another_process() -> bool:
-        script = ("import os; from billing.api_keys import api_key_authenticate as verify; "
-                  "print('verified' if verify(key=os.environ['MONID_TEST_KEY']) else 'refused')")
+        script = (
+            "import os; from billing.api_keys import api_key_authenticate as verify; "
+            "print('verified' if verify(key=os.environ['MONID_TEST_KEY']) else 'refused')"
+        )
         env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict), "MONID_TEST_KEY": key}
-        done = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=BASE_DIR, env=env,
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", script],
+            cwd=BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout.split()[-1] == "verified"
 

@@ -19,8 +19,13 @@ TWEETS = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"
 
 
 def post(client, key, body, idempotency_key):
-    return client.post("/v1/run", data=json.dumps(body), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_IDEMPOTENCY_KEY=idempotency_key)
+    return client.post(
+        "/v1/run",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+        HTTP_IDEMPOTENCY_KEY=idempotency_key,
+    )
 
 
 def test_a_retried_sync_run_returns_the_original_without_a_second_run_or_charge(client, alice_key):
@@ -32,7 +37,8 @@ def test_a_retried_sync_run_returns_the_original_without_a_second_run_or_charge(
 
 
 def test_a_retried_async_run_returns_the_same_run_id_and_queues_nothing_new(
-        client, alice_key, task_queue, django_capture_on_commit_callbacks):
+    client, alice_key, task_queue, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         first = post(client, alice_key, TWEETS, "retry-2")
         again = post(client, alice_key, TWEETS, "retry-2")
@@ -108,8 +114,12 @@ def test_twenty_identical_requests_at_once_make_exactly_one_run(live_server, ali
 
     def send():
         start.wait()
-        response = requests.post(f"{live_server.url}/v1/run", json=TWEETS, timeout=60, headers={
-            "Authorization": f"Bearer {alice_key}", "Idempotency-Key": "burst"})
+        response = requests.post(
+            f"{live_server.url}/v1/run",
+            json=TWEETS,
+            timeout=60,
+            headers={"Authorization": f"Bearer {alice_key}", "Idempotency-Key": "burst"},
+        )
         answers.append((response.status_code, response.json()))
 
     threads = [threading.Thread(target=send) for _ in range(20)]

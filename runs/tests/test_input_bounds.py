@@ -23,8 +23,12 @@ BOUND = 64 * 1024
 
 
 def post_run(client, key, body):
-    return client.post("/v1/run", data=json.dumps(body, separators=(",", ":")), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client.post(
+        "/v1/run",
+        data=json.dumps(body, separators=(",", ":")),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
 
 
 def refused(response, status, *words):
@@ -59,16 +63,19 @@ def test_an_input_exactly_at_its_endpoints_bound_is_accepted(client, alice_test_
 def test_an_input_one_byte_over_its_endpoints_bound_is_a_413_naming_the_bound(client, alice_key):
     before = balance(client, alice_key)
     error = refused(post_run(client, alice_key, {**TWEETS, "input": padded(BOUND + 1)}), 413)
-    assert error["message"] == ("input is 65,537 bytes (64 KiB) as compact JSON; apify /apidojo/tweet-scraper takes at "
-                                "most 65,536 bytes (64 KiB). Send a smaller input, or split it over several runs.")
+    assert error["message"] == (
+        "input is 65,537 bytes (64 KiB) as compact JSON; apify /apidojo/tweet-scraper takes at "
+        "most 65,536 bytes (64 KiB). Send a smaller input, or split it over several runs."
+    )
     assert balance(client, alice_key) == before
 
 
 def test_the_size_is_the_compact_json_whatever_spacing_the_client_used(client, alice_test_key):
     spaced = json.dumps({**TWEETS, "input": padded(BOUND)}, indent=4)
     assert len(spaced) > BOUND
-    response = client.post("/v1/run", data=spaced, content_type="application/json",
-                           HTTP_AUTHORIZATION=f"Bearer {alice_test_key}")
+    response = client.post(
+        "/v1/run", data=spaced, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {alice_test_key}"
+    )
     assert response.status_code == 202
 
 
@@ -102,10 +109,15 @@ def test_a_composite_input_is_bounded_in_depth_too(client, alice_key):
 def test_a_body_too_large_for_any_endpoint_is_refused_unread(client, alice_key, monkeypatch):
     monkeypatch.setattr(JsonParser, "parse", lambda *args: pytest.fail("the body was parsed"))
     data = json.dumps({**TWEETS, "input": {"searchTerms": [""] * 600_000}})
-    response = client.post("/v1/run", data=data, content_type="application/json",
-                           HTTP_AUTHORIZATION=f"Bearer {alice_key}")
-    refused(response, 413, f"The request body is {len(data):,} bytes (2.29 MiB); no endpoint takes an input over "
-                           "65,536 bytes (64 KiB) as compact JSON, so a body over 135,168 bytes (132 KiB) is not read")
+    response = client.post(
+        "/v1/run", data=data, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {alice_key}"
+    )
+    refused(
+        response,
+        413,
+        f"The request body is {len(data):,} bytes (2.29 MiB); no endpoint takes an input over "
+        "65,536 bytes (64 KiB) as compact JSON, so a body over 135,168 bytes (132 KiB) is not read",
+    )
 
 
 def test_the_largest_bound_in_the_catalog_sets_what_body_is_read(client, alice_test_key):

@@ -18,8 +18,12 @@ ENRICH = {"provider": "pdl", "endpoint": "/person/enrich"}
 
 
 def post_run(client, key, body):
-    return client.post("/v1/run", data=json.dumps(body, separators=(",", ":")), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client.post(
+        "/v1/run",
+        data=json.dumps(body, separators=(",", ":")),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
 
 
 def details(response) -> list[str]:
@@ -50,8 +54,13 @@ def test_a_long_string_is_shown_by_its_start_and_length(client, alice_key):
 def test_a_large_enum_is_shown_by_its_first_values_and_count(client, alice_key):
     endpoint = Endpoint.objects.get(path="/person/enrich")
     choices = [f"choice-{i}" for i in range(1000)]
-    endpoint.input_schema = {**endpoint.input_schema, "properties": {
-        **endpoint.input_schema["properties"], "pretty": {"enum": choices, "description": "One of many"}}}
+    endpoint.input_schema = {
+        **endpoint.input_schema,
+        "properties": {
+            **endpoint.input_schema["properties"],
+            "pretty": {"enum": choices, "description": "One of many"},
+        },
+    }
     endpoint.save(update_fields=["input_schema"])
     response = post_run(client, alice_key, {**ENRICH, "input": {"email": "sean@example.com", "pretty": "none"}})
     [message] = details(response)
@@ -63,9 +72,11 @@ def test_unexpected_properties_are_named_a_few_at_a_time(client, alice_key):
     extras = {f"extra-{i:04}": 1 for i in range(3000)}
     response = post_run(client, alice_key, {**ENRICH, "input": {"email": "sean@example.com", **extras}})
     [message] = details(response)
-    assert message == ("Additional properties are not allowed ('extra-0000', 'extra-0001', 'extra-0002', 'extra-0003', "
-                       "'extra-0004', 'extra-0005', 'extra-0006', 'extra-0007', 'extra-0008', 'extra-0009', … "
-                       "(3,000 in all) were unexpected)")
+    assert message == (
+        "Additional properties are not allowed ('extra-0000', 'extra-0001', 'extra-0002', 'extra-0003', "
+        "'extra-0004', 'extra-0005', 'extra-0006', 'extra-0007', 'extra-0008', 'extra-0009', … "
+        "(3,000 in all) were unexpected)"
+    )
 
 
 def test_an_input_failing_everywhere_is_refused_with_twenty_short_failures(client, alice_key):
@@ -82,12 +93,26 @@ def test_an_input_failing_everywhere_is_refused_with_twenty_short_failures(clien
 # Every keyword whose jsonschema message would repeat the value, failing and passing: the short messages must
 # come from the same decisions.
 KEYWORD_CASES = [
-    ({"type": "string"}, [1, 2]), ({"type": ["string", "null"]}, {"a": 1}), ({"type": "integer"}, True),
-    ({"enum": ["a", "b"]}, "c"), ({"enum": [1, True]}, 1.0), ({"enum": [[1]]}, [True]),
-    ({"maxItems": 2}, [1, 2, 3]), ({"minItems": 1}, []), ({"maxLength": 3}, "abcd"), ({"minLength": 1}, ""),
-    ({"maxProperties": 1}, {"a": 1, "b": 2}), ({"minProperties": 1}, {}), ({"maxLength": 3}, "abc"),
-    ({"pattern": "^a"}, "ba"), ({"pattern": "^a"}, 5), ({"format": "email"}, "sean"), ({"format": "date"}, 5),
-    ({"format": "date"}, "2024-13-01"), ({"uniqueItems": True}, [1, 1]), ({"uniqueItems": True}, [1, True]),
+    ({"type": "string"}, [1, 2]),
+    ({"type": ["string", "null"]}, {"a": 1}),
+    ({"type": "integer"}, True),
+    ({"enum": ["a", "b"]}, "c"),
+    ({"enum": [1, True]}, 1.0),
+    ({"enum": [[1]]}, [True]),
+    ({"maxItems": 2}, [1, 2, 3]),
+    ({"minItems": 1}, []),
+    ({"maxLength": 3}, "abcd"),
+    ({"minLength": 1}, ""),
+    ({"maxProperties": 1}, {"a": 1, "b": 2}),
+    ({"minProperties": 1}, {}),
+    ({"maxLength": 3}, "abc"),
+    ({"pattern": "^a"}, "ba"),
+    ({"pattern": "^a"}, 5),
+    ({"format": "email"}, "sean"),
+    ({"format": "date"}, 5),
+    ({"format": "date"}, "2024-13-01"),
+    ({"uniqueItems": True}, [1, 1]),
+    ({"uniqueItems": True}, [1, True]),
     ({"additionalProperties": False, "properties": {"a": {}}}, {"a": 1, "b": 2, "c": 3}),
     ({"additionalProperties": False, "patternProperties": {"^x": {}}}, {"xa": 1, "b": 2}),
     ({"additionalProperties": {"type": "string"}}, {"b": 2}),
@@ -95,14 +120,18 @@ KEYWORD_CASES = [
     ({"unevaluatedProperties": {"type": "string"}, "properties": {"a": {}}}, {"a": 1, "b": 2, "c": "x"}),
     ({"unevaluatedItems": False, "prefixItems": [{}]}, [1, 2, 3]),
     ({"unevaluatedItems": {"type": "string"}, "prefixItems": [{}]}, [1, 2, "x"]),
-    ({"items": False, "prefixItems": [{}]}, [1, 2]), ({"items": {"type": "string"}}, [1, "a", 2]),
-    ({"contains": {"type": "string"}}, [1, 2]), ({"contains": {"type": "string"}, "minContains": 2}, [1, "a"]),
+    ({"items": False, "prefixItems": [{}]}, [1, 2]),
+    ({"items": {"type": "string"}}, [1, "a", 2]),
+    ({"contains": {"type": "string"}}, [1, 2]),
+    ({"contains": {"type": "string"}, "minContains": 2}, [1, "a"]),
     ({"contains": {"type": "string"}, "maxContains": 1}, ["a", "b"]),
     ({"contains": {"type": "string"}, "minContains": 0}, [1]),
-    ({"anyOf": [{"type": "string"}, {"type": "integer"}]}, [1]), ({"anyOf": [{"type": "string"}]}, "a"),
+    ({"anyOf": [{"type": "string"}, {"type": "integer"}]}, [1]),
+    ({"anyOf": [{"type": "string"}]}, "a"),
     ({"oneOf": [{"type": "string"}, {"type": "integer"}]}, []),
     ({"oneOf": [{"type": "number"}, {"type": "integer"}]}, 1),
-    ({"oneOf": [{"type": "number"}, {"type": "integer"}]}, 1.5), ({"not": {"type": "array"}}, [1]),
+    ({"oneOf": [{"type": "number"}, {"type": "integer"}]}, 1.5),
+    ({"not": {"type": "array"}}, [1]),
 ]
 
 
@@ -110,8 +139,10 @@ KEYWORD_CASES = [
 def test_the_short_messages_fail_exactly_what_jsonschema_fails(schema, instance):
     def failures(validator_class):
         validator = validator_class(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-        return sorted((list(error.path), error.validator, repr(error.validator_value))
-                      for error in validator.iter_errors(instance))
+        return sorted(
+            (list(error.path), error.validator, repr(error.validator_value))
+            for error in validator.iter_errors(instance)
+        )
 
     assert failures(ShortMessagesValidator) == failures(Draft202012Validator)
 

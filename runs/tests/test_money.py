@@ -32,8 +32,9 @@ def wallet():
     """The acme wallet, checked against its own ledger every time it is read."""
     found = Wallet.objects.get(workspace__slug="acme")
     entries = LedgerEntry.objects.filter(workspace=found.workspace)
-    sums = {kind: entries.filter(kind=kind).aggregate(s=Sum("amount_micros"))["s"] or 0
-            for kind in LedgerEntry.Kind.values}
+    sums = {
+        kind: entries.filter(kind=kind).aggregate(s=Sum("amount_micros"))["s"] or 0 for kind in LedgerEntry.Kind.values
+    }
     assert found.balance_micros == sums["credit"] + sums["refund"] - sums["charge"]
     assert found.held_micros == sums["hold"] - sums["release"]
     return found
@@ -79,7 +80,8 @@ def test_an_async_run_holds_while_in_flight_and_shows_it_in_the_balance(client, 
     task_queue.run()
     run = Run.objects.get(pk=run_id)
     assert run.status == "COMPLETED" and ledger(run_id) == sorted(
-        [("hold", held), ("release", held), ("charge", run.reported_cost_micros)])
+        [("hold", held), ("release", held), ("charge", run.reported_cost_micros)]
+    )
     assert wallet().held_micros == 0
 
 
@@ -121,12 +123,14 @@ def per_result(catalog):
     """The tweet scraper priced per result: $0.001 a run plus $0.0001 a tweet, held for maxItems or 3."""
     endpoint = Endpoint.objects.get(path=TWEETS["endpoint"])
     usage = {**endpoint.usage, "estimate": {"factors": [{"field": "maxItems", "default": 3}], "maximum": 1000}}
-    Endpoint.objects.filter(pk=endpoint.pk).update(price_type="PER_RESULT", flat_fee_micros=1_000, price_micros=100,
-                                                   usage=usage)
+    Endpoint.objects.filter(pk=endpoint.pk).update(
+        price_type="PER_RESULT", flat_fee_micros=1_000, price_micros=100, usage=usage
+    )
 
 
 def test_a_per_result_run_is_held_for_the_results_it_asks_for_and_charged_for_those_it_gets(
-        client, alice_key, task_queue, per_result):
+    client, alice_key, task_queue, per_result
+):
     run_id = post_run(client, alice_key, TWEETS).json()["runId"]
     task_queue.run()
     run = Run.objects.get(pk=run_id)
@@ -134,13 +138,17 @@ def test_a_per_result_run_is_held_for_the_results_it_asks_for_and_charged_for_th
 
 
 def test_a_per_result_run_without_a_limit_asks_the_provider_for_only_the_results_its_hold_covers(
-        client, alice_key, task_queue, per_result):
+    client, alice_key, task_queue, per_result
+):
     run_id = post_run(client, alice_key, {**TWEETS, "input": {"searchTerms": ["AI"]}}).json()["runId"]  # the actor: 10
     task_queue.run()
     run = Run.objects.get(pk=run_id)
     assert (run.held_micros, run.result_count, len(run.output), run.output_truncated) == (1_300, 3, 3, False)
-    assert run.reported_cost_micros == 1_300 and ledger(run_id) == [("charge", 1_300), ("hold", 1_300),
-                                                                    ("release", 1_300)]
+    assert run.reported_cost_micros == 1_300 and ledger(run_id) == [
+        ("charge", 1_300),
+        ("hold", 1_300),
+        ("release", 1_300),
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -167,6 +175,7 @@ def die_after(function):
     def dying(*args, **kwargs):
         function(*args, **kwargs)
         raise ProcessDied
+
     return dying
 
 
@@ -192,7 +201,8 @@ def test_a_crash_of_the_settler_charges_nothing_and_the_next_settlement_settles_
 
 
 def test_a_crash_while_an_async_run_ends_leaves_it_to_the_reconciler_and_it_settles_once(
-        client, alice_key, task_queue, monkeypatch):
+    client, alice_key, task_queue, monkeypatch
+):
     run_id = post_run(client, alice_key, TWEETS).json()["runId"]
     held = Run.objects.get(pk=run_id).held_micros
     monkeypatch.setattr(services, "_ended_detail", die_after(services._ended_detail))  # in the ending transaction
@@ -206,13 +216,15 @@ def test_a_crash_while_an_async_run_ends_leaves_it_to_the_reconciler_and_it_sett
     task_queue.run()
     run = Run.objects.get(pk=run_id)
     assert run.status == "COMPLETED" and ledger(run_id) == sorted(
-        [("hold", held), ("release", held), ("charge", run.reported_cost_micros)])
+        [("hold", held), ("release", held), ("charge", run.reported_cost_micros)]
+    )
     assert (wallet().balance_micros, wallet().held_micros) == (FUNDS - run.reported_cost_micros, 0)
     assert KeyDailyCost.objects.get().run_count == 1
 
 
 def test_a_crash_while_a_sync_run_ends_leaves_it_to_the_reconciler_which_gives_the_hold_back(
-        client, alice_key, monkeypatch):
+    client, alice_key, monkeypatch
+):
     monkeypatch.setattr(services, "_ended_detail", die_after(services._ended_detail))  # in the ending transaction
     with pytest.raises(ProcessDied):
         post_run(client, alice_key, PDL_MATCH)

@@ -7,18 +7,21 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from billing.models import ApiKey
+from monid_site.templatetags.monid import dollars, http_class, status_class
 from providers.models import Endpoint
 from runs.models import Run
-from monid_site.templatetags.monid import dollars, http_class, status_class
 
 pytestmark = pytest.mark.django_db
 
 
 def api_run(key, email):
     """A PDL run made through the real API, as a customer's program would make it."""
-    response = Client().post("/v1/run", data=json.dumps({"provider": "pdl", "endpoint": "/person/enrich",
-                                                          "input": {"email": email}}),
-                             content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
+    response = Client().post(
+        "/v1/run",
+        data=json.dumps({"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": email}}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
     assert response.status_code == 200, response.content
     return Run.objects.get(pk=response.json()["runId"])
 
@@ -28,8 +31,17 @@ def stored_runs(label, count):
     api_key = ApiKey.objects.get(label=label)
     endpoint = Endpoint.objects.get(provider__slug="pdl", path="/person/enrich")
     return Run.objects.bulk_create(
-        Run(workspace=api_key.workspace, api_key=api_key, endpoint=endpoint, input={"n": n}, status="COMPLETED",
-            price_type="PER_CALL", price_micros=3000) for n in range(count))
+        Run(
+            workspace=api_key.workspace,
+            api_key=api_key,
+            endpoint=endpoint,
+            input={"n": n},
+            status="COMPLETED",
+            price_type="PER_CALL",
+            price_micros=3000,
+        )
+        for n in range(count)
+    )
 
 
 def logged_in(client, user):
@@ -190,9 +202,9 @@ def test_a_run_page_shows_the_output_result_count_and_the_three_costs(client, al
     assert "COMPLETED" in body
     assert "<details open>" in body and "1 result" in body
     assert "sean@example.com" in body and "&quot;work_email&quot;" in body
-    assert "Calculated</th><td>price × billed units</td><td class=\"num\">$0.003000" in body
-    assert "Actual</th><td>what the provider charged us</td><td class=\"num\">$0.001250" in body
-    assert "Reported</th><td>what the customer is charged</td><td class=\"num\">$0.003000" in body
+    assert 'Calculated</th><td>price × billed units</td><td class="num">$0.003000' in body
+    assert 'Actual</th><td>what the provider charged us</td><td class="num">$0.001250' in body
+    assert 'Reported</th><td>what the customer is charged</td><td class="num">$0.003000' in body
     assert "Provider said" not in body and "Monid error" not in body
     assert (run.calculated_cost_micros, run.actual_cost_micros, run.reported_cost_micros) == (3000, 1250, 3000)
 
@@ -209,14 +221,18 @@ def test_a_run_page_sets_the_providers_error_and_status_apart(client, alice, ali
     assert "No records were found matching your request" in body
     assert "Monid error" not in body
     assert "No output." in body
-    assert "Reported</th><td>what the customer is charged</td><td class=\"num\">$0.000000" in body
+    assert 'Reported</th><td>what the customer is charged</td><td class="num">$0.000000' in body
     assert run.provider_http_status == 404
 
 
 def test_a_run_page_shows_our_own_infrastructure_error_as_a_monid_error(client, alice, alice_key):
     run = api_run(alice_key, "sean@example.com")
-    Run.objects.filter(pk=run.pk).update(status="FAILED", output=None, provider_http_status=None,
-                                         error_message="People Data Labs did not answer within 30 seconds.")
+    Run.objects.filter(pk=run.pk).update(
+        status="FAILED",
+        output=None,
+        provider_http_status=None,
+        error_message="People Data Labs did not answer within 30 seconds.",
+    )
 
     response = logged_in(client, alice).get(f"/runs/{run.id}/")
 
@@ -229,8 +245,7 @@ def test_a_run_page_shows_our_own_infrastructure_error_as_a_monid_error(client, 
 
 def test_a_huge_output_is_truncated_and_says_so(client, alice, alice_key):
     run = api_run(alice_key, "sean@example.com")
-    Run.objects.filter(pk=run.pk).update(output=[{"n": n, "text": "x" * 100} for n in range(3000)],
-                                         result_count=3000)
+    Run.objects.filter(pk=run.pk).update(output=[{"n": n, "text": "x" * 100} for n in range(3000)], result_count=3000)
 
     response = logged_in(client, alice).get(f"/runs/{run.id}/")
 
@@ -253,7 +268,12 @@ def test_a_running_run_page_refreshes_itself(client, alice, alice_key):
 
 def test_dollars_are_formatted_from_integer_micro_dollars():
     assert [dollars(3000), dollars(0), dollars(-1), dollars(1_234_567_890), dollars(None)] == [
-        "$0.003000", "$0.000000", "-$0.000001", "$1,234.567890", "—"]
+        "$0.003000",
+        "$0.000000",
+        "-$0.000001",
+        "$1,234.567890",
+        "—",
+    ]
 
 
 def test_status_and_http_badges_are_coloured_by_class():

@@ -8,8 +8,8 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from billing.models import KeyDailyCost
-from runs.models import Run
 from runs import services
+from runs.models import Run
 from runs.services import runs_advance, runs_dispatch, runs_reconcile
 from runs.tests.api import post_run
 
@@ -25,7 +25,8 @@ def age(run_id, minutes):
     Run.objects.filter(pk=run_id).update(
         created_at=run.created_at - ago,
         heartbeat_at=run.heartbeat_at and run.heartbeat_at - ago,
-        lease_until=run.lease_until and run.lease_until - ago)
+        lease_until=run.lease_until and run.lease_until - ago,
+    )
 
 
 def test_a_migration_schedules_the_reconciler_once(db):
@@ -55,8 +56,9 @@ def started(client, key, task_queue, capture):
     return run
 
 
-def test_a_step_frees_its_worker_and_books_the_next_check(client, alice_key, task_queue,
-                                                         django_capture_on_commit_callbacks):
+def test_a_step_frees_its_worker_and_books_the_next_check(
+    client, alice_key, task_queue, django_capture_on_commit_callbacks
+):
     run = started(client, alice_key, task_queue, django_capture_on_commit_callbacks)
     assert run.lease_until is None and run.next_step_at > timezone.now() and task_queue.size() == 0
     assert run.worker  # host:pid of the worker that took the step
@@ -74,10 +76,12 @@ def test_the_dispatcher_hands_out_due_checks_once(client, alice_key, task_queue,
 
 
 def test_a_run_whose_worker_died_mid_step_resumes_with_the_same_provider_run_once_its_lease_lapses(
-        client, alice_key, task_queue, django_capture_on_commit_callbacks):
+    client, alice_key, task_queue, django_capture_on_commit_callbacks
+):
     run = started(client, alice_key, task_queue, django_capture_on_commit_callbacks)
-    Run.objects.filter(pk=run.pk).update(next_step_at=None, heartbeat_at=timezone.now(),
-                                         lease_until=timezone.now() + services.LEASE)  # a check took it, then died
+    Run.objects.filter(pk=run.pk).update(
+        next_step_at=None, heartbeat_at=timezone.now(), lease_until=timezone.now() + services.LEASE
+    )  # a check took it, then died
     assert runs_reconcile()["resumed"] == 0  # the lease still stands
     age(run.pk, 2)  # longer than the lease: a live worker would have renewed it
     assert runs_reconcile()["resumed"] == 1
@@ -87,8 +91,9 @@ def test_a_run_whose_worker_died_mid_step_resumes_with_the_same_provider_run_onc
     assert KeyDailyCost.objects.get().run_count == 1
 
 
-def test_a_dispatched_check_lost_by_the_broker_is_resumed(client, alice_key, task_queue,
-                                                         django_capture_on_commit_callbacks):
+def test_a_dispatched_check_lost_by_the_broker_is_resumed(
+    client, alice_key, task_queue, django_capture_on_commit_callbacks
+):
     run = started(client, alice_key, task_queue, django_capture_on_commit_callbacks)
     Run.objects.filter(pk=run.pk).update(next_step_at=timezone.now())
     runs_dispatch()
@@ -113,8 +118,12 @@ def lease_renewed_while_held(monkeypatch) -> bool:
     whether the heartbeat renewed it within five seconds."""
     from billing.models import ApiKey
     from providers.models import Endpoint
-    run = services.run_create(api_key=ApiKey.objects.get(label="alice-live"), raw_input=TWEETS["input"],
-                              endpoint=Endpoint.objects.get(path=TWEETS["endpoint"]))
+
+    run = services.run_create(
+        api_key=ApiKey.objects.get(label="alice-live"),
+        raw_input=TWEETS["input"],
+        endpoint=Endpoint.objects.get(path=TWEETS["endpoint"]),
+    )
     monkeypatch.setattr(services, "HEARTBEAT_SECONDS", 0.01)
     taken = timezone.now() + services.LEASE
     Run.objects.filter(pk=run.pk).update(lease_until=taken, worker="here:1")
@@ -154,8 +163,12 @@ def test_a_sync_run_whose_request_died_fails_uncharged(alice, alice_key):
     from billing.models import ApiKey
     from providers.models import Endpoint
     from runs.services import run_create
-    run = run_create(api_key=ApiKey.objects.get(label="alice-live"), raw_input={"email": "sean@example.com"},
-                     endpoint=Endpoint.objects.get(path="/person/enrich"))
+
+    run = run_create(
+        api_key=ApiKey.objects.get(label="alice-live"),
+        raw_input={"email": "sean@example.com"},
+        endpoint=Endpoint.objects.get(path="/person/enrich"),
+    )
     Run.objects.filter(pk=run.pk).update(status="RUNNING")  # the process serving its request died here
     age(run.pk, 0.25)
     assert runs_reconcile()["failed"] == 0  # its request may still be running (deadline 30 s, plus the stall)
@@ -180,12 +193,16 @@ def interrupted_start(client, key, task_queue, tweets, *, reached_apify):
 
 
 def starts_of(apify_started, terms):
-    return [run_id for run_id, sent in apify_started(timezone.now() - datetime.timedelta(minutes=5))
-            if sent["searchTerms"] == terms]
+    return [
+        run_id
+        for run_id, sent in apify_started(timezone.now() - datetime.timedelta(minutes=5))
+        if sent["searchTerms"] == terms
+    ]
 
 
 def test_a_start_interrupted_after_apify_accepted_it_adopts_that_run_instead_of_starting_another(
-        client, alice_key, task_queue, tweets, apify_started):
+    client, alice_key, task_queue, tweets, apify_started
+):
     run_id, terms = interrupted_start(client, alice_key, task_queue, tweets, reached_apify=True)
     left_behind = starts_of(apify_started, terms)
     task_queue.run()
@@ -194,8 +211,9 @@ def test_a_start_interrupted_after_apify_accepted_it_adopts_that_run_instead_of_
     assert len(starts_of(apify_started, terms)) == 1
 
 
-def test_a_start_interrupted_before_apify_got_it_starts_the_actor_once(client, alice_key, task_queue, tweets,
-                                                                       apify_started):
+def test_a_start_interrupted_before_apify_got_it_starts_the_actor_once(
+    client, alice_key, task_queue, tweets, apify_started
+):
     run_id, terms = interrupted_start(client, alice_key, task_queue, tweets, reached_apify=False)
     task_queue.run()
     run = Run.objects.get(pk=run_id)

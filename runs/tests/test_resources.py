@@ -20,18 +20,35 @@ def test_a_test_key_gets_the_same_empty_list(client, alice_test_key):
     assert get(client, "/v1/resources", alice_test_key).json() == {"items": [], "cursor": None}
 
 
-@pytest.mark.parametrize("query", ["provider=twilio", "provider=twilio&resourceType=phone_number", "state=ACTIVE",
-                                   "state=PROVISION_FAILED", "limit=100", "limit=1&state=RELEASED", "cursor=",
-                                   "provider=twilio&resourceType=phone_number&state=READY&limit=5"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "provider=twilio",
+        "provider=twilio&resourceType=phone_number",
+        "state=ACTIVE",
+        "state=PROVISION_FAILED",
+        "limit=100",
+        "limit=1&state=RELEASED",
+        "cursor=",
+        "provider=twilio&resourceType=phone_number&state=READY&limit=5",
+    ],
+)
 def test_it_accepts_every_filter_the_cli_sends(client, alice_key, query):
     response = get(client, f"/v1/resources?{query}", alice_key)
     assert (response.status_code, response.json()) == (200, {"items": [], "cursor": None})
 
 
-@pytest.mark.parametrize("query, says", [
-    ("limit=0", "limit"), ("limit=101", "limit"), ("limit=ten", "limit"), ("state=active", "state"),
-    ("resourceType=phone_number", "resourceType"), ("cursor=abc", "cursor"),
-])
+@pytest.mark.parametrize(
+    "query, says",
+    [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=ten", "limit"),
+        ("state=active", "state"),
+        ("resourceType=phone_number", "resourceType"),
+        ("cursor=abc", "cursor"),
+    ],
+)
 def test_it_refuses_a_bad_filter_with_a_400_naming_it(client, alice_key, query, says):
     response = get(client, f"/v1/resources?{query}", alice_key)
     assert (response.status_code, response.json()["code"]) == (400, 400)

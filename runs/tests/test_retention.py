@@ -28,8 +28,9 @@ SLOW_TWEETS = {**TWEETS, "input": {"searchTerms": ["emulator:slow"]}}
 
 
 def post(client, key, body):
-    response = client.post("/v1/run", data=json.dumps(body), content_type="application/json",
-                           HTTP_AUTHORIZATION=f"Bearer {key}")
+    response = client.post(
+        "/v1/run", data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}"
+    )
     assert response.status_code in (200, 202), response.content
     return response.json()["runId"]
 
@@ -39,14 +40,17 @@ def runs(client, alice_key, task_queue):
     """Alice's live runs: made 40 days ago, a PDL match, a PDL no-match (a provider error, no output), a finished
     Apify dataset and an Apify run still going; made today, a PDL match."""
     with time_machine.travel(OLD):
-        made = {"old_match": post(client, alice_key, PDL_MATCH), "old_error": post(client, alice_key, PDL_NO_MATCH),
-                "old_dataset": post(client, alice_key, TWEETS), "old_running": post(client, alice_key, SLOW_TWEETS)}
+        made = {
+            "old_match": post(client, alice_key, PDL_MATCH),
+            "old_error": post(client, alice_key, PDL_NO_MATCH),
+            "old_dataset": post(client, alice_key, TWEETS),
+            "old_running": post(client, alice_key, SLOW_TWEETS),
+        }
         task_queue.run(checks=3)
     with time_machine.travel(NOW):
         made["new_match"] = post(client, alice_key, PDL_MATCH)
     found = {name: Run.objects.get(pk=run_id) for name, run_id in made.items()}
-    assert [found[name].status for name in made] == ["COMPLETED", "COMPLETED", "COMPLETED", "RUNNING",
-                                                     "COMPLETED"]
+    assert [found[name].status for name in made] == ["COMPLETED", "COMPLETED", "COMPLETED", "RUNNING", "COMPLETED"]
     assert found["old_match"].output and found["old_dataset"].output and found["old_error"].output is None
     return found
 
@@ -64,21 +68,31 @@ def signed_in_after_pruning(client, user):
 
 def money():
     """Every figure of money there is: wallets, the ledger, the daily rollup and each run's costs."""
-    return {"wallets": list(Wallet.objects.order_by("pk").values()),
-            "ledger": list(LedgerEntry.objects.order_by("pk").values()),
-            "ledger sums": list(LedgerEntry.objects.values("kind").annotate(total=Sum("amount_micros"))
-                                .order_by("kind")),
-            "rollup": list(KeyDailyCost.objects.order_by("pk").values()),
-            "rollup sums": KeyDailyCost.objects.aggregate(Sum("run_count"), Sum("calculated_cost_micros"),
-                                                          Sum("actual_cost_micros"), Sum("reported_cost_micros")),
-            "runs": list(Run.objects.order_by("pk").values("pk", "price_micros", "held_micros",
-                                                           "calculated_cost_micros", "actual_cost_micros",
-                                                           "reported_cost_micros"))}
+    return {
+        "wallets": list(Wallet.objects.order_by("pk").values()),
+        "ledger": list(LedgerEntry.objects.order_by("pk").values()),
+        "ledger sums": list(LedgerEntry.objects.values("kind").annotate(total=Sum("amount_micros")).order_by("kind")),
+        "rollup": list(KeyDailyCost.objects.order_by("pk").values()),
+        "rollup sums": KeyDailyCost.objects.aggregate(
+            Sum("run_count"), Sum("calculated_cost_micros"), Sum("actual_cost_micros"), Sum("reported_cost_micros")
+        ),
+        "runs": list(
+            Run.objects.order_by("pk").values(
+                "pk",
+                "price_micros",
+                "held_micros",
+                "calculated_cost_micros",
+                "actual_cost_micros",
+                "reported_cost_micros",
+            )
+        ),
+    }
 
 
 def output_size(*runs):
-    return Run.objects.filter(pk__in=[run.pk for run in runs]).aggregate(
-        size=Sum(Length(Cast("output", TextField()))))["size"]
+    return Run.objects.filter(pk__in=[run.pk for run in runs]).aggregate(size=Sum(Length(Cast("output", TextField()))))[
+        "size"
+    ]
 
 
 def test_pruning_keeps_the_wallet_the_ledger_the_rollup_and_every_runs_costs_exactly(runs):
@@ -99,8 +113,18 @@ def test_old_terminal_runs_lose_their_output_only_and_say_when(runs):
     for run in old:
         after = Run.objects.get(pk=run.pk)
         assert after.output is None and after.output_expired_at == NOW
-        unchanged = ["input", "status", "provider_http_status", "provider_error", "result_count", "output_truncated",
-                     "created_at", "completed_at", "provider_run_id", "error_message"]
+        unchanged = [
+            "input",
+            "status",
+            "provider_http_status",
+            "provider_error",
+            "result_count",
+            "output_truncated",
+            "created_at",
+            "completed_at",
+            "provider_run_id",
+            "error_message",
+        ]
         assert [getattr(after, field) for field in unchanged] == [getattr(run, field) for field in unchanged]
         assert after.events.count() == run.events.count()
 
@@ -117,7 +141,8 @@ def test_recent_runs_runs_still_going_and_runs_without_output_are_left_alone(run
 
 
 def test_a_run_made_on_the_retention_days_first_day_keeps_its_output_and_one_a_second_earlier_loses_it(
-        client, alice_key):
+    client, alice_key
+):
     with time_machine.travel(datetime.datetime(2026, 3, 1, 0, 0, 1, tzinfo=datetime.UTC)):
         kept = post(client, alice_key, PDL_MATCH)
     with time_machine.travel(datetime.datetime(2026, 2, 28, 23, 59, 59, tzinfo=datetime.UTC)):

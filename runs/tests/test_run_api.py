@@ -13,8 +13,9 @@ pytestmark = pytest.mark.django_db
 
 
 def post_run(client, key, body, **headers):
-    return client.post("/v1/run", data=json.dumps(body), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {key}", **headers)
+    return client.post(
+        "/v1/run", data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}", **headers
+    )
 
 
 def get(client, key, url):
@@ -55,8 +56,9 @@ def test_a_pdl_no_match_is_completed_with_the_providers_404_and_not_charged(clie
     assert Run.objects.get(pk=body["runId"]).reported_cost_micros == 0
 
 
-@pytest.mark.parametrize("email, http_status", [("ratelimited@example.com", 429), ("error@example.com", 500),
-                                                ("nocredits@example.com", 402)])
+@pytest.mark.parametrize(
+    "email, http_status", [("ratelimited@example.com", 429), ("error@example.com", 500), ("nocredits@example.com", 402)]
+)
 def test_other_pdl_errors_are_passed_through_uncharged(client, alice_key, email, http_status):
     body = post_run(client, alice_key, {**PDL_MATCH, "input": {"email": email}}).json()
     assert (body["status"], body["providerResponse"]["httpStatus"]) == ("COMPLETED", http_status)
@@ -65,6 +67,7 @@ def test_other_pdl_errors_are_passed_through_uncharged(client, alice_key, email,
 
 def test_pdl_credits_become_the_actual_cost_at_the_operators_rate(client, alice_key):
     from providers.models import Endpoint
+
     Endpoint.objects.filter(path="/person/enrich").update(credit_cost_micros=2800)
     body = post_run(client, alice_key, PDL_MATCH).json()
     assert body["billing"]["actualCost"]["value"] == 2800
@@ -81,8 +84,9 @@ def test_an_unreachable_provider_fails_the_run_without_a_charge(client, alice_ke
     assert body["billing"]["reportedCost"]["value"] == 0
 
 
-def test_an_async_apify_run_is_accepted_then_completes_with_its_dataset(client, alice_key, task_queue,
-                                                                         django_capture_on_commit_callbacks):
+def test_an_async_apify_run_is_accepted_then_completes_with_its_dataset(
+    client, alice_key, task_queue, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = post_run(client, alice_key, TWEETS)
     assert response.status_code == 202
@@ -103,13 +107,17 @@ def test_an_async_apify_run_is_accepted_then_completes_with_its_dataset(client, 
     assert Run.objects.get(pk=accepted["runId"]).provider_run_id
 
 
-@pytest.mark.parametrize("term, http_status, error_type", [
-    ("emulator:fail", 500, "run-failed"),
-    ("emulator:timeout", 504, "run-timed-out"),
-    ("emulator:bad-input", 400, "invalid-input"),
-])
+@pytest.mark.parametrize(
+    "term, http_status, error_type",
+    [
+        ("emulator:fail", 500, "run-failed"),
+        ("emulator:timeout", 504, "run-timed-out"),
+        ("emulator:bad-input", 400, "invalid-input"),
+    ],
+)
 def test_apify_failures_complete_with_the_providers_status_and_no_charge(
-        client, alice_key, task_queue, django_capture_on_commit_callbacks, term, http_status, error_type):
+    client, alice_key, task_queue, django_capture_on_commit_callbacks, term, http_status, error_type
+):
     with django_capture_on_commit_callbacks(execute=True):
         run_id = post_run(client, alice_key, {**TWEETS, "input": {"searchTerms": [term]}}).json()["runId"]
     task_queue.run()
@@ -125,6 +133,7 @@ def test_a_finished_run_is_never_finished_twice(client, alice_key, task_queue, d
         run_id = post_run(client, alice_key, TWEETS).json()["runId"]
     task_queue.run()
     from runs.tasks import advance_runs
+
     advance_runs(run_id)
     assert KeyDailyCost.objects.get().run_count == 1
 
@@ -160,6 +169,7 @@ def test_a_run_without_input_runs_with_an_empty_one(client, alice_key):
 
 def test_a_bug_during_a_sync_run_fails_it_cleanly(client, alice_key, monkeypatch):
     from providers.engine.http import HttpProtocol
+
     monkeypatch.setattr(HttpProtocol, "call", lambda self, **kwargs: 1 / 0)
     response = post_run(client, alice_key, PDL_MATCH)
     assert response.status_code == 200
@@ -170,8 +180,10 @@ def test_a_bug_during_a_sync_run_fails_it_cleanly(client, alice_key, monkeypatch
 
 
 def test_a_bug_while_following_an_async_run_fails_it_instead_of_leaving_it_running(
-        client, alice_key, task_queue, django_capture_on_commit_callbacks, monkeypatch):
+    client, alice_key, task_queue, django_capture_on_commit_callbacks, monkeypatch
+):
     from providers.engine.apify import ApifyActorProtocol
+
     monkeypatch.setattr(ApifyActorProtocol, "collect", lambda self, progress, **kwargs: 1 / 0)
     with django_capture_on_commit_callbacks(execute=True):
         run_id = post_run(client, alice_key, TWEETS).json()["runId"]
@@ -180,8 +192,9 @@ def test_a_bug_while_following_an_async_run_fails_it_instead_of_leaving_it_runni
     assert body["status"] == "FAILED" and body["error"]["source"] == "platform"
 
 
-def test_an_unreachable_async_provider_fails_the_run(client, alice_key, task_queue,
-                                                     django_capture_on_commit_callbacks, settings):
+def test_an_unreachable_async_provider_fails_the_run(
+    client, alice_key, task_queue, django_capture_on_commit_callbacks, settings
+):
     with django_capture_on_commit_callbacks(execute=True):
         run_id = post_run(client, alice_key, TWEETS).json()["runId"]
     settings.APIFY_API_BASE_URL = "http://127.0.0.1:9"

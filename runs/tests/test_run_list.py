@@ -7,8 +7,9 @@ pytestmark = pytest.mark.django_db
 
 def post_run(client, key, email):
     body = {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": email}}
-    return client.post("/v1/run", data=json.dumps(body), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {key}").json()["runId"]
+    return client.post(
+        "/v1/run", data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}"
+    ).json()["runId"]
 
 
 def get(client, key, url, **params):
@@ -67,8 +68,17 @@ def test_the_list_shows_only_the_callers_workspace_and_filters_by_status(client,
     assert len(get(client, alice_key, "/v1/runs", provider="pdl", endpoint="/person/enrich").json()["items"]) == 1
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"limit": "ten"}, {"cursor": "garbage!"},
-                                    {"cursor": "bm90LWEtdWxpZA"}, {"status": "DONE"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 101},
+        {"limit": "ten"},
+        {"cursor": "garbage!"},
+        {"cursor": "bm90LWEtdWxpZA"},
+        {"status": "DONE"},
+    ],
+)
 def test_bad_list_parameters_are_a_400(client, alice_key, params):
     response = get(client, alice_key, "/v1/runs", **params)
     assert response.status_code == 400

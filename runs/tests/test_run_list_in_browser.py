@@ -13,9 +13,16 @@ POLL_MS = 3000
 
 def running_run():
     api_key = ApiKey.objects.get(label="alice-live")
-    return Run.objects.create(workspace=api_key.workspace, api_key=api_key, is_test=False, status="RUNNING",
-                              endpoint=Endpoint.objects.get(path="/apidojo/tweet-scraper"), input={},
-                              price_type="PER_CALL", price_micros=3000)
+    return Run.objects.create(
+        workspace=api_key.workspace,
+        api_key=api_key,
+        is_test=False,
+        status="RUNNING",
+        endpoint=Endpoint.objects.get(path="/apidojo/tweet-scraper"),
+        input={},
+        price_type="PER_CALL",
+        price_micros=3000,
+    )
 
 
 def test_a_run_in_flight_updates_its_row_without_a_reload_and_then_polling_stops(page, sign_in, alice_key):

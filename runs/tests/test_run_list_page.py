@@ -27,8 +27,9 @@ def logged_in(client, user):
 
 
 def api_run(client, key, body):
-    response = client.post("/v1/run", data=json.dumps(body), content_type="application/json",
-                           HTTP_AUTHORIZATION=f"Bearer {key}")
+    response = client.post(
+        "/v1/run", data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}"
+    )
     assert response.status_code in (200, 202), response.content
     return Run.objects.get(pk=response.json()["runId"])
 
@@ -40,8 +41,11 @@ def pdl_run(client, key, email="sean@example.com"):
 
 def apify_run(client, key):
     """An async run made through the real API: in flight until a worker takes its steps."""
-    return api_run(client, key, {"provider": "apify", "endpoint": "/apidojo/tweet-scraper",
-                                 "input": {"searchTerms": ["AI"], "maxItems": 2}})
+    return api_run(
+        client,
+        key,
+        {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"searchTerms": ["AI"], "maxItems": 2}},
+    )
 
 
 def stored_runs(label, count=1, *, workspace=None, endpoint=PDL, status="COMPLETED", http=200, at=None):
@@ -50,10 +54,20 @@ def stored_runs(label, count=1, *, workspace=None, endpoint=PDL, status="COMPLET
     endpoint = Endpoint.objects.get(provider__slug=endpoint[0], path=endpoint[1])
     at = at or datetime.datetime.now(datetime.UTC)
     return Run.objects.bulk_create(
-        Run(id=str(ULID.from_datetime(at + n * MS)), workspace=api_key.workspace, api_key=api_key, endpoint=endpoint,
-            is_test=api_key.is_test, input={"n": n}, status=status, provider_http_status=http,
-            price_type="PER_CALL", price_micros=3000)
-        for n in range(count))
+        Run(
+            id=str(ULID.from_datetime(at + n * MS)),
+            workspace=api_key.workspace,
+            api_key=api_key,
+            endpoint=endpoint,
+            is_test=api_key.is_test,
+            input={"n": n},
+            status=status,
+            provider_http_status=http,
+            price_type="PER_CALL",
+            price_micros=3000,
+        )
+        for n in range(count)
+    )
 
 
 def listed(response):
@@ -80,8 +94,9 @@ def test_an_operator_filters_by_workspace(client, operator, alice_key, bob_key):
     assert_lists_only(response, bobs, alices)
 
 
-def test_a_customer_has_no_workspace_filter_and_naming_another_workspace_changes_nothing(client, alice, alice_key,
-                                                                                         bob_key):
+def test_a_customer_has_no_workspace_filter_and_naming_another_workspace_changes_nothing(
+    client, alice, alice_key, bob_key
+):
     alices, _ = stored_runs("alice-live", 2), stored_runs("bob-live", 2)
 
     response = logged_in(client, alice).get("/runs/", {"workspace": "globex"})
@@ -106,8 +121,7 @@ def test_the_key_field_suggests_only_the_customers_own_labels(client, alice, ali
     assert "bob-live" not in response.content.decode()
 
 
-def test_a_customer_filtering_by_another_workspaces_key_is_told_there_is_no_such_key(client, alice, alice_key,
-                                                                                      bob_key):
+def test_a_customer_filtering_by_another_workspaces_key_is_told_there_is_no_such_key(client, alice, alice_key, bob_key):
     bobs = stored_runs("bob-live", 2)
 
     response = logged_in(client, alice).get("/runs/", {"key": "bob-live"})
@@ -125,8 +139,7 @@ def test_an_operator_filters_by_a_key_label_that_only_one_workspace_has(client, 
     assert_lists_only(response, bobs, alices)
 
 
-def test_an_operator_names_the_workspace_of_a_label_that_several_workspaces_have(client, operator, alice_key,
-                                                                                bob_key):
+def test_an_operator_names_the_workspace_of_a_label_that_several_workspaces_have(client, operator, alice_key, bob_key):
     ApiKey.objects.filter(label="bob-live").update(label="alice-live")
     alices, bobs = stored_runs("alice-live", workspace="acme"), stored_runs("alice-live", workspace="globex")
 
@@ -138,10 +151,11 @@ def test_an_operator_names_the_workspace_of_a_label_that_several_workspaces_have
     assert_lists_only(in_globex, bobs, alices)
 
 
-@pytest.mark.parametrize("query, shown, hidden", [
-    ({"provider": "apify"}, APIFY, PDL),
-    ({"endpoint": "/person/enrich"}, PDL, APIFY),
-], ids=["provider", "endpoint"])
+@pytest.mark.parametrize(
+    "query, shown, hidden",
+    [({"provider": "apify"}, APIFY, PDL), ({"endpoint": "/person/enrich"}, PDL, APIFY)],
+    ids=["provider", "endpoint"],
+)
 def test_the_provider_or_endpoint_filter_shows_only_its_runs(client, alice, alice_key, query, shown, hidden):
     runs = {endpoint: stored_runs("alice-live", 2, endpoint=endpoint) for endpoint in (PDL, APIFY)}
 
@@ -169,10 +183,13 @@ def test_the_status_filter_shows_only_runs_in_that_status(client, alice, alice_k
     assert listed(response) == ids(failed)
 
 
-@pytest.mark.parametrize("http_class, http_statuses", [("2xx", {200, 204}), ("3xx", {302}), ("4xx", {404, 429}),
-                                                       ("5xx", {500, 504}), ("none", {None})])
-def test_the_http_filter_shows_only_runs_whose_provider_answered_in_that_class(client, alice, alice_key, http_class,
-                                                                              http_statuses):
+@pytest.mark.parametrize(
+    "http_class, http_statuses",
+    [("2xx", {200, 204}), ("3xx", {302}), ("4xx", {404, 429}), ("5xx", {500, 504}), ("none", {None})],
+)
+def test_the_http_filter_shows_only_runs_whose_provider_answered_in_that_class(
+    client, alice, alice_key, http_class, http_statuses
+):
     by_status = {http: stored_runs("alice-live", 1, http=http) for http in (200, 204, 302, 404, 429, 500, 504, None)}
 
     response = logged_in(client, alice).get("/runs/", {"http": http_class})
@@ -210,9 +227,18 @@ def test_filters_combine(client, operator, alice_key, alice_test_key, bob_key):
     stored_runs("alice-live", 1, endpoint=APIFY, status="FAILED", http=500)  # another HTTP class
     stored_runs("bob-live", 1, endpoint=APIFY, status="FAILED", http=None)  # another workspace
 
-    response = logged_in(client, operator).get("/runs/", {
-        "workspace": "acme", "key": "alice-live", "provider": "apify", "endpoint": "/apidojo/tweet-scraper",
-        "status": "FAILED", "http": "none", "mode": "live"})
+    response = logged_in(client, operator).get(
+        "/runs/",
+        {
+            "workspace": "acme",
+            "key": "alice-live",
+            "provider": "apify",
+            "endpoint": "/apidojo/tweet-scraper",
+            "status": "FAILED",
+            "http": "none",
+            "mode": "live",
+        },
+    )
 
     assert response.status_code == 200
     assert listed(response) == ids(wanted)
@@ -228,10 +254,10 @@ def test_the_form_shows_the_filters_it_applied(client, alice, alice_key):
 
 
 def test_a_date_range_includes_the_first_and_last_millisecond_of_its_days(client, alice, alice_key):
-    before, = stored_runs("alice-live", at=FEB_1 - MS)
-    first, = stored_runs("alice-live", at=FEB_1)
-    last, = stored_runs("alice-live", at=FEB_1 + datetime.timedelta(days=2) - MS)
-    after, = stored_runs("alice-live", at=FEB_1 + datetime.timedelta(days=2))
+    (before,) = stored_runs("alice-live", at=FEB_1 - MS)
+    (first,) = stored_runs("alice-live", at=FEB_1)
+    (last,) = stored_runs("alice-live", at=FEB_1 + datetime.timedelta(days=2) - MS)
+    (after,) = stored_runs("alice-live", at=FEB_1 + datetime.timedelta(days=2))
 
     response = logged_in(client, alice).get("/runs/", {"start": "2025-02-01", "end": "2025-02-02"})
 
@@ -239,11 +265,19 @@ def test_a_date_range_includes_the_first_and_last_millisecond_of_its_days(client
     assert listed(response) == [last.id, first.id]
 
 
-@pytest.mark.parametrize("params, expected", [({"start": "2025-02-02"}, ["after"]), ({"end": "2025-02-01"}, ["first"]),
-                                              ({"start": "2025-02-01", "end": "2025-02-01"}, ["first"])])
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ({"start": "2025-02-02"}, ["after"]),
+        ({"end": "2025-02-01"}, ["first"]),
+        ({"start": "2025-02-01", "end": "2025-02-01"}, ["first"]),
+    ],
+)
 def test_either_end_of_a_date_range_may_be_left_open(client, alice, alice_key, params, expected):
-    runs = {"first": stored_runs("alice-live", at=FEB_1)[0],
-            "after": stored_runs("alice-live", at=FEB_1 + datetime.timedelta(days=1))[0]}
+    runs = {
+        "first": stored_runs("alice-live", at=FEB_1)[0],
+        "after": stored_runs("alice-live", at=FEB_1 + datetime.timedelta(days=1))[0],
+    }
 
     response = logged_in(client, alice).get("/runs/", params)
 
@@ -280,7 +314,7 @@ def test_pages_of_filtered_runs_keep_the_filters(client, alice, alice_key):
 
 
 def test_a_page_past_the_last_filtered_run_says_there_are_no_older_runs(client, alice, alice_key):
-    oldest, = stored_runs("alice-live", status="FAILED", http=None)
+    (oldest,) = stored_runs("alice-live", status="FAILED", http=None)
 
     response = logged_in(client, alice).get("/runs/", {"status": "FAILED", "before": oldest.id})
 
@@ -289,10 +323,21 @@ def test_a_page_past_the_last_filtered_run_says_there_are_no_older_runs(client, 
     assert 'href="/runs/?status=FAILED">Back to the newest runs' in response.content.decode()
 
 
-@pytest.mark.parametrize("params", [{"status": "DONE"}, {"http": "6xx"}, {"mode": "both"}, {"provider": "acme"},
-                                    {"endpoint": "/nope"}, {"start": "2025-13-01"}, {"end": "yesterday"},
-                                    {"start": "2025-02-02", "end": "2025-02-01"}, {"key": "x" * 101},
-                                    {"before": "nonsense"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"status": "DONE"},
+        {"http": "6xx"},
+        {"mode": "both"},
+        {"provider": "acme"},
+        {"endpoint": "/nope"},
+        {"start": "2025-13-01"},
+        {"end": "yesterday"},
+        {"start": "2025-02-02", "end": "2025-02-01"},
+        {"key": "x" * 101},
+        {"before": "nonsense"},
+    ],
+)
 def test_a_bad_filter_value_is_a_400_page_with_the_forms_errors(client, alice, alice_key, params):
     response = logged_in(client, alice).get("/runs/", params)
 
@@ -394,8 +439,16 @@ def test_the_live_endpoint_gives_an_operator_any_workspaces_row(client, operator
     assert "<td>globex</td>" in response.content.decode()
 
 
-@pytest.mark.parametrize("params", [{}, {"ids": ""}, {"ids": "nonsense"}, {"ids": "01ARZ3NDEKTSV4RRFFQ69G5FAV,x"},
-                                    {"ids": ",".join(["01ARZ3NDEKTSV4RRFFQ69G5FAV"] * 51)}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"ids": ""},
+        {"ids": "nonsense"},
+        {"ids": "01ARZ3NDEKTSV4RRFFQ69G5FAV,x"},
+        {"ids": ",".join(["01ARZ3NDEKTSV4RRFFQ69G5FAV"] * 51)},
+    ],
+)
 def test_the_live_endpoint_refuses_bad_ids_with_a_400(client, alice, params):
     response = logged_in(client, alice).get("/runs/live/", params)
 
@@ -410,8 +463,15 @@ def test_the_live_endpoint_needs_a_login(client):
     assert response["Location"].startswith("/login/")
 
 
-@pytest.mark.parametrize("user, params", [("operator", {}), ("operator", {"workspace": "acme", "status": "COMPLETED"}),
-                                          ("alice", {}), ("alice", {"key": "alice-live", "mode": "live"})])
+@pytest.mark.parametrize(
+    "user, params",
+    [
+        ("operator", {}),
+        ("operator", {"workspace": "acme", "status": "COMPLETED"}),
+        ("alice", {}),
+        ("alice", {"key": "alice-live", "mode": "live"}),
+    ],
+)
 def test_a_page_makes_as_many_queries_for_50_rows_as_for_5(client, request, alice_key, user, params):
     logged_in(client, request.getfixturevalue(user))
     stored_runs("alice-live", 5)

@@ -23,8 +23,9 @@ SLOW = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"se
 
 def post_run(key, body):
     """A run made through the real API, as a customer's program would make it; its id."""
-    response = Client().post("/v1/run", data=json.dumps(body), content_type="application/json",
-                             HTTP_AUTHORIZATION=f"Bearer {key}")
+    response = Client().post(
+        "/v1/run", data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}"
+    )
     assert response.status_code in (200, 202), response.content
     return response.json()["runId"]
 
@@ -55,8 +56,9 @@ def test_the_output_is_a_collapsible_tree_with_the_result_count_and_a_download_l
     assert response.status_code == 200
     body = response.content.decode()
     assert '<div class="json-tree"><details open><summary>' in body
-    assert ('<span class="j-key">&quot;work_email&quot;</span>: '
-            '<span class="j-str">&quot;sean@example.com&quot;</span>') in body
+    assert (
+        '<span class="j-key">&quot;work_email&quot;</span>: <span class="j-str">&quot;sean@example.com&quot;</span>'
+    ) in body
     assert "<strong>1 result</strong>" in body
     assert f'<a href="/runs/{run_id}/output.json" download>Download the full JSON</a>' in body
 
@@ -69,8 +71,14 @@ def test_a_big_output_shows_its_first_items_and_says_how_many_are_left_for_the_d
 
     assert response.status_code == 200
     body = response.content.decode()
-    shown, total, hidden = map(int, re.search(r"Showing the first (\d+) of (\d+) items; the other (\d+) are in the "
-                                              r"download", body).groups())
+    shown, total, hidden = map(
+        int,
+        re.search(
+            r"Showing the first (\d+) of (\d+) items; the other (\d+) are in the "
+            r"download",
+            body,
+        ).groups(),
+    )
     assert total == 2000 and shown + hidden == 2000 and 0 < shown < 100
     assert f"… {hidden:,} more items not shown" in body
     assert len(body) < 300_000
@@ -102,8 +110,11 @@ def test_a_run_without_output_has_no_download(client, alice, alice_key):
 def test_markup_in_a_providers_error_body_and_in_the_runs_input_is_escaped(client, alice, alice_key):
     run_id = post_run(alice_key, PERSON)
     Run.objects.filter(pk=run_id).update(
-        provider_http_status=400, output=None, provider_error={"error": "<script>alert('error')</script>"},
-        input={"email": "<img src=x onerror=alert('input')>"})
+        provider_http_status=400,
+        output=None,
+        provider_error={"error": "<script>alert('error')</script>"},
+        input={"email": "<img src=x onerror=alert('input')>"},
+    )
 
     body = logged_in(client, alice).get(f"/runs/{run_id}/").content.decode()
 
@@ -114,8 +125,14 @@ def test_markup_in_a_providers_error_body_and_in_the_runs_input_is_escaped(clien
 
 def test_markup_in_a_providers_output_is_escaped(client, alice, alice_key):
     run_id = post_run(alice_key, PERSON)
-    Run.objects.filter(pk=run_id).update(output=[{"<script>alert('key')</script>": "<script>alert('value')</script>",
-                                                  "nested": ["<img src=x onerror=alert(1)>"]}])
+    Run.objects.filter(pk=run_id).update(
+        output=[
+            {
+                "<script>alert('key')</script>": "<script>alert('value')</script>",
+                "nested": ["<img src=x onerror=alert(1)>"],
+            }
+        ]
+    )
 
     response = logged_in(client, alice).get(f"/runs/{run_id}/")
 
@@ -140,7 +157,8 @@ def test_a_sync_runs_timeline_reads_created_started_ended(client, alice, alice_k
 
 
 def test_an_async_runs_timeline_reads_created_started_checked_collected_ended_in_order(
-        client, alice, alice_key, task_queue):
+    client, alice, alice_key, task_queue
+):
     run_id = post_run(alice_key, TWEETS)
     task_queue.run()
     run = Run.objects.get(pk=run_id)
@@ -149,14 +167,21 @@ def test_an_async_runs_timeline_reads_created_started_checked_collected_ended_in
 
     assert response.status_code == 200
     body = response.content.decode()
-    assert re.findall(r'<tr class="event-(\w+)">', body) == ["created", "started", "checked", "checked", "collected",
-                                                            "ended"]
-    assert f"provider's run id <span class=\"mono\">{run.provider_run_id}</span>" in body
-    assert "provider says <span class=\"mono\">RUNNING</span>" in body
-    assert "provider says <span class=\"mono\">SUCCEEDED</span>" in body
+    assert re.findall(r'<tr class="event-(\w+)">', body) == [
+        "created",
+        "started",
+        "checked",
+        "checked",
+        "collected",
+        "ended",
+    ]
+    assert f'provider\'s run id <span class="mono">{run.provider_run_id}</span>' in body
+    assert 'provider says <span class="mono">RUNNING</span>' in body
+    assert 'provider says <span class="mono">SUCCEEDED</span>' in body
     assert kinds(run_id) == ["created", "started", "checked", "checked", "collected", "ended"]
     assert list(RunEvent.objects.filter(run_id=run_id).values_list("detail", flat=True))[-1] == (
-        f"COMPLETED, provider HTTP 200, {run.result_count} results")
+        f"COMPLETED, provider HTTP 200, {run.result_count} results"
+    )
 
 
 def test_the_timeline_shows_utc_times_and_the_time_between_steps(client, alice, alice_key):
@@ -215,8 +240,9 @@ def test_the_stop_button_does_not_show_on_an_ended_run(client, alice, alice_key,
     assert b"Stop this run" not in response.content
 
 
-def test_stopping_a_run_from_its_page_ends_it_stopped(client, alice, slow_run, task_queue,
-                                                       django_capture_on_commit_callbacks):
+def test_stopping_a_run_from_its_page_ends_it_stopped(
+    client, alice, slow_run, task_queue, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = logged_in(client, alice).post(f"/runs/{slow_run}/stop/")
     stopping = Run.objects.get(pk=slow_run).status
@@ -304,8 +330,9 @@ def test_the_page_makes_the_same_number_of_queries_however_long_the_timeline(cli
     logged_in(client, alice)
     with CaptureQueriesContext(connection) as short:
         client.get(f"/runs/{slow_run}/")
-    RunEvent.objects.bulk_create(RunEvent(run_id=slow_run, at=timezone.now(), kind="checked", detail=f"S{n % 2}")
-                                 for n in range(200))
+    RunEvent.objects.bulk_create(
+        RunEvent(run_id=slow_run, at=timezone.now(), kind="checked", detail=f"S{n % 2}") for n in range(200)
+    )
     with CaptureQueriesContext(connection) as long:
         response = client.get(f"/runs/{slow_run}/")
 

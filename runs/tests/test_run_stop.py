@@ -17,8 +17,9 @@ SLOW = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"se
 
 
 def post_run(client, key, body):
-    return client.post("/v1/run", data=json.dumps(body), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client.post(
+        "/v1/run", data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}"
+    )
 
 
 def stop(client, key, run_id):
@@ -26,8 +27,11 @@ def stop(client, key, run_id):
 
 
 def provider_status(emulators, provider_run_id):
-    return requests.get(f"{emulators.url}/apify/v2/actor-runs/{provider_run_id}", timeout=10,
-                        headers={"Authorization": f"Bearer {APIFY_TOKEN}"}).json()["data"]["status"]
+    return requests.get(
+        f"{emulators.url}/apify/v2/actor-runs/{provider_run_id}",
+        timeout=10,
+        headers={"Authorization": f"Bearer {APIFY_TOKEN}"},
+    ).json()["data"]["status"]
 
 
 @pytest.fixture
@@ -41,7 +45,8 @@ def started_slow_run(client, alice_key, task_queue, django_capture_on_commit_cal
 
 
 def test_stopping_a_running_run_aborts_it_at_apify_and_charges_nothing(
-        client, alice_key, task_queue, django_capture_on_commit_callbacks, emulators, started_slow_run):
+    client, alice_key, task_queue, django_capture_on_commit_callbacks, emulators, started_slow_run
+):
     run = started_slow_run
     assert run.status == "RUNNING" and run.provider_run_id
     with django_capture_on_commit_callbacks(execute=True):
@@ -57,7 +62,8 @@ def test_stopping_a_running_run_aborts_it_at_apify_and_charges_nothing(
 
 
 def test_a_run_stopped_before_it_started_never_reaches_the_provider(
-        client, alice_key, task_queue, django_capture_on_commit_callbacks):
+    client, alice_key, task_queue, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         run_id = post_run(client, alice_key, SLOW).json()["runId"]
         assert stop(client, alice_key, run_id).status_code == 202
@@ -76,8 +82,9 @@ def test_a_terminal_run_cannot_be_stopped(client, alice_key, task_queue, django_
 
 
 def test_a_sync_run_cannot_be_stopped(client, alice_key):
-    run_id = post_run(client, alice_key, {"provider": "pdl", "endpoint": "/person/enrich",
-                                          "input": {"email": "sean@example.com"}}).json()["runId"]
+    run_id = post_run(
+        client, alice_key, {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": "sean@example.com"}}
+    ).json()["runId"]
     response = stop(client, alice_key, run_id)
     assert response.status_code == 409 and "synchronous" in response.json()["message"]
     assert Run.objects.get(pk=run_id).status == "COMPLETED"
@@ -92,7 +99,8 @@ def test_another_workspaces_run_cannot_be_stopped(client, alice_key, bob_key, dj
 
 
 def test_an_async_run_past_its_deadline_times_out_and_is_aborted_at_apify(
-        client, alice_key, task_queue, django_capture_on_commit_callbacks, emulators, started_slow_run):
+    client, alice_key, task_queue, django_capture_on_commit_callbacks, emulators, started_slow_run
+):
     run = started_slow_run
     Endpoint.objects.filter(pk=run.endpoint_id).update(deadline_seconds=0)
     task_queue.run()
@@ -107,8 +115,9 @@ def test_an_async_run_past_its_deadline_times_out_and_is_aborted_at_apify(
 def test_a_sync_run_past_its_deadline_times_out(client, alice_key, settings, silent_server):
     settings.PDL_API_BASE_URL = silent_server
     Endpoint.objects.filter(path="/person/enrich").update(deadline_seconds=1)
-    response = post_run(client, alice_key, {"provider": "pdl", "endpoint": "/person/enrich",
-                                            "input": {"email": "sean@example.com"}})
+    response = post_run(
+        client, alice_key, {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": "sean@example.com"}}
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "TIME_OUT" and "1 s deadline" in body["error"]["message"]
@@ -119,19 +128,25 @@ def test_a_sync_run_past_its_deadline_times_out(client, alice_key, settings, sil
 def test_the_migration_to_time_out_rewrites_runs_that_timed_out_and_back(client, alice_key, settings, silent_server):
     settings.PDL_API_BASE_URL = silent_server
     Endpoint.objects.filter(path="/person/enrich").update(deadline_seconds=1)
-    run_id = post_run(client, alice_key, {"provider": "pdl", "endpoint": "/person/enrich",
-                                          "input": {"email": "sean@example.com"}}).json()["runId"]
+    run_id = post_run(
+        client, alice_key, {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": "sean@example.com"}}
+    ).json()["runId"]
     runs_settle_all()  # its rollup row
 
     def stored(apps):
-        return (apps.get_model("runs", "Run").objects.get(pk=run_id).status,
-                apps.get_model("runs", "RunEvent").objects.get(run_id=run_id, kind="ended").detail,
-                apps.get_model("billing", "KeyDailyCost").objects.get().status)
+        return (
+            apps.get_model("runs", "Run").objects.get(pk=run_id).status,
+            apps.get_model("runs", "RunEvent").objects.get(run_id=run_id, kind="ended").detail,
+            apps.get_model("billing", "KeyDailyCost").objects.get().status,
+        )
 
     # Backwards first: the run, its "ended" event and its rollup row are left as they were stored before.
     MigrationExecutor(connection).migrate([("runs", "0018_run_key_in_flight")])
     assert stored(MigrationExecutor(connection).loader.project_state([("runs", "0018_run_key_in_flight")]).apps) == (
-        "TIMED_OUT", "TIMED_OUT", "TIMED_OUT")
+        "TIMED_OUT",
+        "TIMED_OUT",
+        "TIMED_OUT",
+    )
     MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
     assert stored(django_apps) == ("TIME_OUT", "TIME_OUT", "TIME_OUT")
     assert client.get(f"/v1/runs/{run_id}", HTTP_AUTHORIZATION=f"Bearer {alice_key}").json()["status"] == "TIME_OUT"

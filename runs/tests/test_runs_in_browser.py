@@ -9,8 +9,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_an_operator_finds_a_no_match_run_and_sees_the_providers_404(page, sign_in, client, alice_key, operator):
     body = {"provider": "pdl", "endpoint": "/person/enrich", "input": {"email": "nomatch@example.com"}}
-    run_id = client.post("/v1/run", data=json.dumps(body), content_type="application/json",
-                         HTTP_AUTHORIZATION=f"Bearer {alice_key}").json()["runId"]
+    run_id = client.post(
+        "/v1/run", data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {alice_key}"
+    ).json()["runId"]
     sign_in("olivia", "operator-pass-1")
     page.goto("/runs/")
     page.click(f"text={run_id}")

@@ -9,7 +9,7 @@ import pytest
 
 from runs.models import Run
 
-SEED_PYTHON_EXAMPLE = '''import requests
+SEED_PYTHON_EXAMPLE = """import requests
 import time
 
 # Start the run
@@ -53,7 +53,7 @@ elif result.get("providerResponse", {}).get("httpStatus", 200) >= 400:
     print(f"Provider error: HTTP {result['providerResponse']['httpStatus']}")
 else:
     print(f"Success: {result.get('output')}")
-'''
+"""
 
 
 def run_example(command, code, live_server, key, tmp_path, replacements, suffix=".py"):
@@ -66,9 +66,11 @@ def run_example(command, code, live_server, key, tmp_path, replacements, suffix=
     return subprocess.run([command, str(script)], capture_output=True, text=True, timeout=120)
 
 
-PDL_NO_MATCH = {'"provider": "apify"': '"provider": "pdl"', '"endpoint": "/apidojo/tweet-scraper"':
-                '"endpoint": "/person/enrich"', '"searchTerms": ["AI"],\n            "maxItems": 10,':
-                '"email": "nomatch@example.com",'}
+PDL_NO_MATCH = {
+    '"provider": "apify"': '"provider": "pdl"',
+    '"endpoint": "/apidojo/tweet-scraper"': '"endpoint": "/person/enrich"',
+    '"searchTerms": ["AI"],\n            "maxItems": 10,': '"email": "nomatch@example.com",',
+}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -87,7 +89,7 @@ def test_the_seeds_python_example_reports_a_pdl_no_match_as_a_provider_error(liv
     assert result.stdout == "Provider error: HTTP 404\n"
 
 
-SEED_TYPESCRIPT_EXAMPLE = '''
+SEED_TYPESCRIPT_EXAMPLE = """
 const response = await fetch("https://api.monid.ai/v1/run", {
   method: "POST",
   headers: {
@@ -120,7 +122,7 @@ if (response.status === 200) {
     return result.json();
   };
 }
-'''
+"""
 
 
 def node():
@@ -136,14 +138,27 @@ def test_the_seeds_typescript_example_starts_an_apify_run(live_server, alice_key
     result = run_example(node(), SEED_TYPESCRIPT_EXAMPLE, live_server, alice_key, tmp_path, {}, ".mjs")
     assert result.returncode == 0, result.stderr
     run = Run.objects.get()
-    assert (run.endpoint.path, run.status, run.input) == ("/apidojo/tweet-scraper", "RUNNING",
-                                                         {"searchTerms": ["AI"], "maxItems": 10})
+    assert (run.endpoint.path, run.status, run.input) == (
+        "/apidojo/tweet-scraper",
+        "RUNNING",
+        {"searchTerms": ["AI"], "maxItems": 10},
+    )
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_seeds_typescript_example_prints_a_sync_pdl_result(live_server, alice_key, tmp_path):
-    result = run_example(node(), SEED_TYPESCRIPT_EXAMPLE, live_server, alice_key, tmp_path, {
-        'provider: "apify"': 'provider: "pdl"', 'endpoint: "/apidojo/tweet-scraper"': 'endpoint: "/person/enrich"',
-        'searchTerms: ["AI"],\n      maxItems: 10,': 'email: "sean@example.com",'}, ".mjs")
+    result = run_example(
+        node(),
+        SEED_TYPESCRIPT_EXAMPLE,
+        live_server,
+        alice_key,
+        tmp_path,
+        {
+            'provider: "apify"': 'provider: "pdl"',
+            'endpoint: "/apidojo/tweet-scraper"': 'endpoint: "/person/enrich"',
+            'searchTerms: ["AI"],\n      maxItems: 10,': 'email: "sean@example.com",',
+        },
+        ".mjs",
+    )
     assert result.returncode == 0, result.stderr
     assert "work_email: 'sean@example.com'" in result.stdout

@@ -39,15 +39,22 @@ def assert_settled_exactly_once():
     count on its key's rollup; and each wallet equal to its ledger, nothing held."""
     runs = list(Run.objects.values_list("pk", "settled_at", "held_micros", "reported_cost_micros"))
     assert runs and all(settled_at for _, settled_at, _, _ in runs)
-    entries = {(run_id, kind): (count, total) for run_id, kind, count, total in LedgerEntry.objects.exclude(
-        kind="credit").values_list("run_id", "kind").annotate(count=Count("pk"), total=Sum("amount_micros"))}
+    entries = {
+        (run_id, kind): (count, total)
+        for run_id, kind, count, total in LedgerEntry.objects.exclude(kind="credit")
+        .values_list("run_id", "kind")
+        .annotate(count=Count("pk"), total=Sum("amount_micros"))
+    }
     for run_id, _, held, reported in runs:
         assert entries[(run_id, "hold")] == entries[(run_id, "release")] == (1, held)
         assert entries.get((run_id, "charge")) == ((1, reported) if reported else None)
     assert KeyDailyCost.objects.aggregate(runs=Sum("run_count"))["runs"] == len(runs)
     for wallet in Wallet.objects.all():
-        ledger = dict(LedgerEntry.objects.filter(workspace_id=wallet.workspace_id).values_list("kind")
-                      .annotate(total=Sum("amount_micros")))
+        ledger = dict(
+            LedgerEntry.objects.filter(workspace_id=wallet.workspace_id)
+            .values_list("kind")
+            .annotate(total=Sum("amount_micros"))
+        )
         assert wallet.balance_micros == ledger.get("credit", 0) - ledger.get("charge", 0)
         assert wallet.held_micros == ledger.get("hold", 0) - ledger.get("release", 0) == 0
 
@@ -100,13 +107,16 @@ def test_a_settler_killed_in_its_transaction_settles_nothing_and_the_next_one_se
     key = api_key_create(workspace=workspace, label="alice-live", mode="live")[1]
     ended_runs(Client(), [key], 8)
     # Another process settles, and is SIGKILLed once its batch is written and not yet committed.
-    script = ("import sys, time; from billing import services as billing; from runs import services; "
-              "record = billing.settlements_record; "
-              "services.settlements_record = lambda batch: (record(batch), print('written', flush=True), "
-              "time.sleep(600)); services.runs_settle()")
+    script = (
+        "import sys, time; from billing import services as billing; from runs import services; "
+        "record = billing.settlements_record; "
+        "services.settlements_record = lambda batch: (record(batch), print('written', flush=True), "
+        "time.sleep(600)); services.runs_settle()"
+    )
     env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict)}
-    settler = subprocess.Popen([sys.executable, "manage.py", "shell", "-c", script], cwd=BASE_DIR, env=env,
-                               stdout=subprocess.PIPE, text=True)
+    settler = subprocess.Popen(
+        [sys.executable, "manage.py", "shell", "-c", script], cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert "written" in (line.strip() for line in settler.stdout)  # read up to it, past the shell's banner
     finally:

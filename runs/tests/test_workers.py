@@ -18,16 +18,22 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def deployment(tmp_path, emulators, settings, tweets_per_call):
     # Priced per call: no hold caps the results read, so the byte cap is what bounds them.
-    env = deployment_env(database_url=database_url(connection.settings_dict),
-                         redis_url=isolated_redis(settings.REDIS_URL), **FAST_RECOVERY)
+    env = deployment_env(
+        database_url=database_url(connection.settings_dict),
+        redis_url=isolated_redis(settings.REDIS_URL),
+        **FAST_RECOVERY,
+    )
     with Deployment(env, tmp_path) as running:
         running.use_emulators(emulators.url)
         yield running
 
 
 def post(url, key, *terms):
-    body = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"searchTerms": list(terms),
-                                                                                  "maxItems": 3}}
+    body = {
+        "provider": "apify",
+        "endpoint": "/apidojo/tweet-scraper",
+        "input": {"searchTerms": list(terms), "maxItems": 3},
+    }
     response = requests.post(f"{url}/v1/run", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=30)
     assert response.status_code == 202
     return response.json()["runId"]
@@ -65,8 +71,17 @@ def test_several_qclusters_share_the_runs_and_a_50_mb_dataset_stays_far_below_30
 def test_sigkilled_workers_and_clusters_lose_no_run_and_start_or_charge_none_twice(deployment, alice_key, emulators):
     url = deployment.web(workers=1, threads=4)
     start_workers(deployment)
-    result = crash_scenario(deployment, monid_url=url, emulators_url=emulators.url, key=alice_key, runs=30,
-                            rate=10, run_ms=1500, kill_every=1.0, log=lambda line: None)
+    result = crash_scenario(
+        deployment,
+        monid_url=url,
+        emulators_url=emulators.url,
+        key=alice_key,
+        runs=30,
+        rate=10,
+        run_ms=1500,
+        kill_every=1.0,
+        log=lambda line: None,
+    )
     assert sum(result["kills"].values()) >= 3
     assert (result["lost"], result["started twice"], result["charged twice"]) == (0, 0, 0)
     assert result["statuses"] == {"COMPLETED": 30}

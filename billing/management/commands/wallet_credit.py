@@ -2,11 +2,11 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.management.base import BaseCommand, CommandError
 
-from monid_site.money import MICROS_PER_DOLLAR
 from billing.models import Workspace
 from billing.queries import wallet_available_and_held
 from billing.services import wallet_credit
 from monid_site.errors import ApplicationError
+from monid_site.money import MICROS_PER_DOLLAR
 
 
 def usd_to_micros(text: str) -> int:
@@ -37,5 +37,7 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             raise CommandError(exc.message) from None
         available, held = wallet_available_and_held(workspace=ws)
-        self.stdout.write(f"Credited ${Decimal(amount_usd)} to {ws.slug}: ${Decimal(available) / MICROS_PER_DOLLAR} "
-                          f"available, ${Decimal(held) / MICROS_PER_DOLLAR} held.")
+        self.stdout.write(
+            f"Credited ${Decimal(amount_usd)} to {ws.slug}: ${Decimal(available) / MICROS_PER_DOLLAR} "
+            f"available, ${Decimal(held) / MICROS_PER_DOLLAR} held."
+        )

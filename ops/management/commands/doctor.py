@@ -36,18 +36,30 @@ class Skipped(Exception):
 
 
 class Command(BaseCommand):
-    help = ("Checks this installation: database and migrations, broker, workers, schedules, dispatcher, provider "
-            "credentials, clock skew and disk space. One line per check; exits 1 if any found a problem.")
+    help = (
+        "Checks this installation: database and migrations, broker, workers, schedules, dispatcher, provider "
+        "credentials, clock skew and disk space. One line per check; exits 1 if any found a problem."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--min-free-gb", type=float, default=1.0,
-                            help="free disk space below this, where the SQLite database lives, is a problem "
-                                 "(default %(default)s)")
+        parser.add_argument(
+            "--min-free-gb",
+            type=float,
+            default=1.0,
+            help="free disk space below this, where the SQLite database lives, is a problem (default %(default)s)",
+        )
 
     def handle(self, *args, min_free_gb, **options):
-        checks = {"database": check_database, "broker": check_broker, "workers": check_workers,
-                  "schedules": check_schedules, "dispatcher": check_dispatcher, "providers": check_providers,
-                  "clock": check_clock, "disk": lambda: check_disk(min_free_gb=min_free_gb)}
+        checks = {
+            "database": check_database,
+            "broker": check_broker,
+            "workers": check_workers,
+            "schedules": check_schedules,
+            "dispatcher": check_dispatcher,
+            "providers": check_providers,
+            "clock": check_clock,
+            "disk": lambda: check_disk(min_free_gb=min_free_gb),
+        }
         problems = 0
         for name, check in checks.items():
             try:
@@ -69,13 +81,17 @@ def check_database() -> str:
     try:
         executor = MigrationExecutor(connection)  # reads which migrations are applied
     except DatabaseError as exc:
-        raise Problem(f"the database did not answer ({type(exc).__name__}: {error_first_line(str(exc))}): is it up, "
-                      f"and DATABASE_URL right?") from exc
+        raise Problem(
+            f"the database did not answer ({type(exc).__name__}: {error_first_line(str(exc))}): is it up, "
+            f"and DATABASE_URL right?"
+        ) from exc
     pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
     if pending:
         first = pending[0][0]
-        raise Problem(f"{len(pending)} migration(s) not applied, the first {first.app_label}.{first.name}: run "
-                      f"`python manage.py migrate` (the Procfile's release step).")
+        raise Problem(
+            f"{len(pending)} migration(s) not applied, the first {first.app_label}.{first.name}: run "
+            f"`python manage.py migrate` (the Procfile's release step)."
+        )
     return f"{connection.display_name} answers; every migration is applied"
 
 
@@ -92,10 +108,11 @@ def check_workers() -> str:
     if clusters is None:
         raise Problem("the workers' reports could not be read from the broker's cache.")
     if not clusters:
-        raise Problem("no worker has reported in the last few seconds: start `python manage.py qcluster` (the "
-                      "Procfile's worker); without one, async runs never advance.")
-    return (f"{len(clusters)} cluster(s) reporting, {sum(cluster['workers'] for cluster in clusters)} worker "
-            f"process(es)")
+        raise Problem(
+            "no worker has reported in the last few seconds: start `python manage.py qcluster` (the "
+            "Procfile's worker); without one, async runs never advance."
+        )
+    return f"{len(clusters)} cluster(s) reporting, {sum(cluster['workers'] for cluster in clusters)} worker process(es)"
 
 
 def check_schedules() -> str:
@@ -107,23 +124,30 @@ def check_schedules() -> str:
     missing = [f"{what}, function {func}" for func, what in wanted.items() if func not in next_runs]
     if missing:
         raise Problem(f"no schedule for {'; '.join(missing)}: add it in the admin (Django Q, Scheduled tasks).")
-    late = [f"{wanted[func]} by {(now - next_run).total_seconds():.0f} s" for func, next_run in next_runs.items()
-            if next_run < now - RECONCILE_GRACE]
+    late = [
+        f"{wanted[func]} by {(now - next_run).total_seconds():.0f} s"
+        for func, next_run in next_runs.items()
+        if next_run < now - RECONCILE_GRACE
+    ]
     if late:
-        raise Problem(f"overdue: {'; '.join(late)}. No cluster is taking schedules: is `python manage.py qcluster` "
-                      f"running?")
+        raise Problem(
+            f"overdue: {'; '.join(late)}. No cluster is taking schedules: is `python manage.py qcluster` running?"
+        )
     return f"{', '.join(wanted.values())}: present and on time"
 
 
 def check_dispatcher() -> str:
     now = timezone.now()
-    late = Run.objects.filter(next_step_at__lt=now - DISPATCH_GRACE).aggregate(count=Count("pk"),
-                                                                               oldest=Min("next_step_at"))
+    late = Run.objects.filter(next_step_at__lt=now - DISPATCH_GRACE).aggregate(
+        count=Count("pk"), oldest=Min("next_step_at")
+    )
     if late["count"]:
-        raise Problem(f"{late['count']} run(s) have had a step due for over {DISPATCH_GRACE.seconds} s (the oldest "
-                      f"{(now - late['oldest']).total_seconds():.0f} s): start `python manage.py qcluster`, which "
-                      f"dispatches them (or `python manage.py dispatch_runs` where MONID_DISPATCH_IN_WORKER=0), or "
-                      f"look at its log; without a dispatcher, async runs advance once a minute.")
+        raise Problem(
+            f"{late['count']} run(s) have had a step due for over {DISPATCH_GRACE.seconds} s (the oldest "
+            f"{(now - late['oldest']).total_seconds():.0f} s): start `python manage.py qcluster`, which "
+            f"dispatches them (or `python manage.py dispatch_runs` where MONID_DISPATCH_IN_WORKER=0), or "
+            f"look at its log; without a dispatcher, async runs advance once a minute."
+        )
     return f"no run has waited over {DISPATCH_GRACE.seconds} s for its next step"
 
 
@@ -137,18 +161,20 @@ def check_providers() -> str:
     configured, missing, unreadable = [], [], []
     for provider in enabled:
         try:
-            (configured if credential_of(provider) else missing).append(
-                f"{provider.name} ({provider.credential_name})")
+            (configured if credential_of(provider) else missing).append(f"{provider.name} ({provider.credential_name})")
         except CredentialUnreadable as exc:
             unreadable.append(str(exc))
     if unreadable:
         raise Problem(" ".join(unreadable))
     if not configured:
-        raise Problem(f"no switched-on provider has its credential, so every live run is refused with 503: set "
-                      f"the variable of one at least, or its credential on its page in the catalog admin "
-                      f"({', '.join(missing)}).")
-    return (f"credentials set: {', '.join(configured)}"
-            + (f"; test mode only until their credential is set: {', '.join(missing)}" if missing else ""))
+        raise Problem(
+            f"no switched-on provider has its credential, so every live run is refused with 503: set "
+            f"the variable of one at least, or its credential on its page in the catalog admin "
+            f"({', '.join(missing)})."
+        )
+    return f"credentials set: {', '.join(configured)}" + (
+        f"; test mode only until their credential is set: {', '.join(missing)}" if missing else ""
+    )
 
 
 def check_clock() -> str:
@@ -160,12 +186,17 @@ def check_clock() -> str:
         offsets["Redis"] = _offset(_redis_time)
     if not offsets:
         raise Skipped("the database is a local SQLite file, on this machine's clock, and there is no Redis.")
-    skewed = [f"{abs(seconds):.1f} s {'behind' if seconds > 0 else 'ahead of'} {server}'s"
-              for server, seconds in offsets.items() if abs(seconds) > MAX_CLOCK_SKEW_SECONDS]
+    skewed = [
+        f"{abs(seconds):.1f} s {'behind' if seconds > 0 else 'ahead of'} {server}'s"
+        for server, seconds in offsets.items()
+        if abs(seconds) > MAX_CLOCK_SKEW_SECONDS
+    ]
     if skewed:
-        raise Problem(f"this machine's clock is {' and '.join(skewed)}: leases, deadlines and schedules compare "
-                      f"times taken on different machines. Keep every clock in sync (NTP: chrony, "
-                      f"systemd-timesyncd).")
+        raise Problem(
+            f"this machine's clock is {' and '.join(skewed)}: leases, deadlines and schedules compare "
+            f"times taken on different machines. Keep every clock in sync (NTP: chrony, "
+            f"systemd-timesyncd)."
+        )
     return ", ".join(f"{seconds:+.3f} s from {server}'s" for server, seconds in offsets.items())
 
 
@@ -193,7 +224,9 @@ def check_disk(*, min_free_gb: float) -> str:
     folder = Path(connection.settings_dict["NAME"]).parent
     free_gb = shutil.disk_usage(folder).free / 1e9
     if free_gb < min_free_gb:
-        raise Problem(f"only {free_gb:.1f} GB free where the SQLite database lives ({folder}): free some space, or "
-                      f"keep run outputs for fewer days (MONID_OUTPUT_RETENTION_DAYS, then `python manage.py "
-                      f"prune_outputs`).")
+        raise Problem(
+            f"only {free_gb:.1f} GB free where the SQLite database lives ({folder}): free some space, or "
+            f"keep run outputs for fewer days (MONID_OUTPUT_RETENTION_DAYS, then `python manage.py "
+            f"prune_outputs`)."
+        )
     return f"{free_gb:.1f} GB free where the SQLite database lives ({folder})"

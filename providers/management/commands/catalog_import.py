@@ -5,8 +5,10 @@ from providers.services import catalog_import
 
 
 class Command(BaseCommand):
-    help = ("Load a connector folder (one with a provider.yaml), or every connector folder under PATH, into the "
-            "catalog. Safe to run again: operators' prices and switches are kept.")
+    help = (
+        "Load a connector folder (one with a provider.yaml), or every connector folder under PATH, into the "
+        "catalog. Safe to run again: operators' prices and switches are kept."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("path")

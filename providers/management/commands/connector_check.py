@@ -8,8 +8,10 @@ from providers.models import Endpoint, Provider
 
 
 class Command(BaseCommand):
-    help = ("Check a connector folder without loading it into the catalog: every file, and a strict replay of "
-            "every fixture case. Exits 1 on the first bad file or on any case that does not replay.")
+    help = (
+        "Check a connector folder without loading it into the catalog: every file, and a strict replay of "
+        "every fixture case. Exits 1 on the first bad file or on any case that does not replay."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("path")

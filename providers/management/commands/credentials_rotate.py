@@ -5,8 +5,10 @@ from providers.services import provider_credentials_rotate
 
 
 class Command(BaseCommand):
-    help = ("Encrypt every provider credential set in the dashboard with the newest key of MONID_CREDENTIALS_KEY "
-            "(its first), after which the older keys can be dropped from it.")
+    help = (
+        "Encrypt every provider credential set in the dashboard with the newest key of MONID_CREDENTIALS_KEY "
+        "(its first), after which the older keys can be dropped from it."
+    )
 
     def handle(self, *args, **options):
         problem = credentials_key_problem()

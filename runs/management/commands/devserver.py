@@ -9,9 +9,11 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = ("Run the web server (gunicorn, reloading on code changes) and the django-q2 worker, which dispatches "
-            "runs too, together (test-mode keys are answered from the connectors' fixtures inside them); Ctrl-C "
-            "stops both.")
+    help = (
+        "Run the web server (gunicorn, reloading on code changes) and the django-q2 worker, which dispatches "
+        "runs too, together (test-mode keys are answered from the connectors' fixtures inside them); Ctrl-C "
+        "stops both."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
@@ -22,9 +24,23 @@ class Command(BaseCommand):
         # with Nagle's algorithm on: about 40 ms more for every request. WhiteNoise serves the static files
         # from their folders in DEBUG.
         commands = {
-            "web": [sys.executable, "-m", "gunicorn", "monid_site.wsgi", "--chdir", str(settings.BASE_DIR),
-                    "--config", str(settings.BASE_DIR / "monid_site" / "gunicorn_conf.py"), "--bind", addrport,
-                    "--workers", "1", "--threads", "8", "--reload"],
+            "web": [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "monid_site.wsgi",
+                "--chdir",
+                str(settings.BASE_DIR),
+                "--config",
+                str(settings.BASE_DIR / "monid_site" / "gunicorn_conf.py"),
+                "--bind",
+                addrport,
+                "--workers",
+                "1",
+                "--threads",
+                "8",
+                "--reload",
+            ],
             "worker": [*manage, "qcluster"],
         }
         # Each child leads its own process group: Ctrl-C reaches only us, and each child is told to stop exactly

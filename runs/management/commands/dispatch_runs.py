@@ -7,9 +7,11 @@ from runs.background import loop
 
 
 class Command(BaseCommand):
-    help = ("Hands async runs whose next step (the start, a status check) is due to the django-q2 workers, "
-            "settles ended runs and resumes stalled ones, as each qcluster does unless MONID_DISPATCH_IN_WORKER=0. "
-            "More are safe on PostgreSQL; Ctrl-C or SIGTERM stops it.")
+    help = (
+        "Hands async runs whose next step (the start, a status check) is due to the django-q2 workers, "
+        "settles ended runs and resumes stalled ones, as each qcluster does unless MONID_DISPATCH_IN_WORKER=0. "
+        "More are safe on PostgreSQL; Ctrl-C or SIGTERM stops it."
+    )
 
     def handle(self, *args, **options):
         stopping = threading.Event()

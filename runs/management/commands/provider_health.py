@@ -6,8 +6,10 @@ from runs.health import endpoint_health_sample
 
 
 class Command(BaseCommand):
-    help = ("Sample every endpoint's health now, as the scheduled task does every minute: store it (the API and "
-            "/ops/providers/ read the newest sampling) and print it.")
+    help = (
+        "Sample every endpoint's health now, as the scheduled task does every minute: store it (the API and "
+        "/ops/providers/ read the newest sampling) and print it."
+    )
 
     def handle(self, *args, **options):
         samples = endpoint_health_sample()
