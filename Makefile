@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test setup test-deps clean bench-async bench-crash bench-costs bench-pages bench-discover bench-sync \
+.PHONY: run test lint format setup test-deps clean bench-async bench-crash bench-costs bench-pages bench-discover bench-sync \
 	bench-sync-profile bench-memory bench-validation bench-idle
 
 $(VENV)/.installed: requirements.txt client/pyproject.toml
@@ -38,8 +38,17 @@ test-deps:
 	  fi; \
 	fi
 
-test: $(VENV)/.installed test-deps
+test: $(VENV)/.installed test-deps lint
 	$(PY) -m pytest $(ARGS)
+
+# ruff.toml holds the rules and the format (line length 120); `make format` fixes what it can and formats the tree.
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(VENV)/.installed
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
 
 # Each starts its own deployment on a fresh database of DATABASE_URL's kind (SQLite when unset); ARGS go to the script.
 bench-async: $(VENV)/.installed
