@@ -3,7 +3,8 @@ services.runs_settle) and resumes stalled runs. It runs in one worker process of
 django-q2's post_spawn signal, see runs/apps.py), or in `manage.py dispatch_runs` processes of its own.
 
 Busy, it comes round every POLL_SECONDS; idle, it sleeps until the earliest step booked, the next
-reconcile, or a wake from queue.wake() (Redis only: without it, it looks again at most IDLE_MAX_SECONDS later).
+reconcile, or a wake from queue.wake() (see queue.doorbell; where a wake cannot reach it, on PostgreSQL without
+Redis, it looks again at most IDLE_MAX_SECONDS later).
 """
 
 import fcntl
@@ -28,7 +29,7 @@ from .services import DISPATCH_BATCH, runs_dispatch, runs_reconcile, runs_settle
 logger = logging.getLogger("monid.runs")
 
 POLL_SECONDS = 0.02  # how late a new run or a due check can be handed out, at most, while runs keep coming
-IDLE_MAX_SECONDS = 0.5  # without Redis, how late an idle loop notices a new run, at most
+IDLE_MAX_SECONDS = 0.5  # where no wake reaches it, how late an idle loop notices a new run, at most
 # Each runs every time round; each returns how much it did. More than 0 means work is coming in: the loop comes
 # round again after POLL_SECONDS (which fills the next tasks' batches), at once after a full batch.
 JOBS: list[Callable[[], int]] = [runs_dispatch, runs_settle]
@@ -36,6 +37,11 @@ JOBS: list[Callable[[], int]] = [runs_dispatch, runs_settle]
 
 def loop(stopping: threading.Event, jobs: list[Callable[[], int]] = JOBS) -> None:
     """Runs the jobs, and the reconciler every MONID_RECONCILE_SECONDS, until `stopping` is set."""
+    with queue.doorbell() as doorbell:
+        _rounds(stopping, jobs, doorbell)
+
+
+def _rounds(stopping: threading.Event, jobs: list[Callable[[], int]], doorbell: queue.Doorbell) -> None:
     reconciled, idle_cap = -math.inf, POLL_SECONDS
     while not stopping.is_set():
         try:
@@ -49,10 +55,10 @@ def loop(stopping: threading.Event, jobs: list[Callable[[], int]] = JOBS) -> Non
                 idle_cap = POLL_SECONDS
                 stopping.wait(POLL_SECONDS)
                 continue
-            # With Redis a wake arrives on new work, so only booked steps and the reconciler bound the wait;
-            # without it, the wait backs off, so a new run waits at most IDLE_MAX_SECONDS.
+            # Where a wake arrives on new work, only booked steps and the reconciler bound the wait; elsewhere the
+            # wait backs off, so a new run waits at most IDLE_MAX_SECONDS.
             reconcile_in = reconciled + settings.MONID_RECONCILE_SECONDS - time.monotonic()
-            wait = min(reconcile_in, _next_step_in(), math.inf if settings.REDIS_URL else idle_cap)
+            wait = min(reconcile_in, _next_step_in(), math.inf if doorbell.rings_on_work else idle_cap)
             idle_cap = min(2 * idle_cap, IDLE_MAX_SECONDS)
         except Exception:
             # Neither a database restart nor a bug may end what keeps every async run moving.
@@ -60,7 +66,7 @@ def loop(stopping: threading.Event, jobs: list[Callable[[], int]] = JOBS) -> Non
             connection.close()
             stopping.wait(1)
             continue
-        queue.wait_for_work(max(POLL_SECONDS, wait), stopping)
+        doorbell.wait(max(POLL_SECONDS, wait), stopping)
 
 
 def _next_step_in() -> float:

@@ -3,6 +3,7 @@ runs in exactly one worker of a real qcluster, which another worker takes over w
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -69,8 +70,8 @@ def test_idle_it_does_not_spin(catalog, dispatching):
     assert 1 <= len(dispatching) <= 6  # busy it comes round 25 times in that time; idle, it backs off
 
 
-@pytest.mark.skipif(not settings.REDIS_URL, reason="without Redis nothing wakes the loop: it backs off instead")
-def test_with_redis_a_wake_ends_its_idle_wait_at_once(catalog, dispatching):
+def test_a_wake_ends_its_idle_wait_at_once(catalog, dispatching):
+    # On Redis, a list the loop blocks on; on SQLite, a socket of the loop's own (a wait of 10 s otherwise).
     wait_until(lambda: dispatching, what="the first round")
     time.sleep(0.5)
     rounds = len(dispatching)
@@ -78,6 +79,20 @@ def test_with_redis_a_wake_ends_its_idle_wait_at_once(catalog, dispatching):
     queue.wake()
 
     wait_until(lambda: len(dispatching) > rounds, seconds=1, interval=0.02, what="the loop to wake")
+
+
+@pytest.mark.skipif(bool(settings.REDIS_URL), reason="Redis is the doorbell here, not sockets")
+def test_a_wake_takes_away_the_socket_of_a_loop_that_died(dispatching):
+    wait_until(lambda: dispatching, what="the first round")
+    folder = queue._sockets_folder()
+    (live,) = os.listdir(folder)
+    dead = os.path.join(folder, "12345-1")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as bell:
+        bell.bind(dead)  # closed unlinked, as by a SIGKILL
+
+    queue.wake()
+
+    assert os.listdir(folder) == [live]
 
 
 def test_a_qcluster_dispatches_in_one_worker_which_another_takes_over_when_it_dies(tmp_path):
