@@ -8,6 +8,7 @@ from django.core import signing
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from .errors import ApplicationError
 
@@ -24,10 +25,22 @@ def cursor_load(cursor: str, *, kind: str):
         raise ApplicationError(400, "The cursor is not one this API gave out; start again without a cursor.") from None
 
 
-class PageQuerySerializer(serializers.Serializer):
-    """Query parameters of every list; as in HTML forms, an empty parameter (`?cursor=`) counts as not given."""
+class LimitField(serializers.IntegerField):
+    """A list's `limit` query parameter. DRF reads an empty query parameter as a form's empty field, not given;
+    an empty limit (`?limit=`) is refused instead, since no client means the default by it and the OpenAPI
+    document promises an integer."""
 
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    def __init__(self, *, max_value: int):
+        super().__init__(min_value=1, max_value=max_value, default=10)
+
+    def get_value(self, dictionary):
+        return dictionary.get(self.field_name, empty)
+
+
+class PageQuerySerializer(serializers.Serializer):
+    """Query parameters of every list; as in HTML forms, an empty cursor (`?cursor=`) counts as not given."""
+
+    limit = LimitField(max_value=100)
     cursor = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
 

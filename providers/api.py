@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from monid_site.errors import error_responses
-from monid_site.pagination import PageQuerySerializer, cursor_page, page_serializer
+from monid_site.pagination import LimitField, PageQuerySerializer, cursor_page, page_serializer
 from monid_site.serializers import (
     StrictBooleanField,
     StrictCharField,
@@ -409,7 +409,7 @@ class SearchHitSerializer(EndpointCardSerializer):
 class EndpointSearchApi(_PublicApi):
     class QuerySerializer(serializers.Serializer):
         q = serializers.CharField(min_length=1, max_length=200, help_text='Free text, e.g. "twitter scraper"')
-        limit = serializers.IntegerField(min_value=1, max_value=20, default=10)
+        limit = LimitField(max_value=20)
 
     @extend_schema_serializer(component_name="SearchPage")
     class OutputSerializer(serializers.Serializer):

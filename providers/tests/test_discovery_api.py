@@ -122,7 +122,7 @@ def test_an_endpoint_without_a_name_shows_its_path_as_its_name(client, alice_key
     assert next(item for item in items if item["endpoint"] == "/person/enrich")["displayName"] == "/person/enrich"
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "cursor=forged"])
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "limit=", "cursor=forged"])
 def test_a_bad_page_request_is_a_400(client, alice_key, query):
     response = get(client, f"/v1/endpoints?{query}", alice_key)
     assert response.status_code == 400 and response.json()["code"] == 400
@@ -661,7 +661,8 @@ def test_the_public_search_never_shows_what_is_disabled(client, hidden):
 
 
 @pytest.mark.parametrize(
-    "query", ["", "?q=", "?q=" + "x" * 201, "?q=twitter%00", "?q=twitter&limit=0", "?q=twitter&limit=21"]
+    "query",
+    ["", "?q=", "?q=" + "x" * 201, "?q=twitter%00", "?q=twitter&limit=0", "?q=twitter&limit=21", "?q=twitter&limit="],
 )
 def test_the_public_search_refuses_a_missing_empty_or_too_long_query(client, catalog, query):
     response = client.get(f"/public/v1/search{query}")
