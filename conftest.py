@@ -20,7 +20,7 @@ from billing.models import ApiKey
 from billing.services import wallet_credit
 from providers.emulators import apify, pdl, server
 from providers.engine import protocol_for
-from providers.models import Endpoint
+from providers.models import Endpoint, EndpointHealthSample
 from providers.services import catalog_seed
 from runs.models import Run
 from runs.services import runs_dispatch, runs_settle_all
@@ -124,6 +124,26 @@ def tweets_per_call(catalog):
 @pytest.fixture
 def tweets(protocol):
     return protocol("apify", "/apidojo/tweet-scraper")
+
+
+def health_sample(path, at, state="healthy", *, counted=20, successes=20, median_ms=1200, p95_ms=4000):
+    """A health sampling's row for the endpoint at `path`, as runs.health would write it at `at`."""
+    return EndpointHealthSample.objects.create(
+        endpoint=Endpoint.objects.get(path=path),
+        at=at,
+        state=state,
+        counted=counted,
+        successes=successes,
+        median_ms=median_ms,
+        p95_ms=p95_ms,
+    )
+
+
+@pytest.fixture
+def tweets_in_outage(catalog):
+    """The tweet scraper in outage by its newest sampling (none of its last 20 runs succeeded), so discovery ranks
+    it last and leaves it out unless asked."""
+    return health_sample("/apidojo/tweet-scraper", timezone.now(), "outage", successes=0, median_ms=700, p95_ms=900)
 
 
 @pytest.fixture

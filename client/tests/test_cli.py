@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 from conftest import catalog_examples
-from django.utils import timezone
-from providers.models import Endpoint, EndpointHealthSample
 from runs.models import Run
 
 import monid
@@ -242,16 +240,7 @@ def test_discover_s_leaves_out_the_results_under_the_min_score(env, capsys):
     assert json.loads(out)["results"] == [result for result in every if result["score"] >= 0.5]
 
 
-def test_discover_u_includes_an_endpoint_in_outage_ranked_last(env, capsys):
-    EndpointHealthSample.objects.create(
-        endpoint=Endpoint.objects.get(path="/apidojo/tweet-scraper"),
-        at=timezone.now(),
-        state="outage",
-        counted=20,
-        successes=0,
-        median_ms=700,
-        p95_ms=900,
-    )
+def test_discover_u_includes_an_endpoint_in_outage_ranked_last(env, capsys, tweets_in_outage):
     _, out, _ = monid_cli(capsys, "discover", "-q", "twitter posts", "-l", "3")
     assert "/apidojo/tweet-scraper" not in [result["endpoint"] for result in json.loads(out)["results"]]
     _, out, _ = monid_cli(capsys, "discover", "-q", "twitter posts", "-l", "3", "-u")

@@ -5,8 +5,6 @@ import itertools
 
 import pytest
 from conftest import catalog_examples
-from django.utils import timezone
-from providers.models import Endpoint, EndpointHealthSample
 from runs.models import Run
 from runs.services import runs_settle_all
 
@@ -29,16 +27,7 @@ def test_discover_leaves_out_the_matches_under_a_min_score(monid):
     assert 0 < len(kept) < len(every) and kept == [match for match in every if match.score >= 0.5]
 
 
-def test_discover_includes_an_endpoint_in_outage_last_only_when_asked(monid):
-    EndpointHealthSample.objects.create(
-        endpoint=Endpoint.objects.get(path="/apidojo/tweet-scraper"),
-        at=timezone.now(),
-        state="outage",
-        counted=20,
-        successes=0,
-        median_ms=700,
-        p95_ms=900,
-    )
+def test_discover_includes_an_endpoint_in_outage_last_only_when_asked(monid, tweets_in_outage):
     assert "/apidojo/tweet-scraper" not in [match.endpoint for match in monid.discover("twitter posts", limit=3)]
     last = monid.discover("twitter posts", limit=3, include_unavailable=True)[-1]
     assert (last.endpoint, last.raw["metrics"]["status"]) == ("/apidojo/tweet-scraper", "outage")

@@ -7,7 +7,6 @@ import httpx2
 import pytest
 import requests
 from django.core.cache import cache
-from django.utils import timezone
 from mcp import Client, ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
@@ -16,7 +15,7 @@ from billing.models import ApiKey
 from conftest import catalog_examples
 from ops import mcp_server
 from ops.tests.mcp_session import in_own_thread, mcp_calls
-from providers.models import Endpoint, EndpointHealthSample
+from providers.models import Endpoint
 from runs.models import Run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -220,16 +219,9 @@ def test_discover_leaves_out_the_results_under_min_score(live_server, alice_test
     assert kept["results"] == [result for result in every["results"] if result["score"] >= 0.5]
 
 
-def test_discover_answers_an_endpoint_in_outage_only_with_include_unavailable(live_server, alice_test_key):
-    EndpointHealthSample.objects.create(
-        endpoint=Endpoint.objects.get(path="/apidojo/tweet-scraper"),
-        at=timezone.now(),
-        state="outage",
-        counted=20,
-        successes=0,
-        median_ms=700,
-        p95_ms=900,
-    )
+def test_discover_answers_an_endpoint_in_outage_only_with_include_unavailable(
+    live_server, alice_test_key, tweets_in_outage
+):
     query = {"query": "twitter posts", "limit": 50}
 
     available, every = mcp_calls(

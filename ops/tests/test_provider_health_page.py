@@ -6,24 +6,14 @@ import re
 import pytest
 import time_machine
 
-from providers.models import Endpoint, EndpointHealthSample
+from conftest import health_sample as sample
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime.datetime(2025, 3, 10, 12, 30, tzinfo=datetime.UTC)
 PDL, TWEETS = "/person/enrich", "/apidojo/tweet-scraper"
-
-
-def sample(path, at, state="healthy", *, counted=20, successes=20, median_ms=1200, p95_ms=4000):
-    return EndpointHealthSample.objects.create(
-        endpoint=Endpoint.objects.get(path=path),
-        at=at,
-        state=state,
-        counted=counted,
-        successes=successes,
-        median_ms=median_ms,
-        p95_ms=p95_ms,
-    )
+# The first cells of PDL's row when it has no figures in the window.
+UNKNOWN_PDL = ["pdl /person/enrich", "unknown", "0", "—", "—", "—"]
 
 
 def rows_of(client):
@@ -96,14 +86,7 @@ def test_the_history_shows_the_worst_state_of_each_of_the_last_24_hours(operator
 def test_an_endpoint_sampled_earlier_but_not_now_is_unknown(operator_client):
     sample(PDL, NOW - datetime.timedelta(hours=2), "outage")
 
-    assert cells(rows_of(operator_client)["pdl /person/enrich"])[:6] == [
-        "pdl /person/enrich",
-        "unknown",
-        "0",
-        "—",
-        "—",
-        "—",
-    ]
+    assert cells(rows_of(operator_client)["pdl /person/enrich"])[:6] == UNKNOWN_PDL
 
 
 @time_machine.travel(NOW, tick=False)
@@ -111,14 +94,7 @@ def test_an_endpoint_whose_runs_have_left_the_window_is_unknown_with_no_figures(
     sample(PDL, NOW - datetime.timedelta(minutes=2), "outage")
     sample(PDL, NOW - datetime.timedelta(minutes=1), "unknown", counted=0, successes=0, median_ms=None, p95_ms=None)
 
-    assert cells(rows_of(operator_client)["pdl /person/enrich"])[:6] == [
-        "pdl /person/enrich",
-        "unknown",
-        "0",
-        "—",
-        "—",
-        "—",
-    ]
+    assert cells(rows_of(operator_client)["pdl /person/enrich"])[:6] == UNKNOWN_PDL
 
 
 def test_the_page_says_so_when_no_endpoint_was_sampled_in_the_last_day(operator_client):
