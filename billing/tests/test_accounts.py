@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from billing.accounts import invitation_create
 from billing.keys import hash_key
-from billing.models import ApiKey, Invitation, KeyDailyCost, Workspace
+from billing.models import ApiKey, Invitation, Workspace
 from billing.queries import cost_summary_by
+from billing.tests.helpers import FEB_10, FEB_11, rollup
 
 pytestmark = pytest.mark.django_db
 
@@ -450,21 +451,6 @@ def test_a_rename_without_a_csrf_token_is_refused(alice, alice_key):
 # Usage
 
 
-def rollup(label, *, day, status="COMPLETED", runs=1, actual=0, reported=0):
-    KeyDailyCost.objects.create(
-        api_key=ApiKey.objects.get(label=label),
-        day=day,
-        provider="pdl",
-        endpoint="/person/enrich",
-        status=status,
-        run_count=runs,
-        calculated_cost_micros=reported,
-        actual_cost_micros=actual,
-        reported_cost_micros=reported,
-    )
-
-
-FEB_10, FEB_11 = datetime.date(2025, 2, 10), datetime.date(2025, 2, 11)
 FEBRUARY = {"start": "2025-02-01", "end": "2025-02-28"}
 
 

@@ -7,12 +7,11 @@ from billing.costs import micros_to_usd, run_costs
 from billing.models import ApiKey, KeyDailyCost
 from billing.queries import cost_summary_by
 from billing.services import key_daily_costs_replace
+from billing.tests.helpers import FEB_10, rollup
 from providers.engine.usage import units_price_micros
 from runs.models import Run
 from runs.services import cost_rollup_rebuild
 from runs.tests.api import person_enriched
-
-FEB_10 = datetime.date(2025, 2, 10)
 
 
 def costs(**overrides):
@@ -64,32 +63,6 @@ def test_test_mode_costs_nothing():
 
 def test_dollars_appear_only_at_the_edge():
     assert micros_to_usd(3000) == 0.003 and micros_to_usd(1) == 0.000001
-
-
-def rollup(
-    label,
-    *,
-    day=FEB_10,
-    provider="pdl",
-    endpoint="/person/enrich",
-    status="COMPLETED",
-    runs=1,
-    calculated=0,
-    actual=0,
-    reported=0,
-):
-    """One row of the daily rollup, as settling `runs` runs of the key labelled `label` would leave it."""
-    return KeyDailyCost.objects.create(
-        api_key=ApiKey.objects.get(label=label),
-        day=day,
-        provider=provider,
-        endpoint=endpoint,
-        status=status,
-        run_count=runs,
-        calculated_cost_micros=calculated,
-        actual_cost_micros=actual,
-        reported_cost_micros=reported,
-    )
 
 
 def summary(group="key", mode="live", **dates):

@@ -2,7 +2,6 @@
 reported and actual cost over the same keys and days."""
 
 import csv
-import datetime
 import io
 import re
 
@@ -11,12 +10,12 @@ import time_machine
 
 from billing.accounts import workspace_get_or_create
 from billing.api_keys import api_key_create
-from billing.models import ApiKey, KeyDailyCost
+from billing.models import KeyDailyCost
+from billing.tests.helpers import FEB_10, FEB_11, rollup
 from runs.tests.api import person_enriched
 
 pytestmark = pytest.mark.django_db
 
-FEB_10, FEB_11 = datetime.date(2025, 2, 10), datetime.date(2025, 2, 11)
 
 # Three keys in three workspaces, each column ordering them differently (no ties): runs by status, then
 # calculated, actual and reported micro-dollars.
@@ -48,42 +47,15 @@ def operator_client(client, operator):
     return client
 
 
-def rollup(
-    api_key,
-    *,
-    day=FEB_10,
-    provider="pdl",
-    endpoint="/person/enrich",
-    status="COMPLETED",
-    runs=1,
-    calculated=0,
-    actual=0,
-    reported=0,
-):
-    """One row of the daily rollup, as settling `runs` runs of `api_key` would leave it."""
-    return KeyDailyCost.objects.create(
-        api_key=api_key,
-        day=day,
-        provider=provider,
-        endpoint=endpoint,
-        status=status,
-        run_count=runs,
-        calculated_cost_micros=calculated,
-        actual_cost_micros=actual,
-        reported_cost_micros=reported,
-    )
-
-
 @pytest.fixture
 def three_keys(alice_key, bob_key):
     carol = workspace_get_or_create(slug="initech", name="Initech")
     api_key_create(workspace=carol, label="carol-live", mode="live")
     for label, figures in FIGURES.items():
-        api_key = ApiKey.objects.get(label=label)
         calculated, actual, reported = figures["costs"]
         for status in KeyDailyCost.STATUSES:
             costs = {"calculated": calculated, "actual": actual, "reported": reported} if status == "COMPLETED" else {}
-            rollup(api_key, status=status, runs=figures[status], **costs)
+            rollup(label, status=status, runs=figures[status], **costs)
 
 
 def key_order(page):
@@ -143,9 +115,8 @@ def test_the_csv_keeps_the_sort(operator_client, three_keys):
 
 
 def test_other_groupings_sort_by_their_own_columns(operator_client, alice_key):
-    api_key = ApiKey.objects.get(label="alice-live")
     for provider, endpoint, reported in [("pdl", "/person/enrich", 3), ("apify", "/z", 2), ("pdl", "/a", 1)]:
-        rollup(api_key, provider=provider, endpoint=endpoint, reported=reported)
+        rollup("alice-live", provider=provider, endpoint=endpoint, reported=reported)
 
     page = operator_client.get("/costs/", {"group": "endpoint", "sort": "endpoint"}).content.decode()
 
@@ -172,7 +143,7 @@ def test_the_chart_draws_one_point_per_day_with_runs_for_each_of_its_two_lines(c
 
 
 def test_the_chart_has_a_title_and_a_description_for_screen_readers(operator_client, alice_key):
-    rollup(ApiKey.objects.get(label="alice-live"), reported=3000, actual=1200)
+    rollup("alice-live", reported=3000, actual=1200)
 
     page = operator_client.get("/costs/").content.decode()
 
@@ -182,9 +153,8 @@ def test_the_chart_has_a_title_and_a_description_for_screen_readers(operator_cli
 
 
 def test_the_figures_of_each_day_are_in_a_table_too(operator_client, alice_key):
-    api_key = ApiKey.objects.get(label="alice-live")
-    rollup(api_key, day=FEB_10, runs=2, reported=3000, actual=1200)
-    rollup(api_key, day=FEB_11, runs=1, reported=5000, actual=0)
+    rollup("alice-live", day=FEB_10, runs=2, reported=3000, actual=1200)
+    rollup("alice-live", day=FEB_11, runs=1, reported=5000, actual=0)
 
     page = operator_client.get("/costs/").content.decode()
 
@@ -198,7 +168,7 @@ def test_the_figures_of_each_day_are_in_a_table_too(operator_client, alice_key):
 
 
 def test_the_chart_spans_the_chosen_days(operator_client, alice_key):
-    rollup(ApiKey.objects.get(label="alice-live"), day=FEB_10, reported=3000)
+    rollup("alice-live", day=FEB_10, reported=3000)
 
     page = operator_client.get("/costs/", {"start": "2025-02-01", "end": "2025-02-28"}).content.decode()
 
@@ -208,8 +178,8 @@ def test_the_chart_spans_the_chosen_days(operator_client, alice_key):
 
 
 def test_the_chart_counts_only_the_keys_of_the_chosen_mode(operator_client, alice_key, alice_test_key):
-    rollup(ApiKey.objects.get(label="alice-live"), day=FEB_10, reported=3000)
-    rollup(ApiKey.objects.get(label="alice-test"), day=FEB_11, calculated=3000)
+    rollup("alice-live", day=FEB_10, reported=3000)
+    rollup("alice-test", day=FEB_11, calculated=3000)
 
     live = operator_client.get("/costs/").content.decode()
     test = operator_client.get("/costs/", {"mode": "test"}).content.decode()
@@ -219,7 +189,7 @@ def test_the_chart_counts_only_the_keys_of_the_chosen_mode(operator_client, alic
 
 
 def test_a_range_without_runs_says_so_instead_of_drawing_an_empty_chart(operator_client, alice_key):
-    rollup(ApiKey.objects.get(label="alice-live"), day=FEB_10, reported=3000)
+    rollup("alice-live", day=FEB_10, reported=3000)
 
     response = operator_client.get("/costs/", {"start": "2030-01-01"})
 

@@ -8,7 +8,8 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 
 from billing.api_keys import api_key_create
-from billing.models import ApiKey, KeyDailyCost
+from billing.models import ApiKey
+from billing.tests.helpers import rollup
 from runs.tests.api import person_enriched
 
 pytestmark = pytest.mark.django_db
@@ -149,30 +150,6 @@ def test_an_operator_without_a_workspace_is_told_where_keys_live(client, operato
     assert response.status_code == 200
     assert b"not a member of one" in response.content
     assert logged_in(client, operator).get("/keys/anything/revoke/").status_code == 404
-
-
-def rollup(
-    label,
-    *,
-    day=datetime.date(2025, 2, 10),
-    provider="pdl",
-    endpoint="/person/enrich",
-    status="COMPLETED",
-    runs=1,
-    actual=0,
-    reported=0,
-):
-    KeyDailyCost.objects.create(
-        api_key=ApiKey.objects.get(label=label),
-        day=day,
-        provider=provider,
-        endpoint=endpoint,
-        status=status,
-        run_count=runs,
-        calculated_cost_micros=reported,
-        actual_cost_micros=actual,
-        reported_cost_micros=reported,
-    )
 
 
 def test_the_costs_page_sums_each_live_key_and_totals_them(client, operator, alice_key, alice_test_key, bob_key):

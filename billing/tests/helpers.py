@@ -1,0 +1,34 @@
+"""What many billing tests do: write rows of the daily cost rollup directly."""
+
+import datetime
+
+from billing.models import ApiKey, KeyDailyCost
+
+FEB_10, FEB_11 = datetime.date(2025, 2, 10), datetime.date(2025, 2, 11)
+
+
+def rollup(
+    label,
+    *,
+    day=FEB_10,
+    provider="pdl",
+    endpoint="/person/enrich",
+    status="COMPLETED",
+    runs=1,
+    calculated=None,
+    actual=0,
+    reported=0,
+):
+    """One row of the daily rollup, as settling `runs` runs of the key labelled `label` would leave it. Unless
+    said otherwise the runs were calculated what was reported, as a live key's charged runs are."""
+    return KeyDailyCost.objects.create(
+        api_key=ApiKey.objects.get(label=label),
+        day=day,
+        provider=provider,
+        endpoint=endpoint,
+        status=status,
+        run_count=runs,
+        calculated_cost_micros=reported if calculated is None else calculated,
+        actual_cost_micros=actual,
+        reported_cost_micros=reported,
+    )
