@@ -1,6 +1,9 @@
-"""What many billing tests do: write rows of the daily cost rollup directly."""
+"""What many billing tests do: write rows of the daily cost rollup directly, or make a key with the command."""
 
 import datetime
+import io
+
+from django.core.management import call_command
 
 from billing.models import ApiKey, KeyDailyCost
 
@@ -32,3 +35,10 @@ def rollup(
         actual_cost_micros=actual,
         reported_cost_micros=reported,
     )
+
+
+def create_api_key(*args: str) -> str:
+    """The key that `manage.py create_api_key` makes in acme (alice's workspace) with these arguments prints."""
+    out = io.StringIO()
+    call_command("create_api_key", "--workspace", "acme", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue().strip()

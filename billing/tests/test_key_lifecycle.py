@@ -2,19 +2,19 @@
 limit of its own, and where it was last used from, on the keys page."""
 
 import datetime
-import io
 import json
 
 import pytest
 import time_machine
 from django.core.cache import cache
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.test import Client
 from django.utils import timezone
 
 from billing.api_keys import api_key_authenticate, api_key_create
 from billing.keys import hash_key
 from billing.models import ApiKey
+from billing.tests.helpers import create_api_key
 
 pytestmark = pytest.mark.django_db
 
@@ -276,38 +276,15 @@ def test_an_expired_key_is_marked_on_the_keys_page(client, alice, alice_key):
 
 
 def test_the_command_makes_a_key_with_an_expiry_and_a_limit(alice, catalog):
-    out = io.StringIO()
-    call_command(
-        "create_api_key",
-        "--workspace",
-        "acme",
-        "--label",
-        "batch",
-        "--expires-at",
-        "2099-01-31",
-        "--spend-limit-usd",
-        "7.5",
-        "--period",
-        "DAY",
-        stdout=out,
-        stderr=io.StringIO(),
+    key = create_api_key(
+        "--label", "batch", "--expires-at", "2099-01-31", "--spend-limit-usd", "7.5", "--period", "DAY"
     )
     api_key = ApiKey.objects.get(label="batch")
-    assert hash_key(out.getvalue().strip()) == api_key.key_hash
+    assert hash_key(key) == api_key.key_hash
     assert (api_key.expires_at, api_key.spend_limit_micros, api_key.spend_period) == (
         datetime.datetime(2099, 1, 31, tzinfo=datetime.UTC),
         7_500_000,
         "DAY",
     )
     with pytest.raises(CommandError, match="future"):
-        call_command(
-            "create_api_key",
-            "--workspace",
-            "acme",
-            "--label",
-            "old",
-            "--expires-at",
-            "2001-01-01",
-            stdout=io.StringIO(),
-            stderr=io.StringIO(),
-        )
+        create_api_key("--label", "old", "--expires-at", "2001-01-01")

@@ -1,11 +1,10 @@
 """Key scopes and modes: a key does only what its scopes allow and sees only runs of its own mode, so a test key
 handed to an agent can never revoke the owner's keys or loosen the workspace's spend controls."""
 
-import io
 import json
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -15,6 +14,7 @@ from billing.authentication import HasApiKey
 from billing.controls import spend_control_set
 from billing.keys import hash_key
 from billing.models import ApiKey, SpendControl
+from billing.tests.helpers import create_api_key
 from monid_site.errors import ApplicationError
 from runs.models import Run
 
@@ -97,43 +97,16 @@ def test_a_test_key_never_has_manage(alice, client):
     with pytest.raises(ApplicationError, match="not 'admin'"):
         key_of(alice, "t", scopes=["admin"])
     with pytest.raises(CommandError, match="A test key cannot have the manage scope"):
-        call_command(
-            "create_api_key",
-            "--workspace",
-            "acme",
-            "--label",
-            "t",
-            "--mode",
-            "test",
-            "--scope",
-            "manage",
-            stdout=io.StringIO(),
-            stderr=io.StringIO(),
-        )
+        create_api_key("--label", "t", "--mode", "test", "--scope", "manage")
     assert not ApiKey.objects.filter(label="t").exists()
 
 
 def test_the_command_gives_manage_only_when_asked(alice):
-    out = io.StringIO()
-    call_command(
-        "create_api_key",
-        "--workspace",
-        "acme",
-        "--label",
-        "ops",
-        "--scope",
-        "runs",
-        "--scope",
-        "manage",
-        stdout=out,
-        stderr=io.StringIO(),
-    )
-    call_command(
-        "create_api_key", "--workspace", "acme", "--label", "plain", stdout=io.StringIO(), stderr=io.StringIO()
-    )
+    key = create_api_key("--label", "ops", "--scope", "runs", "--scope", "manage")
+    create_api_key("--label", "plain")
     assert ApiKey.objects.get(label="ops").scope_list == ["runs", "manage"]
     assert ApiKey.objects.get(label="plain").scope_list == ["runs", "catalog"]
-    assert ApiKey.objects.get(key_hash=hash_key(out.getvalue().strip())).label == "ops"
+    assert ApiKey.objects.get(key_hash=hash_key(key)).label == "ops"
 
 
 def test_the_keys_page_gives_manage_when_ticked_and_refuses_it_for_a_test_key(client, alice):
