@@ -53,6 +53,22 @@ _cap = {
     ]
 }
 
+
+def _request(properties: dict) -> dict:
+    """A request to the provider: a method and a path under its base URL, and these properties besides. An endpoint
+    says how to build its requests, a fixture records the ones made, so each adds its own."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["method", "path"],
+        "properties": {
+            "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
+            "path": {"type": "string", "pattern": "^/"},
+            **properties,
+        },
+    }
+
+
 PROVIDER_FILE = {
     "type": "object",
     "additionalProperties": False,
@@ -108,18 +124,13 @@ ENDPOINT_FILE = {
         "notes": {"type": "array", "items": _note},
         "deadline_seconds": {"type": "integer", "minimum": 1, "maximum": 86400},
         "max_input_bytes": {"type": "integer", "minimum": INPUT_MAX_BYTES_FLOOR, "maximum": INPUT_MAX_BYTES_CEILING},
-        "request": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["method", "path"],
-            "properties": {
-                "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
-                "path": {"type": "string", "pattern": "^/"},
+        "request": _request(
+            {
                 "params": {"enum": ["query", "body"]},
                 "in": {"type": "object", "additionalProperties": {"enum": ["path", "query", "body"]}},
                 "fixed": {"type": "object", "minProperties": 1},
-            },
-        },
+            }
+        ),
         "usage": {
             "type": "object",
             "additionalProperties": False,
@@ -194,17 +205,7 @@ _exchange = {
     "additionalProperties": False,
     "required": ["request", "response"],
     "properties": {
-        "request": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["method", "path"],
-            "properties": {
-                "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
-                "path": {"type": "string", "pattern": "^/"},
-                "query": {"type": "object", "additionalProperties": {"type": "string"}},
-                "body": {},
-            },
-        },
+        "request": _request({"query": {"type": "object", "additionalProperties": {"type": "string"}}, "body": {}}),
         "response": {
             "type": "object",
             "additionalProperties": False,
