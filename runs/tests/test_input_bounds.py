@@ -14,21 +14,13 @@ from providers.models import Endpoint
 from providers.services import catalog_import
 from runs.inputs import input_text
 from runs.models import Run
+from runs.tests.api import post_run
 
 pytestmark = pytest.mark.django_db
 
 TWEETS = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper"}
 ENRICH = {"provider": "pdl", "endpoint": "/person/enrich"}
 BOUND = 64 * 1024
-
-
-def post_run(client, key, body):
-    return client.post(
-        "/v1/run",
-        data=json.dumps(body, separators=(",", ":")),
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {key}",
-    )
 
 
 def refused(response, status, *words):

@@ -10,20 +10,12 @@ from billing.models import KeyDailyCost
 from providers.models import Endpoint
 from runs.inputs import ShortMessagesValidator
 from runs.models import Run
+from runs.tests.api import post_run
 
 pytestmark = pytest.mark.django_db
 
 TWEETS = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper"}
 ENRICH = {"provider": "pdl", "endpoint": "/person/enrich"}
-
-
-def post_run(client, key, body):
-    return client.post(
-        "/v1/run",
-        data=json.dumps(body, separators=(",", ":")),
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {key}",
-    )
 
 
 def details(response) -> list[str]:
