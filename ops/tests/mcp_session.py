@@ -18,11 +18,16 @@ def in_own_thread(coroutine_function):
 def mcp_calls(live_server, key, *calls, headers=None):
     """Opens an MCP session on /mcp with this key, initializes it, makes the tool calls [(name, arguments)] in
     turn and answers their results. Each test step opens its own: the server keeps no session between requests."""
-    headers = {"Authorization": f"Bearer {key}", **(headers or {})}
+    return mcp_session_calls(live_server, calls, headers={"Authorization": f"Bearer {key}", **(headers or {})})
+
+
+def mcp_session_calls(live_server, calls, **http_options):
+    """The results of the tool calls [(name, arguments)], made in turn in a session on /mcp over an httpx client
+    with these options: a key's headers, or an OAuth flow as its `auth`."""
 
     async def session():
         async with (
-            httpx2.AsyncClient(headers=headers, timeout=60) as http,
+            httpx2.AsyncClient(timeout=60, **http_options) as http,
             streamable_http_client(f"{live_server.url}/mcp", http_client=http) as (read, write),
             ClientSession(read, write) as client,
         ):

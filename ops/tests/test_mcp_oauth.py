@@ -10,22 +10,19 @@ import secrets
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import anyio
-import httpx2
 import pytest
 import requests
 import time_machine
 from django.test import Client
 from django.utils import timezone
-from mcp import ClientSession
 from mcp.client.auth import OAuthClientProvider
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 
 from billing.keys import hash_key
 from billing.models import ApiKey, LedgerEntry, OAuthClient, OAuthCode
 from billing.services import wallet_credit
 from monid_site.throttle import THROTTLES
-from ops.tests.mcp_session import in_own_thread, mcp_calls
+from ops.tests.mcp_session import mcp_calls, mcp_session_calls
 from runs.models import Run
 from runs.services import runs_settle_all
 
@@ -160,18 +157,8 @@ def test_an_mcp_client_completes_the_oauth_flow_and_calls_monid_run(live_server,
         callback_handler=callback_handler,
         client_metadata=OAuthClientMetadata(client_name="Test host", redirect_uris=[REDIRECT]),
     )
-
-    async def session():
-        async with (
-            httpx2.AsyncClient(auth=oauth, timeout=60) as http,
-            streamable_http_client(f"{live_server.url}/mcp", http_client=http) as (read, write),
-            ClientSession(read, write) as client,
-        ):
-            await client.initialize()
-            return await client.call_tool("monid_run", PDL_MATCH)
-
     wallet_credit(workspace=alice.workspaces.get(), amount_micros=10_000_000, note="test funds")
-    result = in_own_thread(session)
+    [result] = mcp_session_calls(live_server, [("monid_run", PDL_MATCH)], auth=oauth)
 
     assert not result.is_error, result.content[0].text
     run = json.loads(result.content[0].text)
