@@ -64,28 +64,22 @@ def test_the_parsers_find_the_commands_the_readme_shows():
     assert "seed_catalog" in get_commands() and "made_up_command" not in get_commands()
 
 
-def test_every_make_target_the_docs_name_is_in_the_makefile():
-    targets = makefile_targets()
-    missing = {
-        f"{path.relative_to(ROOT)}: make {name}"
+def named_but_missing(pattern, command, known):
+    """Each name the docs give after `command` that is not among `known`, as "<doc>: <command> <name>"."""
+    return {
+        f"{path.relative_to(ROOT)}: {command} {name}"
         for path in DOCS
-        for name in named(MAKE, path.read_text())
-        if name not in targets
+        for name in named(pattern, path.read_text())
+        if name not in known
     }
 
-    assert not missing
+
+def test_every_make_target_the_docs_name_is_in_the_makefile():
+    assert not named_but_missing(MAKE, "make", makefile_targets())
 
 
 def test_every_manage_py_command_the_docs_name_exists():
-    commands = get_commands()
-    missing = {
-        f"{path.relative_to(ROOT)}: manage.py {name}"
-        for path in DOCS
-        for name in named(MANAGE, path.read_text())
-        if name not in commands
-    }
-
-    assert not missing
+    assert not named_but_missing(MANAGE, "manage.py", get_commands())
 
 
 def test_the_link_checker_sees_a_broken_link():
