@@ -60,6 +60,29 @@ def measured_read(emulators_url: str, *, dataset_id: str, cap: int) -> dict:
     return json.loads(done.stdout.splitlines()[-1])
 
 
+def recorded_reads(transport) -> list[dict]:
+    """The dataset reads `transport` answers from now on, each as it is made: its `offset` and `limit`, the
+    `max_bytes` asked for, the body bytes read and whether the body was cut."""
+    reads, request = [], transport.request
+
+    def recorded(method, path, **kwargs):
+        reply = request(method, path, **kwargs)
+        if "/datasets/" in path:
+            reads.append(
+                {
+                    "offset": kwargs["params"]["offset"],
+                    "limit": kwargs["params"]["limit"],
+                    "max_bytes": kwargs["max_bytes"],
+                    "read": reply.size,
+                    "cut": reply.cut,
+                }
+            )
+        return reply
+
+    transport.request = recorded
+    return reads
+
+
 def _read(emulators_url: str, dataset_id: str, cap: int) -> dict:
     """In the fresh process: the dataset read up to `cap`, with every dataset request the transport answered
     (its `offset` and `limit`, the `max_bytes` asked for, the body bytes read and whether it was cut) and this
@@ -79,24 +102,9 @@ def _read(emulators_url: str, dataset_id: str, cap: int) -> dict:
         credential=apify.DEFAULT_TOKEN,
     )
     protocol = ApifyActorProtocol(endpoint=SimpleNamespace(path="/apidojo/tweet-scraper"), transport=transport)
-    reads, request = [], transport.request
     # A first request, so the connection pool and whatever else the first call sets up count as the baseline.
-    request("GET", f"/v2/datasets/{dataset_id}/items", params={"limit": 0})
-
-    def recorded(method, path, **kwargs):
-        reply = request(method, path, **kwargs)
-        reads.append(
-            {
-                "offset": kwargs["params"]["offset"],
-                "limit": kwargs["params"]["limit"],
-                "max_bytes": kwargs["max_bytes"],
-                "read": reply.size,
-                "cut": reply.cut,
-            }
-        )
-        return reply
-
-    transport.request = recorded
+    transport.request("GET", f"/v2/datasets/{dataset_id}/items", params={"limit": 0})
+    reads = recorded_reads(transport)
     finished = ProviderProgress(run_id="", state=ProviderProgress.FINISHED, handle=("SUCCEEDED", "", dataset_id))
     before = memory_kb(os.getpid(), "VmRSS") * 1024
     answer = protocol.collect(finished, max_bytes=cap)

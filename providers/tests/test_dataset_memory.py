@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from bench.dataset_memory import dataset_of, measured_read
+from bench.dataset_memory import dataset_of, measured_read, recorded_reads
 from providers.emulators.apify import DEFAULT_TOKEN
 from providers.engine import ProviderProgress
 from providers.engine import apify as apify_module
@@ -48,8 +48,8 @@ def test_one_item_bigger_than_the_cap_is_never_read_whole(emulators):
     assert max(r["read"] for r in read["reads"]) < 12_000_000, figures
 
 
-def test_items_bigger_than_a_page_are_read_one_at_a_time_until_one_cannot_fit(tweets, monkeypatch):
-    reads = recorded_reads(tweets, monkeypatch)
+def test_items_bigger_than_a_page_are_read_one_at_a_time_until_one_cannot_fit(tweets):
+    reads = recorded_reads(tweets.transport)
     answer = collected(tweets, "emulator:items-4x3000000", max_bytes=7_000_000)
     assert (answer.result_count, answer.output_truncated) == (2, True)
     assert [item["index"] for item in answer.output] == [0, 1]
@@ -66,7 +66,7 @@ def test_items_bigger_than_a_page_are_read_one_at_a_time_until_one_cannot_fit(tw
 def test_a_read_cut_short_keeps_the_items_that_arrived_whole_and_goes_on_from_there(tweets, monkeypatch):
     monkeypatch.setattr(apify_module, "DATASET_PAGE_BYTES", 200_000)
     monkeypatch.setattr(apify_module, "DATASET_SLACK_BYTES", 1000)
-    reads = recorded_reads(tweets, monkeypatch)
+    reads = recorded_reads(tweets.transport)
     answer = collected(tweets, "emulator:items-30x50000", max_bytes=CAP)
     assert (answer.result_count, answer.output_truncated) == (30, False)
     assert [item["index"] for item in answer.output] == list(range(30))
@@ -139,28 +139,6 @@ def test_a_body_cut_short_gives_the_elements_that_arrived_whole(text, elements):
 def test_a_body_cut_short_that_is_no_array_is_not_json_we_can_read():
     with pytest.raises(ValueError):
         leading_elements('{"items": [1, 2')
-
-
-def recorded_reads(protocol, monkeypatch):
-    """The dataset reads the protocol's transport answers, as the bench's reading process records them."""
-    reads, request = [], protocol.transport.request
-
-    def recorded(method, path, **kwargs):
-        reply = request(method, path, **kwargs)
-        if "/datasets/" in path:
-            reads.append(
-                {
-                    "offset": kwargs["params"]["offset"],
-                    "limit": kwargs["params"]["limit"],
-                    "max_bytes": kwargs["max_bytes"],
-                    "read": reply.size,
-                    "cut": reply.cut,
-                }
-            )
-        return reply
-
-    monkeypatch.setattr(protocol.transport, "request", recorded)
-    return reads
 
 
 def collected(tweets, magic, *, max_bytes):
