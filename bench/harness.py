@@ -216,6 +216,29 @@ class Deployment:
         self.use_emulators(url)
         return url
 
+    def emulator_gunicorn(self, *, threads: int) -> str:
+        """The emulators under gunicorn with `threads` threads, for a provider that keeps up with many clients; returns
+        their base URL once they answer. Unlike `emulators`, points no provider at them."""
+        port = free_port()
+        self.start(
+            "emulator",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "providers.emulators.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(threads),
+            ],
+        )
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: answers(f"{url}/apify/v2/actor-runs/none"), what="the emulator")
+        return url
+
     def use_emulators(self, url: str) -> None:
         """Live keys too reach the emulators, so runs cost real (emulated) money; start processes after this."""
         self.env.update(

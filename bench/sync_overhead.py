@@ -44,7 +44,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import answers, bench_deployment, cpu_seconds, free_port, setup_name, wait_until  # noqa: E402
+from bench.harness import bench_deployment, cpu_seconds, setup_name  # noqa: E402
 
 WEB_WORKERS, WEB_THREADS = 2, 8  # docs/operations.md's recommendation for two cores
 NO_MATCH = "nomatch@example.com"
@@ -188,24 +188,8 @@ def measure(args) -> dict:
     """One setup, as DATABASE_URL and REDIS_URL say: the table, the correctness check, and the issue's measures."""
     with bench_deployment("monid-bench-sync-") as (deployment, key):
         deployment.env["MONID_EMULATOR_PDL_DELAY_MS"] = str(args.delay_ms)
-        emulator_port = free_port()
-        deployment.start(
-            "emulator",
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "providers.emulators.wsgi",
-                "--bind",
-                f"127.0.0.1:{emulator_port}",
-                "--worker-class",
-                "gthread",
-                "--threads",
-                "64",
-            ],
-        )
-        emulator_url = f"http://127.0.0.1:{emulator_port}"
-        wait_until(lambda: answers(f"{emulator_url}/apify/v2/actor-runs/none"), what="the emulator")
+        emulator_url = deployment.emulator_gunicorn(threads=64)
+        emulator_port = int(emulator_url.rsplit(":", 1)[1])
         deployment.use_emulators(emulator_url)
         monid_port = int(deployment.web(workers=WEB_WORKERS, threads=WEB_THREADS).rsplit(":", 1)[1])
 

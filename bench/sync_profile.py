@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import Deployment, answers, bench_database, free_port, setup_name, wait_until  # noqa: E402
+from bench.harness import Deployment, bench_database, setup_name  # noqa: E402
 from bench.sync_overhead import requests_of  # noqa: E402
 
 # The parts of the path, as the functions that do them, in the order a request meets them. A part's time excludes
@@ -86,24 +86,8 @@ def main():
         from billing.api_keys import api_key_create
         from billing.services import wallet_credit
 
-        port = free_port()
-        deployment.start(
-            "emulator",
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "providers.emulators.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--worker-class",
-                "gthread",
-                "--threads",
-                "4",
-            ],
-        )
-        wait_until(lambda: answers(f"http://127.0.0.1:{port}/apify/v2/actor-runs/none"), what="the emulator")
-        settings.PDL_API_BASE_URL, settings.PDL_API_KEY = f"http://127.0.0.1:{port}/pdl", "sandbox-pdl-key"
+        emulator_url = deployment.emulator_gunicorn(threads=4)
+        settings.PDL_API_BASE_URL, settings.PDL_API_KEY = f"{emulator_url}/pdl", "sandbox-pdl-key"
         workspace = workspace_get_or_create(slug="bench", name="Bench")
         wallet_credit(workspace=workspace, amount_micros=10**12, note="bench funds")
         key = api_key_create(workspace=workspace, label="bench")[1]
