@@ -215,11 +215,21 @@ def loaded_runs_arguments(description: str, timed: str) -> argparse.Namespace:
     return args
 
 
+def loaded_runs_heading(runs: int, keys, endpoints) -> str:
+    """The first line of a bench that loads runs in bulk: the database, and what it is about to load."""
+    from django.db import connection
+
+    live = sum(1 for key in keys if not key.is_test)
+    return (
+        f"{'PostgreSQL' if connection.vendor == 'postgresql' else 'SQLite'}: {runs:,} runs from "
+        f"{FIRST_DAY.date()} over {DAYS} days; {len(keys)} keys ({live} live) in {WORKSPACES} workspaces, "
+        f"{len(endpoints)} endpoints; {os.cpu_count()} CPUs"
+    )
+
+
 def main():
     args = loaded_runs_arguments(__doc__.splitlines()[0], "fast query")
     with bench_database("monid-costs-") as (database, _):
-        from django.db import connection
-
         from billing.models import KeyDailyCost
         from billing.queries import cost_summary_by
         from runs.models import Run
@@ -227,13 +237,7 @@ def main():
         from runs.services import cost_rollup_rebuild
 
         keys, endpoints = catalog()
-        live = sum(1 for key in keys if not key.is_test)
-        print(
-            f"{'PostgreSQL' if connection.vendor == 'postgresql' else 'SQLite'}: {args.runs:,} runs from "
-            f"{FIRST_DAY.date()} over {DAYS} days; {len(keys)} keys ({live} live) in {WORKSPACES} workspaces, "
-            f"{len(endpoints)} endpoints; {os.cpu_count()} CPUs",
-            flush=True,
-        )
+        print(loaded_runs_heading(args.runs, keys, endpoints), flush=True)
         load_seconds = load(args.runs, keys, endpoints, random.Random(args.seed))
         analyze_began = time.monotonic()
         analyze()

@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.cost_summary import DAYS, FIRST_DAY, WORKSPACES, analyze, catalog, load, loaded_runs_arguments, median_ms  # noqa: E402
+from bench.cost_summary import analyze, catalog, load, loaded_runs_arguments, loaded_runs_heading, median_ms  # noqa: E402
 from bench.harness import bench_database  # noqa: E402
 
 DEEP = 900_000  # rows down, for the deep page (or nine tenths of --runs, if fewer)
@@ -52,19 +52,13 @@ def main():
     os.environ["DJANGO_DEBUG"] = "0"  # as in production: no debug toolbar of queries kept per request
     with bench_database("monid-pages-") as _:
         from django.contrib.auth import get_user_model
-        from django.db import connection
         from django.test import Client
 
         from billing.models import Workspace
         from runs.models import Run
 
         keys, endpoints = catalog()
-        print(
-            f"{'PostgreSQL' if connection.vendor == 'postgresql' else 'SQLite'}: {args.runs:,} runs from "
-            f"{FIRST_DAY.date()} over {DAYS} days; {len(keys)} keys in {WORKSPACES} workspaces, "
-            f"{len(endpoints)} endpoints; {os.cpu_count()} CPUs",
-            flush=True,
-        )
+        print(loaded_runs_heading(args.runs, keys, endpoints), flush=True)
         seconds = load(args.runs, keys, endpoints, random.Random(args.seed))
         analyze()
         print(f"  loaded in {seconds:.1f} s ({args.runs / seconds:,.0f} runs/s) and analyzed", flush=True)
