@@ -8,6 +8,8 @@ from django.core.management import call_command
 from billing.models import ApiKey, KeyDailyCost
 
 FEB_10, FEB_11 = datetime.date(2025, 2, 10), datetime.date(2025, 2, 11)
+# The cost summary's run counts, by status and in all, in the order its table, its CSV and its totals give them.
+RUN_COUNTS = ["completed", "failed", "blocked", "stopped", "time_out", "runs"]
 
 
 def rollup(

@@ -7,7 +7,7 @@ from billing.costs import micros_to_usd, run_costs
 from billing.models import ApiKey, KeyDailyCost
 from billing.queries import cost_summary_by
 from billing.services import key_daily_costs_replace
-from billing.tests.helpers import FEB_10, rollup
+from billing.tests.helpers import FEB_10, RUN_COUNTS, rollup
 from providers.engine.usage import units_price_micros
 from runs.models import Run
 from runs.services import cost_rollup_rebuild
@@ -230,19 +230,7 @@ def test_a_range_without_runs_has_no_rows_and_zero_totals(alice_key):
 
     assert rows == []
     assert totals == dict.fromkeys(
-        [
-            "completed",
-            "failed",
-            "blocked",
-            "stopped",
-            "time_out",
-            "runs",
-            "calculated_micros",
-            "actual_micros",
-            "reported_micros",
-            "margin_micros",
-        ],
-        0,
+        [*RUN_COUNTS, "calculated_micros", "actual_micros", "reported_micros", "margin_micros"], 0
     )
 
 

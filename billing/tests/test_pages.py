@@ -9,7 +9,7 @@ from django.test import Client
 
 from billing.api_keys import api_key_create
 from billing.models import ApiKey
-from billing.tests.helpers import rollup
+from billing.tests.helpers import RUN_COUNTS, rollup
 from runs.tests.api import person_enriched
 
 pytestmark = pytest.mark.django_db
@@ -298,20 +298,7 @@ def test_the_costs_table_downloads_as_csv(client, operator, alice_key, bob_key):
     assert 'filename="monid-costs-live-by-key-2025-01-01-to-today.csv"' in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows == [
-        [
-            "workspace",
-            "key",
-            "completed",
-            "failed",
-            "blocked",
-            "stopped",
-            "time_out",
-            "runs",
-            "calculated_usd",
-            "actual_usd",
-            "reported_usd",
-            "margin_usd",
-        ],
+        ["workspace", "key", *RUN_COUNTS, "calculated_usd", "actual_usd", "reported_usd", "margin_usd"],
         ["acme", "alice-live", "1", "0", "0", "0", "0", "1", "0.003000", "0.000000", "0.003000", "0.003000"],
         ["globex", "bob-live", "0", "0", "0", "0", "1", "1", "0.000000", "1.234567", "0.000000", "-1.234567"],
         ["TOTAL", "", "1", "0", "0", "0", "1", "2", "0.003000", "1.234567", "0.003000", "-1.231567"],
