@@ -152,12 +152,18 @@ Q_CLUSTER = {
     "catch_up": False,
     "ack_failures": True,
     "save_limit": -1,  # successes are not kept (every run is its own record); failures are
-    # Redis hands a queued task to a waiting worker at once. The ORM broker's pusher looks for one every `poll`
-    # seconds, a query each time: idle, 0.05 cost 1.4% of a core (bench/idle.py), 0.25 costs 0.3% and a queued
-    # task still starts within a quarter second. A pusher awake takes every task queued, so clusters that poll
-    # seldom share a burst of tasks less evenly.
-    **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default", "poll": env_int("MONID_QUEUE_POLL_MS", 250) / 1000}),
+    # Redis hands a queued task to a waiting worker at once. Without it the database is the broker, rung
+    # (runs.queue.RungOrmBroker): a task queued rings the pushers of this machine's qclusters, and an idle pusher
+    # otherwise looks every MONID_QUEUE_POLL_SECONDS, a query each time (at 0.05 s that cost 1.4% of a core idle,
+    # bench/idle.py). SQLite's deployments are one machine, so every task rings; on PostgreSQL without Redis a
+    # task queued on another machine waits for that look.
+    **(
+        {"redis": REDIS_URL} if REDIS_URL else {"orm": "default", "broker_class": "runs.queue.RungOrmBroker", "poll": 0}
+    ),
 }
+MONID_QUEUE_POLL_SECONDS = (
+    env_int("MONID_QUEUE_POLL_MS", 1000 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 250) / 1000
+)
 
 # Async runs (see runs/services.py): a dead worker's step is resumed once its lease lapses, a lost task once its
 # run has shown no life for the stall time; the dispatcher looks for both this often.

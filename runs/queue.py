@@ -15,12 +15,14 @@ import select
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import connection
-from django_q.brokers import get_broker
+from django.db import connection, transaction
+from django_q.brokers import get_broker, orm
+from django_q.conf import Conf
 from django_q.tasks import async_task
 
 logger = logging.getLogger("monid.runs")
@@ -49,7 +51,7 @@ def wake() -> None:
         if settings.REDIS_URL:
             broker().connection.pipeline(transaction=False).lpush(WAKE_KEY, 1).ltrim(WAKE_KEY, 0, 0).execute()
         else:
-            _sockets_ring()
+            _sockets_ring("loop")
     except Exception:
         logger.warning("Could not wake the run dispatcher; due runs wait for its next look", exc_info=True)
 
@@ -67,21 +69,60 @@ def doorbell() -> Iterator[Doorbell]:
     if settings.REDIS_URL:
         yield Doorbell(_redis_wait, rings_on_work=True)
         return
-    folder = _sockets_folder()
-    path = os.path.join(folder, f"{os.getpid()}-{threading.get_ident()}")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as bell:
-        try:
-            os.makedirs(folder, mode=0o700, exist_ok=True)
-            bell.bind(path)
-        except OSError:
-            logger.exception("Cannot listen for wakes at %s; the dispatcher looks for work on its own", path)
-            yield Doorbell(lambda timeout, stopping: stopping.wait(timeout), rings_on_work=False)
-            return
-        try:
-            yield Doorbell(functools.partial(_socket_wait, bell), rings_on_work=connection.vendor == "sqlite")
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+    bell, path = _socket_bound("loop", f"{os.getpid()}-{threading.get_ident()}")
+    if bell is None:
+        yield Doorbell(lambda timeout, stopping: stopping.wait(timeout), rings_on_work=False)
+        return
+    try:
+        yield Doorbell(functools.partial(_socket_wait, bell), rings_on_work=connection.vendor == "sqlite")
+    finally:
+        bell.close()
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+class RungOrmBroker(orm.ORM):
+    """django-q2's ORM broker with a doorbell, for deployments without Redis: a task queued rings the pushers of
+    this machine's qclusters once it is committed, and a pusher with nothing to take waits for a ring, or
+    MONID_QUEUE_POLL_MS at most, where the ORM broker would sleep that out. So a queued task starts at once, and
+    an idle pusher queries seldom. Q_CLUSTER's own `poll` is 0 with it (see settings)."""
+
+    def enqueue(self, task):
+        task_id = super().enqueue(task)
+        transaction.on_commit(functools.partial(_sockets_ring, "pusher"), using=Conf.ORM)
+        return task_id
+
+    def dequeue(self):
+        tasks = super().dequeue()
+        if not tasks:
+            bell = _pusher_bell()
+            if bell is None:
+                time.sleep(settings.MONID_QUEUE_POLL_SECONDS)
+            else:
+                _socket_wait(bell, settings.MONID_QUEUE_POLL_SECONDS, threading.Event())
+        return tasks
+
+
+@functools.cache
+def _pusher_bell() -> socket.socket | None:
+    """The pusher's socket, for the life of its process; once it has ended, the next ring takes its file away."""
+    return _socket_bound("pusher", str(os.getpid()))[0]
+
+
+def _socket_bound(purpose: str, name: str) -> tuple[socket.socket | None, str]:
+    folder = _sockets_folder(purpose)
+    path = os.path.join(folder, name)
+    bell = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)  # an ended process's, whose pid (and thread) were the same as ours
+        bell.bind(path)
+    except OSError:
+        bell.close()
+        logger.exception("Cannot listen for wakes at %s; looking for work on a timer instead", path)
+        return None, path
+    return bell, path
 
 
 def _redis_wait(timeout: float, stopping: threading.Event) -> None:
@@ -110,13 +151,15 @@ def _socket_wait(bell: socket.socket, timeout: float, stopping: threading.Event)
         remaining -= chunk
 
 
-def _sockets_folder() -> str:
+def _sockets_folder(purpose: str) -> str:
+    """Where the sockets of one purpose ("loop", "pusher") of this deployment are, on this machine."""
     deployment = f"{connection.settings_dict['NAME']}|{settings.Q_CLUSTER['name']}"
-    return os.path.join(tempfile.gettempdir(), f"monid-wake-{hashlib.sha256(deployment.encode()).hexdigest()[:16]}")
+    digest = hashlib.sha256(deployment.encode()).hexdigest()[:16]
+    return os.path.join(tempfile.gettempdir(), f"monid-{purpose}-{digest}")
 
 
-def _sockets_ring() -> None:
-    folder = _sockets_folder()
+def _sockets_ring(purpose: str) -> None:
+    folder = _sockets_folder(purpose)
     try:
         names = os.listdir(folder)
     except FileNotFoundError:
@@ -129,7 +172,7 @@ def _sockets_ring() -> None:
             pass  # its queue is full: it is rung already
         except (ConnectionRefusedError, FileNotFoundError):
             with contextlib.suppress(OSError):
-                os.unlink(path)  # its loop died without taking its socket away
+                os.unlink(path)  # its process died without taking its socket away
 
 
 @functools.cache

@@ -84,7 +84,7 @@ def test_a_wake_ends_its_idle_wait_at_once(catalog, dispatching):
 @pytest.mark.skipif(bool(settings.REDIS_URL), reason="Redis is the doorbell here, not sockets")
 def test_a_wake_takes_away_the_socket_of_a_loop_that_died(dispatching):
     wait_until(lambda: dispatching, what="the first round")
-    folder = queue._sockets_folder()
+    folder = queue._sockets_folder("loop")
     (live,) = os.listdir(folder)
     dead = os.path.join(folder, "12345-1")
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as bell:
