@@ -159,11 +159,15 @@ def _sockets_folder(purpose: str) -> str:
 
 
 def _sockets_ring(purpose: str) -> None:
+    """Rings every socket of `purpose`; a failure costs a wait its ring, and is never the caller's."""
     folder = _sockets_folder(purpose)
     try:
         names = os.listdir(folder)
     except FileNotFoundError:
-        return  # no loop has listened here yet
+        return  # nothing has listened here yet
+    except OSError:
+        logger.warning("Could not read %s to ring its sockets", folder, exc_info=True)
+        return
     for name in names:
         path = os.path.join(folder, name)
         try:
@@ -173,6 +177,8 @@ def _sockets_ring(purpose: str) -> None:
         except (ConnectionRefusedError, FileNotFoundError):
             with contextlib.suppress(OSError):
                 os.unlink(path)  # its process died without taking its socket away
+        except OSError:
+            logger.warning("Could not ring %s", path, exc_info=True)
 
 
 @functools.cache
