@@ -67,14 +67,15 @@ class Doorbell(NamedTuple):
 def doorbell() -> Iterator[Doorbell]:
     """One background loop's doorbell, for as long as the loop runs."""
     if settings.REDIS_URL:
-        yield Doorbell(_redis_wait, rings_on_work=True)
+        yield Doorbell(functools.partial(_sliced, _redis_rung), rings_on_work=True)
         return
     bell, path = _socket_bound("loop", f"{os.getpid()}-{threading.get_ident()}")
     if bell is None:
         yield Doorbell(lambda timeout, stopping: stopping.wait(timeout), rings_on_work=False)
         return
     try:
-        yield Doorbell(functools.partial(_socket_wait, bell), rings_on_work=connection.vendor == "sqlite")
+        rung = functools.partial(_socket_rung, bell)
+        yield Doorbell(functools.partial(_sliced, rung), rings_on_work=connection.vendor == "sqlite")
     finally:
         bell.close()
         with contextlib.suppress(OSError):
@@ -99,7 +100,7 @@ class RungOrmBroker(orm.ORM):
             if bell is None:
                 time.sleep(settings.MONID_QUEUE_POLL_SECONDS)
             else:
-                _socket_wait(bell, settings.MONID_QUEUE_POLL_SECONDS, threading.Event())
+                _socket_rung(bell, settings.MONID_QUEUE_POLL_SECONDS)
         return tasks
 
 
@@ -125,36 +126,44 @@ def _socket_bound(purpose: str, name: str) -> tuple[socket.socket | None, str]:
     return bell, path
 
 
-def _redis_wait(timeout: float, stopping: threading.Event) -> None:
+def _sliced(rung: Callable[[float], bool], timeout: float, stopping: threading.Event) -> None:
+    """Waits for `rung(seconds)` to say it was rung, in slices of WAIT_SLICE_SECONDS, so a loop asked to stop
+    notices soon."""
     remaining = timeout
     while remaining > 0 and not stopping.is_set():
         chunk = min(remaining, WAIT_SLICE_SECONDS)
-        try:
-            if broker().connection.blpop([WAKE_KEY], timeout=chunk):
-                return
-        except Exception:
-            logger.warning("Could not wait for work on Redis; looking again in %.1f s", remaining, exc_info=True)
-            stopping.wait(remaining)
+        if rung(chunk):
             return
         remaining -= chunk
 
 
-def _socket_wait(bell: socket.socket, timeout: float, stopping: threading.Event) -> None:
-    remaining = timeout
-    while remaining > 0 and not stopping.is_set():
-        chunk = min(remaining, WAIT_SLICE_SECONDS)
-        if select.select([bell], [], [], chunk)[0]:
-            with contextlib.suppress(BlockingIOError):
-                while True:  # a thousand rings cost one wake-up
-                    bell.recv(16, socket.MSG_DONTWAIT)
-            return
-        remaining -= chunk
+def _redis_rung(seconds: float) -> bool:
+    try:
+        return bool(broker().connection.blpop([WAKE_KEY], timeout=seconds))
+    except Exception:
+        logger.warning("Could not wait for work on Redis; looking again in %.1f s", seconds, exc_info=True)
+        time.sleep(seconds)
+        return False
+
+
+def _socket_rung(bell: socket.socket, seconds: float) -> bool:
+    if not select.select([bell], [], [], seconds)[0]:
+        return False
+    with contextlib.suppress(BlockingIOError):
+        while True:  # a thousand rings cost one wake-up
+            bell.recv(16, socket.MSG_DONTWAIT)
+    return True
 
 
 def _sockets_folder(purpose: str) -> str:
     """Where the sockets of one purpose ("loop", "pusher") of this deployment are, on this machine."""
-    deployment = f"{connection.settings_dict['NAME']}|{settings.Q_CLUSTER['name']}"
-    digest = hashlib.sha256(deployment.encode()).hexdigest()[:16]
+    return _folder(purpose, connection.settings_dict["NAME"], settings.Q_CLUSTER["name"])
+
+
+@functools.cache
+def _folder(purpose: str, database: str, queue_name: str) -> str:
+    # Kept: every run's end rings, and the digest need not be worked out again each time.
+    digest = hashlib.sha256(f"{database}|{queue_name}".encode()).hexdigest()[:16]
     return os.path.join(tempfile.gettempdir(), f"monid-{purpose}-{digest}")
 
 
