@@ -1,5 +1,6 @@
 import datetime
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -96,7 +97,6 @@ class ControlSnapshotSerializer(serializers.Serializer):
 class RunControlSerializer(serializers.Serializer):
     controlId = serializers.CharField(help_text="ULID of the budget or run cap; for API_KEY_LIMIT, the key's prefix")
     snapshot = ControlSnapshotSerializer(help_text="The control as it stood when the run was refused")
-    blocked = serializers.BooleanField(help_text="(ours) Whether this control is one that refused the run")
     requiredAmount = UsdAmountSerializer(help_text="(ours) The most the run could have cost")
 
 
@@ -111,7 +111,7 @@ def dollars(micros: int) -> dict:
 
 def control_shown(stored: dict) -> dict:
     """A stored snapshot (flat, integers, kept as it was for the run page) in Monid's shape: the control's state
-    under `snapshot`, amounts in dollars; beside it, ours: whether it refused the run and what the run needed."""
+    under `snapshot`, amounts in dollars; beside it, ours: what the run needed."""
     snapshot = {"type": CONTROL_TYPES[stored["controlType"]]}
     if "apiKeyLabel" in stored:
         snapshot["apiKeyLabel"] = stored["apiKeyLabel"]
@@ -123,12 +123,7 @@ def control_shown(stored: dict) -> dict:
     for amount in ("available", "held", "spent"):
         if f"{amount}Micros" in stored:
             snapshot[f"{amount}Amount"] = dollars(stored[f"{amount}Micros"])
-    return {
-        "controlId": stored["controlId"],
-        "snapshot": snapshot,
-        "blocked": stored["blocked"],
-        "requiredAmount": dollars(stored["requiredMicros"]),
-    }
+    return {"controlId": stored["controlId"], "snapshot": snapshot, "requiredAmount": dollars(stored["requiredMicros"])}
 
 
 class RunListItemSerializer(RunAcceptedSerializer):
@@ -166,11 +161,14 @@ class RunListItemSerializer(RunAcceptedSerializer):
 
     @extend_schema_field(
         RunControlSerializer(
-            many=True, allow_null=True, help_text="BLOCKED runs: each active spend control as it stood"
+            many=True, allow_null=True, help_text="BLOCKED runs: each spend control that refused the run, as it stood"
         )
     )
     def get_controls(self, run):
-        return [control_shown(stored) for stored in run.controls] if run.controls is not None else None
+        if run.controls is None:
+            return None
+        # Monid lists the blocking controls (its CLI prints them so); the run page shows the others too.
+        return [control_shown(stored) for stored in run.controls if stored["blocked"]]
 
     @extend_schema_field(BillingSerializer)
     def get_billing(self, run):
@@ -448,3 +446,41 @@ class ResourceListApi(APIView):
                 "The cursor is not one this API gave out: this list has no next page. Start again without a cursor.",
             )
         return Response({"items": [], "cursor": None})
+
+
+class _ResourceNoneSchema(AutoSchema):
+    def get_operation_id(self):
+        return f"resource_{self.view.operation}"
+
+
+class ResourceNoneApi(APIView):
+    """Monid's CLI also reads one resource, its events and its external links, and releases one (`monid resources
+    get|events|external|release`). There are none here, so each of those says so, not that the route is missing."""
+
+    scope = "runs"
+    operation = None  # which of the four routes (the URL sets it with their methods)
+    schema = _ResourceNoneSchema()
+
+    @extend_schema(
+        tags=["Resources"],
+        summary="Read a resource, its events or its external links: there is none",
+        responses=error_responses(401, 403, 404),
+    )
+    def get(self, request, resource_id, kind=None):
+        self._none(resource_id)
+
+    @extend_schema(
+        tags=["Resources"],
+        summary="Release a resource: there is none",
+        request=None,
+        responses=error_responses(401, 403, 404),
+    )
+    def post(self, request, resource_id):
+        self._none(resource_id)
+
+    def _none(self, resource_id):
+        raise ApplicationError(
+            404,
+            f"There is no resource {resource_id!r}: this server provisions no resources (phone numbers and the "
+            "like), so GET /v1/resources is always empty.",
+        )

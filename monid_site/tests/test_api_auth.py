@@ -36,6 +36,10 @@ ROUTES = [
     ("get", "/v1/auth/whoami", None),
     ("get", "/v1/auth/workspaces", None),
     ("get", "/v1/resources", None),
+    ("get", "/v1/resources/res_1", None),
+    ("get", "/v1/resources/res_1/events", None),
+    ("get", "/v1/resources/res_1/external/console", None),
+    ("post", "/v1/resources/res_1/release", None),
 ]
 OWNED = [route for route in ROUTES if "{" in route[1] or "alice-live" in route[1]]
 

@@ -355,7 +355,7 @@ def test_a_run_that_the_budget_refuses_prints_the_blocked_run_and_its_controls(m
 
     assert (run.code, run.body["status"], run.body["cost"]) == (0, "BLOCKED", {"value": 0.0, "currency": "USD"})
     [control] = run.body["controls"]
-    assert (control["snapshot"]["type"], control["blocked"]) == ("WORKSPACE_BUDGET", True)
+    assert (control["snapshot"]["type"], control["snapshot"]["limitAmount"]["value"]) == ("WORKSPACE_BUDGET", 0.000001)
     assert run.body["error"]["message"] == run.body["reason"]
 
 
@@ -364,6 +364,14 @@ def test_resources_list_is_empty(monid, alice_test_key_added):
 
     assert resources.code == 0
     assert resources.body == {"items": [], "cursor": None}
+
+
+def test_one_resource_exits_1_saying_there_are_none(monid, alice_test_key_added):
+    answer = monid("resources", "get", "-r", "res_1")
+
+    assert answer.code == 1
+    assert answer.body["error"]["code"] == "NOT_FOUND"
+    assert "this server provisions no resources" in answer.body["error"]["message"]
 
 
 def test_a_revoked_key_exits_1_with_auth_failed(monid, alice_test_key_added):

@@ -39,7 +39,6 @@ def test_a_sync_run_over_the_run_cap_is_blocked_with_200_and_the_cap_snapshot(cl
     assert body["controls"] == [
         {
             "controlId": cap.pk,
-            "blocked": True,
             "requiredAmount": usd(0.003),
             "snapshot": {"type": "WORKSPACE_RUN_CAP", "limitAmount": usd(0.002999)},
         }
@@ -104,7 +103,6 @@ def test_a_blocked_run_shows_a_budget_in_monids_shape_in_dollars(client, alice_k
     assert body["controls"] == [
         {
             "controlId": day.pk,
-            "blocked": True,
             "requiredAmount": usd(0.003),
             "snapshot": {
                 "type": "WORKSPACE_BUDGET",
@@ -180,15 +178,21 @@ def test_each_period_has_its_own_window(client, alice_key, now, period, start):
         assert Run.objects.get(pk=run_id).controls[0]["windowStart"] == start
 
 
-def test_the_reason_names_the_first_control_broken_and_the_snapshot_lists_them_all(client, alice_key):
-    run_cap(0)
+def test_the_run_lists_the_controls_that_blocked_it_and_keeps_the_others_for_its_page(client, alice_key):
+    cap = run_cap(0)
     budget(limit=10 * PRICE)
     body = post_settled(client, alice_key, PDL_MATCH).json()
     assert "per-run cap" in body["reason"]
-    assert [(c["snapshot"]["type"], c["blocked"]) for c in body["controls"]] == [
-        ("WORKSPACE_BUDGET", False),
-        ("WORKSPACE_RUN_CAP", True),
-    ]
+    assert [(c["controlId"], c["snapshot"]["type"]) for c in body["controls"]] == [(cap.pk, "WORKSPACE_RUN_CAP")]
+    stored = Run.objects.get(pk=body["runId"]).controls
+    assert [(c["controlType"], c["blocked"]) for c in stored] == [("BUDGET", False), ("RUN_CAP", True)]
+
+
+def test_every_control_that_blocked_the_run_is_listed(client, alice_key):
+    run_cap(0)
+    budget(limit=0)
+    body = post_settled(client, alice_key, PDL_MATCH).json()
+    assert sorted(c["snapshot"]["type"] for c in body["controls"]) == ["WORKSPACE_BUDGET", "WORKSPACE_RUN_CAP"]
 
 
 def test_a_budget_counts_the_holds_of_ended_runs_until_they_are_settled(client, alice_key):

@@ -31,7 +31,6 @@ def test_a_key_over_its_limit_is_blocked_with_its_snapshot_and_is_not_charged(cl
     assert blocked["controls"] == [
         {
             "controlId": ApiKey.objects.get(label="alice-live").prefix,
-            "blocked": True,
             "requiredAmount": usd(0.003),
             "snapshot": {
                 "type": "API_KEY_LIMIT",

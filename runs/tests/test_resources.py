@@ -1,5 +1,5 @@
 """GET /v1/resources: this server provisions no resources, so Monid's CLI is told there are none; the filters it
-sends are checked as on every list."""
+sends are checked as on every list, and asking after one resource says there is none."""
 
 import pytest
 
@@ -53,3 +53,22 @@ def test_it_refuses_a_bad_filter_with_a_400_naming_it(client, alice_key, query, 
     response = get(client, f"/v1/resources?{query}", alice_key)
     assert (response.status_code, response.json()["code"]) == (400, 400)
     assert says in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [("get", ""), ("get", "/events"), ("get", "/external/console"), ("post", "/release")],
+)
+def test_one_resource_is_a_404_saying_there_are_none(client, alice_key, method, path):
+    response = getattr(client, method)(f"/v1/resources/res_1{path}", HTTP_AUTHORIZATION=f"Bearer {alice_key}")
+    assert response.json() == {
+        "code": 404,
+        "message": "There is no resource 'res_1': this server provisions no resources (phone numbers and the like), "
+        "so GET /v1/resources is always empty.",
+    }
+
+
+@pytest.mark.parametrize("method, path", [("post", ""), ("post", "/events"), ("get", "/release")])
+def test_another_method_on_one_resource_is_a_405(client, alice_key, method, path):
+    response = getattr(client, method)(f"/v1/resources/res_1{path}", HTTP_AUTHORIZATION=f"Bearer {alice_key}")
+    assert (response.status_code, response.json()["code"]) == (405, 405)
