@@ -27,7 +27,7 @@ from .queries import (
     providers_listed,
 )
 from .search import endpoints_search
-from .serializers import PriceSerializer
+from .serializers import HintsSerializer, PriceSerializer
 
 CATALOG, PUBLIC = "Catalog", "Public registry"
 PUBLIC_MAX_AGE = 60  # seconds a cache or proxy may keep a public answer: the catalog changes rarely
@@ -128,12 +128,6 @@ class MetricsSerializer(serializers.Serializer):
         if health.median_ms is not None:
             metrics["runTimeMs"] = {"p50": health.median_ms, "p95": health.p95_ms}
         return metrics
-
-
-class HintsSerializer(serializers.Serializer):
-    next = serializers.CharField(
-        help_text="The command of Monid's CLI to run next, e.g. monid inspect -p pdl -e /person/enrich"
-    )
 
 
 class EndpointSummarySerializer(serializers.Serializer):

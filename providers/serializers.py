@@ -25,3 +25,9 @@ class PriceSerializer(serializers.Serializer):
         if priced.price_type in ("PER_RESULT", "CREDITS"):
             price["flatFee"] = micros_to_dollars(priced.flat_fee_micros)
         return price
+
+
+class HintsSerializer(serializers.Serializer):
+    next = serializers.CharField(
+        help_text="The command of Monid's CLI to run next, e.g. monid inspect -p pdl -e /person/enrich"
+    )

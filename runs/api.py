@@ -12,7 +12,7 @@ from monid_site.errors import ApplicationError, error_responses
 from monid_site.pagination import PageQuerySerializer, cursor_page, page_serializer
 from monid_site.serializers import JsonObjectField, StrictCharField, StrictSerializer, TimestampField, utc_text
 from providers.queries import endpoint_get_enabled, endpoints_largest_input
-from providers.serializers import PriceSerializer
+from providers.serializers import HintsSerializer, PriceSerializer
 
 from .inputs import size_text
 from .models import Run
@@ -70,6 +70,18 @@ class RunAcceptedSerializer(serializers.Serializer):
             "price": PriceSerializer().to_representation(run),
             "createdAt": utc_text(run.created_at),
         }
+
+
+def run_hints(run) -> dict | None:
+    """While a run goes on, how to follow it (Monid's CLI prints a run's hints under its details)."""
+    return None if run.is_terminal else {"next": f"monid runs get -r {run.id} -w"}
+
+
+class RunStartedSerializer(RunAcceptedSerializer):
+    hints = HintsSerializer(allow_null=True, help_text="While the run goes on: how to follow it")
+
+    def to_representation(self, run):
+        return {**super().to_representation(run), "hints": run_hints(run)}
 
 
 class ControlSnapshotSerializer(serializers.Serializer):
@@ -216,6 +228,7 @@ class RunSerializer(RunListItemSerializer):
         help_text="(ours) When the output was dropped, the run being "
         "older than this server keeps outputs; null until then",
     )
+    hints = HintsSerializer(allow_null=True, help_text="While the run goes on: how to follow it")
 
     def to_representation(self, run):
         return {
@@ -224,6 +237,7 @@ class RunSerializer(RunListItemSerializer):
             "output": run.output,
             "outputTruncated": run.output_truncated,
             "outputExpiredAt": utc_text(run.output_expired_at),
+            "hints": run_hints(run),
         }
 
 
@@ -287,7 +301,7 @@ class RunCreateApi(APIView):
         ],
         responses={
             200: RunSerializer,
-            202: RunAcceptedSerializer,
+            202: RunStartedSerializer,
             **error_responses(400, 401, 402, 403, 404, 409, 413, 415, 422, 503),
         },
     )
@@ -315,7 +329,7 @@ class RunCreateApi(APIView):
     @staticmethod
     def respond(run):
         if run.endpoint.provider.is_async and run.status != Run.Status.BLOCKED:
-            return Response(RunAcceptedSerializer(run).data, status=202)
+            return Response(RunStartedSerializer(run).data, status=202)
         return Response(RunSerializer(run).data, status=200)
 
 

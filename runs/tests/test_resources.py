@@ -56,8 +56,7 @@ def test_it_refuses_a_bad_filter_with_a_400_naming_it(client, alice_key, query, 
 
 
 @pytest.mark.parametrize(
-    "method, path",
-    [("get", ""), ("get", "/events"), ("get", "/external/console"), ("post", "/release")],
+    "method, path", [("get", ""), ("get", "/events"), ("get", "/external/console"), ("post", "/release")]
 )
 def test_one_resource_is_a_404_saying_there_are_none(client, alice_key, method, path):
     response = getattr(client, method)(f"/v1/resources/res_1{path}", HTTP_AUTHORIZATION=f"Bearer {alice_key}")

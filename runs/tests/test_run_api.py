@@ -5,7 +5,7 @@ import pytest
 from billing.controls import spend_control_set
 from billing.models import KeyDailyCost
 from providers.models import Endpoint
-from runs.api import RunAcceptedSerializer, RunListItemSerializer, RunSerializer
+from runs.api import RunAcceptedSerializer, RunListItemSerializer, RunSerializer, RunStartedSerializer
 from runs.models import Run
 from runs.services import runs_dispatch
 
@@ -91,15 +91,17 @@ def test_an_async_apify_run_is_accepted_then_completes_with_its_dataset(
         response = post_run(client, alice_key, TWEETS)
     assert response.status_code == 202
     accepted = response.json()
-    assert set(accepted) == {"runId", "provider", "endpoint", "status", "price", "createdAt"}
-    assert accepted["status"] == "RUNNING"
-    assert get(client, alice_key, f"/v1/runs/{accepted['runId']}").json()["status"] == "RUNNING"
+    assert set(accepted) == {"runId", "provider", "endpoint", "status", "price", "createdAt", "hints"}
+    follow = {"next": f"monid runs get -r {accepted['runId']} -w"}
+    assert (accepted["status"], accepted["hints"]) == ("RUNNING", follow)
+    running = get(client, alice_key, f"/v1/runs/{accepted['runId']}").json()
+    assert (running["status"], running["hints"]) == ("RUNNING", follow)
     assert runs_dispatch() == 1  # its first step is due at once
 
     assert task_queue.run() == 3  # the start, a check that finds it running, one that finds it done and collects
 
     body = get(client, alice_key, f"/v1/runs/{accepted['runId']}").json()
-    assert body["status"] == "COMPLETED"
+    assert (body["status"], body["hints"]) == ("COMPLETED", None)
     assert body["providerResponse"] == {"httpStatus": 200}
     assert len(body["output"]) == 10 and body["resultCount"] == 10
     assert body["billing"]["reportedCost"]["value"] == 4000  # ten tweets at $0.0004
@@ -218,6 +220,6 @@ def test_each_run_answer_has_exactly_its_schemas_fields_in_their_order(client, a
     post_run(client, alice_key, PDL_MATCH)  # BLOCKED, with its controls
     runs = list(Run.objects.select_related("endpoint__provider"))
     assert {run.status for run in runs} == {"COMPLETED", "RUNNING", "FAILED", "BLOCKED"}
-    for serializer in (RunAcceptedSerializer, RunListItemSerializer, RunSerializer):
+    for serializer in (RunAcceptedSerializer, RunStartedSerializer, RunListItemSerializer, RunSerializer):
         for run in runs:
             assert list(serializer(run).data) == list(serializer().fields), (serializer.__name__, run.status)
