@@ -11,18 +11,21 @@ import sys
 import time
 from typing import Any
 
-from . import __version__
-from .client import MAX_PAGE_SIZE, Monid, discover_request
+from . import __version__, credentials
+from .client import MAX_PAGE_SIZE, Monid, discover_request, resources_query
 from .errors import MonidError, RunTimeout
 from .models import Run
 
 EXIT_OK, EXIT_RUN_NOT_OK, EXIT_USAGE, EXIT_API = 0, 1, 2, 3
 WAIT_DEFAULT = 300.0  # seconds that a bare -w waits, as in Monid's CLI
 
-DESCRIPTION = "Monid from the command line: find data endpoints, run them, follow your runs and wallet."
+DESCRIPTION = (
+    "Monid from the command line: find data endpoints, run them, follow your runs and wallet; keep your API keys."
+)
 
 EPILOG = """\
 examples:
+  monid keys add -k monid_test_… -l local
   monid discover -q "twitter posts" -l 3
   monid inspect -p pdl -e /person/enrich
   monid run -p pdl -e /person/enrich --query '{"email": "sean@example.com"}' | jq .output
@@ -31,6 +34,7 @@ examples:
   monid runs get -r RUN_ID -w 60
   monid runs stop -r RUN_ID
   monid whoami --workspaces
+  monid resources list
 
 These are the flags of Monid's own CLI. The older forms still work: positional arguments (monid run pdl
 /person/enrich, monid runs get RUN_ID, monid discover "twitter posts") and -f - to read the input from stdin.
@@ -40,14 +44,19 @@ output:
   error is also printed on stdout, as {"error": {"code", "message"}}. Messages and progress go to stderr.
 
 environment:
-  MONID_API_KEY        the API key (monid_live_… or monid_test_…), unless --api-key is given
+  MONID_API_KEY        the API key (monid_live_… or monid_test_…), unless --api-key is given; without either, the
+                       active key of `monid keys`
   MONID_API_BASE_URL   the server, unless --base-url is given (default http://127.0.0.1:8000)
+  XDG_CONFIG_HOME      `monid keys` keeps the keys in $XDG_CONFIG_HOME/monid (default ~/.config/monid), in
+                       credentials.yaml and config.yaml: the files of Monid's CLI, so a key added with either works
+                       with both
 
 exit codes:
   0  success; for `run` and `runs get`: the run COMPLETED and the provider answered 2xx (or is still running)
   1  the run ended but not ok (a provider error, FAILED, TIME_OUT, BLOCKED, STOPPED), or waiting for it
      timed out (it goes on on the server; its JSON is still printed)
-  2  usage error: bad arguments, input that is not JSON, no API key, an -o file that cannot be written
+  2  usage error: bad arguments, input that is not JSON, no API key, an -o file that cannot be written, a key or
+     label that `monid keys` refuses
   3  API error: the server refused the request (401, 402, 404, 409, 422, 429, other 4xx, 5xx) or did not answer
 """
 
@@ -72,7 +81,9 @@ class _Parser(argparse.ArgumentParser):
 def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     # Accepted before or after the command; a subcommand's parser must not reset what the top one read.
     default = None if top else argparse.SUPPRESS
-    parser.add_argument("--api-key", default=default, help="API key (default: $MONID_API_KEY)")
+    parser.add_argument(
+        "--api-key", default=default, help="API key (default: $MONID_API_KEY, else the active key of `monid keys`)"
+    )
     parser.add_argument(
         "--base-url", default=default, help="server URL (default: $MONID_API_BASE_URL, else http://127.0.0.1:8000)"
     )
@@ -233,6 +244,33 @@ def build_parser() -> argparse.ArgumentParser:
     command(commands, "balance", "the workspace's wallet: what it can still spend, and what is held")
     whoami = command(commands, "whoami", "who made the API key, and its workspace")
     whoami.add_argument("--workspaces", action="store_true", help="list the workspaces the key can act in instead")
+
+    resources = command(commands, "resources", "list your workspace's provisioned resources (this server has none)")
+    resources_commands = resources.add_subparsers(dest="resources_command", required=True, metavar="COMMAND")
+    resources_list = command(resources_commands, "list", "the API's page of resources {items, cursor}")
+    resources_list.add_argument("-p", "--provider", help="only this provider's resources")
+    resources_list.add_argument("-t", "--resource-type", help="only resources of this type (with -p)")
+    resources_list.add_argument("-s", "--state", help="only resources in this state (ACTIVE, RELEASED, …)")
+    resources_list.add_argument("-l", "--limit", type=int, help="at most this many resources (1 to 100)")
+    resources_list.add_argument("--cursor", help="start after the resources of an earlier page (its `cursor`)")
+
+    keys = command(
+        commands, "keys", "keep API keys in the files of Monid's CLI, and choose the one used when none is given"
+    )
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
+    keys_add = command(keys_commands, "add", "store a key under a label; the first key stored becomes the active one")
+    keys_add.add_argument("-k", "--key", required=True, help="the API key, monid_live_… or monid_test_…")
+    keys_add.add_argument("-l", "--label", required=True, help='a name for it, e.g. "local"')
+    command(keys_commands, "list", "the stored keys, obfuscated, the active one marked")
+    keys_remove = command(keys_commands, "remove", "forget a stored key")
+    keys_remove.add_argument("-l", "--label", required=True, help="the stored key's label")
+    keys_remove.add_argument(
+        "-f", "--force", action="store_true", help="required: this command never asks for confirmation"
+    )
+    keys_activate = command(
+        keys_commands, "activate", "use a stored key when neither --api-key nor MONID_API_KEY is given"
+    )
+    keys_activate.add_argument("-l", "--label", required=True, help="the stored key's label")
     return parser
 
 
@@ -249,16 +287,22 @@ def main(argv: list[str] | None = None) -> int:
         return _error(
             str(exc), exc.code, EXIT_USAGE, json_too="-j" in argv or "--json" in argv, prefix=f"{exc.prog}: error: "
         )
-    api_key = args.api_key or os.environ.get("MONID_API_KEY")
     try:
+        if args.command == "keys":
+            return _keys(args)
+        api_key = args.api_key or os.environ.get("MONID_API_KEY") or credentials.active_key()
         if not api_key:
             raise _UsageError(
-                "no API key: pass --api-key or set MONID_API_KEY (monid_live_… or monid_test_…)", "AUTH_FAILED"
+                "no API key: pass --api-key, set MONID_API_KEY (monid_live_… or monid_test_…) or store one with "
+                "`monid keys add -k KEY -l LABEL`",
+                "AUTH_FAILED",
             )
         with Monid(api_key=api_key, base_url=args.base_url) as client:
             return COMMANDS[args.command](client, args)
     except _UsageError as exc:
         return _error(str(exc), exc.code, EXIT_USAGE, json_too=args.json)
+    except credentials.CredentialError as exc:
+        return _error(str(exc), "USAGE", EXIT_USAGE, json_too=args.json)
     except RunTimeout as exc:
         _print(exc.run.raw)  # the run's JSON, as with any run printed; the message goes to stderr only
         return _fail(
@@ -367,6 +411,14 @@ def _whoami(client: Monid, args) -> int:
     return EXIT_OK
 
 
+def _resources(client: Monid, args) -> int:
+    query = resources_query(
+        provider=args.provider, resource_type=args.resource_type, state=args.state, limit=args.limit, cursor=args.cursor
+    )
+    _print(client._call("GET", "/v1/resources", params=query))  # the whole page: its cursor too
+    return EXIT_OK
+
+
 COMMANDS = {
     "discover": _discover,
     "inspect": _inspect,
@@ -374,7 +426,31 @@ COMMANDS = {
     "runs": _runs,
     "balance": _balance,
     "whoami": _whoami,
+    "resources": _resources,
 }
+
+
+def _keys(args) -> int:
+    """The local key store: no API key, no request. A change prints {} on stdout, as Monid's CLI does with --json,
+    and says what it did on stderr."""
+    if args.keys_command == "list":
+        _print(credentials.keys_list())
+        return EXIT_OK
+    label = args.label
+    if args.keys_command == "add":
+        activated = credentials.key_add(key=args.key, label=label)
+        message = f'key "{label}" added' + (" and activated: it is the only one stored" if activated else "")
+    elif args.keys_command == "remove":
+        # Monid's CLI asks first, and refuses to with --json; ours never asks, as its stdout is JSON.
+        if not args.force:
+            raise _UsageError(f'monid keys remove never asks for confirmation: add -f/--force to remove key "{label}"')
+        credentials.key_remove(label=label)
+        message = f'key "{label}" removed'
+    else:
+        credentials.key_activate(label=label)
+        message = f'key "{label}" activated'
+    _print({})
+    return _fail(message, EXIT_OK)
 
 
 def _run_input(args) -> dict:

@@ -167,6 +167,21 @@ class Monid:
         wait() to see it end. Conflict when it has already ended."""
         return Run.from_api(self._call("POST", f"/v1/runs/{quote(run_id, safe='')}/stop", retry_unanswered=False))
 
+    # Resources
+
+    def resources(
+        self,
+        *,
+        provider: str | None = None,
+        resource_type: str | None = None,
+        state: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict]:
+        """The workspace's provisioned resources (phone numbers and the like, kept by a provider between runs), as
+        Monid's API lists them; this server provisions none, so the list is empty."""
+        query = resources_query(provider=provider, resource_type=resource_type, state=state, limit=limit)
+        return self._call("GET", "/v1/resources", params=query)["items"]
+
     # Wallet
 
     def balance(self) -> Balance:
@@ -260,6 +275,19 @@ def discover_request(
     if include_unavailable:
         body["includeUnavailable"] = True
     return body
+
+
+def resources_query(
+    *,
+    provider: str | None = None,
+    resource_type: str | None = None,
+    state: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> dict:
+    """The query of GET /v1/resources, leaving out what is not given."""
+    query = {"provider": provider, "resourceType": resource_type, "state": state, "limit": limit, "cursor": cursor}
+    return {name: value for name, value in query.items() if value is not None}
 
 
 def _backoff(attempt: int) -> float:

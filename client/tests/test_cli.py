@@ -6,12 +6,14 @@ import functools
 import io
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import catalog_examples
 from runs.models import Run
 
@@ -27,10 +29,32 @@ TWEETS = ["-p", "apify", "-e", "/apidojo/tweet-scraper", "-i", '{"searchTerms": 
 SLOW_TWEETS = ["-p", "apify", "-e", "/apidojo/tweet-scraper", "-i", '{"searchTerms": ["emulator:slow"]}']
 # The package under test, for the tests that start it as a program of its own.
 PACKAGE_ROOT = str(Path(monid.__file__).parents[1])
+# The files of Monid's own CLI (@monid-ai/cli 0.1.7) after `monid keys add -k … -l local`, byte for byte.
+OFFICIAL_CREDENTIALS = """\
+keys:
+  local:
+    key: monid_test_hqPCLPepLGkKv9GtA4XHovLZ5ztZ5SDC
+    prefix: monid_test
+    added_at: 2026-12-07T14:41:32.866Z
+"""
+OFFICIAL_CONFIG = """\
+version: 0.1.7
+active_key: local
+latest_version: 0.1.7
+last_update_check: 2026-12-07T14:41:32.952Z
+"""
 
 
 @pytest.fixture
-def env(monkeypatch, live_server, alice_test_key, task_queue, fake_time):
+def config_home(monkeypatch, tmp_path):
+    """A config folder of the test's own, so that no test reads or writes the keys in the developer's own
+    ~/.config/monid; the folder where `monid keys` keeps them."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path / "config" / "monid"
+
+
+@pytest.fixture
+def env(monkeypatch, config_home, live_server, alice_test_key, task_queue, fake_time):
     """The key and the server come from the environment, as a shell user would set them; the command's client
     sleeps on the fake clock, and each time it would, the workers run."""
     monkeypatch.setenv("MONID_API_KEY", alice_test_key)
@@ -198,10 +222,10 @@ def test_a_flag_given_twice_with_its_positional_form_is_a_usage_error(env, capsy
     assert code == 2 and "-p/--provider given twice" in err
 
 
-def test_a_missing_key_is_a_usage_error(env, capsys, monkeypatch):
+def test_a_missing_key_is_a_usage_error_naming_the_three_ways_to_give_one(env, capsys, monkeypatch):
     monkeypatch.delenv("MONID_API_KEY")
     code, _, err = monid_cli(capsys, "balance")
-    assert code == 2 and "MONID_API_KEY" in err
+    assert code == 2 and "--api-key" in err and "MONID_API_KEY" in err and "monid keys add -k KEY -l LABEL" in err
 
 
 def test_a_bad_key_is_an_api_error(env, capsys):
@@ -358,6 +382,156 @@ def test_whoami_prints_who_made_the_key_and_its_workspace(env, capsys):
 def test_whoami_workspaces_lists_the_keys_workspace(env, capsys):
     code, out, _ = monid_cli(capsys, "whoami", "--workspaces", "-j")
     assert code == 0 and json.loads(out) == {"workspaces": [{"workspaceId": "acme", "name": "Acme", "slug": "acme"}]}
+
+
+# resources
+
+
+def test_resources_list_prints_the_apis_empty_page(env, capsys):
+    code, out, _ = monid_cli(
+        capsys, "resources", "list", "-p", "twilio", "-t", "phone_number", "-s", "ACTIVE", "-l", "5"
+    )
+    assert (code, json.loads(out)) == (0, {"items": [], "cursor": None})
+
+
+def test_resources_list_sends_the_filters_that_the_server_checks(env, capsys):
+    code, _, err = monid_cli(capsys, "resources", "list", "-t", "phone_number")
+    assert code == 3 and "HTTP 400" in err and "resourceType" in err
+
+
+# keys
+
+
+def stored(config_home, name):
+    """One of the store's files, every value as the text written (as Monid's CLI reads it)."""
+    return yaml.load((config_home / f"{name}.yaml").read_text(), Loader=yaml.BaseLoader)
+
+
+def files_of(config_home):
+    """Every file of the store, with its content and inode: a file written again, even unchanged, is a new inode."""
+    return {path.name: (path.read_bytes(), path.stat().st_ino) for path in config_home.iterdir()}
+
+
+def test_keys_add_stores_the_first_key_as_the_active_one_readable_by_its_owner_alone(config_home, capsys):
+    code, out, err = monid_cli(capsys, "keys", "add", "-k", "monid_test_abc123", "-l", "local")
+    assert (code, json.loads(out)) == (0, {}) and 'key "local" added and activated' in err
+    assert (config_home / "credentials.yaml").stat().st_mode & 0o777 == 0o600
+    local = stored(config_home, "credentials")["keys"]["local"]
+    assert {name: local[name] for name in ("key", "prefix")} == {"key": "monid_test_abc123", "prefix": "monid_test"}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", local["added_at"])
+    assert stored(config_home, "config") == {"active_key": "local"}
+
+
+def test_keys_list_shows_the_keys_obfuscated_as_monids_cli_does_and_which_is_active(config_home, capsys):
+    monid_cli(capsys, "keys", "add", "-k", "monid_test_abc123", "-l", "local")
+    monid_cli(capsys, "keys", "add", "-k", "monid_live_xyz789", "-l", "live")
+    code, out, _ = monid_cli(capsys, "keys", "list", "-j")
+    added = {label: keys["added_at"] for label, keys in stored(config_home, "credentials")["keys"].items()}
+    assert (code, json.loads(out)) == (
+        0,
+        [
+            {
+                "label": "local",
+                "prefix": "monid_test",
+                "key": "monid_test_······3",
+                "added_at": added["local"],
+                "active": True,
+            },
+            {
+                "label": "live",
+                "prefix": "monid_live",
+                "key": "monid_live_······9",
+                "added_at": added["live"],
+                "active": False,
+            },
+        ],
+    )
+
+
+def test_keys_activate_makes_another_stored_key_the_active_one(config_home, capsys):
+    monid_cli(capsys, "keys", "add", "-k", "monid_test_abc123", "-l", "local")
+    monid_cli(capsys, "keys", "add", "-k", "monid_live_xyz789", "-l", "live")
+    code, out, _ = monid_cli(capsys, "keys", "activate", "-l", "live")
+    assert (code, json.loads(out)) == (0, {}) and stored(config_home, "config")["active_key"] == "live"
+
+
+def test_keys_remove_f_forgets_the_active_key_and_leaves_none_active(config_home, capsys):
+    monid_cli(capsys, "keys", "add", "-k", "monid_test_abc123", "-l", "local")
+    monid_cli(capsys, "keys", "add", "-k", "monid_live_xyz789", "-l", "live")
+    code, out, _ = monid_cli(capsys, "keys", "remove", "-l", "local", "-f")
+    assert (code, json.loads(out)) == (0, {})
+    assert list(stored(config_home, "credentials")["keys"]) == ["live"]
+    assert stored(config_home, "config")["active_key"] == ""
+
+
+def test_keys_commands_need_no_api_key_and_no_server(config_home, capsys, monkeypatch):
+    monkeypatch.delenv("MONID_API_KEY", raising=False)
+    monkeypatch.setenv("MONID_API_BASE_URL", "http://127.0.0.1:9")
+    assert monid_cli(capsys, "keys", "add", "-k", "monid_test_abc123", "-l", "local")[0] == 0
+    assert json.loads(monid_cli(capsys, "keys", "list")[1])[0]["label"] == "local"
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["add", "-k", "sk_test_abc123", "-l", "other"], "Invalid API key format. Expected: monid_<stage>_<secret>"),
+        (["add", "-k", "monid_abc123", "-l", "other"], "Invalid API key format. Expected: monid_<stage>_<secret>"),
+        (["add", "-k", "monid_test_xyz", "-l", "local"], 'A key with label "local" already exists.'),
+        (["remove", "-l", "nope", "-f"], 'No key found with label "nope".'),
+        (["activate", "-l", "nope"], 'No key found with label "nope". Run "monid keys list" to see available keys.'),
+        (["remove", "-l", "local"], "add -f/--force"),
+    ],
+)
+def test_keys_refuses_with_a_usage_error_and_writes_nothing(config_home, capsys, argv, says):
+    monid_cli(capsys, "keys", "add", "-k", "monid_test_abc123", "-l", "local")
+    before = files_of(config_home)
+    code, out, err = monid_cli(capsys, "keys", *argv)
+    assert (code, out) == (2, "") and says in err
+    assert files_of(config_home) == before
+
+
+def test_keys_refusals_are_printed_as_json_with_j(config_home, capsys):
+    code, out, _ = monid_cli(capsys, "keys", "activate", "-l", "nope", "-j")
+    assert (code, json.loads(out)["error"]["code"]) == (2, "USAGE")
+
+
+def test_the_active_stored_key_is_used_when_no_key_is_given(env, capsys, monkeypatch, alice_test_key):
+    monkeypatch.delenv("MONID_API_KEY")
+    monid_cli(capsys, "keys", "add", "-k", alice_test_key, "-l", "alice")
+    code, out, _ = monid_cli(capsys, "whoami")
+    assert (code, json.loads(out)["user"]["userId"]) == (0, "alice")
+
+
+def test_api_key_and_monid_api_key_win_over_the_stored_key(env, capsys, monkeypatch, alice_test_key):
+    monid_cli(capsys, "keys", "add", "-k", "monid_test_not-a-real-key", "-l", "stale")
+    assert monid_cli(capsys, "whoami")[0] == 0  # MONID_API_KEY
+    monkeypatch.delenv("MONID_API_KEY")
+    assert monid_cli(capsys, "whoami", "--api-key", alice_test_key)[0] == 0
+    code, _, err = monid_cli(capsys, "whoami")  # the stored key, at last
+    assert code == 3 and "HTTP 401" in err
+
+
+def test_ours_reads_the_keys_monids_cli_wrote_and_keeps_what_it_does_not_change(config_home, capsys):
+    config_home.mkdir(parents=True)
+    (config_home / "credentials.yaml").write_text(OFFICIAL_CREDENTIALS)
+    (config_home / "config.yaml").write_text(OFFICIAL_CONFIG)
+    _, out, _ = monid_cli(capsys, "keys", "list")
+    assert json.loads(out) == [
+        {
+            "label": "local",
+            "prefix": "monid_test",
+            "key": "monid_test_······C",
+            "added_at": "2026-12-07T14:41:32.866Z",
+            "active": True,
+        }
+    ]
+    assert monid_cli(capsys, "keys", "add", "-k", "monid_live_xyz789", "-l", "live")[0] == 0
+    assert stored(config_home, "config") == yaml.load(OFFICIAL_CONFIG, Loader=yaml.BaseLoader)
+    assert stored(config_home, "credentials")["keys"]["local"] == {
+        "key": "monid_test_hqPCLPepLGkKv9GtA4XHovLZ5ztZ5SDC",
+        "prefix": "monid_test",
+        "added_at": "2026-12-07T14:41:32.866Z",
+    }
 
 
 # the program

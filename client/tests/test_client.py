@@ -8,7 +8,7 @@ from conftest import catalog_examples
 from runs.models import Run
 from runs.services import runs_settle_all
 
-from monid import User, Whoami, Workspace
+from monid import BadRequest, User, Whoami, Workspace
 
 from .conftest import PDL_MATCH, PDL_NO_MATCH, SLOW_TWEETS, TWEETS
 
@@ -144,6 +144,16 @@ def test_whoami_of_a_workspace_without_members_has_a_user_of_nones(connect, empt
 
 def test_workspaces_lists_the_keys_own_workspace(monid):
     assert monid.workspaces() == [Workspace(workspace_id="acme", name="Acme", slug="acme")]
+
+
+def test_resources_are_none_on_this_server_whatever_the_filters(monid):
+    assert monid.resources() == []
+    assert monid.resources(provider="twilio", resource_type="phone_number", state="ACTIVE", limit=5) == []
+
+
+def test_resources_sends_the_filters_by_the_apis_names(monid):
+    with pytest.raises(BadRequest, match="resourceType"):  # the server's check: a resource type needs its provider
+        monid.resources(resource_type="phone_number")
 
 
 def test_a_test_key_runs_every_catalog_endpoint_on_its_example(monid):

@@ -7,6 +7,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 
 import pytest
@@ -189,6 +190,25 @@ def test_keys_add_stores_the_key_in_the_tests_own_home_and_makes_it_the_active_k
             "added_at": credentials["keys"]["alice-test"]["added_at"],
         }
     ]
+
+
+def test_our_monid_command_uses_the_key_this_cli_added(home, live_server, alice_test_key_added):
+    ours = subprocess.run(
+        [sys.executable, "-m", "monid", "whoami"],
+        env={
+            "PATH": os.environ["PATH"],
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "MONID_API_BASE_URL": live_server.url,
+            "PYTHONPATH": str(settings.BASE_DIR / "client"),  # this checkout's client, not another installed one
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert ours.returncode == 0, ours.stderr
+    assert json.loads(ours.stdout)["user"]["userId"] == "alice"
 
 
 def test_whoami_names_the_keys_maker_and_its_workspace(monid, alice_test_key_added):
