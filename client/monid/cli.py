@@ -6,13 +6,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import sys
 import time
 from typing import Any
 
 from . import __version__, credentials
-from .client import MAX_PAGE_SIZE, Monid, discover_request, resources_query
+from .client import MAX_PAGE_SIZE, Monid, default_api_key, discover_request, resources_query
 from .errors import MonidError, RunTimeout
 from .models import Run
 
@@ -290,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "keys":
             return _keys(args)
-        api_key = args.api_key or os.environ.get("MONID_API_KEY") or credentials.active_key()
+        api_key = args.api_key or default_api_key()
         if not api_key:
             raise _UsageError(
                 "no API key: pass --api-key, set MONID_API_KEY (monid_live_… or monid_test_…) or store one with "

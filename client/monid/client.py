@@ -12,7 +12,7 @@ from urllib.parse import quote
 import requests
 from urllib3.exceptions import NewConnectionError
 
-from . import __version__
+from . import __version__, credentials
 from .errors import APIConnectionError, Conflict, MonidError, RunTimeout, error_for
 from .models import Balance, EndpointInfo, EndpointMatch, Run, Whoami, Workspace
 
@@ -26,10 +26,11 @@ MAX_PAGE_SIZE = 100  # the API's largest `limit`
 class Monid:
     """A client for one API key.
 
-    `api_key` and `base_url` default to the environment's MONID_API_KEY and MONID_API_BASE_URL (and then to
-    http://127.0.0.1:8000). `timeout` bounds each HTTP request in seconds (a sync run is answered within its
-    request, so leave room for it). `max_retries` is how many times a request that got no answer, a 5xx or a 429
-    is tried again. `sleep` and `clock` are time.sleep and time.monotonic unless a test swaps them.
+    `api_key` defaults to the environment's MONID_API_KEY, then to the active key of `monid keys`; `base_url` to
+    MONID_API_BASE_URL, then http://127.0.0.1:8000. `timeout` bounds each HTTP request in seconds (a sync run is
+    answered within its request, so leave room for it). `max_retries` is how many times a request that got no
+    answer, a 5xx or a 429 is tried again. `sleep` and `clock` are time.sleep and time.monotonic unless a test
+    swaps them.
     """
 
     def __init__(
@@ -43,9 +44,12 @@ class Monid:
         sleep: Callable[[float], Any] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ):
-        api_key = api_key or os.environ.get("MONID_API_KEY")
+        api_key = api_key or default_api_key()
         if not api_key:
-            raise ValueError("No API key: pass api_key= or set MONID_API_KEY (monid_live_… or monid_test_…).")
+            raise ValueError(
+                "No API key: pass api_key=, set MONID_API_KEY (monid_live_… or monid_test_…) or store one with "
+                "`monid keys add -k KEY -l LABEL`."
+            )
         self.base_url = (base_url or os.environ.get("MONID_API_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self.timeout, self.max_retries, self.sleep, self.clock = timeout, max_retries, sleep, clock
         self.session = session or requests.Session()
@@ -261,6 +265,11 @@ class Monid:
             retry_after = _retry_after(response)
             self.sleep(min(retry_after, RETRY_AFTER_MAX) if retry_after is not None else _backoff(attempt))
         raise AssertionError("unreachable")
+
+
+def default_api_key() -> str | None:
+    """The key used when none is given: MONID_API_KEY, else the one `monid keys` (or Monid's CLI) made active."""
+    return os.environ.get("MONID_API_KEY") or credentials.active_key()
 
 
 def discover_request(

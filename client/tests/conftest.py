@@ -34,6 +34,14 @@ class FakeTime:
         return self.now
 
 
+@pytest.fixture(autouse=True)
+def config_home(monkeypatch, tmp_path):
+    """A config folder of each test's own, so that no test reads or writes the keys in the developer's own
+    ~/.config/monid; the folder where `monid keys` keeps them."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path / "config" / "monid"
+
+
 @pytest.fixture
 def fake_time():
     return FakeTime()

@@ -46,14 +46,6 @@ last_update_check: 2026-12-07T14:41:32.952Z
 
 
 @pytest.fixture
-def config_home(monkeypatch, tmp_path):
-    """A config folder of the test's own, so that no test reads or writes the keys in the developer's own
-    ~/.config/monid; the folder where `monid keys` keeps them."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return tmp_path / "config" / "monid"
-
-
-@pytest.fixture
 def env(monkeypatch, config_home, live_server, alice_test_key, task_queue, fake_time):
     """The key and the server come from the environment, as a shell user would set them; the command's client
     sleeps on the fake clock, and each time it would, the workers run."""

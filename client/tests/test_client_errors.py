@@ -16,6 +16,7 @@ from monid import (
     PaymentRequired,
     RateLimited,
     RunTimeout,
+    credentials,
 )
 
 from .conftest import PDL_MATCH, SLOW_TWEETS
@@ -113,3 +114,10 @@ def test_a_client_without_a_key_refuses_to_start(monkeypatch):
     monkeypatch.delenv("MONID_API_KEY", raising=False)
     with pytest.raises(ValueError, match="MONID_API_KEY"):
         Monid()
+
+
+def test_a_client_without_a_key_takes_the_active_key_of_monid_keys(monkeypatch, live_server, alice_test_key):
+    monkeypatch.delenv("MONID_API_KEY", raising=False)
+    credentials.key_add(key=alice_test_key, label="alice")
+    with Monid(base_url=live_server.url) as client:
+        assert client.whoami().workspace.slug == "acme"
