@@ -45,6 +45,7 @@ MCP_CALL = re.compile(r"(monid_[a-z_]+) (\{.*\})")
 TWEETS = {"provider": "apify", "endpoint": "/apidojo/tweet-scraper", "input": {"searchTerms": ["AI"], "maxItems": 3}}
 NEVER_ENDS = {**TWEETS, "input": {"searchTerms": ["emulator:slow"]}}
 ACME = {"workspaceId": "acme", "name": "Acme", "slug": "acme"}
+STORED = "local"  # the label of the key stored before a `monid keys` command that needs one
 
 
 @dataclass
@@ -100,7 +101,7 @@ def _shell_kind(argv: list[str]) -> str:
     this server; "" for anything else."""
     if argv[0] == "monid":
         words = list(itertools.takewhile(lambda word: not word.startswith("-"), argv[1:]))
-        return " ".join(["monid", *words[: 2 if words[:1] == ["runs"] else 1]])
+        return " ".join(["monid", *words[: 2 if words[:1] in (["runs"], ["keys"], ["resources"]) else 1]])
     urls = [word for word in argv if word.startswith("$MONID_API_BASE_URL/")]
     if not urls:
         return ""
@@ -195,6 +196,32 @@ def _whoami(body, command, started, cwd):
     assert body["user"]["username"] == "alice" and body["workspace"] == ACME
 
 
+def _resources_page(body, command, started, cwd):
+    assert body == {"items": [], "cursor": None}
+
+
+def _stored(cwd) -> tuple[dict, str]:
+    """The keys `monid keys` stored (XDG_CONFIG_HOME is the command's directory's config/), and the active label."""
+    folder = cwd / "config" / "monid"
+    keys = yaml.safe_load((folder / "credentials.yaml").read_text())["keys"]
+    return keys, yaml.safe_load((folder / "config.yaml").read_text())["active_key"]
+
+
+def _key_kept(body, command, started, cwd):
+    keys, active = _stored(cwd)
+    label = command.argv[command.argv.index("-l") + 1]
+    if command.kind == "monid keys remove":
+        assert (body, label in keys, active) == ({}, False, "")
+    else:
+        assert (body, keys[label]["prefix"], active) == ({}, "monid_test", label)
+
+
+def _keys_listed(body, command, started, cwd):
+    [key] = body
+    assert (key["label"], key["prefix"], key["active"]) == (STORED, "monid_test", True)
+    assert key["key"].startswith("monid_test_") and len(key["key"]) < 20  # never the whole key
+
+
 CHECKS = {
     "monid discover": _discovered,
     "monid inspect": _inspected,
@@ -204,6 +231,11 @@ CHECKS = {
     "monid runs stop": _stopping,
     "monid balance": _wallet,
     "monid whoami": _whoami,
+    "monid resources list": _resources_page,
+    "monid keys add": _key_kept,
+    "monid keys activate": _key_kept,
+    "monid keys remove": _key_kept,
+    "monid keys list": _keys_listed,
     "POST /v1/discover": _discovered,
     "POST /v1/inspect": _inspected,
     "POST /v1/run": _run,
@@ -283,7 +315,11 @@ def test_each_shell_command_it_shows_works_on_a_live_server(command, live_server
         "PYTHONPATH": str(CLIENT),
         "MONID_API_BASE_URL": live_server.url,
         "MONID_API_KEY": alice_test_key,
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),  # where `monid keys` keeps keys: not the developer's own
     }
+    if command.kind in ("monid keys list", "monid keys activate", "monid keys remove"):
+        add = [PROGRAMS / "monid", "keys", "add", "-k", alice_test_key, "-l", STORED]
+        subprocess.run(add, cwd=tmp_path, env=env, check=True, capture_output=True, timeout=60)
 
     # Files, not pipes: a command that prints more than a pipe holds would wait for the test to read it.
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
