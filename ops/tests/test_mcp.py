@@ -303,7 +303,8 @@ def test_an_async_run_is_answered_at_once_with_its_run_id(live_server, alice_tes
     is_error, started = call(live_server, alice_test_key, "monid_run", TWEETS)
 
     assert not is_error
-    assert started.keys() == {"runId", "provider", "endpoint", "status", "price", "createdAt"}  # POST /v1/run's 202
+    assert started.keys() == {"runId", "provider", "endpoint", "status", "price", "createdAt", "hints"}  # the 202's
+    assert started["hints"] == {"next": f"monid runs get -r {started['runId']} -w"}
     assert (started["provider"], started["endpoint"], started["status"]) == ("apify", TWEETS["endpoint"], "RUNNING")
     assert no_waiting == []
     assert Run.objects.get(pk=started["runId"]).status not in Run.TERMINAL
