@@ -47,7 +47,8 @@ def money(micros):
 
 
 class RunAcceptedSerializer(serializers.Serializer):
-    """The 202 answer to an async run; the list item and the full run add to it.
+    """What every answer about a run begins with: the 202 answer to an async run adds its hints to it
+    (RunStartedSerializer), the list item and the full run more.
 
     The fields are the schema (OpenAPI); each class's to_representation writes its answer as a plain dict, since
     DRF's field-by-field serializing was 8% of a sync run's time (bench/sync_profile.py). test_run_api holds the
