@@ -29,11 +29,12 @@ TWEETS = ["-p", "apify", "-e", "/apidojo/tweet-scraper", "-i", '{"searchTerms": 
 SLOW_TWEETS = ["-p", "apify", "-e", "/apidojo/tweet-scraper", "-i", '{"searchTerms": ["emulator:slow"]}']
 # The package under test, for the tests that start it as a program of its own.
 PACKAGE_ROOT = str(Path(monid.__file__).parents[1])
-# The files of Monid's own CLI (@monid-ai/cli 0.1.7) after `monid keys add -k … -l local`, byte for byte.
+# The files of Monid's own CLI (@monid-ai/cli 0.1.7) after `monid keys add -k … -l local`, byte for byte (the
+# key made up).
 OFFICIAL_CREDENTIALS = """\
 keys:
   local:
-    key: monid_test_hqPCLPepLGkKv9GtA4XHovLZ5ztZ5SDC
+    key: monid_test_aSampleKeyOfNoWorkspaceAtAllC
     prefix: monid_test
     added_at: 2026-12-07T14:41:32.866Z
 """
@@ -520,7 +521,7 @@ def test_ours_reads_the_keys_monids_cli_wrote_and_keeps_what_it_does_not_change(
     assert monid_cli(capsys, "keys", "add", "-k", "monid_live_xyz789", "-l", "live")[0] == 0
     assert stored(config_home, "config") == yaml.load(OFFICIAL_CONFIG, Loader=yaml.BaseLoader)
     assert stored(config_home, "credentials")["keys"]["local"] == {
-        "key": "monid_test_hqPCLPepLGkKv9GtA4XHovLZ5ztZ5SDC",
+        "key": "monid_test_aSampleKeyOfNoWorkspaceAtAllC",
         "prefix": "monid_test",
         "added_at": "2026-12-07T14:41:32.866Z",
     }
