@@ -368,8 +368,10 @@ def test_a_live_async_run_waits_for_the_emulators_tweets_and_is_charged_for_each
     assert run.body["cost"] == {"value": 0.0012, "currency": "USD"}  # 3 tweets at $0.0004
 
 
-def test_a_run_that_the_budget_refuses_prints_the_blocked_run_and_its_controls(monid, alice_key_added):
-    spend_control_set(workspace=Workspace.objects.get(slug="acme"), kind="BUDGET", period="DAY", limit_micros=1)
+def test_a_run_that_the_budget_refuses_prints_the_blocked_run_and_the_control_that_refused_it(monid, alice_key_added):
+    acme = Workspace.objects.get(slug="acme")
+    spend_control_set(workspace=acme, kind="BUDGET", period="DAY", limit_micros=1)
+    spend_control_set(workspace=acme, kind="RUN_CAP", limit_micros=10**6)  # passed: not a blocking control
 
     run = monid("run", *TWEETS, "-w", "60")
 
@@ -377,6 +379,9 @@ def test_a_run_that_the_budget_refuses_prints_the_blocked_run_and_its_controls(m
     [control] = run.body["controls"]
     assert (control["snapshot"]["type"], control["snapshot"]["limitAmount"]["value"]) == ("WORKSPACE_BUDGET", 0.000001)
     assert run.body["error"]["message"] == run.body["reason"]
+    shown = monid("runs", "get", "-r", run.body["runId"], json_output=False).body
+    blocking = shown.split("Blocking Controls")[1]
+    assert "Workspace Budget" in blocking and "Run Cap" not in blocking
 
 
 def test_resources_list_is_empty(monid, alice_test_key_added):
